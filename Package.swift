@@ -1,0 +1,78 @@
+// swift-tools-version:6.0
+// redis-replica: a persistent, stateful Redis/Valkey replica and an RDB toolkit.
+//
+// Targets are layered; dependencies point one way, downward:
+//   CLI -> ReplicaNode -> Replication -> RESP
+//                      -> ReplicaStore -> RDB -> CZlib
+//       -> SQLiteExport -> RDB
+import PackageDescription
+
+let package = Package(
+    name: "redis-replica",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "redis-replica", targets: ["redis-replica"]),
+        .library(name: "RDB", targets: ["RDB"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // System zlib: CRC-32 for the replica log, gzip for `.rdb.gz` input.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // The RDB format: streaming reader, writer, LZF, CRC-64, opcode/type table. No I/O policy.
+        .target(name: "RDB", dependencies: ["CZlib"]),
+
+        // RESP frames with exact byte counts (the replication stream).
+        .target(name: "RESP"),
+
+        // The replica link as a pure state machine: events in, actions out, no I/O.
+        .target(name: "Replication", dependencies: ["RESP", "RDB"]),
+
+        // The data directory: manifest, snapshots, framed log, recovery.
+        .target(name: "ReplicaStore", dependencies: ["RDB", "CZlib"]),
+
+        // The SwiftNIO driver that runs the state machine against a socket and the store.
+        .target(name: "ReplicaNode", dependencies: [
+            "Replication", "ReplicaStore", "RDB", "RESP",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
+        // RDB -> SQLite, as a sink of records.
+        .target(name: "SQLiteExport", dependencies: [
+            "RDB",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
+        ]),
+
+        // The command-line interface: one file per subcommand.
+        .target(name: "CLI", dependencies: [
+            "RDB", "ReplicaStore", "ReplicaNode", "SQLiteExport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "redis-replica", dependencies: ["CLI"]),
+
+        // Test helpers: real redis-server processes on free loopback ports, a tiny RESP client.
+        .target(name: "TestSupport", dependencies: ["RESP"], path: "Tests/TestSupport"),
+
+        .testTarget(name: "RDBTests", dependencies: ["RDB", "TestSupport"]),
+        .testTarget(name: "RESPTests", dependencies: ["RESP"]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "RESP", "RDB"]),
+        .testTarget(name: "ReplicaStoreTests", dependencies: ["ReplicaStore", "RDB", "TestSupport"]),
+        .testTarget(name: "SQLiteExportTests", dependencies: ["SQLiteExport", "RDB", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "RDB", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "ReplicaNode", "ReplicaStore", "RDB", "RESP", "TestSupport",
+        ]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,26 @@
+import ArgumentParser
+
+/// `redis-replica`: a persistent Redis/Valkey replica and an RDB toolkit.
+public struct RedisReplicaCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "redis-replica",
+        abstract: "A persistent Redis/Valkey replica that resumes with PSYNC, and an RDB toolkit.",
+        subcommands: [
+            RDBCommand.self,
+            // follow/status are added by the replication work.
+        ]
+    )
+    public init() {}
+}
+
+/// `redis-replica rdb ...`: read, check, dump, convert and export RDB files.
+public struct RDBCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "rdb",
+        abstract: "Read, validate, dump, convert and export RDB files.",
+        subcommands: [
+            // check, dump, info, convert, sqlite: one file each.
+        ]
+    )
+    public init() {}
+}

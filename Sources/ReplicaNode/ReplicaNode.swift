@@ -1,0 +1,1 @@
+// The ReplicaNode module. See Package.swift for its place in the layering.

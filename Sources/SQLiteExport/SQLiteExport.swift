@@ -1,0 +1,1 @@
+// The SQLiteExport module. See Package.swift for its place in the layering.

@@ -1,0 +1,3 @@
+import CLI
+
+RedisReplicaCommand.main()

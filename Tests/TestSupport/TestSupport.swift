@@ -1,0 +1,1 @@
+// Test helpers: real redis-server processes and a tiny RESP client.
