@@ -1,0 +1,106 @@
+/// LZF (liblzf 3.x, as bundled by Redis in `src/lzf_d.c`), used for RDB strings with the
+/// `11` + `RDB_ENC_LZF` prefix: `len clen, len len, clen bytes`.
+///
+/// Format: a control byte `c`. If `c < 32`: a literal run of `c + 1` bytes follows.
+/// Otherwise a back-reference: `len = c >> 5` (7 means one more byte is added to it),
+/// then `offset = ((c & 0x1f) << 8) | next byte`, copying `len + 2` bytes from
+/// `out - offset - 1`. Copies may overlap (run-length style).
+public enum LZF {
+    public struct DecompressError: Error, Sendable, Equatable, CustomStringConvertible {
+        public var message: String
+        /// Offset into the compressed input where decoding failed.
+        public var inputOffset: Int
+        public var description: String { "LZF: \(message) at compressed byte \(inputOffset)" }
+    }
+
+    /// Decompresses `input`, which must expand to exactly `expectedLength` bytes.
+    /// Never writes past `expectedLength`; rejects back-references before the output start.
+    public static func decompress(_ input: UnsafeRawBufferPointer, expectedLength: Int) throws -> [UInt8] {
+        guard expectedLength >= 0 else {
+            throw DecompressError(message: "negative expected length", inputOffset: 0)
+        }
+        if expectedLength == 0 {
+            if input.count == 0 { return [] }
+            throw DecompressError(message: "data for an empty result", inputOffset: 0)
+        }
+        var thrown: DecompressError?
+        let out = [UInt8](unsafeUninitializedCapacity: expectedLength) { buf, initialized in
+            guard let dst = buf.baseAddress else { return }
+            do {
+                initialized = try decompress(input, into: UnsafeMutableRawPointer(dst), capacity: expectedLength)
+                if initialized != expectedLength {
+                    thrown = DecompressError(message: "expanded to \(initialized) bytes, expected \(expectedLength)",
+                                             inputOffset: input.count)
+                    initialized = 0
+                }
+            } catch let e as DecompressError {
+                thrown = e
+                initialized = 0
+            } catch {
+                initialized = 0
+            }
+        }
+        if let thrown { throw thrown }
+        return out
+    }
+
+    /// Decompresses into `dst` (capacity bytes); returns the number of bytes written.
+    public static func decompress(_ input: UnsafeRawBufferPointer, into dst: UnsafeMutableRawPointer,
+                                  capacity: Int) throws -> Int {
+        guard let src = input.baseAddress else { return 0 }
+        let inLen = input.count
+        var ip = 0
+        var op = 0
+        while ip < inLen {
+            let ctrl = Int(src.load(fromByteOffset: ip, as: UInt8.self))
+            ip += 1
+            if ctrl < 32 {
+                let run = ctrl + 1
+                guard op + run <= capacity else {
+                    throw DecompressError(message: "literal run overflows the output", inputOffset: ip - 1)
+                }
+                guard ip + run <= inLen else {
+                    throw DecompressError(message: "literal run past the end of input", inputOffset: ip - 1)
+                }
+                (dst + op).copyMemory(from: src + ip, byteCount: run)
+                ip += run
+                op += run
+            } else {
+                var len = ctrl >> 5
+                let start = ip - 1
+                if len == 7 {
+                    guard ip < inLen else {
+                        throw DecompressError(message: "back-reference length past the end of input", inputOffset: start)
+                    }
+                    len += Int(src.load(fromByteOffset: ip, as: UInt8.self))
+                    ip += 1
+                }
+                guard ip < inLen else {
+                    throw DecompressError(message: "back-reference offset past the end of input", inputOffset: start)
+                }
+                let back = ((ctrl & 0x1f) << 8) + Int(src.load(fromByteOffset: ip, as: UInt8.self)) + 1
+                ip += 1
+                len += 2
+                guard back <= op else {
+                    throw DecompressError(message: "back-reference before the start of output", inputOffset: start)
+                }
+                guard op + len <= capacity else {
+                    throw DecompressError(message: "back-reference overflows the output", inputOffset: start)
+                }
+                var from = op - back
+                if back >= len {
+                    (dst + op).copyMemory(from: UnsafeRawPointer(dst + from), byteCount: len)
+                    op += len
+                } else {
+                    let d = dst.assumingMemoryBound(to: UInt8.self)
+                    for _ in 0..<len {
+                        d[op] = d[from]
+                        op += 1
+                        from += 1
+                    }
+                }
+            }
+        }
+        return op
+    }
+}

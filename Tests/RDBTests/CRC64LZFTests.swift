@@ -1,0 +1,67 @@
+import Testing
+@testable import RDB
+
+@Suite struct CRC64Tests {
+    @Test func checkValue() {
+        #expect(CRC64.checksum(Array("123456789".utf8)) == 0xe9c6d914c4b8d9ca)
+        #expect(CRC64.checksum([]) == 0)
+    }
+
+    @Test func incrementalEqualsOneShotAtEverySplit() {
+        var rng = SplitMix64(seed: 7)
+        let data = (0..<1000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let whole = CRC64.checksum(data)
+        for split in [0, 1, 7, 8, 9, 63, 500, 999, 1000] {
+            let a = CRC64.update(0, Array(data[..<split]))
+            #expect(CRC64.update(a, Array(data[split...])) == whole)
+        }
+        // Byte-at-a-time reference.
+        var ref: UInt64 = 0
+        for b in data {
+            ref ^= UInt64(b)
+            for _ in 0..<8 { ref = (ref & 1) != 0 ? (ref >> 1) ^ CRC64.reflectedPolynomial : ref >> 1 }
+        }
+        #expect(ref == whole)
+    }
+}
+
+@Suite struct LZFTests {
+    func decompress(_ input: [UInt8], _ n: Int) throws -> [UInt8] {
+        try input.withUnsafeBytes { try LZF.decompress($0, expectedLength: n) }
+    }
+
+    @Test func literalAndOverlappingBackReference() throws {
+        // literal "abc", then back-reference length 6 at distance 3 (overlapping copy).
+        let input: [UInt8] = [2, 0x61, 0x62, 0x63, 0x80, 2]
+        #expect(try decompress(input, 9) == Array("abcabcabc".utf8))
+        // Long back-reference (len field 7 + extra byte): "a" then 1+... copies of it.
+        let long: [UInt8] = [0, 0x61, 0xE0, 3, 0] // len = 7 + 3 + 2 = 12, distance 1
+        #expect(try decompress(long, 13) == Array(repeating: 0x61, count: 13))
+    }
+
+    @Test func rejectsBadInput() {
+        // Back-reference before output start.
+        #expect(throws: LZF.DecompressError.self) { try decompress([0x20, 5], 3) }
+        // Output larger than declared.
+        #expect(throws: LZF.DecompressError.self) { try decompress([2, 1, 2, 3], 2) }
+        // Output shorter than declared.
+        #expect(throws: LZF.DecompressError.self) { try decompress([2, 1, 2, 3], 4) }
+        // Literal run past input end.
+        #expect(throws: LZF.DecompressError.self) { try decompress([5, 1, 2], 6) }
+        // Truncated back-reference.
+        #expect(throws: LZF.DecompressError.self) { try decompress([0, 1, 0xE0], 20) }
+    }
+}
+
+/// Deterministic PRNG for seeded tests.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e3779b97f4a7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
+        z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
+        return z ^ (z >> 31)
+    }
+}
