@@ -1,0 +1,468 @@
+import RDB
+
+/// What an export wrote: counts for the summary line and for `meta`.
+public struct SQLiteExportSummary: Sendable, Equatable {
+    public var keysSeen = 0
+    public var keysExported = 0
+    /// Exported keys per `TYPE` name (modules under their module name).
+    public var keysByType: [String: Int] = [:]
+    /// Rows inserted in all tables (the `keys` rows included).
+    public var rows = 0
+    public var rdbVersion: Int?
+    public var replID: String?
+    public var replOffset: String?
+    public init() {}
+}
+
+/// Options that change how rows are laid out (not what is exported).
+public struct SQLiteLayoutOptions: Sendable, Equatable {
+    /// `keys` as a WITHOUT ROWID table keyed by (db, key) instead of a rowid table plus a UNIQUE index
+    /// built after the load. Off by default: see tools/bench-sqlite for the measurement.
+    public var keysWithoutRowID = false
+    /// SQLite page cache for the load and the index build, KiB.
+    public var cacheSizeKiB = 65536
+    public init(keysWithoutRowID: Bool = false, cacheSizeKiB: Int = 65536) {
+        self.keysWithoutRowID = keysWithoutRowID
+        self.cacheSizeKiB = cacheSizeKiB
+    }
+}
+
+/// Turns RDB records into rows, over either SQLite layer. One big transaction; indexes and views at the end.
+final class SQLiteLoader<Backend: SQLBackend> {
+    typealias Stmt = Backend.Statement
+    let backend: Backend
+    let filter: KeyFilter
+    let layout: SQLiteLayoutOptions
+    let sourceFileName: String?
+    private(set) var summary = SQLiteExportSummary()
+
+    private var currentDB = 0
+    private var auxPos = 0, functionPos = 0, moduleAuxPos = 0, slotImportPos = 0
+    private var meta: [(String, MetaValue)] = []
+    private var finished = false
+
+    enum MetaValue { case int(Int64), text(String) }
+
+    // Prepared INSERTs, one per table.
+    private let insAux, insResize, insSlot, insFunction, insModuleAux, insSlotImport: Stmt
+    private let insKey, insString, insList, insSet, insZset, insHash: Stmt
+    private let insStream, insStreamEntry, insGroup, insConsumer, insPending, insModule: Stmt
+
+    init(backend: Backend, filter: KeyFilter, layout: SQLiteLayoutOptions, sourceFileName: String?) throws {
+        self.backend = backend
+        self.filter = filter
+        self.layout = layout
+        self.sourceFileName = sourceFileName
+        // journal_mode=OFF/synchronous=OFF: the file is a temp file renamed into place only when complete.
+        try backend.execute("""
+            PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;
+            PRAGMA cache_size=-\(layout.cacheSizeKiB); PRAGMA temp_store=FILE; PRAGMA foreign_keys=OFF;
+            """)
+        try backend.execute("BEGIN")
+        for sql in SQLiteSchema.tables(keysWithoutRowID: layout.keysWithoutRowID) { try backend.execute(sql) }
+        func ins(_ table: String, _ n: Int) throws -> Stmt {
+            try backend.prepare("INSERT INTO \(table) VALUES(" + Array(repeating: "?", count: n).joined(separator: ",") + ")")
+        }
+        insAux = try ins("aux", 3)
+        insResize = try ins("resize_db", 3)
+        insSlot = try ins("slot_info", 3)
+        insFunction = try ins("functions", 3)
+        insModuleAux = try ins("module_aux", 5)
+        insSlotImport = try ins("valkey_slot_import", 2)
+        insKey = try ins("keys", 10)
+        insString = try ins("strings", 4)
+        insList = try ins("list_items", 5)
+        insSet = try ins("set_members", 4)
+        insZset = try ins("zset_members", 5)
+        insHash = try ins("hash_fields", 6)
+        insStream = try ins("streams", 11)
+        insStreamEntry = try ins("stream_entries", 8)
+        insGroup = try ins("stream_groups", 6)
+        insConsumer = try ins("stream_consumers", 6)
+        insPending = try ins("stream_pending", 8)
+        insModule = try ins("modules", 6)
+    }
+
+    private var allStatements: [Stmt] {
+        [insAux, insResize, insSlot, insFunction, insModuleAux, insSlotImport, insKey, insString, insList, insSet,
+         insZset, insHash, insStream, insStreamEntry, insGroup, insConsumer, insPending, insModule]
+    }
+
+    // MARK: records
+
+    func consume(_ record: RDBRecord) throws {
+        switch record {
+        case .header(let header):
+            summary.rdbVersion = header.version
+            meta.append(("rdb_version", .int(Int64(header.version))))
+            meta.append(("rdb_magic", .text(header.magic.rawValue)))
+            meta.append(("rdb_header", .text(header.text)))
+        case .aux(let key, let value):
+            try insertBlobs(insAux, pos: &auxPos, key, value)
+            let name = String(decoding: key, as: UTF8.self)
+            let text = String(decoding: value, as: UTF8.self)
+            switch name {
+            case "repl-id": summary.replID = text; meta.append(("repl_id", .text(text)))
+            case "repl-offset":
+                summary.replOffset = text
+                meta.append(("repl_offset", Int64(text).map { .int($0) } ?? .text(text)))
+            case "repl-stream-db": meta.append(("repl_stream_db", Int64(text).map { .int($0) } ?? .text(text)))
+            case "redis-ver", "valkey-ver": meta.append((name.replacingOccurrences(of: "-", with: "_"), .text(text)))
+            default: break
+            }
+        case .selectDB(let db):
+            currentDB = db
+        case .resizeDB(let dbSize, let expiresSize):
+            insResize.bind(1, Int64(currentDB))
+            insResize.bind(2, Int64(bitPattern: dbSize))
+            insResize.bind(3, Int64(bitPattern: expiresSize))
+            try insResize.run()
+            summary.rows += 1
+        case .slotInfo(let slot, let keys, let expires):
+            insSlot.bind(1, Int64(bitPattern: slot))
+            insSlot.bind(2, Int64(bitPattern: keys))
+            insSlot.bind(3, Int64(bitPattern: expires))
+            try insSlot.run()
+            summary.rows += 1
+        case .function(let code):
+            insFunction.bind(1, Int64(functionPos))
+            insFunction.bindText(2, Self.libraryName(code))
+            try code.withUnsafeBytes { c in
+                insFunction.bindStatic(3, c)
+                try insFunction.run()
+            }
+            functionPos += 1
+            summary.rows += 1
+        case .moduleAux(let aux):
+            insModuleAux.bind(1, Int64(moduleAuxPos))
+            insModuleAux.bindText(2, aux.moduleName)
+            insModuleAux.bind(3, Int64(bitPattern: aux.moduleID))
+            insModuleAux.bind(4, Int64(aux.encodingVersion))
+            try aux.raw.withUnsafeBytes { r in
+                insModuleAux.bindStatic(5, r)
+                try insModuleAux.run()
+            }
+            moduleAuxPos += 1
+            summary.rows += 1
+        case .valkeySlotImport(let raw):
+            insSlotImport.bind(1, Int64(slotImportPos))
+            try raw.withUnsafeBytes { r in
+                insSlotImport.bindStatic(2, r)
+                try insSlotImport.run()
+            }
+            slotImportPos += 1
+            summary.rows += 1
+        case .entry(let entry):
+            summary.keysSeen += 1
+            if filter.isEmpty || filter.accepts(entry) { try insertEntry(entry) }
+        case .eof(let stored, let computed):
+            if let stored { meta.append(("stored_checksum", .text(Self.hex(stored)))) }
+            if let computed { meta.append(("computed_checksum", .text(Self.hex(computed)))) }
+        }
+    }
+
+    private func insertBlobs(_ stmt: Stmt, pos: inout Int, _ a: Bytes, _ b: Bytes) throws {
+        stmt.bind(1, Int64(pos))
+        try a.withUnsafeBytes { ab in
+            try b.withUnsafeBytes { bb in
+                stmt.bindStatic(2, ab)
+                stmt.bindStatic(3, bb)
+                try stmt.run()
+            }
+        }
+        pos += 1
+        summary.rows += 1
+    }
+
+    /// `#!lua name=mylib ...` -> `mylib`.
+    static func libraryName(_ code: Bytes) -> String? {
+        let firstLine = code.prefix(while: { $0 != UInt8(ascii: "\n") })
+        guard firstLine.starts(with: Array("#!".utf8)) else { return nil }
+        for word in firstLine.split(separator: UInt8(ascii: " ")) where word.starts(with: Array("name=".utf8)) {
+            return String(decoding: word.dropFirst(5), as: UTF8.self)
+        }
+        return nil
+    }
+
+    static func hex(_ v: UInt64) -> String {
+        let s = String(v, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+
+    // MARK: keys
+
+    private func insertEntry(_ entry: RDBEntry) throws {
+        let db = Int64(entry.db)
+        let value = entry.value
+        let length: Int
+        switch value {
+        case .string(let v): length = v.count
+        case .list(let v): length = v.count
+        case .set(let v): length = v.count
+        case .sortedSet(let v): length = v.count
+        case .hash(let v): length = v.count
+        case .stream(let s): length = s.entries.count
+        case .module(let m): length = m.raw.count
+        }
+        summary.keysExported += 1
+        summary.keysByType[value.typeName, default: 0] += 1
+        try entry.key.withUnsafeBytes { k in
+            let keyFlag: Int64 = isValidUTF8(k) ? 1 : 0
+            let s = insKey
+            s.bind(1, db)
+            s.bindStatic(2, k)
+            s.bindText(3, value.typeName)
+            s.bind(4, entry.expireAtMs)
+            s.bind(5, entry.lfuFreq.map { Int64($0) })
+            s.bind(6, entry.lruIdleSeconds.map { Int64(bitPattern: $0) })
+            s.bind(7, Int64(entry.rdbType))
+            s.bind(8, Int64(length))
+            s.bind(9, entry.serializedSize)
+            s.bind(10, keyFlag)
+            try s.run()
+            summary.rows += 1
+            switch value {
+            case .string(let v):
+                try insertString(db, k, keyFlag, v)
+            case .list(let items):
+                try insertList(db, k, keyFlag, items)
+            case .set(let members):
+                try insertSet(db, k, keyFlag, members)
+            case .sortedSet(let members):
+                try insertZset(db, k, keyFlag, members)
+            case .hash(let fields):
+                try insertHash(db, k, keyFlag, fields)
+            case .stream(let stream):
+                try insertStream(db, k, keyFlag, stream)
+            case .module(let module):
+                try insertModule(db, k, module)
+            }
+        }
+    }
+
+    @inline(__always) private func flag(_ b: UnsafeRawBufferPointer, _ bit: Int64) -> Int64 {
+        isValidUTF8(b) ? bit : 0
+    }
+
+    private func insertString(_ db: Int64, _ k: UnsafeRawBufferPointer, _ keyFlag: Int64, _ v: Bytes) throws {
+        let s = insString
+        try v.withUnsafeBytes { vb in
+            s.bind(1, db)
+            s.bindStatic(2, k)
+            s.bindStatic(3, vb)
+            s.bind(4, keyFlag | flag(vb, 2))
+            try s.run()
+        }
+        summary.rows += 1
+    }
+
+    private func insertList(_ db: Int64, _ k: UnsafeRawBufferPointer, _ keyFlag: Int64, _ items: [Bytes]) throws {
+        let s = insList
+        s.bind(1, db)
+        s.bindStatic(2, k)
+        var idx: Int64 = 0
+        for item in items {
+            try item.withUnsafeBytes { vb in
+                s.bind(3, idx)
+                s.bindStatic(4, vb)
+                s.bind(5, keyFlag | flag(vb, 2))
+                try s.run()
+            }
+            idx += 1
+        }
+        summary.rows += items.count
+    }
+
+    private func insertSet(_ db: Int64, _ k: UnsafeRawBufferPointer, _ keyFlag: Int64, _ members: [Bytes]) throws {
+        let s = insSet
+        s.bind(1, db)
+        s.bindStatic(2, k)
+        for member in members {
+            try member.withUnsafeBytes { mb in
+                s.bindStatic(3, mb)
+                s.bind(4, keyFlag | flag(mb, 2))
+                try s.run()
+            }
+        }
+        summary.rows += members.count
+    }
+
+    private func insertZset(_ db: Int64, _ k: UnsafeRawBufferPointer, _ keyFlag: Int64,
+                            _ members: [SortedSetMember]) throws {
+        let s = insZset
+        s.bind(1, db)
+        s.bindStatic(2, k)
+        for m in members {
+            try m.member.withUnsafeBytes { mb in
+                s.bindStatic(3, mb)
+                s.bind(4, m.score)  // +/-inf bind as IEEE infinities; NaN (never written by Redis) -> NULL
+                s.bind(5, keyFlag | flag(mb, 2))
+                try s.run()
+            }
+        }
+        summary.rows += members.count
+    }
+
+    private func insertHash(_ db: Int64, _ k: UnsafeRawBufferPointer, _ keyFlag: Int64, _ fields: [HashField]) throws {
+        let s = insHash
+        s.bind(1, db)
+        s.bindStatic(2, k)
+        for f in fields {
+            try f.field.withUnsafeBytes { fb in
+                try f.value.withUnsafeBytes { vb in
+                    s.bindStatic(3, fb)
+                    s.bindStatic(4, vb)
+                    s.bind(5, f.expireAtMs)
+                    s.bind(6, keyFlag | flag(fb, 2) | flag(vb, 4))
+                    try s.run()
+                }
+            }
+        }
+        summary.rows += fields.count
+    }
+
+    @inline(__always) private static func i64(_ v: UInt64) -> Int64 { Int64(bitPattern: v) }
+
+    private func insertStream(_ db: Int64, _ k: UnsafeRawBufferPointer, _ keyFlag: Int64, _ stream: StreamValue) throws {
+        let m = insStream
+        m.bind(1, db)
+        m.bindStatic(2, k)
+        m.bind(3, Self.i64(stream.length))
+        m.bind(4, Self.i64(stream.lastID.ms))
+        m.bind(5, Self.i64(stream.lastID.seq))
+        m.bind(6, stream.firstID.map { Self.i64($0.ms) })
+        m.bind(7, stream.firstID.map { Self.i64($0.seq) })
+        m.bind(8, stream.maxDeletedEntryID.map { Self.i64($0.ms) })
+        m.bind(9, stream.maxDeletedEntryID.map { Self.i64($0.seq) })
+        m.bind(10, stream.entriesAdded.map { Self.i64($0) })
+        m.bind(11, Int64(stream.listpackNodes))
+        try m.run()
+        summary.rows += 1
+
+        let e = insStreamEntry
+        e.bind(1, db)
+        e.bindStatic(2, k)
+        for entry in stream.entries {
+            e.bind(3, Self.i64(entry.id.ms))
+            e.bind(4, Self.i64(entry.id.seq))
+            var pos: Int64 = 0
+            for (field, value) in entry.fields {
+                try field.withUnsafeBytes { fb in
+                    try value.withUnsafeBytes { vb in
+                        e.bind(5, pos)
+                        e.bindStatic(6, fb)
+                        e.bindStatic(7, vb)
+                        e.bind(8, keyFlag | flag(fb, 2) | flag(vb, 4))
+                        try e.run()
+                    }
+                }
+                pos += 1
+            }
+            summary.rows += entry.fields.count
+        }
+
+        for group in stream.groups {
+            try group.name.withUnsafeBytes { g in
+                let gs = insGroup
+                gs.bind(1, db)
+                gs.bindStatic(2, k)
+                gs.bindStatic(3, g)
+                gs.bind(4, Self.i64(group.lastDeliveredID.ms))
+                gs.bind(5, Self.i64(group.lastDeliveredID.seq))
+                // entries_read: NULL when absent (type 15) or unknown (stored as -1 = 2^64-1).
+                gs.bind(6, group.entriesReadRaw.flatMap { $0 == UInt64.max ? nil : Self.i64($0) })
+                try gs.run()
+                summary.rows += 1
+
+                var owner: [StreamID: Int] = [:]
+                owner.reserveCapacity(group.pending.count)
+                let cs = insConsumer
+                cs.bind(1, db)
+                cs.bindStatic(2, k)
+                cs.bindStatic(3, g)
+                for (ci, consumer) in group.consumers.enumerated() {
+                    for id in consumer.pendingIDs { owner[id] = ci }
+                    try consumer.name.withUnsafeBytes { c in
+                        cs.bindStatic(4, c)
+                        cs.bind(5, consumer.seenTimeMs)
+                        cs.bind(6, consumer.activeTimeMs)
+                        try cs.run()
+                    }
+                }
+                summary.rows += group.consumers.count
+
+                let ps = insPending
+                ps.bind(1, db)
+                ps.bindStatic(2, k)
+                ps.bindStatic(3, g)
+                for p in group.pending {
+                    ps.bind(4, Self.i64(p.id.ms))
+                    ps.bind(5, Self.i64(p.id.seq))
+                    ps.bind(7, p.deliveryTimeMs)
+                    ps.bind(8, Self.i64(p.deliveryCount))
+                    if let ci = owner[p.id] {
+                        try group.consumers[ci].name.withUnsafeBytes { c in
+                            ps.bindStatic(6, c)
+                            try ps.run()
+                        }
+                    } else {
+                        ps.bindNull(6)
+                        try ps.run()
+                    }
+                }
+                summary.rows += group.pending.count
+            }
+        }
+    }
+
+    private func insertModule(_ db: Int64, _ k: UnsafeRawBufferPointer, _ module: ModuleValue) throws {
+        let s = insModule
+        try module.raw.withUnsafeBytes { r in
+            s.bind(1, db)
+            s.bindStatic(2, k)
+            s.bindText(3, module.moduleName)
+            s.bind(4, Self.i64(module.moduleID))
+            s.bind(5, Int64(module.encodingVersion))
+            s.bindStatic(6, r)
+            try s.run()
+        }
+        summary.rows += 1
+    }
+
+    // MARK: the end
+
+    /// Writes `meta`, builds the indexes and views, commits. Call once, after the `.eof` record.
+    func finish() throws {
+        guard !finished else { return }
+        finished = true
+        var all: [(String, MetaValue)] = [
+            ("schema_version", .int(Int64(SQLiteSchema.version))),
+            ("exporter", .text("redis-replica rdb sqlite")),
+        ]
+        if let sourceFileName { all.append(("source_file", .text(sourceFileName))) }
+        all += meta
+        if !filter.isEmpty { all.append(("filter", .text(filter.summary))) }
+        all.append(("keys_seen", .int(Int64(summary.keysSeen))))
+        all.append(("keys_exported", .int(Int64(summary.keysExported))))
+        let ms = try backend.prepare("INSERT OR REPLACE INTO meta VALUES(?, ?)")
+        for (key, value) in all {
+            ms.bindText(1, key)
+            switch value {
+            case .int(let i): ms.bind(2, i)
+            case .text(let t): ms.bindText(2, t)
+            }
+            try ms.run()
+        }
+        ms.finalize()
+        for sql in SQLiteSchema.indexes(keysWithoutRowID: layout.keysWithoutRowID) { try backend.execute(sql) }
+        for sql in SQLiteSchema.views { try backend.execute(sql) }
+        try backend.execute("COMMIT")
+        for s in allStatements { s.finalize() }
+        try backend.execute("PRAGMA optimize")
+    }
+
+    /// Drops prepared statements (after an error) so the connection can close.
+    func abandon() {
+        for s in allStatements { s.finalize() }
+    }
+}
