@@ -1,0 +1,157 @@
+import RESP
+
+/// The replica link's state, named exactly as Redis's `repl_state` values (`REPL_STATE_*` in server.h).
+public enum LinkState: String, Sendable, Equatable, CaseIterable {
+    /// Must (re)connect.
+    case connect = "CONNECT"
+    /// Connecting to the master.
+    case connecting = "CONNECTING"
+    /// Waiting for the reply to PING.
+    case receivePingReply = "RECEIVE_PING_REPLY"
+    /// Sending AUTH / REPLCONF in one burst (transient).
+    case sendHandshake = "SEND_HANDSHAKE"
+    case receiveAuthReply = "RECEIVE_AUTH_REPLY"
+    case receivePortReply = "RECEIVE_PORT_REPLY"
+    case receiveCapaReply = "RECEIVE_CAPA_REPLY"
+    /// Sending PSYNC (transient).
+    case sendPsync = "SEND_PSYNC"
+    case receivePsyncReply = "RECEIVE_PSYNC_REPLY"
+    /// Receiving the RDB payload.
+    case transfer = "TRANSFER"
+    /// Streaming commands.
+    case connected = "CONNECTED"
+}
+
+/// Where the replica is in the master's history: the replication id, the offset of the last byte
+/// processed (Redis's `reploff`, so the next PSYNC asks for `offset + 1`), and the db selected there.
+public struct ReplicationPosition: Sendable, Equatable, CustomStringConvertible {
+    /// 40 hex characters.
+    public var replid: String
+    public var offset: Int64
+    public var db: Int
+
+    public init(replid: String, offset: Int64, db: Int) {
+        self.replid = replid
+        self.offset = offset
+        self.db = db
+    }
+
+    public var description: String { "\(replid):\(offset) db \(db)" }
+
+    /// A replication id is exactly 40 characters (`CONFIG_RUN_ID_SIZE`); Redis generates lowercase hex.
+    public static func isValidReplid<S: StringProtocol>(_ s: S) -> Bool {
+        s.utf8.count == 40 && s.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) || (0x41...0x46).contains($0) }
+    }
+}
+
+/// How the master sends the RDB after +FULLRESYNC.
+public enum RDBTransferKind: Sendable, Equatable {
+    /// Disk-based: `$<len>\r\n` then exactly `len` bytes, no trailing CRLF.
+    case sized(length: Int64)
+    /// Diskless: `$EOF:<40 bytes>\r\n`, the RDB, then the same 40 bytes.
+    case eofMark
+}
+
+/// Why the link went down or cannot proceed.
+public struct LinkFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        /// `repl-timeout` elapsed without data (handshake, transfer or a silent link).
+        case timeout
+        /// The master sent bytes that are not what the protocol allows here.
+        case protocolError
+        /// The master replied with an error that means "try again later" (-NOMASTERLINK, -LOADING)
+        /// or aborted the transfer.
+        case masterNotReady
+        /// The master replied to PING with an unexpected error.
+        case masterError
+        /// AUTH was refused: configuration error, never retried.
+        case authenticationFailed
+        /// The connection closed or failed.
+        case connectionLost
+        /// The local side (store, verification) failed.
+        case local
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// What a replica link is configured with. The password is never part of a description.
+public struct LinkConfiguration: Sendable {
+    public var masterUser: String?
+    public var masterPassword: String?
+    /// Announced with `REPLCONF listening-port` (shown in the master's INFO replication).
+    public var listeningPort: Int
+    /// Redis's `repl-timeout`, in nanoseconds (default 60 s).
+    public var replTimeoutNanos: UInt64
+    /// How often `REPLCONF ACK` is sent (Redis: every second from `replicationCron`).
+    public var ackIntervalNanos: UInt64
+    public var limits: RESPLimits
+
+    public init(masterUser: String? = nil, masterPassword: String? = nil, listeningPort: Int = 0,
+                replTimeoutSeconds: Int = 60, ackIntervalNanos: UInt64 = 1_000_000_000,
+                limits: RESPLimits = .default) {
+        self.masterUser = masterUser
+        self.masterPassword = masterPassword
+        self.listeningPort = listeningPort
+        self.replTimeoutNanos = UInt64(max(1, replTimeoutSeconds)) * 1_000_000_000
+        self.ackIntervalNanos = ackIntervalNanos
+        self.limits = limits
+    }
+}
+
+/// Events the driver feeds into the link. `now` is a monotonic clock in nanoseconds.
+public enum LinkEvent: Sendable, Equatable {
+    /// The driver started connecting.
+    case connecting(now: UInt64)
+    /// The TCP connection is established.
+    case connected(now: UInt64)
+    /// Bytes arrived from the master.
+    case received([UInt8], now: UInt64)
+    /// The periodic timer (about once per second).
+    case tick(now: UInt64)
+    /// The connection closed (by the peer, an error, or after a `.closeConnection` action).
+    case disconnected(now: UInt64)
+    /// The driver finished persisting (and verifying) the RDB announced by `.endOfRDB`.
+    /// `streamDb` is the RDB's AUX `repl-stream-db` when it has one (the db the stream continues in).
+    case snapshotPersisted(now: UInt64, streamDb: Int?)
+}
+
+public enum LinkLogLevel: String, Sendable, Equatable {
+    case debug, info, notice, warning
+}
+
+/// What the link asks the driver to do, in order.
+public enum LinkAction: Sendable, Equatable {
+    case stateChanged(from: LinkState, to: LinkState)
+    case log(LinkLogLevel, String)
+    /// Write these bytes to the master.
+    case send([UInt8])
+    /// +FULLRESYNC (or the SYNC fallback, with `replid` nil: the master did not say): an RDB follows.
+    case beginFullSync(replid: String?, offset: Int64, transfer: RDBTransferKind)
+    /// A piece of the RDB payload, in order.
+    case rdbBytes([UInt8])
+    /// The RDB is complete (`totalBytes` bytes). Persist it, then send `.snapshotPersisted`.
+    case endOfRDB(totalBytes: Int64)
+    /// The transfer in progress was abandoned (connection lost, timeout): discard the partial RDB.
+    case fullSyncAborted
+    /// +CONTINUE: resume at `position`. `newReplid` is set when the master's id changed (the old id
+    /// becomes its replid2, valid up to `position.offset + 1`): persist it.
+    case partialResyncAccepted(position: ReplicationPosition, previousReplid: String, newReplid: String?)
+    /// The master does not support PSYNC or refused it: `SYNC` is being sent instead.
+    case fallingBackToSync(reply: String)
+    /// Complete commands that end at `endOffset`, outside MULTI; `db` is the selected db after them.
+    /// Append them to the log.
+    case appendStream(bytes: [UInt8], endOffset: Int64, db: Int)
+    /// Close the connection now and reconnect later (with backoff).
+    case closeConnection(LinkFailure)
+    /// Stop for good (exit status 2): retrying cannot help.
+    case fatal(LinkFailure)
+}

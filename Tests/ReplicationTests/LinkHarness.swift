@@ -1,0 +1,95 @@
+import RESP
+@testable import Replication
+
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+let sec: UInt64 = 1_000_000_000
+let replidA = "8de1787ba490483314a4d30f1c628bc5025eb761"
+let replidB = "0123456789abcdef0123456789abcdef01234567"
+let markHex = "b1ce5e7c3a9f4d20e6d5c4b3a2f1e0d9c8b7a6f5"
+
+func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
+func cmd(_ args: String...) -> [UInt8] { RESPEncoder.command(args) }
+
+/// Drives a `ReplicaLink` and records every action.
+struct Harness {
+    var link: ReplicaLink
+    var actions: [LinkAction] = []
+    var now: UInt64 = 1 * sec
+
+    init(position: ReplicationPosition? = nil, password: String? = nil, user: String? = nil, port: Int = 6380, timeout: Int = 60) {
+        link = ReplicaLink(configuration: LinkConfiguration(masterUser: user, masterPassword: password,
+                                                            listeningPort: port, replTimeoutSeconds: timeout),
+                           position: position)
+    }
+
+    @discardableResult
+    mutating func handle(_ e: LinkEvent) -> [LinkAction] {
+        let a = link.handle(e)
+        actions += a
+        return a
+    }
+
+    @discardableResult
+    mutating func feed(_ b: [UInt8]) -> [LinkAction] { handle(.received(b, now: now)) }
+    @discardableResult
+    mutating func feed(_ s: String) -> [LinkAction] { feed(bytes(s)) }
+
+    /// CONNECT → … → RECEIVE_PSYNC_REPLY with the standard replies.
+    mutating func handshake() {
+        handle(.connecting(now: now))
+        handle(.connected(now: now))
+        feed("+PONG\r\n")
+        if link.configuration.masterPassword != nil { feed("+OK\r\n") }
+        feed("+OK\r\n+OK\r\n")
+    }
+
+    /// Everything sent to the master, concatenated.
+    var sent: [UInt8] { actions.flatMap { if case .send(let b) = $0 { return b } else { return [] } } }
+    var rdb: [UInt8] { actions.flatMap { if case .rdbBytes(let b) = $0 { return b } else { return [] } } }
+    var streamed: [UInt8] { actions.flatMap { if case .appendStream(let b, _, _) = $0 { return b } else { return [] } } }
+    var states: [LinkState] { actions.compactMap { if case .stateChanged(_, let to) = $0 { return to } else { return nil } } }
+    var appends: [(endOffset: Int64, db: Int)] {
+        actions.compactMap { if case .appendStream(_, let o, let d) = $0 { return (o, d) } else { return nil } }
+    }
+    var closes: [LinkFailure] { actions.compactMap { if case .closeConnection(let f) = $0 { return f } else { return nil } } }
+}
+
+/// Actions with logs dropped and consecutive RDB pieces / stream appends merged, so feeding the same bytes
+/// in different splits must give an identical list.
+func normalized(_ actions: [LinkAction]) -> [LinkAction] {
+    var out: [LinkAction] = []
+    for a in actions {
+        switch a {
+        case .log: continue
+        case .rdbBytes(let b):
+            if case .rdbBytes(let prev)? = out.last { out[out.count - 1] = .rdbBytes(prev + b) } else { out.append(a) }
+        case .appendStream(let b, let o, let d):
+            if case .appendStream(let prev, _, _)? = out.last { out[out.count - 1] = .appendStream(bytes: prev + b, endOffset: o, db: d) } else { out.append(a) }
+        default: out.append(a)
+        }
+    }
+    return out
+}
+
+func randomSplits(_ input: [UInt8], seed: UInt64, maxChunk: Int) -> [[UInt8]] {
+    var rng = SeededRandom(seed: seed)
+    var out: [[UInt8]] = []
+    var i = 0
+    while i < input.count {
+        let n = Int.random(in: 1...maxChunk, using: &rng)
+        out.append(Array(input[i..<min(input.count, i + n)]))
+        i += n
+    }
+    return out
+}
