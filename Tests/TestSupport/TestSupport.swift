@@ -1,1 +1,0 @@
-// Test helpers: real redis-server processes and a tiny RESP client.
