@@ -1,0 +1,326 @@
+/// Value encodings per target version (Redis `rdbSaveObjectType` / `rdbSaveObject`).
+///
+/// | value  | RDB 12, 11                         | RDB 10                     | RDB 9, 8, 7                      |
+/// |--------|------------------------------------|----------------------------|----------------------------------|
+/// | list   | 18 quicklist-2 (listpack / plain)  | 18                         | 14 quicklist of ziplists         |
+/// | set    | 11 intset, 20 listpack, 2          | 11 intset, 2               | 11 intset, 2                     |
+/// | zset   | 17 listpack, 5                     | 17, 5                      | 12 ziplist, 5 (8+) or 3 (7)      |
+/// | hash   | 16 listpack, 4; with TTLs 25 / 24 (12 only) | 16, 4            | 13 ziplist, 4                    |
+/// | stream | 21                                 | 19                         | 15 (9 only)                      |
+/// | module | 7                                  | 7                          | 7 (8+)                           |
+extension RDBWriter {
+    func writeKeyValue(_ e: RDBEntry) throws {
+        // Refuse what the target cannot hold before writing a byte of the key.
+        switch e.value {
+        case .stream where version < 9:
+            throw RDBWriteError(.notRepresentable, "streams need RDB 9 (Redis 5.0); target is \(version)")
+        case .module(let m) where version < 8:
+            throw RDBWriteError(.notRepresentable, "module values (\(m.moduleName)) need RDB 8; target is \(version)")
+        case .hash(let fields) where version < 12 && !options.dropFieldTTL && fields.contains(where: { $0.expireAtMs != nil }):
+            throw RDBWriteError(.notRepresentable,
+                                "hash field TTLs need RDB 12 (Redis 7.4); target is \(version) (use --drop-field-ttl to keep the fields without their TTLs)")
+        default: break
+        }
+
+        if let exp = e.expireAtMs {
+            out.put(RDBOpcode.expireTimeMs)
+            out.putLE(exp)
+        }
+        if version >= 9 {
+            if let idle = e.lruIdleSeconds {
+                out.put(RDBOpcode.idle)
+                out.putLength(idle)
+            }
+            if let freq = e.lfuFreq {
+                out.put(RDBOpcode.freq)
+                out.put(freq)
+            }
+        } else if e.lruIdleSeconds != nil || e.lfuFreq != nil {
+            stats.droppedEvictionHints += 1
+        }
+
+        switch e.value {
+        case .string(let s):
+            out.put(RDBType.string)
+            emitString(e.key, to: out)
+            emitString(s, to: out)
+        case .list(let items):
+            try writeList(key: e.key, items)
+        case .set(let members):
+            writeSet(key: e.key, members)
+        case .sortedSet(let members):
+            writeSortedSet(key: e.key, members)
+        case .hash(let fields):
+            writeHash(key: e.key, fields)
+        case .stream(let s):
+            writeStream(key: e.key, s)
+        case .module(let m):
+            out.put(RDBType.module2)
+            emitString(e.key, to: out)
+            out.putLength(m.moduleID)
+            out.put(m.raw)
+        }
+    }
+
+    // MARK: lists
+
+    /// Quicklist nodes of at most `listMaxNodeBytes` (Redis's estimate: node size + element + 8);
+    /// elements of 1 GB or more get a PLAIN node of their own (RDB 10+).
+    private func writeList(key: Bytes, _ items: [Bytes]) throws {
+        let limit = options.listMaxNodeBytes
+        nodes.reset()
+        var nodeCount = 0
+        if version >= 10 {
+            var lp = ListpackBuilder(blob)
+            func finishNode() {
+                guard lp.count > 0 else { return }
+                lp.finish()
+                nodes.putLength(QuicklistContainer.packed)
+                emitString(blob.bytes, to: nodes)
+                nodeCount += 1
+                lp = ListpackBuilder(blob)
+            }
+            for item in items {
+                item.withUnsafeBytes { p in
+                    if p.count >= RDBWriter.plainNodeThreshold {
+                        finishNode()
+                        nodes.putLength(QuicklistContainer.plain)
+                        emitString(p, to: nodes)
+                        nodeCount += 1
+                        return
+                    }
+                    if lp.count > 0 && lp.finishedSize + p.count + 8 > limit { finishNode() }
+                    lp.append(p)
+                }
+            }
+            finishNode()
+            out.put(RDBType.listQuicklist2)
+        } else {
+            var zl = ZiplistBuilder(blob)
+            func finishNode() {
+                guard zl.count > 0 else { return }
+                zl.finish()
+                emitString(blob.bytes, to: nodes)
+                nodeCount += 1
+                zl = ZiplistBuilder(blob)
+            }
+            for item in items {
+                item.withUnsafeBytes { p in
+                    if zl.count > 0 && zl.finishedSize + p.count + 8 > limit { finishNode() }
+                    zl.append(p)
+                }
+            }
+            finishNode()
+            out.put(RDBType.listQuicklist)
+        }
+        emitString(key, to: out)
+        out.putLength(nodeCount)
+        out.put(nodes.bytes)
+        nodes.reset()
+    }
+
+    static var plainNodeThreshold: Int { 1 << 30 }
+
+    // MARK: sets
+
+    private func writeSet(key: Bytes, _ members: [Bytes]) {
+        if members.count <= options.setMaxIntsetEntries && !members.isEmpty {
+            var ints: [Int64] = []
+            ints.reserveCapacity(members.count)
+            for m in members {
+                guard let v = canonicalInt64(m) else { break }
+                ints.append(v)
+            }
+            if ints.count == members.count {
+                IntsetBuilder.build(ints, into: blob)
+                out.put(RDBType.setIntset)
+                emitString(key, to: out)
+                emitString(blob.bytes, to: out)
+                return
+            }
+        }
+        if version >= 11 && members.count <= options.setMaxListpackEntries
+            && members.allSatisfy({ $0.count <= options.setMaxListpackValue }) {
+            var lp = ListpackBuilder(blob)
+            for m in members { lp.append(m) }
+            lp.finish()
+            out.put(RDBType.setListpack)
+            emitString(key, to: out)
+            emitString(blob.bytes, to: out)
+            return
+        }
+        out.put(RDBType.set)
+        emitString(key, to: out)
+        out.putLength(members.count)
+        for m in members { emitString(m, to: out) }
+    }
+
+    // MARK: sorted sets
+
+    private func writeSortedSet(key: Bytes, _ members: [SortedSetMember]) {
+        if members.count <= options.zsetMaxListpackEntries
+            && members.allSatisfy({ $0.member.count <= options.zsetMaxListpackValue }) {
+            // Packed zsets must be ordered by (score, member) — Redis walks them assuming it.
+            let sorted = RDBWriter.isZsetOrdered(members) ? members : members.sorted(by: RDBWriter.zsetOrder)
+            if version >= 10 {
+                var lp = ListpackBuilder(blob)
+                for m in sorted {
+                    lp.append(m.member)
+                    lp.append(scoreText(m.score))
+                }
+                lp.finish()
+                out.put(RDBType.zsetListpack)
+            } else {
+                var zl = ZiplistBuilder(blob)
+                for m in sorted {
+                    zl.append(m.member)
+                    zl.append(scoreText(m.score))
+                }
+                zl.finish()
+                out.put(RDBType.zsetZiplist)
+            }
+            emitString(key, to: out)
+            emitString(blob.bytes, to: out)
+            return
+        }
+        if version >= 8 {
+            out.put(RDBType.zset2)
+            emitString(key, to: out)
+            out.putLength(members.count)
+            for m in members {
+                emitString(m.member, to: out)
+                out.putLE(m.score.bitPattern)
+            }
+        } else {
+            out.put(RDBType.zset)
+            emitString(key, to: out)
+            out.putLength(members.count)
+            for m in members {
+                emitString(m.member, to: out)
+                // rdbSaveDoubleValue: 253 NaN, 254 +inf, 255 -inf, else a length byte + text.
+                if m.score.isNaN {
+                    out.put(253)
+                } else if m.score == .infinity {
+                    out.put(254)
+                } else if m.score == -.infinity {
+                    out.put(255)
+                } else {
+                    let text = scoreText(m.score)
+                    out.put(UInt8(text.count))
+                    out.put(text)
+                }
+            }
+        }
+    }
+
+    static func zsetOrder(_ a: SortedSetMember, _ b: SortedSetMember) -> Bool {
+        if a.score != b.score { return a.score < b.score }
+        return a.member.lexicographicallyPrecedes(b.member)
+    }
+
+    static func isZsetOrdered(_ members: [SortedSetMember]) -> Bool {
+        var i = 1
+        while i < members.count {
+            if zsetOrder(members[i], members[i - 1]) { return false }
+            i += 1
+        }
+        return true
+    }
+
+    // MARK: hashes
+
+    private func writeHash(key: Bytes, _ fields: [HashField]) {
+        let withTTL = fields.reduce(0) { $0 + ($1.expireAtMs != nil ? 1 : 0) }
+        let keepTTL = withTTL > 0 && version >= 12
+        if withTTL > 0 && !keepTTL { stats.droppedFieldTTLs += withTTL }
+        let small = fields.count <= options.hashMaxListpackEntries
+            && fields.allSatisfy { $0.field.count <= options.hashMaxListpackValue && $0.value.count <= options.hashMaxListpackValue }
+
+        if keepTTL {
+            let minExpire = fields.compactMap(\.expireAtMs).min() ?? 0
+            if small {
+                // HASH_LISTPACK_EX: min expiry, then (field, value, ttl) triplets ordered by expiry,
+                // fields without a TTL (ttl 0) last — Redis reads the first triplet as the minimum.
+                let ordered = fields.enumerated().sorted { a, b in
+                    switch (a.element.expireAtMs, b.element.expireAtMs) {
+                    case let (x?, y?): return x != y ? x < y : a.offset < b.offset
+                    case (.some, nil): return true
+                    case (nil, .some): return false
+                    case (nil, nil): return a.offset < b.offset
+                    }
+                }.map(\.element)
+                var lp = ListpackBuilder(blob)
+                for f in ordered {
+                    lp.append(f.field)
+                    lp.append(f.value)
+                    lp.append(integer: f.expireAtMs ?? 0)
+                }
+                lp.finish()
+                out.put(RDBType.hashListpackEx)
+                emitString(key, to: out)
+                out.putLE(minExpire)
+                emitString(blob.bytes, to: out)
+            } else {
+                // HASH_METADATA: min expiry, count, then (ttl, field, value) with ttl = expiry - min + 1, 0 = none.
+                out.put(RDBType.hashMetadata)
+                emitString(key, to: out)
+                out.putLE(minExpire)
+                out.putLength(fields.count)
+                for f in fields {
+                    if let x = f.expireAtMs {
+                        out.putLength(UInt64(bitPattern: x &- minExpire &+ 1))
+                    } else {
+                        out.putLength(0)
+                    }
+                    emitString(f.field, to: out)
+                    emitString(f.value, to: out)
+                }
+            }
+            return
+        }
+
+        if small {
+            if version >= 10 {
+                var lp = ListpackBuilder(blob)
+                for f in fields {
+                    lp.append(f.field)
+                    lp.append(f.value)
+                }
+                lp.finish()
+                out.put(RDBType.hashListpack)
+            } else {
+                var zl = ZiplistBuilder(blob)
+                for f in fields {
+                    zl.append(f.field)
+                    zl.append(f.value)
+                }
+                zl.finish()
+                out.put(RDBType.hashZiplist)
+            }
+            emitString(key, to: out)
+            emitString(blob.bytes, to: out)
+            return
+        }
+        out.put(RDBType.hash)
+        emitString(key, to: out)
+        out.putLength(fields.count)
+        for f in fields {
+            emitString(f.field, to: out)
+            emitString(f.value, to: out)
+        }
+    }
+}
+
+/// A score as Redis's `d2string` stores it in packed zsets and RDB 7 type-3 zsets: integral values
+/// (within ±2^53) as integer text, `-0`, `inf`/`-inf`/`nan`, otherwise the shortest text that
+/// parses back to the same double (`strtod` round-trips it).
+func scoreText(_ d: Double) -> [UInt8] {
+    if d.isNaN { return Array("nan".utf8) }
+    if d == .infinity { return Array("inf".utf8) }
+    if d == -.infinity { return Array("-inf".utf8) }
+    if d == 0 { return d.sign == .minus ? Array("-0".utf8) : [UInt8(ascii: "0")] }
+    if d == d.rounded(), abs(d) < 9_007_199_254_740_992 {
+        return Array(String(Int64(d)).utf8)
+    }
+    return Array("\(d)".utf8)
+}

@@ -1,0 +1,264 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes an RDB file (Redis `src/rdb.c`, `rdbSaveRio`) to a `ByteSink`, for a chosen RDB version.
+///
+/// Order of calls, as Redis writes a file:
+/// `writeHeader()`, `writeAuxFields(_:)` / `writeAux(_:_:)`, `writeModuleAux(_:)`, `writeFunction(code:)`,
+/// then per database `selectDB(_:resize:)` and `writeEntry(_:)` for each key, and `finish()`
+/// (EOF opcode + CRC-64 of everything before it). `writeEntry` selects the entry's db itself when
+/// it differs from the current one (without RESIZEDB).
+///
+/// Encodings are chosen for the target version with Redis's default thresholds (see
+/// `RDBWriterOptions`). What the target cannot represent throws `RDBWriteError(.notRepresentable)`
+/// naming the key, except:
+/// - hash field TTLs below RDB 12 with `dropFieldTTL` (counted in `stats.droppedFieldTTLs`);
+/// - functions below RDB 10 with `dropFunctions` (counted);
+/// - IDLE/FREQ below RDB 9 (eviction hints, not data; counted);
+/// - consumer active-time below RDB 11 (Redis itself sets it from seen-time when loading older types; counted);
+/// - stream v2 metadata at RDB 9 (type 15 has no room for it; Redis 7 recomputes it on load; counted).
+public final class RDBWriter<Sink: ByteSink> {
+    public private(set) var sink: Sink
+    public let options: RDBWriterOptions
+    public internal(set) var stats = RDBWriterStats()
+
+    /// Staged output, flushed to the sink (and folded into the CRC) in ~1 MB chunks.
+    let out = WriteBuffer(capacity: 1 << 20)
+    /// Scratch for one listpack / ziplist / intset.
+    let blob = WriteBuffer(capacity: 1 << 14)
+    /// Encoded nodes of a quicklist or stream, gathered until the node count is known.
+    let nodes = WriteBuffer(capacity: 1 << 16)
+    var lzf = LZFCompressor()
+    var lzfScratch: UnsafeMutableRawPointer
+    var lzfScratchCapacity: Int
+    private var crc: UInt64 = 0
+    private var flushed: Int64 = 0
+    private var headerWritten = false
+    private var finished = false
+    public private(set) var currentDB: Int?
+
+    static var flushThreshold: Int { 1 << 20 }
+
+    public init(sink: Sink, options: RDBWriterOptions = RDBWriterOptions()) throws {
+        guard RDBWriterOptions.supportedVersions.contains(options.rdbVersion) else {
+            throw RDBWriteError(.unsupportedVersion,
+                                "RDB version \(options.rdbVersion) cannot be written (supported: \(RDBWriterOptions.oldestVersion)-\(RDBWriterOptions.newestVersion))")
+        }
+        self.sink = sink
+        self.options = options
+        lzfScratchCapacity = 1 << 16
+        lzfScratch = UnsafeMutableRawPointer.allocate(byteCount: lzfScratchCapacity, alignment: 16)
+    }
+
+    deinit { lzfScratch.deallocate() }
+
+    public var version: Int { options.rdbVersion }
+
+    /// Bytes produced so far (written to the sink or still staged).
+    public var bytesWritten: Int64 { flushed + Int64(out.count) }
+
+    // MARK: - File structure
+
+    /// `REDIS%04d` for the target version.
+    public func writeHeader() throws {
+        guard !headerWritten else { throw RDBWriteError(.state, "header written twice") }
+        headerWritten = true
+        out.put(ascii: RDBHeader(magic: .redis, version: version).text)
+    }
+
+    /// The standard AUX fields, in Redis's order.
+    public func writeAuxFields(_ info: RDBAuxInfo = RDBAuxInfo()) throws {
+        try writeAux("redis-ver", info.redisVersion ?? RDBWriterOptions.redisVersionString(for: version))
+        try writeAux("redis-bits", String(info.redisBits))
+        let ctime = info.ctime ?? Int64(time(nil))
+        try writeAux("ctime", String(ctime))
+        try writeAux("used-mem", String(info.usedMem))
+        if let r = info.replication {
+            try writeAux("repl-stream-db", String(r.streamDB))
+            try writeAux("repl-id", r.replID)
+            try writeAux("repl-offset", String(r.offset))
+        }
+        if version >= 10 {
+            try writeAux("aof-base", info.aofBase ? "1" : "0")
+        } else if version >= 8 {
+            try writeAux("aof-preamble", info.aofBase ? "1" : "0")
+        }
+    }
+
+    public func writeAux(_ key: String, _ value: String) throws {
+        try writeAux(Array(key.utf8), Array(value.utf8))
+    }
+
+    /// One AUX record (opcode 250); values that are canonical integers are stored int-encoded.
+    public func writeAux(_ key: Bytes, _ value: Bytes) throws {
+        try requireOpen()
+        out.put(RDBOpcode.aux)
+        emitString(key, to: out)
+        emitString(value, to: out)
+        try flushIfNeeded()
+    }
+
+    /// A FUNCTION2 record (RDB 10+): one library's code.
+    public func writeFunction(code: Bytes) throws {
+        try requireOpen()
+        guard version >= 10 else {
+            if options.dropFunctions {
+                stats.droppedFunctions += 1
+                return
+            }
+            throw RDBWriteError(.notRepresentable,
+                                "functions need RDB 10 (Redis 7.0); target is \(version) (use --drop-functions to skip them)")
+        }
+        out.put(RDBOpcode.function2)
+        emitString(code, to: out)
+        stats.functions += 1
+        try flushIfNeeded()
+    }
+
+    /// A MODULE_AUX record (RDB 9+), re-emitted from its raw bytes.
+    public func writeModuleAux(_ aux: ModuleAux) throws {
+        try requireOpen()
+        guard version >= 9 else {
+            throw RDBWriteError(.notRepresentable,
+                                "module aux data for \(aux.moduleName) needs RDB 9; target is \(version)")
+        }
+        out.put(RDBOpcode.moduleAux)
+        out.putLength(aux.moduleID)
+        out.put(aux.raw)
+        try flushIfNeeded()
+    }
+
+    /// SELECTDB, then RESIZEDB when `resize` is given (the counts must be those of the keys that follow).
+    public func selectDB(_ db: Int, resize: (keys: UInt64, expires: UInt64)? = nil) throws {
+        try requireOpen()
+        guard db >= 0 else { throw RDBWriteError(.invalidValue, "negative db \(db)") }
+        out.put(RDBOpcode.selectDB)
+        out.putLength(db)
+        if let resize {
+            out.put(RDBOpcode.resizeDB)
+            out.putLength(resize.keys)
+            out.putLength(resize.expires)
+        }
+        currentDB = db
+    }
+
+    /// SLOT_INFO (RDB 12+, cluster mode hint); ignored below 12 (it is only a sizing hint).
+    public func writeSlotInfo(slot: UInt64, keys: UInt64, expires: UInt64) throws {
+        try requireOpen()
+        guard version >= 12 else { return }
+        out.put(RDBOpcode.slotInfo)
+        out.putLength(slot)
+        out.putLength(keys)
+        out.putLength(expires)
+    }
+
+    /// One key: [EXPIRETIME_MS] [IDLE] [FREQ] type key value.
+    public func writeEntry(_ entry: RDBEntry) throws {
+        try requireOpen()
+        if currentDB != entry.db { try selectDB(entry.db) }
+        let mark = out.count
+        do {
+            try writeKeyValue(entry)
+        } catch var e as RDBWriteError {
+            out.count = mark
+            if e.key == nil { e.key = entry.key; e.db = entry.db }
+            throw e
+        }
+        stats.keys += 1
+        try flushIfNeeded()
+    }
+
+    /// EOF + CRC-64 (little-endian; 0 when `checksum` is off), then hands everything to the sink.
+    /// Returns the checksum written.
+    @discardableResult
+    public func finish() throws -> UInt64 {
+        try requireOpen()
+        out.put(RDBOpcode.eof)
+        try flush()
+        let sum = options.checksum ? crc : 0
+        out.putLE(sum)
+        try flush()
+        finished = true
+        return sum
+    }
+
+    // MARK: - Internals
+
+    private func requireOpen() throws {
+        guard headerWritten else { throw RDBWriteError(.state, "write before the header") }
+        guard !finished else { throw RDBWriteError(.state, "write after finish") }
+    }
+
+    @inline(__always) func flushIfNeeded() throws {
+        if out.count >= RDBWriter.flushThreshold { try flush() }
+    }
+
+    func flush() throws {
+        guard out.count > 0 else { return }
+        try writeThrough(out.bytes)
+        out.reset()
+    }
+
+    /// Sends bytes to the sink and the CRC, bypassing the staging buffer (which must be flushed first).
+    private func writeThrough(_ p: UnsafeRawBufferPointer) throws {
+        if options.checksum { crc = CRC64.update(crc, p) }
+        do {
+            try sink.write(p)
+        } catch let e as RDBWriteError {
+            throw e
+        } catch {
+            throw RDBWriteError(.io, "sink write failed: \(error)")
+        }
+        flushed += Int64(p.count)
+    }
+
+    private func ensureLZFScratch(_ n: Int) {
+        if n > lzfScratchCapacity {
+            lzfScratch.deallocate()
+            lzfScratchCapacity = max(n, lzfScratchCapacity * 2)
+            lzfScratch = UnsafeMutableRawPointer.allocate(byteCount: lzfScratchCapacity, alignment: 16)
+        }
+    }
+
+    /// An RDB string as `rdbSaveRawString` writes it: int-encoded when at most 11 bytes of canonical
+    /// int32 text; LZF when longer than 20 bytes, compression is on and it saves at least 4 bytes;
+    /// otherwise length + bytes.
+    func emitString(_ p: UnsafeRawBufferPointer, to target: WriteBuffer) {
+        let n = p.count
+        if n <= 11, let v = canonicalInt64(p) {
+            if v >= -128 && v <= 127 {
+                target.put(0xC0 | RDBStringEncoding.int8)
+                target.put(UInt8(bitPattern: Int8(v)))
+                return
+            } else if v >= -32768 && v <= 32767 {
+                target.put(0xC0 | RDBStringEncoding.int16)
+                target.putLE(Int16(v))
+                return
+            } else if v >= Int64(Int32.min) && v <= Int64(Int32.max) {
+                target.put(0xC0 | RDBStringEncoding.int32)
+                target.putLE(Int32(v))
+                return
+            }
+        }
+        if options.compress && n > 20 {
+            ensureLZFScratch(n - 4)
+            let c = lzf.compress(p, into: UnsafeMutableRawBufferPointer(start: lzfScratch, count: n - 4))
+            if c > 0 {
+                target.put(0xC0 | RDBStringEncoding.lzf)
+                target.putLength(c)
+                target.putLength(n)
+                target.put(UnsafeRawBufferPointer(start: lzfScratch, count: c))
+                return
+            }
+        }
+        target.putLength(n)
+        target.put(p)
+    }
+
+    @inline(__always) func emitString(_ bytes: Bytes, to target: WriteBuffer) {
+        bytes.withUnsafeBytes { emitString($0, to: target) }
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+
+/// How `RDBWriter` encodes: the target RDB version, compression, what to do with data the target
+/// cannot represent, and Redis's default encoding thresholds (redis.conf 7.x defaults).
+public struct RDBWriterOptions: Sendable {
+    /// The RDB version to write (`REDIS%04d`): 7 (Redis 3.2) through 12 (Redis 7.4 / 8.x).
+    public var rdbVersion: Int
+    /// LZF-compress strings longer than 20 bytes when that saves at least 4 bytes (`rdbcompression yes`).
+    public var compress: Bool
+    /// Write the CRC-64 trailer (`rdbchecksum yes`); when false the trailer is 0, which loaders skip.
+    public var checksum: Bool
+    /// Below RDB 12: write hashes with field TTLs as plain hashes (the fields stay, their TTLs go).
+    /// Without it such a key is an error.
+    public var dropFieldTTL: Bool
+    /// Below RDB 10: skip FUNCTION2 libraries instead of failing.
+    public var dropFunctions: Bool
+
+    /// `list-max-listpack-size -2`: at most 8 KB per quicklist node.
+    public var listMaxNodeBytes: Int
+    public var hashMaxListpackEntries: Int
+    public var hashMaxListpackValue: Int
+    public var setMaxIntsetEntries: Int
+    /// RDB 11+ only (Redis 7.2 `set-max-listpack-*`).
+    public var setMaxListpackEntries: Int
+    public var setMaxListpackValue: Int
+    public var zsetMaxListpackEntries: Int
+    public var zsetMaxListpackValue: Int
+    /// `stream-node-max-entries` / `stream-node-max-bytes`.
+    public var streamNodeMaxEntries: Int
+    public var streamNodeMaxBytes: Int
+
+    public init(rdbVersion: Int = RDBWriterOptions.newestVersion, compress: Bool = true, checksum: Bool = true,
+                dropFieldTTL: Bool = false, dropFunctions: Bool = false) {
+        self.rdbVersion = rdbVersion
+        self.compress = compress
+        self.checksum = checksum
+        self.dropFieldTTL = dropFieldTTL
+        self.dropFunctions = dropFunctions
+        listMaxNodeBytes = 8192
+        hashMaxListpackEntries = 128
+        hashMaxListpackValue = 64
+        setMaxIntsetEntries = 512
+        setMaxListpackEntries = 128
+        setMaxListpackValue = 64
+        zsetMaxListpackEntries = 128
+        zsetMaxListpackValue = 64
+        streamNodeMaxEntries = 100
+        streamNodeMaxBytes = 4096
+    }
+
+    /// The oldest version written: 7 (Redis 3.2: quicklist, AUX, RESIZEDB).
+    public static let oldestVersion = 7
+    /// The newest version written: 12 (Redis 7.4: hash field TTLs).
+    public static let newestVersion = 12
+    public static let supportedVersions = oldestVersion...newestVersion
+
+    /// The target for a file read at `version` (magic `magic`): the same version, capped at 12;
+    /// Valkey 9 files (`VALKEY08x`) map to 11, the newest `REDIS` version Valkey loads by default.
+    public static func defaultVersion(forInput version: Int, magic: RDBMagic = .redis) -> Int {
+        if magic == .valkey { return 11 }
+        return min(max(version, oldestVersion), newestVersion)
+    }
+
+    /// The `redis-ver` AUX value written for a target version (the first release writing it).
+    public static func redisVersionString(for rdbVersion: Int) -> String {
+        switch rdbVersion {
+        case ...7: return "3.2.0"
+        case 8: return "4.0.0"
+        case 9: return "6.2.0"
+        case 10: return "7.0.0"
+        case 11: return "7.2.0"
+        default: return "7.4.0"
+        }
+    }
+}
+
+/// Where a replica stood when a snapshot was taken: written as AUX `repl-stream-db`, `repl-id`, `repl-offset`.
+public struct RDBReplicationPosition: Sendable, Equatable {
+    /// The master's 40-character replication id.
+    public var replID: String
+    /// The replication offset the snapshot corresponds to.
+    public var offset: Int64
+    /// The db selected in the replication stream at that offset.
+    public var streamDB: Int
+    public init(replID: String, offset: Int64, streamDB: Int) {
+        self.replID = replID
+        self.offset = offset
+        self.streamDB = streamDB
+    }
+}
+
+/// The standard AUX fields written after the header, in Redis's order (`rdbSaveInfoAuxFields`):
+/// redis-ver, redis-bits, ctime, used-mem, [repl-stream-db, repl-id, repl-offset], aof-base
+/// (aof-preamble for RDB 8-9, nothing for 7). Integer values are stored int-encoded as Redis does.
+public struct RDBAuxInfo: Sendable, Equatable {
+    /// nil: the first Redis release writing the target version.
+    public var redisVersion: String?
+    public var redisBits: Int
+    /// Unix seconds; nil: now.
+    public var ctime: Int64?
+    public var usedMem: Int64
+    public var aofBase: Bool
+    public var replication: RDBReplicationPosition?
+    public init(redisVersion: String? = nil, redisBits: Int = 64, ctime: Int64? = nil, usedMem: Int64 = 0,
+                aofBase: Bool = false, replication: RDBReplicationPosition? = nil) {
+        self.redisVersion = redisVersion
+        self.redisBits = redisBits
+        self.ctime = ctime
+        self.usedMem = usedMem
+        self.aofBase = aofBase
+        self.replication = replication
+    }
+}
+
+/// A value or record the target version cannot hold, or a misuse of the writer.
+public struct RDBWriteError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        /// The target RDB version has no encoding for this value (e.g. a stream below RDB 9).
+        case notRepresentable
+        case unsupportedVersion
+        /// Calls out of order (an entry before the header, anything after `finish`).
+        case state
+        case invalidValue
+        case io
+    }
+    public var code: Code
+    public var message: String
+    public var key: Bytes?
+    public var db: Int?
+    public init(_ code: Code, _ message: String, key: Bytes? = nil, db: Int? = nil) {
+        self.code = code
+        self.message = message
+        self.key = key
+        self.db = db
+    }
+    public var description: String {
+        var s = "write error: \(message)"
+        if let key {
+            s += " (key \(RDBError.quote(key))"
+            if let db { s += ", db \(db)" }
+            s += ")"
+        }
+        return s
+    }
+}
+
+/// What the writer wrote, and what it left out on purpose (each documented in `RDBWriter`).
+public struct RDBWriterStats: Sendable, Equatable {
+    public var keys = 0
+    public var functions = 0
+    /// Hash fields whose TTL was dropped (`dropFieldTTL`, target below 12).
+    public var droppedFieldTTLs = 0
+    /// Function libraries skipped (`dropFunctions`, target below 10).
+    public var droppedFunctions = 0
+    /// IDLE/FREQ hints not written because the target is below RDB 9.
+    public var droppedEvictionHints = 0
+    /// Consumer active-times not written (target below 11; Redis then uses seen-time).
+    public var droppedConsumerActiveTimes = 0
+    /// Streams written as type 15 without first-id / max-deleted-id / entries-added / entries-read (target 9).
+    public var streamsWithoutV2Metadata = 0
+    public init() {}
+}
