@@ -1,1 +1,532 @@
-// The ReplicaStore module. See Package.swift for its place in the layering.
+import Dispatch
+import Foundation
+
+/// When appended log bytes are fsynced.
+public enum FsyncPolicy: String, CaseIterable, Sendable, Codable {
+    /// fsync before `append` returns: what `append` returns is durable (ACK it).
+    case always
+    /// fsync at most once a second from a background timer (the default): up to ~1 s may be lost on power loss.
+    case everysec
+    /// Never fsync appends explicitly; the OS writes back when it likes (segment rolls and publishes still fsync).
+    case no
+}
+
+/// Where a replica stands in the master's replication stream.
+public struct ReplicationPosition: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// The replication id to send in PSYNC.
+    public var replid: String
+    /// The offset reached: every stream byte up to and including byte `offset` is stored.
+    /// PSYNC asks for `offset + 1`.
+    public var offset: Int64
+    /// The db the stream has selected at `offset` (Redis does not re-send SELECT after +CONTINUE).
+    public var streamDB: Int
+    public init(replid: String, offset: Int64, streamDB: Int) {
+        self.replid = replid
+        self.offset = offset
+        self.streamDB = streamDB
+    }
+    /// The offset argument of `PSYNC <replid> <psyncOffset>`.
+    public var psyncOffset: Int64 { offset + 1 }
+    public var description: String { "\(replid):\(offset) db \(streamDB)" }
+}
+
+/// The replica's data directory: a base RDB snapshot from the master's full sync, a framed log of the raw
+/// replication stream after it, and a manifest tying them to a replication position.
+///
+/// Layout of DIR:
+///
+///     MANIFEST               JSON (see `Manifest`), replaced atomically
+///     snapshot-NNNNNN.rdb    the master's full-sync RDB, byte for byte
+///     log-NNNNNN.seg         framed records of stream bytes (see `LogRecord`), rolled at `segmentSize`
+///     fullsync-NNNNNN.rdb.tmp  a full sync being received (deleted if interrupted)
+///     LOCK                   flock(2) by the process that has the store open for writing
+///     state.json             the follower's link state for `status` (see `FollowerState`)
+///
+/// Usage by the replication driver (single caller; the background fsync is internal):
+///
+///     let store = try ReplicaStore.open(directory: dir, fsync: .everysec)
+///     if let p = store.position { send PSYNC p.replid p.psyncOffset } else { send PSYNC ? -1 }
+///     // +FULLRESYNC id off:
+///     let w = try store.beginFullSync(replid: id, offset: off)
+///     try w.write(chunk) ...             // RDB payload bytes only (no $len line, no EOF mark)
+///     try w.finish()                     // fsync; then verify w.path with the RDB reader
+///     try store.publish(w)               // atomically becomes the base; the log restarts empty
+///     // +CONTINUE [id]:
+///     try store.recordPartialSync(replid: id)   // durable before any further append
+///     // stream bytes, cut at complete commands outside MULTI, with the db selected after them:
+///     let end = try store.append(bytes, streamDB: db)
+///     // ACK `end` (or `store.durableOffset` to ACK only what is fsynced)
+///
+/// The class is thread-safe (one lock), but meant to be driven from one place.
+public final class ReplicaStore: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// Roll to a new segment when the current one reaches this size (at a record boundary).
+        public var segmentSize: Int64 = 64 << 20
+        /// Run the `everysec` fsync on a background timer. Tests turn it off and call `sync()`.
+        public var backgroundSync: Bool = true
+        /// Wall clock in Unix ms (for the manifest's last-sync time).
+        public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        public init(segmentSize: Int64 = 64 << 20, backgroundSync: Bool = true) {
+            self.segmentSize = segmentSize
+            self.backgroundSync = backgroundSync
+        }
+    }
+
+    public let directory: String
+    public let fsyncPolicy: FsyncPolicy
+    let fs: StoreFileSystem
+    let options: Options
+    private let lock = Lock()
+    private var lockToken: AnyObject?
+
+    private var manifest: Manifest?
+    private var segment: StoreFile?
+    private var segmentBytes: Int64 = 0
+    /// File bytes of all segments before the current one.
+    private var earlierSegmentsBytes: Int64 = 0
+    private var endOffset: Int64 = 0
+    private var currentDB = 0
+    private var durable: Int64 = 0
+    private var nextFileNumber = 1
+    private var failure: StoreError?
+    private var closed = false
+    private var timer: DispatchSourceTimer?
+    private let syncQueue = DispatchQueue(label: "redis-replica.store.fsync")
+    /// What recovery cut from the last segment at open, if anything.
+    public private(set) var recoveredTornTail: TornTail?
+    /// Leftover files deleted at open.
+    public private(set) var removedLeftovers: [String] = []
+
+    private init(directory: String, fsync: FsyncPolicy, fs: StoreFileSystem, options: Options) {
+        self.directory = directory
+        self.fsyncPolicy = fsync
+        self.fs = fs
+        self.options = options
+    }
+
+    deinit {
+        timer?.cancel()
+    }
+
+    // MARK: Opening
+
+    /// Opens (creating if needed) a data directory for writing and recovers it:
+    /// reads the manifest, checks the snapshot's header and AUX against it, scans the log, cuts a torn
+    /// tail in the last segment (truncate + fsync), deletes leftovers of interrupted operations.
+    /// Throws `StoreError` naming the file and byte offset when the directory cannot be trusted.
+    /// An empty directory opens with `position == nil` (send `PSYNC ? -1`).
+    public static func open(directory: String, fsync: FsyncPolicy = .everysec,
+                            fileSystem: StoreFileSystem = POSIXFileSystem(), options: Options = Options()) throws -> ReplicaStore {
+        let store = ReplicaStore(directory: directory, fsync: fsync, fs: fileSystem, options: options)
+        if !fileSystem.exists(directory) { try fileSystem.createDirectory(directory) }
+        store.lockToken = try fileSystem.lock(joinPath(directory, "LOCK"))
+        let r = try Recovery.run(fs: fileSystem, directory: directory)
+        store.nextFileNumber = r.highestFileNumber + 1
+        var removedAny = false
+        for name in r.leftovers {
+            try fileSystem.remove(joinPath(directory, name))
+            removedAny = true
+        }
+        store.removedLeftovers = r.leftovers
+        if let m = r.manifest, let last = r.scans.last, let pos = r.position {
+            let path = joinPath(directory, last.file)
+            let file = try fileSystem.openForWriting(path, truncate: false)
+            if let torn = r.tornTail {
+                try file.truncate(to: torn.fileOffset)
+                try file.sync()
+                store.recoveredTornTail = torn
+            }
+            store.manifest = m
+            store.segment = file
+            store.segmentBytes = last.validBytes
+            store.earlierSegmentsBytes = r.scans.dropLast().reduce(0) { $0 + $1.validBytes }
+            store.endOffset = pos.offset
+            store.currentDB = pos.streamDB
+            // What recovery found is what survived a crash; from here on treat it as durable.
+            // (Without a torn tail it may still be in the page cache only, so sync it once.)
+            if r.tornTail == nil && fsync != .no { try file.sync() }
+            store.durable = pos.offset
+        }
+        if removedAny { try fileSystem.syncDirectory(directory) }
+        if fsync == .everysec && options.backgroundSync { store.startTimer() }
+        return store
+    }
+
+    /// A read-only look at a data directory: the same checks as `open`, but nothing is cut, deleted or
+    /// locked, so it is safe while `follow` runs (a record being appended shows up as `tornTail`).
+    public static func inspect(directory: String, fileSystem: StoreFileSystem = POSIXFileSystem()) throws -> StoreStatus {
+        var lastError: Error?
+        // The follower may publish (replace files) between our reads: retry a few times.
+        for _ in 0..<5 {
+            do {
+                let r = try Recovery.run(fs: fileSystem, directory: directory)
+                return StoreStatus(directory: directory, recovery: r, durableOffset: nil,
+                                   follower: FollowerState.read(directory: directory, fileSystem: fileSystem))
+            } catch let e as StoreError where e.code == .missingFile || e.code == .badSnapshot {
+                lastError = e
+                usleep(50_000)
+            }
+        }
+        throw lastError ?? StoreError(.io, file: directory, offset: nil, "cannot inspect")
+    }
+
+    // MARK: Position
+
+    /// The resume position, nil when the directory holds no full sync yet (send `PSYNC ? -1`).
+    public var position: ReplicationPosition? {
+        lock.withLock {
+            manifest.map { ReplicationPosition(replid: $0.replid, offset: endOffset, streamDB: currentDB) }
+        }
+    }
+
+    /// The highest offset known fsynced (equal to `position.offset` under `.always`).
+    public var durableOffset: Int64 { lock.withLock { durable } }
+
+    /// The previous replication id and `second_replid_offset`, if a +CONTINUE switched ids.
+    public var replid2: (replid: String, offset: Int64)? {
+        lock.withLock {
+            guard let m = manifest, let r = m.replid2, let o = m.secondReplOffset else { return nil }
+            return (r, o)
+        }
+    }
+
+    /// The current manifest (nil before the first full sync).
+    public var currentManifest: Manifest? { lock.withLock { manifest } }
+
+    /// What `status` shows, for the open store.
+    public var status: StoreStatus {
+        lock.withLock {
+            StoreStatus(directory: directory, manifest: manifest, offset: endOffset, streamDB: currentDB,
+                        logBytes: logBytesLocked(), durableOffset: durable,
+                        follower: FollowerState.read(directory: directory, fileSystem: fs))
+        }
+    }
+
+    private func logBytesLocked() -> Int64 { earlierSegmentsBytes + segmentBytes }
+
+    // MARK: Full sync
+
+    /// Starts receiving a full sync announced by `+FULLRESYNC <replid> <offset>`: returns a writer for the RDB
+    /// payload, streamed into `fullsync-NNNNNN.rdb.tmp` in the directory. The current state stays valid
+    /// until `publish`.
+    public func beginFullSync(replid: String, offset: Int64) throws -> FullSyncWriter {
+        try lock.withLock {
+            try checkUsable()
+            guard ReplicationID.isValid(replid) else {
+                throw StoreError(.invalidArgument, file: nil, offset: nil, "replid \"\(replid)\" is not 40 hex characters")
+            }
+            guard offset >= 0 else {
+                throw StoreError(.invalidArgument, file: nil, offset: nil, "negative full-sync offset \(offset)")
+            }
+            let name = "fullsync-\(format6(nextFileNumber)).rdb.tmp"
+            nextFileNumber += 1
+            let path = joinPath(directory, name)
+            let file = try fs.openForWriting(path, truncate: true)
+            return FullSyncWriter(store: self, file: file, path: path, name: name, replid: replid, offset: offset)
+        }
+    }
+
+    /// Makes a finished (fsynced, verified) full sync the new base:
+    /// rename the temp file to `snapshot-NNNNNN.rdb`, create an empty `log-NNNNNN.seg`, fsync the directory,
+    /// replace the manifest (position = the FULLRESYNC replid/offset, replid2 cleared, last sync = full),
+    /// and only then delete the old snapshot and log segments.
+    ///
+    /// The snapshot's AUX `repl-id`/`repl-offset`/`repl-stream-db` are read (first records only) and
+    /// recorded next to the FULLRESYNC position; the FULLRESYNC values are authoritative for the stream.
+    /// Returns the snapshot record written to the manifest (compare `aux` with the position to log a
+    /// difference).
+    @discardableResult
+    public func publish(_ writer: FullSyncWriter) throws -> SnapshotRecord {
+        if !writer.isFinished { try writer.finish() }
+        return try lock.withLock {
+            try checkUsable()
+            guard !writer.isPublished, writer.store === self else {
+                throw StoreError(.invalidState, file: writer.path, offset: nil, "this full sync was already published or belongs to another store")
+            }
+            let reader = try fs.openForReading(writer.path)
+            defer { reader.close() }
+            let (_, aux) = try SnapshotInspector.readPosition(file: reader, name: writer.path)
+            let size = try reader.size()
+            do {
+                let snapName = "snapshot-\(format6(nextFileNumber)).rdb"
+                let segName = "log-\(format6(nextFileNumber + 1)).seg"
+                nextFileNumber += 2
+                try fs.rename(writer.path, joinPath(directory, snapName))
+                writer.isPublished = true
+                let seg = try fs.openForWriting(joinPath(directory, segName), truncate: true)
+                try fs.syncDirectory(directory)
+                let snapshot = SnapshotRecord(file: snapName, replid: writer.replid, offset: writer.offset,
+                                              streamDB: aux?.streamDB ?? 0, aux: aux, size: size)
+                let new = Manifest(replid: writer.replid, snapshot: snapshot,
+                                   segments: [SegmentRecord(file: segName, start: writer.offset)],
+                                   lastSync: SyncRecord(kind: .full, unixMs: options.clock()),
+                                   nextFileNumber: nextFileNumber)
+                let old = manifest
+                try writeManifest(new)
+                manifest = new
+                segment = seg
+                segmentBytes = 0
+                earlierSegmentsBytes = 0
+                endOffset = writer.offset
+                currentDB = snapshot.streamDB
+                durable = writer.offset
+                if let old {
+                    var oldFiles = [old.snapshot.file] + old.segments.map(\.file)
+                    oldFiles.removeAll { $0 == snapName || $0 == segName }
+                    for f in oldFiles { try fs.remove(joinPath(directory, f)) }
+                    try fs.syncDirectory(directory)
+                }
+                return snapshot
+            } catch {
+                throw poison(error, "publishing the full sync")
+            }
+        }
+    }
+
+    // MARK: Partial sync
+
+    /// Records a `+CONTINUE [replid]`: when the master announces a new id, replid2 := the old id and
+    /// second offset := current offset + 1 (Redis `slaveTryPartialResynchronization`), and the new id is
+    /// adopted. Always records the last sync (partial, now). Durable (manifest replaced) when it returns:
+    /// call it before appending the stream that follows.
+    public func recordPartialSync(replid newID: String?) throws {
+        try lock.withLock {
+            try checkUsable()
+            guard var m = manifest else {
+                throw StoreError(.invalidState, file: directory, offset: nil, "+CONTINUE without a stored position (no full sync yet)")
+            }
+            if let newID, newID != m.replid {
+                guard ReplicationID.isValid(newID) else {
+                    throw StoreError(.invalidArgument, file: nil, offset: nil, "replid \"\(newID)\" is not 40 hex characters")
+                }
+                m.replid2 = m.replid
+                m.secondReplOffset = endOffset + 1
+                m.replid = newID
+            }
+            m.lastSync = SyncRecord(kind: .partial, unixMs: options.clock())
+            do {
+                try writeManifest(m)
+            } catch {
+                throw poison(error, "recording the partial sync")
+            }
+            manifest = m
+        }
+    }
+
+    // MARK: Appending
+
+    /// Appends stream bytes as one log record. `bytes` must end on a complete command outside MULTI (the
+    /// offset a master may be asked to continue from); `streamDB` is the db selected after them.
+    /// Returns the new offset. Under `.always` it is durable when this returns.
+    @discardableResult
+    public func append(_ bytes: UnsafeRawBufferPointer, streamDB: Int) throws -> Int64 {
+        try lock.withLock {
+            try checkUsable()
+            guard manifest != nil, segment != nil else {
+                throw StoreError(.invalidState, file: directory, offset: nil, "append before the first full sync was published")
+            }
+            if bytes.isEmpty { return endOffset }
+            guard bytes.count <= LogRecord.maxPayload else {
+                throw StoreError(.invalidArgument, file: nil, offset: nil, "record of \(bytes.count) bytes exceeds \(LogRecord.maxPayload)")
+            }
+            guard streamDB >= 0 && streamDB <= Int(UInt32.max) else {
+                throw StoreError(.invalidArgument, file: nil, offset: nil, "stream db \(streamDB) out of range")
+            }
+            do {
+                if segmentBytes >= options.segmentSize { try rollLocked() }
+                guard let seg = segment else { throw StoreError(.invalidState, file: directory, offset: nil, "no open segment") }
+                let header = LogRecord.header(startOffset: endOffset, streamDB: streamDB, payload: bytes)
+                if bytes.count <= 256 << 10 {
+                    var frame = header
+                    frame.append(contentsOf: bytes)
+                    try seg.write(frame)
+                } else {
+                    try seg.write(header)
+                    try seg.write(bytes)
+                }
+                segmentBytes += Int64(header.count + bytes.count)
+                endOffset += Int64(bytes.count)
+                currentDB = streamDB
+                if fsyncPolicy == .always {
+                    try seg.sync()
+                    durable = endOffset
+                }
+                return endOffset
+            } catch {
+                throw poison(error, "appending to the log")
+            }
+        }
+    }
+
+    @discardableResult
+    public func append(_ bytes: [UInt8], streamDB: Int) throws -> Int64 {
+        try bytes.withUnsafeBytes { try append($0, streamDB: streamDB) }
+    }
+
+    /// fsyncs the current segment now; returns the durable offset.
+    @discardableResult
+    public func sync() throws -> Int64 {
+        let (file, end): (StoreFile?, Int64) = try lock.withLock {
+            try checkUsable()
+            return (segment, endOffset)
+        }
+        guard let file else { return durableOffset }
+        do {
+            try file.sync()
+        } catch {
+            lock.withLock { _ = poison(error, "fsync of the log") }
+            throw error
+        }
+        return lock.withLock {
+            durable = max(durable, end)
+            return durable
+        }
+    }
+
+    /// Stops the background fsync, fsyncs what was written (unless the policy is `.no`), releases the lock.
+    public func close() throws {
+        timer?.cancel()
+        timer = nil
+        syncQueue.sync {}
+        let wasUsable = lock.withLock { !closed && failure == nil }
+        if wasUsable && fsyncPolicy != .no && manifest != nil { try sync() }
+        lock.withLock {
+            closed = true
+            segment = nil
+            lockToken = nil
+        }
+    }
+
+    // MARK: Internals (lock held)
+
+    private func checkUsable() throws {
+        if closed { throw StoreError(.invalidState, file: directory, offset: nil, "the store is closed") }
+        if let failure { throw failure }
+    }
+
+    /// After a failed write or fsync the on-disk state is unknown: refuse everything until reopened.
+    private func poison(_ error: Error, _ what: String) -> StoreError {
+        let e = (error as? StoreError) ?? StoreError(.failed, file: directory, offset: nil, "\(what) failed: \(error); reopen the store to recover")
+        if failure == nil { failure = e }
+        return e
+    }
+
+    /// fsync the full segment, create the next one, make its name durable, then list it in the manifest.
+    /// The old segment is fsynced first because recovery accepts no torn tail except in the last segment.
+    private func rollLocked() throws {
+        guard var m = manifest, let old = segment else { return }
+        try old.sync()
+        durable = endOffset
+        let name = "log-\(format6(nextFileNumber)).seg"
+        nextFileNumber += 1
+        let seg = try fs.openForWriting(joinPath(directory, name), truncate: true)
+        try fs.syncDirectory(directory)
+        m.segments.append(SegmentRecord(file: name, start: endOffset))
+        m.nextFileNumber = nextFileNumber
+        try writeManifest(m)
+        manifest = m
+        segment = seg
+        earlierSegmentsBytes += segmentBytes
+        segmentBytes = 0
+    }
+
+    /// MANIFEST.tmp, fsync, rename over MANIFEST, fsync the directory.
+    private func writeManifest(_ m: Manifest) throws {
+        var m = m
+        m.nextFileNumber = max(m.nextFileNumber, nextFileNumber)
+        let tmp = joinPath(directory, Manifest.tempFileName)
+        let f = try fs.openForWriting(tmp, truncate: true)
+        try f.write(try m.encoded())
+        try f.sync()
+        f.close()
+        try fs.rename(tmp, joinPath(directory, Manifest.fileName))
+        try fs.syncDirectory(directory)
+    }
+
+    private func startTimer() {
+        let t = DispatchSource.makeTimerSource(queue: syncQueue)
+        t.schedule(deadline: .now() + 1, repeating: 1.0, leeway: .milliseconds(100))
+        t.setEventHandler { [weak self] in self?.backgroundSync() }
+        timer = t
+        t.resume()
+    }
+
+    /// The `everysec` fsync: runs on `syncQueue`, never under the lock while fsyncing, so appends go on.
+    private func backgroundSync() {
+        let job: (StoreFile, Int64)? = lock.withLock {
+            guard !closed, failure == nil, let s = segment, endOffset > durable else { return nil }
+            return (s, endOffset)
+        }
+        guard let (file, end) = job else { return }
+        do {
+            try file.sync()
+            lock.withLock { durable = max(durable, end) }
+        } catch {
+            lock.withLock { _ = poison(error, "background fsync of the log") }
+        }
+    }
+
+    fileprivate func fileSystem() -> StoreFileSystem { fs }
+
+    static func isPlainName(_ s: String) -> Bool {
+        !s.isEmpty && !s.contains("/") && s != "." && s != ".." && !s.contains("\0")
+    }
+}
+
+/// Receives one full sync's RDB payload into a temp file in the data directory.
+public final class FullSyncWriter: @unchecked Sendable {
+    weak var store: ReplicaStore?
+    private let file: StoreFile
+    /// The temp file's path: verify it with the RDB reader between `finish()` and `publish`.
+    public let path: String
+    public let name: String
+    /// The `+FULLRESYNC` position.
+    public let replid: String
+    public let offset: Int64
+    public private(set) var bytesWritten: Int64 = 0
+    public internal(set) var isFinished = false
+    var isPublished = false
+
+    init(store: ReplicaStore, file: StoreFile, path: String, name: String, replid: String, offset: Int64) {
+        self.store = store
+        self.file = file
+        self.path = path
+        self.name = name
+        self.replid = replid
+        self.offset = offset
+    }
+
+    /// Appends RDB payload bytes (not the `$len`/`$EOF:` line, not the EOF mark).
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard !isFinished else {
+            throw StoreError(.invalidState, file: path, offset: bytesWritten, "write after finish()")
+        }
+        try file.write(bytes)
+        bytesWritten += Int64(bytes.count)
+    }
+
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    /// fsyncs and closes the temp file.
+    public func finish() throws {
+        guard !isFinished else { return }
+        try file.sync()
+        file.close()
+        isFinished = true
+    }
+
+    /// Gives up on this full sync and deletes the temp file.
+    public func abort() {
+        guard !isPublished else { return }
+        file.close()
+        isFinished = true
+        try? store?.fileSystem().remove(path)
+    }
+}
+
+func format6(_ n: Int) -> String {
+    let s = String(n)
+    return s.count >= 6 ? s : String(repeating: "0", count: 6 - s.count) + s
+}

@@ -1,0 +1,71 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The running follower's link state, in `DIR/state.json`, for `redis-replica status`.
+///
+/// The follower writes it whenever its link state changes (and may refresh it, e.g. every few seconds),
+/// atomically: `state.json.tmp` then rename. It is advisory: not fsynced, never read at recovery. A reader
+/// treats it as current only if `pid` is alive (`kill(pid, 0)`); otherwise the follower is not running.
+public struct FollowerState: Codable, Sendable, Equatable {
+    public static let fileName = "state.json"
+    public static let tempFileName = "state.json.tmp"
+
+    /// Link states, as `status` prints them.
+    public enum Link: String, Codable, Sendable {
+        case connecting, handshake, fullSync = "full-sync", streaming, disconnected, stopped
+    }
+
+    public var pid: Int32
+    public var link: Link
+    /// `host:port` of the master.
+    public var master: String?
+    /// Unix ms of this update.
+    public var updatedUnixMs: Int64
+    /// Unix ms when `link` last changed.
+    public var linkSinceUnixMs: Int64?
+    /// The last error on the link (e.g. why it is disconnected).
+    public var lastError: String?
+    /// The offset acknowledged to the master last.
+    public var ackedOffset: Int64?
+
+    public init(pid: Int32 = getpid(), link: Link, master: String? = nil,
+                updatedUnixMs: Int64 = Int64(Date().timeIntervalSince1970 * 1000),
+                linkSinceUnixMs: Int64? = nil, lastError: String? = nil, ackedOffset: Int64? = nil) {
+        self.pid = pid
+        self.link = link
+        self.master = master
+        self.updatedUnixMs = updatedUnixMs
+        self.linkSinceUnixMs = linkSinceUnixMs
+        self.lastError = lastError
+        self.ackedOffset = ackedOffset
+    }
+
+    /// Writes `state.json` atomically (temp file + rename).
+    public static func write(_ state: FollowerState, directory: String,
+                             fileSystem: StoreFileSystem = POSIXFileSystem()) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let bytes = Array(try enc.encode(state)) + [0x0A]
+        let tmp = joinPath(directory, tempFileName)
+        let f = try fileSystem.openForWriting(tmp, truncate: true)
+        try f.write(bytes)
+        f.close()
+        try fileSystem.rename(tmp, joinPath(directory, fileName))
+    }
+
+    /// Reads `state.json`; nil when absent or unreadable.
+    public static func read(directory: String, fileSystem: StoreFileSystem = POSIXFileSystem()) -> FollowerState? {
+        let path = joinPath(directory, fileName)
+        guard let f = try? fileSystem.openForReading(path), let size = try? f.size(), size < 1 << 20,
+              let bytes = try? f.readFully(at: 0, count: Int(size)) else { return nil }
+        return try? JSONDecoder().decode(FollowerState.self, from: Data(bytes))
+    }
+
+    /// Whether `pid` names a live process (`kill(pid, 0)`; EPERM counts as alive).
+    public var isProcessAlive: Bool {
+        guard pid > 0 else { return false }
+        return kill(pid, 0) == 0 || errno == EPERM
+    }
+}

@@ -1,0 +1,102 @@
+import CZlib
+
+/// One record of a log segment: a framed batch of raw replication stream bytes.
+///
+/// Layout (all integers little-endian), 28-byte header then the payload:
+///
+///     0   4  magic "RRLG" (0x52 0x52 0x4C 0x47)
+///     4   1  version (1)
+///     5   3  reserved, zero
+///     8   4  payload length n (UInt32, > 0)
+///     12  8  start offset (UInt64): the replication offset *before* the first payload byte, i.e. the
+///            offset a replica had reached; the record covers offsets start+1 ... start+n (Redis counts
+///            the first stream byte after `+FULLRESYNC <id> <o>` as byte o+1), so its end is start + n
+///     20  4  stream db after the record (UInt32): the db the master's stream has selected once these
+///            bytes are applied (Redis does not re-send SELECT after +CONTINUE)
+///     24  4  CRC-32 (zlib `crc32`) over header bytes 0..<24 followed by the payload
+///     28  n  payload: exactly the bytes the master sent, ending on a complete command outside MULTI
+///
+/// **Torn-tail rule.** A record is valid iff its header is complete, the magic and version match, its
+/// payload is complete, the CRC matches, and its start offset equals the previous record's end (the first
+/// record of a segment starts at the segment's start offset from the manifest). At recovery the records of
+/// each segment are read in order; in the **last** segment the first invalid record and everything after
+/// it is a torn tail and is cut (the file is truncated to the last whole record), *unless* a valid record
+/// (magic, complete, CRC match, start offset at or after the cut point) is found anywhere after the damage:
+/// then the damage is in the middle of data that was once whole, not a torn write, and recovery refuses to
+/// start. Any invalid record in an earlier segment, or an earlier segment that does not end exactly at the
+/// next segment's start offset, refuses to start. Errors name the file and the byte offset.
+public enum LogRecord {
+    public static let magic: [UInt8] = [0x52, 0x52, 0x4C, 0x47]
+    public static let version: UInt8 = 1
+    public static let headerSize = 28
+    /// A record's payload length is a UInt32.
+    public static let maxPayload = Int(UInt32.max)
+
+    /// The header for a payload (CRC included).
+    public static func header(startOffset: Int64, streamDB: Int, payload: UnsafeRawBufferPointer) -> [UInt8] {
+        var h = [UInt8](repeating: 0, count: headerSize)
+        h[0] = magic[0]; h[1] = magic[1]; h[2] = magic[2]; h[3] = magic[3]
+        h[4] = version
+        putLE(&h, 8, UInt64(payload.count), 4)
+        putLE(&h, 12, UInt64(bitPattern: startOffset), 8)
+        putLE(&h, 20, UInt64(UInt32(truncatingIfNeeded: streamDB)), 4)
+        var crc = crc32Update(0, h, count: 24)
+        crc = crc32Update(crc, payload)
+        putLE(&h, 24, UInt64(crc), 4)
+        return h
+    }
+
+    /// The fields of a header whose magic and version matched (CRC not yet checked).
+    struct Header {
+        var payloadLength: Int
+        var startOffset: Int64
+        var streamDB: Int
+        var crc: UInt32
+        /// CRC of bytes 0..<24, to be continued over the payload.
+        var partialCRC: UInt
+    }
+
+    /// Parses a 28-byte header; nil when magic, version or reserved bytes are wrong.
+    static func parseHeader(_ b: UnsafeRawBufferPointer) -> Header? {
+        guard b.count >= headerSize,
+              b[0] == magic[0], b[1] == magic[1], b[2] == magic[2], b[3] == magic[3],
+              b[4] == version, b[5] == 0, b[6] == 0, b[7] == 0 else { return nil }
+        let len = Int(getLE(b, 8, 4))
+        let start = Int64(bitPattern: getLE(b, 12, 8))
+        let db = Int(getLE(b, 20, 4))
+        let crc = UInt32(getLE(b, 24, 4))
+        guard len > 0, start >= 0 else { return nil }
+        let partial = crc32Update(0, UnsafeRawBufferPointer(rebasing: b[0..<24]))
+        return Header(payloadLength: len, startOffset: start, streamDB: db, crc: crc, partialCRC: partial)
+    }
+
+    static func putLE(_ a: inout [UInt8], _ at: Int, _ v: UInt64, _ n: Int) {
+        for i in 0..<n { a[at + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) }
+    }
+
+    static func getLE(_ b: UnsafeRawBufferPointer, _ at: Int, _ n: Int) -> UInt64 {
+        var v: UInt64 = 0
+        for i in 0..<n { v |= UInt64(b[at + i]) << (8 * UInt64(i)) }
+        return v
+    }
+}
+
+/// zlib CRC-32, continued from `crc` over `bytes`.
+@inline(__always)
+func crc32Update(_ crc: UInt, _ bytes: UnsafeRawBufferPointer) -> UInt {
+    guard var p = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return crc }
+    var left = bytes.count
+    var c = crc
+    while left > 0 {
+        let n = min(left, Int(UInt32.max >> 1))
+        c = UInt(crc32(uLong(c), p, uInt(n)))
+        p += n
+        left -= n
+    }
+    return c
+}
+
+@inline(__always)
+func crc32Update(_ crc: UInt, _ bytes: [UInt8], count: Int) -> UInt {
+    bytes.withUnsafeBytes { crc32Update(crc, UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+}

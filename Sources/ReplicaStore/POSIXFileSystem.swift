@@ -1,0 +1,145 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The real file system: plain POSIX calls, no buffering of our own.
+public final class POSIXFileSystem: StoreFileSystem, @unchecked Sendable {
+    public init() {}
+
+    public func openForWriting(_ path: String, truncate: Bool) throws -> StoreFile {
+        var flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC
+        if truncate { flags |= O_TRUNC }
+        let fd = open(path, flags, 0o644)
+        if fd < 0 { throw posixError("open", path) }
+        return POSIXFile(fd: fd, path: path)
+    }
+
+    public func openForReading(_ path: String) throws -> StoreFile {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw posixError("open", path) }
+        return POSIXFile(fd: fd, path: path)
+    }
+
+    public func rename(_ from: String, _ to: String) throws {
+        if Glibc.rename(from, to) != 0 { throw posixError("rename to \(to)", from) }
+    }
+
+    public func remove(_ path: String) throws {
+        if unlink(path) != 0 && errno != ENOENT { throw posixError("unlink", path) }
+    }
+
+    public func list(_ directory: String) throws -> [String] {
+        guard let dir = opendir(directory) else { throw posixError("opendir", directory) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { ptr in
+                ptr.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    public func exists(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0
+    }
+
+    public func createDirectory(_ path: String) throws {
+        // mkdir -p
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            prefix += part
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw posixError("mkdir", prefix) }
+            prefix += "/"
+        }
+    }
+
+    public func lock(_ path: String) throws -> AnyObject {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if fd < 0 { throw posixError("open", path) }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            _ = Glibc.close(fd)
+            if code == EWOULDBLOCK {
+                throw StoreError(.locked, file: path, offset: nil, "another process holds this data directory's lock (is `redis-replica follow` running?)")
+            }
+            throw StoreIOError("flock", path, errno: code, String(cString: strerror(code)))
+        }
+        return POSIXFile(fd: fd, path: path)
+    }
+
+    public func syncDirectory(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 { throw posixError("open directory", path) }
+        defer { _ = Glibc.close(fd) }
+        if fsync(fd) != 0 { throw posixError("fsync directory", path) }
+    }
+}
+
+final class POSIXFile: StoreFile, @unchecked Sendable {
+    private var fd: Int32
+    let path: String
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit { close() }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard var base = bytes.baseAddress else { return }
+        var left = bytes.count
+        while left > 0 {
+            let n = Glibc.write(fd, base, left)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw posixError("write", path)
+            }
+            base += n
+            left -= n
+        }
+    }
+
+    func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        while true {
+            let n = pread(fd, base, buffer.count, off_t(offset))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw posixError("read", path)
+            }
+            return n
+        }
+    }
+
+    func sync() throws {
+        if fsync(fd) != 0 { throw posixError("fsync", path) }
+    }
+
+    func truncate(to size: Int64) throws {
+        if ftruncate(fd, off_t(size)) != 0 { throw posixError("ftruncate", path) }
+    }
+
+    func size() throws -> Int64 {
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw posixError("fstat", path) }
+        return Int64(st.st_size)
+    }
+
+    func close() {
+        if fd >= 0 {
+            _ = Glibc.close(fd)
+            fd = -1
+        }
+    }
+}
+
+func posixError(_ operation: String, _ path: String) -> StoreIOError {
+    let code = errno
+    return StoreIOError(operation, path, errno: code, String(cString: strerror(code)))
+}

@@ -1,0 +1,124 @@
+/// What a recovery scan of a data directory found. Produced without modifying anything; a writable
+/// open then applies it (cuts the torn tail, deletes leftovers).
+///
+/// Cost: the manifest, the snapshot's first records (header and AUX fields, not its keys) and one
+/// sequential pass over the log with CRC-32. Start-up time grows with the log, never with the dataset.
+struct RecoveryResult {
+    var manifest: Manifest?
+    var scans: [SegmentScan]
+    /// The snapshot's AUX replication fields as found in the file now.
+    var snapshotAux: SnapshotAux?
+    var snapshotHeader: String?
+    /// The torn tail of the last segment, when there is one: where it is cut and why.
+    var tornTail: TornTail?
+    /// Files in the directory the manifest does not name (leftovers of interrupted operations).
+    var leftovers: [String]
+    /// The highest NNNNNN in any of our file names found, so new names never reuse one.
+    var highestFileNumber: Int
+
+    var position: ReplicationPosition? {
+        guard let m = manifest, let last = scans.last else { return nil }
+        let db = scans.reversed().lazy.compactMap(\.lastStreamDB).first ?? m.snapshot.streamDB
+        return ReplicationPosition(replid: m.replid, offset: last.endOffset, streamDB: db)
+    }
+}
+
+/// A torn or corrupt tail of the last log segment, cut at recovery.
+public struct TornTail: Sendable, Equatable, Codable {
+    public var file: String
+    /// File offset of the first invalid record (the file is truncated to this size).
+    public var fileOffset: Int64
+    /// Bytes after `fileOffset`.
+    public var bytes: Int64
+    public var reason: String
+}
+
+enum Recovery {
+    static let ourFilePrefixes = ["snapshot-", "log-", "fullsync-"]
+
+    static func isOurs(_ name: String) -> Bool {
+        ourFilePrefixes.contains { name.hasPrefix($0) } || name == Manifest.tempFileName || name == FollowerState.tempFileName
+    }
+
+    /// The number in `prefix-NNNNNN.ext`, if any.
+    static func fileNumber(_ name: String) -> Int? {
+        guard let dash = name.firstIndex(of: "-") else { return nil }
+        let digits = name[name.index(after: dash)...].prefix { $0.isNumber }
+        return Int(digits)
+    }
+
+    static func run(fs: StoreFileSystem, directory: String) throws -> RecoveryResult {
+        let names = try fs.list(directory)
+        let highest = names.filter(isOurs).compactMap(fileNumber).max() ?? 0
+        let manifestPath = joinPath(directory, Manifest.fileName)
+        guard names.contains(Manifest.fileName) else {
+            return RecoveryResult(manifest: nil, scans: [], snapshotAux: nil, snapshotHeader: nil, tornTail: nil,
+                                  leftovers: names.filter(isOurs).sorted(), highestFileNumber: highest)
+        }
+        let mfile = try fs.openForReading(manifestPath)
+        let msize = try mfile.size()
+        guard msize <= 64 << 20 else {
+            throw StoreError(.badManifest, file: manifestPath, offset: nil, "manifest is \(msize) bytes, not plausible")
+        }
+        let manifest = try Manifest.decode(try mfile.readFully(at: 0, count: Int(msize)), path: manifestPath)
+        mfile.close()
+
+        // The snapshot: present, the size recorded, and AUX fields equal to what was recorded at publish.
+        let snapPath = joinPath(directory, manifest.snapshot.file)
+        guard names.contains(manifest.snapshot.file) else {
+            throw StoreError(.missingFile, file: snapPath, offset: nil, "the snapshot named by \(Manifest.fileName) is missing")
+        }
+        let snap = try fs.openForReading(snapPath)
+        defer { snap.close() }
+        let snapSize = try snap.size()
+        if snapSize != manifest.snapshot.size {
+            throw StoreError(.badSnapshot, file: snapPath, offset: nil,
+                             "snapshot is \(snapSize) bytes but \(Manifest.fileName) recorded \(manifest.snapshot.size)")
+        }
+        let (header, aux) = try SnapshotInspector.readPosition(file: snap, name: snapPath)
+        if aux != manifest.snapshot.aux {
+            throw StoreError(.snapshotMismatch, file: snapPath, offset: nil,
+                             "snapshot AUX (\(aux.map(\.description) ?? "no replication AUX fields")) does not match \(Manifest.fileName) (\(manifest.snapshot.aux.map(\.description) ?? "no replication AUX fields"); position replid \(manifest.snapshot.replid) offset \(manifest.snapshot.offset))")
+        }
+
+        // The log, segment by segment.
+        var scans: [SegmentScan] = []
+        var torn: TornTail?
+        for (i, seg) in manifest.segments.enumerated() {
+            let path = joinPath(directory, seg.file)
+            guard names.contains(seg.file) else {
+                throw StoreError(.missingFile, file: path, offset: nil, "the log segment named by \(Manifest.fileName) is missing")
+            }
+            let file = try fs.openForReading(path)
+            defer { file.close() }
+            let scan = try LogScanner.scan(file: file, name: seg.file, startOffset: seg.start)
+            let isLast = i == manifest.segments.count - 1
+            if let damage = scan.damage {
+                if !isLast {
+                    throw StoreError(.logDamage, file: path, offset: damage.fileOffset,
+                                     "\(damage.reason); this is not the last segment, so it is not a torn tail (refusing to start; \(scan.records) whole records before it)")
+                }
+                if let (at, start) = try LogScanner.findValidRecord(file: file, from: damage.fileOffset + 1,
+                                                                     fileSize: scan.fileSize, minStart: scan.endOffset) {
+                    throw StoreError(.logDamage, file: path, offset: damage.fileOffset,
+                                     "\(damage.reason); a whole valid record follows at byte \(at) (start offset \(start)), so this is damage inside the log, not a torn tail (refusing to start)")
+                }
+                torn = TornTail(file: seg.file, fileOffset: damage.fileOffset, bytes: scan.fileSize - damage.fileOffset,
+                                reason: damage.reason)
+            } else if !isLast {
+                let next = manifest.segments[i + 1]
+                if scan.endOffset != next.start {
+                    throw StoreError(.logDamage, file: path, offset: scan.validBytes,
+                                     "segment ends at offset \(scan.endOffset) but the next segment \(next.file) starts at \(next.start) (refusing to start)")
+                }
+            }
+            scans.append(scan)
+        }
+
+        var named: Set<String> = [Manifest.fileName, manifest.snapshot.file]
+        for s in manifest.segments { named.insert(s.file) }
+        let leftovers = names.filter { isOurs($0) && !named.contains($0) }.sorted()
+        return RecoveryResult(manifest: manifest, scans: scans, snapshotAux: aux, snapshotHeader: header,
+                              tornTail: torn, leftovers: leftovers, highestFileNumber: max(highest, manifest.nextFileNumber - 1))
+    }
+}
