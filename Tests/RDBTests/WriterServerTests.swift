@@ -1,0 +1,212 @@
+import Testing
+import Foundation
+import RDB
+import TestSupport
+
+/// Files written by `RDBWriter` loaded by real servers: Debian's redis-check-rdb and redis-server 7.0
+/// (RDB 7-10), and Redis 6.2 (RDB 7-9) when its binary is available. Every key is checked through the client.
+@Suite(.serialized) struct WriterServerTests {
+    /// Compares what the server holds with `entries` key by key; returns the differences.
+    static func differences(_ entries: [RDBEntry], client: RedisClient, hasPExpireTime: Bool) throws -> [String] {
+        var problems: [String] = []
+        func note(_ e: RDBEntry, _ what: String) { problems.append("db \(e.db) key \(RDBError.quote(e.key)): \(what)") }
+        let dbs = Set(entries.map(\.db)).sorted()
+        for db in dbs {
+            try client.call("SELECT", String(db))
+            let inDB = entries.filter { $0.db == db }
+            let size = try client.call("DBSIZE").integer
+            if size != Int64(inDB.count) { problems.append("db \(db): DBSIZE \(size ?? -1), expected \(inDB.count)") }
+            for e in inDB {
+                let k = e.key
+                let type = try client.call([Array("TYPE".utf8), k]).string
+                if type != e.value.typeName { note(e, "TYPE \(type ?? "nil"), expected \(e.value.typeName)"); continue }
+                if hasPExpireTime {
+                    let t = try client.call([Array("PEXPIRETIME".utf8), k]).integer
+                    if t != (e.expireAtMs ?? -1) { note(e, "PEXPIRETIME \(t ?? 0), expected \(e.expireAtMs ?? -1)") }
+                } else {
+                    let t = try client.call([Array("PTTL".utf8), k]).integer ?? 0
+                    if (e.expireAtMs != nil) != (t > 0) { note(e, "PTTL \(t), expected expiry \(String(describing: e.expireAtMs))") }
+                }
+                switch e.value {
+                case .string(let s):
+                    if try client.call([Array("GET".utf8), k]).bytes != s { note(e, "GET differs") }
+                case .list(let items):
+                    let got = try client.call([Array("LRANGE".utf8), k, Array("0".utf8), Array("-1".utf8)]).array?.compactMap(\.bytes)
+                    if got != items { note(e, "LRANGE differs (\(got?.count ?? -1) vs \(items.count) items)") }
+                case .set(let members):
+                    let got = try client.call([Array("SMEMBERS".utf8), k]).array?.compactMap(\.bytes) ?? []
+                    if Set(got) != Set(members) || got.count != Set(members).count { note(e, "SMEMBERS differs") }
+                case .sortedSet(let members):
+                    let got = try client.call([Array("ZRANGE".utf8), k, Array("0".utf8), Array("-1".utf8), Array("WITHSCORES".utf8)]).array ?? []
+                    var pairs: [Bytes: Double] = [:]
+                    var i = 0
+                    while i + 1 < got.count {
+                        pairs[got[i].bytes ?? []] = Double(got[i + 1].string ?? "") ?? .nan
+                        i += 2
+                    }
+                    let want = Dictionary(members.map { ($0.member, $0.score) }, uniquingKeysWith: { a, _ in a })
+                    if pairs.count != want.count || want.contains(where: { pairs[$0.key] != $0.value }) {
+                        note(e, "ZRANGE WITHSCORES differs")
+                    }
+                case .hash(let fields):
+                    let got = try client.call([Array("HGETALL".utf8), k]).array ?? []
+                    var map: [Bytes: Bytes] = [:]
+                    var i = 0
+                    while i + 1 < got.count {
+                        map[got[i].bytes ?? []] = got[i + 1].bytes ?? []
+                        i += 2
+                    }
+                    let want = Dictionary(fields.map { ($0.field, $0.value) }, uniquingKeysWith: { a, _ in a })
+                    if map != want { note(e, "HGETALL differs") }
+                case .stream(let s):
+                    let got = try client.call([Array("XRANGE".utf8), k, Array("-".utf8), Array("+".utf8)]).array ?? []
+                    let ids = got.compactMap { $0.array?.first?.string }
+                    if ids != s.entries.map(\.id.description) { note(e, "XRANGE ids differ") }
+                    for (entry, reply) in zip(s.entries, got) {
+                        let flat = reply.array?.last?.array?.compactMap(\.bytes) ?? []
+                        if flat != entry.fields.flatMap({ [$0.0, $0.1] }) { note(e, "XRANGE fields differ at \(entry.id)") }
+                    }
+                    let info = try client.call([Array("XINFO".utf8), Array("STREAM".utf8), k]).array ?? []
+                    if let idx = info.firstIndex(where: { $0.string == "last-generated-id" }), idx + 1 < info.count,
+                       info[idx + 1].string != s.lastID.description {
+                        note(e, "last-generated-id \(info[idx + 1].string ?? "nil"), expected \(s.lastID)")
+                    }
+                    let groups = try client.call([Array("XINFO".utf8), Array("GROUPS".utf8), k]).array ?? []
+                    if groups.count != s.groups.count { note(e, "XINFO GROUPS count \(groups.count)") }
+                    for g in s.groups {
+                        let pending = try client.call([Array("XPENDING".utf8), k, g.name, Array("-".utf8), Array("+".utf8),
+                                                       Array("1000".utf8)]).array ?? []
+                        let got = pending.compactMap { p -> (String, String, Int64)? in
+                            guard let a = p.array, a.count == 4, let id = a[0].string, let c = a[1].string,
+                                  let n = a[3].integer else { return nil }
+                            return (id, c, n)
+                        }
+                        var want: [(String, String, Int64)] = []
+                        for p in g.pending {
+                            let owner = g.consumers.first { $0.pendingIDs.contains(p.id) }.map { String(decoding: $0.name, as: UTF8.self) } ?? "?"
+                            want.append((p.id.description, owner, Int64(p.deliveryCount)))
+                        }
+                        if got.map({ "\($0.0) \($0.1) \($0.2)" }) != want.map({ "\($0.0) \($0.1) \($0.2)" }) {
+                            note(e, "XPENDING of group \(String(decoding: g.name, as: UTF8.self)) differs: \(got) vs \(want)")
+                        }
+                    }
+                case .module:
+                    break
+                }
+            }
+        }
+        return problems
+    }
+
+    static func write(_ entries: [RDBEntry], version: Int, functions: [Bytes] = [],
+                      aux: RDBAuxInfo = RDBAuxInfo(ctime: 1_700_000_000), to url: URL) throws {
+        let bytes = try WriterSamples.write(entries, options: RDBWriterOptions(rdbVersion: version), functions: functions, aux: aux).bytes
+        try Data(bytes).write(to: url)
+    }
+
+    static func checkRDB(_ url: URL) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: RedisServerProcess.checkRDBBinaryPath)
+        p.arguments = [url.path]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    static var haveRedis70: Bool { FileManager.default.isExecutableFile(atPath: RedisServerProcess.defaultBinaryPath) }
+
+    @Test(arguments: [7, 8, 9, 10])
+    func redisCheckRDBAcceptsWrittenFiles(version: Int) throws {
+        guard FileManager.default.isExecutableFile(atPath: RedisServerProcess.checkRDBBinaryPath) else {
+            print("skipping: no redis-check-rdb at \(RedisServerProcess.checkRDBBinaryPath)")
+            return
+        }
+        try TestPaths.withTemporaryDirectory { dir in
+            let url = dir.appendingPathComponent("v\(version).rdb")
+            let entries = WriterSamples.entries(fieldTTL: false, streams: version >= 9)
+            try Self.write(entries, version: version, functions: version >= 10 ? [WriterSamples.functionCode] : [], to: url)
+            let (status, output) = try Self.checkRDB(url)
+            #expect(status == 0, "\(output)")
+            #expect(output.contains("RDB looks OK"))
+            #expect(output.contains("Checksum OK"))
+            #expect(output.contains("[info] \(entries.count) keys read"), "\(output)")
+        }
+    }
+
+    @Test(arguments: [7, 8, 9, 10])
+    func redis70LoadsExactlyTheDataset(version: Int) throws {
+        guard Self.haveRedis70 else {
+            print("skipping: no redis-server at \(RedisServerProcess.defaultBinaryPath)")
+            return
+        }
+        try TestPaths.withTemporaryDirectory { dir in
+            let entries = WriterSamples.entries(fieldTTL: false, streams: version >= 9)
+            try Self.write(entries, version: version, functions: version >= 10 ? [WriterSamples.functionCode] : [],
+                           to: dir.appendingPathComponent("w.rdb"))
+            let server = try RedisServerProcess(directory: dir, dbFilename: "w.rdb",
+                                                extraArguments: ["--sanitize-dump-payload", "yes"])
+            defer { server.stop() }
+            let client = try server.client()
+            let problems = try Self.differences(entries, client: client, hasPExpireTime: true)
+            #expect(problems.isEmpty, "\(problems.prefix(20))")
+            if version >= 10 {
+                let libs = try client.call("FUNCTION", "LIST").array ?? []
+                #expect(libs.count == 1)
+                #expect(try client.call("FCALL", "myfunc", "0", "hello").string == "hello")
+            }
+        }
+    }
+
+    @Test(arguments: [7, 8, 9])
+    func redis62LoadsExactlyTheDataset(version: Int) throws {
+        guard let bin = RedisServerProcess.redis62BinaryPath else {
+            print("skipping: no Redis 6.2 binary (set REDIS_62_SERVER_BIN or run tools/install-deps)")
+            return
+        }
+        try TestPaths.withTemporaryDirectory { dir in
+            let entries = WriterSamples.entries(fieldTTL: false, streams: version >= 9)
+            try Self.write(entries, version: version, to: dir.appendingPathComponent("w.rdb"))
+            let server = try RedisServerProcess(binary: bin, directory: dir, dbFilename: "w.rdb",
+                                                extraArguments: ["--sanitize-dump-payload", "yes"])
+            defer { server.stop() }
+            let problems = try Self.differences(entries, client: try server.client(), hasPExpireTime: false)
+            #expect(problems.isEmpty, "\(problems.prefix(20))")
+        }
+    }
+
+    /// A replica restarted on a file carrying repl-id / repl-offset / repl-stream-db adopts them
+    /// (`loadDataFromDisk` -> INFO replication shows master_replid and master_repl_offset).
+    @Test func replicationPositionIsWhatRedisReads() throws {
+        guard Self.haveRedis70 else {
+            print("skipping: no redis-server at \(RedisServerProcess.defaultBinaryPath)")
+            return
+        }
+        try TestPaths.withTemporaryDirectory { dir in
+            let replID = "0123456789abcdef0123456789abcdef01234567"
+            let position = RDBReplicationPosition(replID: replID, offset: 123_456_789_012, streamDB: 3)
+            let url = dir.appendingPathComponent("w.rdb")
+            let entries = WriterSamples.entries(fieldTTL: false, streams: true, hints: false)
+            try Self.write(entries, version: 10, aux: RDBAuxInfo(ctime: 1_700_000_000, replication: position), to: url)
+            if FileManager.default.isExecutableFile(atPath: RedisServerProcess.checkRDBBinaryPath) {
+                let (status, output) = try Self.checkRDB(url)
+                #expect(status == 0)
+                #expect(output.contains("AUX FIELD repl-id = '\(replID)'"), "\(output)")
+                #expect(output.contains("AUX FIELD repl-offset = '123456789012'"))
+                #expect(output.contains("AUX FIELD repl-stream-db = '3'"))
+            }
+            // A replica of a master that is not there: it loads the file and keeps its replication id/offset.
+            let deadPort = try FreePort.allocate()
+            let server = try RedisServerProcess(directory: dir, dbFilename: "w.rdb",
+                                                extraArguments: ["--replicaof", "127.0.0.1", String(deadPort)])
+            defer { server.stop() }
+            let info = try server.client().info("replication")
+            #expect(info["master_replid"] == replID, "\(info)")
+            #expect(info["master_repl_offset"] == "123456789012", "\(info)")
+            #expect(try server.client().call("DBSIZE").integer == Int64(entries.filter { $0.db == 0 }.count))
+        }
+    }
+}
