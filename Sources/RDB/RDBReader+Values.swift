@@ -1,0 +1,379 @@
+/// Value decoding (`rdbLoadObject` in Redis `src/rdb.c`), one function per encoding family.
+extension RDBReader {
+    /// At most this many slots are reserved up front for a count read from the file; arrays grow past it.
+    static var reserveCap: Int { 1024 }
+
+    func readEntry(type: UInt8, typeOffset: Int64, meta: PendingKeyMeta) throws -> RDBEntry {
+        try checkValueType(type, at: typeOffset)
+        let key = try readString()
+        currentKey = key
+        let value = try readValue(type: type, typeOffset: typeOffset)
+        let start = meta.start ?? typeOffset
+        let entry = RDBEntry(db: currentDB, key: key, value: value, expireAtMs: meta.expireAtMs,
+                             lruIdleSeconds: meta.idle, lfuFreq: meta.freq, rdbType: type,
+                             startOffset: start, serializedSize: bytesConsumed - start)
+        currentKey = nil
+        return entry
+    }
+
+    func checkValueType(_ type: UInt8, at offset: Int64) throws {
+        switch type {
+        case 0...7, 9...21, 24, 25: return
+        case 22: return
+        case 23:
+            if isValkey {
+                throw error(.unknownType, "value type 23 (Valkey 9.2 PATH_HASH) is not supported", at: offset)
+            }
+        case 26:
+            throw error(.unknownType, "value type 26 (STREAM_LISTPACKS_4, Redis 8.6 streams with IDMP) is not supported yet", at: offset)
+        case 27:
+            throw error(.unknownType, "value type 27 (STREAM_LISTPACKS_5, RDB 14) is not supported", at: offset)
+        default:
+            throw error(.unknownType, "unknown value type or opcode \(type) (0x\(String(type, radix: 16)))", at: offset)
+        }
+    }
+
+    func readValue(type: UInt8, typeOffset: Int64) throws -> RDBValue {
+        let decode = options.decodeValues
+        switch type {
+        case RDBType.string:
+            if decode { return .string(try readString()) }
+            try skipString()
+            return .string([])
+        case RDBType.list:
+            return .list(try readStringSequence())
+        case RDBType.set:
+            return .set(try readStringSequence())
+        case RDBType.zset, RDBType.zset2:
+            return .sortedSet(try readSortedSet(binaryScores: type == RDBType.zset2))
+        case RDBType.hash:
+            return .hash(try readPlainHash())
+        case RDBType.modulePreGA:
+            throw error(.preRelease, "Pre-release module format not supported (value type 6, Redis 4.0 release candidates: the payload cannot be skipped without the module)", at: typeOffset)
+        case RDBType.module2:
+            return .module(try readModuleValue())
+        case RDBType.hashZipmap:
+            return .hash(try readZipmapHash())
+        case RDBType.listZiplist:
+            return .list(try readPackedList(listpack: false))
+        case RDBType.setIntset:
+            return .set(try readIntsetSet())
+        case RDBType.zsetZiplist:
+            return .sortedSet(try readPackedSortedSet(listpack: false))
+        case RDBType.hashZiplist:
+            return .hash(try readPackedHash(listpack: false))
+        case RDBType.listQuicklist:
+            return .list(try readQuicklist(version: 1))
+        case RDBType.listQuicklist2:
+            return .list(try readQuicklist(version: 2))
+        case RDBType.hashListpack:
+            return .hash(try readPackedHash(listpack: true))
+        case RDBType.zsetListpack:
+            return .sortedSet(try readPackedSortedSet(listpack: true))
+        case RDBType.setListpack:
+            return .set(try readPackedList(listpack: true))
+        case RDBType.streamListpacks, RDBType.streamListpacks2, RDBType.streamListpacks3:
+            return .stream(try readStream(type: type))
+        case RDBType.hashMetadataPreGAOrValkeyHash2:
+            return .hash(isValkey ? try readValkeyHash2() : try readHashMetadata(hasMinExpire: false))
+        case RDBType.hashMetadata:
+            return .hash(try readHashMetadata(hasMinExpire: true))
+        case RDBType.hashListpackExPreGA:
+            return .hash(try readHashListpackEx(hasMinExpire: false))
+        case RDBType.hashListpackEx:
+            return .hash(try readHashListpackEx(hasMinExpire: true))
+        default:
+            throw error(.unknownType, "unknown value type \(type)", at: typeOffset)
+        }
+    }
+
+    // MARK: - Plain encodings
+
+    /// `len` strings (LIST, SET).
+    func readStringSequence() throws -> [Bytes] {
+        let n = try readCount("element count")
+        var out: [Bytes] = []
+        if options.decodeValues {
+            out.reserveCapacity(min(n, Self.reserveCap))
+            for _ in 0..<n { out.append(try readString()) }
+        } else {
+            for _ in 0..<n { try skipString() }
+        }
+        return out
+    }
+
+    /// ZSET (string scores, `rdbLoadDoubleValue`) and ZSET_2 (8-byte little-endian doubles).
+    func readSortedSet(binaryScores: Bool) throws -> [SortedSetMember] {
+        let n = try readCount("sorted set size")
+        let decode = options.decodeValues
+        var out: [SortedSetMember] = []
+        if decode { out.reserveCapacity(min(n, Self.reserveCap)) }
+        for _ in 0..<n {
+            var member: Bytes = []
+            if decode { member = try readString() } else { try skipString() }
+            let at = bytesConsumed
+            let score: Double
+            if binaryScores {
+                score = Double(bitPattern: try readUInt64LE())
+            } else {
+                score = try readStringScore()
+            }
+            if score.isNaN {
+                throw error(.badScore, "sorted set score is NaN", at: at)
+            }
+            if decode { out.append(SortedSetMember(member: member, score: score)) }
+        }
+        return out
+    }
+
+    /// A ZSET (type 3) score: 1-byte length; 253 NaN, 254 +inf, 255 -inf; else ASCII text.
+    func readStringScore() throws -> Double {
+        let at = bytesConsumed
+        let len = try readByte()
+        switch len {
+        case 253: return .nan
+        case 254: return .infinity
+        case 255: return -.infinity
+        default:
+            try ensure(Int(len))
+            let text = UnsafeRawBufferPointer(start: buf + pos, count: Int(len))
+            guard let v = parseDouble(text) else {
+                throw error(.badScore, "sorted set score \(RDBError.quote(Bytes(text))) is not a number", at: at)
+            }
+            pos += Int(len)
+            return v
+        }
+    }
+
+    /// HASH (type 4): `len` field/value string pairs.
+    func readPlainHash() throws -> [HashField] {
+        let n = try readCount("hash size")
+        var out: [HashField] = []
+        if options.decodeValues {
+            out.reserveCapacity(min(n, Self.reserveCap))
+            for _ in 0..<n {
+                let f = try readString()
+                let v = try readString()
+                out.append(HashField(field: f, value: v))
+            }
+        } else {
+            for _ in 0..<n {
+                try skipString()
+                try skipString()
+            }
+        }
+        return out
+    }
+
+    // MARK: - Blob encodings
+
+    func walkPacked(_ listpack: Bool, _ blob: UnsafeRawBufferPointer, _ base: Int64,
+                    _ body: (PackedElement) throws -> Void) throws -> Int {
+        listpack ? try walkListpack(blob, base: base, body) : try walkZiplist(blob, base: base, body)
+    }
+
+    /// LIST_ZIPLIST (10), SET_LISTPACK (20): one packed blob of elements.
+    func readPackedList(listpack: Bool) throws -> [Bytes] {
+        let decode = options.decodeValues
+        var out: [Bytes] = []
+        try withString { blob, base in
+            _ = try walkPacked(listpack, blob, base) { el in
+                if decode { out.append(el.bytes()) }
+            }
+        }
+        return out
+    }
+
+    /// SET_INTSET (11).
+    func readIntsetSet() throws -> [Bytes] {
+        let decode = options.decodeValues
+        var out: [Bytes] = []
+        try withString { blob, base in
+            try walkIntset(blob, base: base) { v in
+                if decode { out.append(decimalBytes(v)) }
+            }
+        }
+        return out
+    }
+
+    /// ZSET_ZIPLIST (12), ZSET_LISTPACK (17): member, score pairs.
+    func readPackedSortedSet(listpack: Bool) throws -> [SortedSetMember] {
+        let decode = options.decodeValues
+        var out: [SortedSetMember] = []
+        try withString { blob, base in
+            var member: PackedElement?
+            let n = try walkPacked(listpack, blob, base) { el in
+                if let m = member {
+                    guard let s = el.score(), !s.isNaN else {
+                        throw error(listpack ? .listpack : .ziplist,
+                                    "sorted set score \(RDBError.quote(el.bytes())) is not a number", at: base)
+                    }
+                    if decode { out.append(SortedSetMember(member: m.bytes(), score: s)) }
+                    member = nil
+                } else {
+                    member = el
+                }
+            }
+            if n % 2 != 0 {
+                throw error(listpack ? .listpack : .ziplist, "sorted set blob holds an odd number of elements (\(n))", at: base)
+            }
+        }
+        return out
+    }
+
+    /// HASH_ZIPLIST (13), HASH_LISTPACK (16): field, value pairs.
+    func readPackedHash(listpack: Bool) throws -> [HashField] {
+        let decode = options.decodeValues
+        var out: [HashField] = []
+        try withString { blob, base in
+            var field: PackedElement?
+            let n = try walkPacked(listpack, blob, base) { el in
+                if let f = field {
+                    if decode { out.append(HashField(field: f.bytes(), value: el.bytes())) }
+                    field = nil
+                } else {
+                    field = el
+                }
+            }
+            if n % 2 != 0 {
+                throw error(listpack ? .listpack : .ziplist, "hash blob holds an odd number of elements (\(n))", at: base)
+            }
+        }
+        return out
+    }
+
+    /// HASH_ZIPMAP (9).
+    func readZipmapHash() throws -> [HashField] {
+        let decode = options.decodeValues
+        var out: [HashField] = []
+        try withString { blob, base in
+            try walkZipmap(blob, base: base) { k, v in
+                if decode { out.append(HashField(field: k.bytes(), value: v.bytes())) }
+            }
+        }
+        return out
+    }
+
+    /// LIST_QUICKLIST (14: ziplist nodes) and LIST_QUICKLIST_2 (18: `len container` + PLAIN element or
+    /// PACKED listpack per node). Empty nodes are skipped as Redis does.
+    func readQuicklist(version: Int) throws -> [Bytes] {
+        let decode = options.decodeValues
+        let nodes = try readCount("quicklist node count")
+        var out: [Bytes] = []
+        for _ in 0..<nodes {
+            var container = QuicklistContainer.packed
+            if version == 2 {
+                let at = bytesConsumed
+                container = try readLength()
+                guard container == QuicklistContainer.plain || container == QuicklistContainer.packed else {
+                    throw error(.quicklist, "quicklist node has unknown container type \(container)", at: at)
+                }
+            }
+            if container == QuicklistContainer.plain {
+                if decode { out.append(try readString()) } else { try skipString() }
+                continue
+            }
+            try withString { blob, base in
+                _ = try walkPacked(version == 2, blob, base) { el in
+                    if decode { out.append(el.bytes()) }
+                }
+            }
+        }
+        return out
+    }
+
+    // MARK: - Hash field expiration
+
+    /// HASH_METADATA (24): int64 LE minExpire, `len n`, n x (`len ttl`, field, value); ttl 0 = none, else
+    /// absolute = ttl + minExpire - 1. The Redis 7.4 release-candidate form (type 22 under the REDIS magic)
+    /// has no minExpire and stores absolute TTLs.
+    func readHashMetadata(hasMinExpire: Bool) throws -> [HashField] {
+        let decode = options.decodeValues
+        var minExpire: Int64 = 0
+        if hasMinExpire { minExpire = try readInt64LE() }
+        let n = try readCount("hash size")
+        var out: [HashField] = []
+        if decode { out.reserveCapacity(min(n, Self.reserveCap)) }
+        for _ in 0..<n {
+            let at = bytesConsumed
+            let ttl = try readLength()
+            var expire: Int64? = nil
+            if ttl != 0 {
+                guard ttl <= UInt64(Int64.max) else {
+                    throw error(.badLength, "hash field TTL \(ttl) is out of range", at: at)
+                }
+                if hasMinExpire {
+                    let (a, o1) = Int64(ttl).addingReportingOverflow(minExpire)
+                    let (b, o2) = a.subtractingReportingOverflow(1)
+                    guard !o1 && !o2 else { throw error(.corrupt, "hash field expiry overflows", at: at) }
+                    expire = b
+                } else {
+                    expire = Int64(ttl)
+                }
+            }
+            if decode {
+                let f = try readString()
+                let v = try readString()
+                out.append(HashField(field: f, value: v, expireAtMs: expire))
+            } else {
+                try skipString()
+                try skipString()
+            }
+        }
+        return out
+    }
+
+    /// HASH_LISTPACK_EX (25): int64 LE minExpire, then a listpack of (field, value, ttl) triplets with absolute
+    /// ttl (0 = none). The pre-GA form (type 23 under the REDIS magic) has no minExpire prefix.
+    func readHashListpackEx(hasMinExpire: Bool) throws -> [HashField] {
+        let decode = options.decodeValues
+        if hasMinExpire { _ = try readInt64LE() }
+        var out: [HashField] = []
+        try withString { blob, base in
+            var field: PackedElement?
+            var value: PackedElement?
+            let n = try walkListpack(blob, base: base) { el in
+                if let f = field, let v = value {
+                    guard let ttl = el.integer(), ttl >= 0 else {
+                        throw error(.listpack, "hash field TTL \(RDBError.quote(el.bytes())) is not a valid time", at: base)
+                    }
+                    if decode { out.append(HashField(field: f.bytes(), value: v.bytes(), expireAtMs: ttl == 0 ? nil : ttl)) }
+                    field = nil
+                    value = nil
+                } else if field != nil {
+                    value = el
+                } else {
+                    field = el
+                }
+            }
+            if n % 3 != 0 {
+                throw error(.listpack, "hash listpack with TTLs holds \(n) elements, not a multiple of 3", at: base)
+            }
+        }
+        return out
+    }
+
+    /// Valkey 9 HASH_2 (type 22 under the VALKEY magic): `len n`, n x (field, value, int64 LE absolute
+    /// expiry in ms; -1 = none).
+    func readValkeyHash2() throws -> [HashField] {
+        let decode = options.decodeValues
+        let n = try readCount("hash size")
+        var out: [HashField] = []
+        if decode { out.reserveCapacity(min(n, Self.reserveCap)) }
+        for _ in 0..<n {
+            var f: Bytes = [], v: Bytes = []
+            if decode {
+                f = try readString()
+                v = try readString()
+            } else {
+                try skipString()
+                try skipString()
+            }
+            let at = bytesConsumed
+            let exp = try readInt64LE()
+            guard exp >= -1 else { throw error(.corrupt, "hash field expiry \(exp) is invalid", at: at) }
+            if decode { out.append(HashField(field: f, value: v, expireAtMs: exp == -1 ? nil : exp)) }
+        }
+        return out
+    }
+}
