@@ -17,7 +17,7 @@ struct PackedElement {
     @inline(__always)
     func bytes() -> Bytes {
         if let ptr { return len == 0 ? [] : Bytes(UnsafeRawBufferPointer(start: ptr, count: len)) }
-        return decimalBytes(int)
+        return readerDecimalBytes(int)
     }
 
     /// The element as an integer: integer encodings directly, strings when they are canonical decimal text.

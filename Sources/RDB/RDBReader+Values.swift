@@ -190,7 +190,7 @@ extension RDBReader {
         var out: [Bytes] = []
         try withString { blob, base in
             try walkIntset(blob, base: base) { v in
-                if decode { out.append(decimalBytes(v)) }
+                if decode { out.append(readerDecimalBytes(v)) }
             }
         }
         return out

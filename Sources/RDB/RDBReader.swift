@@ -326,7 +326,7 @@ public final class RDBReader<Source: ByteSource> {
         case .raw(let n):
             return try readRawBytes(n)
         case .int(let v):
-            return decimalBytes(v)
+            return readerDecimalBytes(v)
         case .lzf(let clen, let len):
             try ensure(clen)
             let input = UnsafeRawBufferPointer(start: buf + pos, count: clen)
@@ -376,7 +376,7 @@ public final class RDBReader<Source: ByteSource> {
             pos += n
             return r
         case .int(let v):
-            let text = decimalBytes(v)
+            let text = readerDecimalBytes(v)
             return try text.withUnsafeBytes { try body($0, start) }
         case .lzf(let clen, let len):
             try ensure(clen)
@@ -607,7 +607,7 @@ func hex16(_ v: UInt64) -> String {
 }
 
 /// The decimal text of an integer, as `GET` returns an int-encoded string.
-func decimalBytes(_ v: Int64) -> Bytes {
+func readerDecimalBytes(_ v: Int64) -> Bytes {
     if v >= 0 && v < 10 { return [UInt8(v) + 0x30] }
     var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0) // 24 bytes of scratch
     return withUnsafeMutableBytes(of: &tmp) { raw -> Bytes in
