@@ -7,7 +7,8 @@ public struct RedisReplicaCommand: ParsableCommand {
         abstract: "A persistent Redis/Valkey replica that resumes with PSYNC, and an RDB toolkit.",
         subcommands: [
             RDBCommand.self,
-            // follow/status are added by the replication work.
+            FollowCommand.self,
+            // status is added by the store work.
         ]
     )
     public init() {}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import ReplicaNode
+import ReplicaStore
+
+/// `redis-replica follow`: a persistent replica of a Redis/Valkey master.
+public struct FollowCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "follow",
+        abstract: "Replicate a master into a data directory; resume with PSYNC after any restart.",
+        discussion: """
+        Performs the replica handshake (PING, AUTH, REPLCONF, PSYNC), receives one full sync (RDB snapshot), \
+        then records the raw replication stream in a framed log. After a restart (graceful or kill -9) it \
+        sends PSYNC <replid> <offset+1> and the master answers +CONTINUE while the offset is in its backlog.
+        The password is read from --masterauth-file or the REDIS_REPLICA_MASTERAUTH environment variable, \
+        never from the command line. A refused AUTH exits with status 2 without retrying.
+        SIGTERM/SIGINT: graceful shutdown (log fsynced), exit status 0.
+        """
+    )
+
+    @Option(name: .long, help: "The master's address, HOST:PORT.")
+    var master: String
+
+    @Option(name: .long, help: "The data directory (created if missing).")
+    var dir: String
+
+    @Option(name: .long, help: "ACL user for AUTH (Redis 6+).")
+    var masteruser: String?
+
+    @Option(name: .customLong("masterauth-file"), help: "A file holding the master's password (trailing newline ignored).")
+    var masterauthFile: String?
+
+    @Option(name: .long, help: "When to fsync the log: always, everysec or no.")
+    var fsync: String = "everysec"
+
+    @Option(name: .customLong("repl-timeout"), help: "Seconds without data before the link is dropped (handshake, transfer, stream).")
+    var replTimeout: Int = 60
+
+    @Option(name: .customLong("listening-port"), help: "The port announced with REPLCONF listening-port.")
+    var listeningPort: Int = 0
+
+    @Flag(name: .customLong("no-verify"), help: "Do not check the received RDB's checksum before publishing it.")
+    var noVerify = false
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    public init() {}
+
+    static func parseMaster(_ s: String) throws -> (String, Int) {
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65535).contains(port) else {
+            throw ValidationError("--master must be HOST:PORT, got \"\(s)\"")
+        }
+        var host = String(s[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw ValidationError("--master must be HOST:PORT, got \"\(s)\"") }
+        return (host, port)
+    }
+
+    static func readPassword(file: String?) throws -> String? {
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ValidationError("cannot read --masterauth-file \(file)")
+            }
+            var s = String(decoding: data, as: UTF8.self)
+            while s.hasSuffix("\n") || s.hasSuffix("\r") { s.removeLast() }
+            guard !s.isEmpty else { throw ValidationError("--masterauth-file \(file) is empty") }
+            return s
+        }
+        if let env = ProcessInfo.processInfo.environment["REDIS_REPLICA_MASTERAUTH"], !env.isEmpty {
+            return env
+        }
+        return nil
+    }
+
+    public func run() throws {
+        let (host, port) = try FollowCommand.parseMaster(master)
+        guard let policy = FsyncPolicy(rawValue: fsync) else {
+            throw ValidationError("--fsync must be always, everysec or no")
+        }
+        guard replTimeout >= 1 else { throw ValidationError("--repl-timeout must be at least 1") }
+        guard (0...65535).contains(listeningPort) else { throw ValidationError("--listening-port must be 0...65535") }
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown --log-level \(logLevel)") }
+        let password = try FollowCommand.readPassword(file: masterauthFile)
+        if masteruser != nil && password == nil {
+            throw ValidationError("--masteruser needs a password (--masterauth-file or REDIS_REPLICA_MASTERAUTH)")
+        }
+
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        var configuredLogger = Logger(label: "redis-replica.follow")
+        configuredLogger.logLevel = level
+        let logger = configuredLogger
+        let options = FollowOptions(masterHost: host, masterPort: port, directory: dir, masterUser: masteruser,
+                                    masterPassword: password, fsync: policy, replTimeoutSeconds: replTimeout,
+                                    listeningPort: listeningPort, verifySnapshots: !noVerify)
+        logger.notice("follow \(options.masterAddress) into \(dir) (fsync \(policy.rawValue), repl-timeout \(replTimeout) s, auth \(password == nil ? "none" : "configured"))")
+
+        let outcome = FollowCommand.blockOn {
+            try await FollowService.runUntilShutdown(options: options, logger: logger)
+        }
+        switch outcome {
+        case .success:
+            logger.notice("follow stopped")
+        case .failure(let error):
+            let follow = FollowCommand.findFollowError(error)
+            logger.critical("follow failed: \(follow.map(\.message) ?? "\(error)")")
+            throw ExitCode(follow?.exitStatus ?? 1)
+        }
+    }
+
+    /// Finds a `FollowError` inside whatever the service group wrapped it in.
+    static func findFollowError(_ error: Error) -> FollowError? {
+        if let e = error as? FollowError { return e }
+        let mirror = Mirror(reflecting: error)
+        for child in mirror.children {
+            if let e = child.value as? FollowError { return e }
+            if let inner = child.value as? Error, let e = findFollowError(inner) { return e }
+        }
+        return nil
+    }
+
+    /// Runs async work from this synchronous command (the root command is not async).
+    static func blockOn(_ body: @escaping @Sendable () async throws -> Void) -> Result<Void, Error> {
+        let semaphore = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: Result<Void, Error> = .success(())
+        Task.detached {
+            do { try await body() } catch { result = .failure(error) }
+            semaphore.signal()
+        }
+        semaphore.wait()
+        return result
+    }
+}

@@ -1,0 +1,79 @@
+import ReplicaStore
+
+/// Everything `redis-replica follow` is configured with.
+public struct FollowOptions: Sendable {
+    public var masterHost: String
+    public var masterPort: Int
+    public var directory: String
+    public var masterUser: String?
+    /// Never logged, never printed.
+    public var masterPassword: String?
+    public var fsync: FsyncPolicy
+    public var replTimeoutSeconds: Int
+    /// Announced with `REPLCONF listening-port`.
+    public var listeningPort: Int
+    /// Reconnect backoff: first delay and cap, doubled per failed attempt, jittered (50–100 %).
+    public var backoffInitialMs: Int
+    public var backoffMaxMs: Int
+    /// Read every received RDB back with the RDB reader (checksum included) before publishing it.
+    public var verifySnapshots: Bool
+
+    public init(masterHost: String, masterPort: Int, directory: String, masterUser: String? = nil,
+                masterPassword: String? = nil, fsync: FsyncPolicy = .everysec, replTimeoutSeconds: Int = 60,
+                listeningPort: Int = 0, backoffInitialMs: Int = 100, backoffMaxMs: Int = 5000,
+                verifySnapshots: Bool = true) {
+        self.masterHost = masterHost
+        self.masterPort = masterPort
+        self.directory = directory
+        self.masterUser = masterUser
+        self.masterPassword = masterPassword
+        self.fsync = fsync
+        self.replTimeoutSeconds = replTimeoutSeconds
+        self.listeningPort = listeningPort
+        self.backoffInitialMs = backoffInitialMs
+        self.backoffMaxMs = backoffMaxMs
+        self.verifySnapshots = verifySnapshots
+    }
+
+    public var masterAddress: String { "\(masterHost):\(masterPort)" }
+}
+
+/// Why `follow` stopped with an error, and the exit status it maps to.
+public struct FollowError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable {
+        /// The master refused AUTH: exit status 2, no retry.
+        case authentication
+        /// The data directory or a local write failed: exit status 1.
+        case local
+    }
+    public var kind: Kind
+    public var message: String
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+    public var description: String { message }
+    public var exitStatus: Int32 { kind == .authentication ? 2 : 1 }
+}
+
+/// Capped exponential backoff with jitter: attempt n waits `min(cap, initial * 2^n)` scaled by 50–100 %.
+public struct Backoff: Sendable {
+    public var initialMs: Int
+    public var maxMs: Int
+    public private(set) var attempt = 0
+
+    public init(initialMs: Int, maxMs: Int) {
+        self.initialMs = max(1, initialMs)
+        self.maxMs = max(self.initialMs, maxMs)
+    }
+
+    /// The next delay in ms, using `random` in 0..<1 for the jitter.
+    public mutating func nextDelayMs(random: Double) -> Int {
+        let shift = min(attempt, 30)
+        let base = min(maxMs, initialMs << shift)
+        attempt += 1
+        return max(1, Int(Double(base) * (0.5 + 0.5 * min(max(random, 0), 1))))
+    }
+
+    public mutating func reset() { attempt = 0 }
+}

@@ -1,0 +1,59 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ReplicaStore
+import ServiceLifecycle
+
+/// `redis-replica follow` as a service: opens the data directory, runs the link until a fatal error or a
+/// graceful shutdown (SIGTERM/SIGINT), then fsyncs the log and closes the store.
+public final class FollowService: Service, @unchecked Sendable {
+    public let options: FollowOptions
+    let logger: Logger
+
+    public init(options: FollowOptions, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let store: ReplicaStore
+        do {
+            store = try ReplicaStore.open(directory: options.directory, fsync: options.fsync)
+        } catch {
+            throw FollowError(.local, "cannot open the data directory \(options.directory): \(error)")
+        }
+        if let torn = store.recoveredTornTail {
+            logger.warning("Recovery cut a torn log tail: \(torn)")
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let driver = LinkDriver(options: options, group: group, store: store, logger: logger)
+        driver.start()
+        do {
+            try await withGracefulShutdownHandler {
+                try await driver.done.get()
+            } onGracefulShutdown: {
+                driver.shutdown()
+            }
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+    }
+
+    /// Runs the service in a ServiceGroup with SIGTERM/SIGINT as graceful shutdown signals.
+    /// Returns normally after a graceful shutdown; throws `FollowError` on a fatal error.
+    public static func runUntilShutdown(options: FollowOptions, logger: Logger) async throws {
+        let service = FollowService(options: options, logger: logger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        do {
+            try await group.run()
+        } catch let e as ServiceGroupError {
+            // Unwrap the service's own error when the group reports it.
+            throw e
+        }
+    }
+}

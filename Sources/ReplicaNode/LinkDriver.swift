@@ -1,0 +1,365 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import RDB
+import ReplicaStore
+import Replication
+
+/// Runs a `ReplicaLink` against a TCP connection and a `ReplicaStore`. Everything happens on one event loop:
+/// bytes from the socket and timer ticks become events; the actions that come back are performed in order
+/// (socket writes, store calls). Blocking store calls on the loop are deliberate: there is one connection,
+/// and not reading while the disk catches up is the backpressure we want.
+final class LinkDriver: @unchecked Sendable {
+    let options: FollowOptions
+    let loop: EventLoop
+    let group: EventLoopGroup
+    let store: ReplicaStore
+    var logger: Logger
+
+    private var link: ReplicaLink
+    private var channel: Channel?
+    private var fullSync: FullSyncWriter?
+    private var backoff: Backoff
+    private var reconnectTask: Scheduled<Void>?
+    private var ticker: RepeatedTask?
+    private var stopping = false
+    private let finished: EventLoopPromise<Void>
+    private var lastStateWrite: UInt64 = 0
+    private var linkSinceMs: Int64 = 0
+    private var lastError: String?
+    private var lastAcked: Int64?
+    /// Counters for logs and tests.
+    private(set) var fullSyncs = 0
+    private(set) var partialSyncs = 0
+
+    init(options: FollowOptions, group: EventLoopGroup, store: ReplicaStore, logger: Logger) {
+        self.options = options
+        self.group = group
+        self.loop = group.next()
+        self.store = store
+        self.logger = logger
+        self.backoff = Backoff(initialMs: options.backoffInitialMs, maxMs: options.backoffMaxMs)
+        let position = store.position.map {
+            Replication.ReplicationPosition(replid: $0.replid, offset: $0.offset, db: $0.streamDB)
+        }
+        self.link = ReplicaLink(
+            configuration: LinkConfiguration(masterUser: options.masterUser, masterPassword: options.masterPassword,
+                                             listeningPort: options.listeningPort,
+                                             replTimeoutSeconds: options.replTimeoutSeconds),
+            position: position)
+        self.finished = loop.makePromise(of: Void.self)
+    }
+
+    /// Completes when the driver stops: success after `shutdown()`, failure on a fatal error.
+    var done: EventLoopFuture<Void> { finished.futureResult }
+
+    static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
+
+    static func unixMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    // MARK: Lifecycle
+
+    func start() {
+        loop.execute {
+            if let p = self.store.position {
+                self.logger.notice("Resuming from \(p.replid):\(p.offset) (db \(p.streamDB)); will ask for PSYNC \(p.replid) \(p.psyncOffset)")
+            } else {
+                self.logger.notice("No stored position: the first sync will be a full sync (PSYNC ? -1)")
+            }
+            self.ticker = self.loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+                self.handle(.tick(now: LinkDriver.now()))
+                self.refreshStateFile(force: false)
+            }
+            self.connect()
+        }
+    }
+
+    /// Graceful stop: close the link, drop a partial full sync, fsync and close the store.
+    func shutdown() {
+        loop.execute {
+            guard !self.stopping else { return }
+            self.logger.notice("Shutting down: closing the link and syncing the log")
+            self.stop(error: nil)
+        }
+    }
+
+    private func stop(error: Error?) {
+        stopping = true
+        ticker?.cancel()
+        ticker = nil
+        reconnectTask?.cancel()
+        reconnectTask = nil
+        let ch = channel
+        channel = nil
+        ch?.close(promise: nil)
+        fullSync?.abort()
+        fullSync = nil
+        var closeError: Error?
+        do {
+            try store.close()
+            if let p = store.position { logger.notice("Log synced at offset \(p.offset) (replid \(p.replid))") }
+        } catch {
+            closeError = error
+            logger.error("Closing the store failed: \(error)")
+        }
+        writeStateFile(link: .stopped)
+        if let error {
+            finished.fail(error)
+        } else if let closeError {
+            finished.fail(FollowError(.local, "closing the store failed: \(closeError)"))
+        } else {
+            finished.succeed(())
+        }
+    }
+
+    // MARK: Connection
+
+    private func connect() {
+        guard !stopping else { return }
+        reconnectTask = nil
+        handle(.connecting(now: LinkDriver.now()))
+        logger.info("Connecting to MASTER \(options.masterAddress)")
+        let bootstrap = ClientBootstrap(group: loop)
+            .connectTimeout(.seconds(Int64(max(1, options.replTimeoutSeconds))))
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { ch in
+                ch.pipeline.addHandler(LinkHandler(driver: self))
+            }
+        bootstrap.connect(host: options.masterHost, port: options.masterPort).whenComplete { result in
+            self.loop.preconditionInEventLoop()
+            switch result {
+            case .success(let ch):
+                if self.stopping {
+                    ch.close(promise: nil)
+                    return
+                }
+                self.channel = ch
+                self.handle(.connected(now: LinkDriver.now()))
+            case .failure(let error):
+                guard !self.stopping else { return }
+                self.lastError = "connect to \(self.options.masterAddress) failed: \(error)"
+                self.logger.warning("Error condition on socket for SYNC: \(error)")
+                self.handle(.disconnected(now: LinkDriver.now()))
+                self.scheduleReconnect()
+            }
+        }
+    }
+
+    private func scheduleReconnect() {
+        guard !stopping, reconnectTask == nil else { return }
+        let delay = backoff.nextDelayMs(random: Double.random(in: 0..<1))
+        logger.notice("Retrying connection to MASTER \(options.masterAddress) in \(delay) ms (attempt \(backoff.attempt))")
+        writeStateFile(link: .disconnected)
+        reconnectTask = loop.scheduleTask(in: .milliseconds(Int64(delay))) {
+            self.connect()
+        }
+    }
+
+    // Called by LinkHandler on the loop.
+    func channelRead(_ ch: Channel, _ bytes: [UInt8]) {
+        guard ch === channel, !stopping else { return }
+        handle(.received(bytes, now: LinkDriver.now()))
+    }
+
+    func channelInactive(_ ch: Channel) {
+        guard ch === channel else { return }
+        channel = nil
+        guard !stopping else { return }
+        if lastError == nil { lastError = "connection closed by the master" }
+        handle(.disconnected(now: LinkDriver.now()))
+        scheduleReconnect()
+    }
+
+    // MARK: Events and actions
+
+    private func handle(_ event: LinkEvent) {
+        let actions = link.handle(event)
+        perform(actions)
+    }
+
+    private func perform(_ actions: [LinkAction]) {
+        for action in actions {
+            if stopping { return }
+            do {
+                try perform(action)
+            } catch let e as FollowError {
+                logger.critical("\(e.message)")
+                stop(error: e)
+                return
+            } catch {
+                let e = FollowError(.local, "local failure: \(error)")
+                logger.critical("\(e.message)")
+                stop(error: e)
+                return
+            }
+        }
+    }
+
+    private func perform(_ action: LinkAction) throws {
+        switch action {
+        case .stateChanged(let from, let to):
+            logger.info("REPL_STATE \(from.rawValue) -> \(to.rawValue)")
+            linkSinceMs = LinkDriver.unixMs()
+            if to == .connected {
+                backoff.reset()
+                lastError = nil
+            }
+            writeStateFile(link: LinkDriver.followerLink(to))
+        case .log(let level, let message):
+            switch level {
+            case .debug: logger.debug("\(message)")
+            case .info: logger.info("\(message)")
+            case .notice: logger.notice("\(message)")
+            case .warning: logger.warning("\(message)")
+            }
+        case .send(let bytes):
+            guard let ch = channel else { return }
+            if let acked = LinkDriver.ackOffset(bytes) { lastAcked = acked }
+            ch.writeAndFlush(ch.allocator.buffer(bytes: bytes), promise: nil)
+        case .beginFullSync(let replid, let offset, let transfer):
+            fullSync?.abort()
+            fullSyncs += 1
+            let id = replid ?? String(repeating: "0", count: 40)
+            logger.notice("Full sync from \(id):\(offset) (\(LinkDriver.describe(transfer))) into \(options.directory)")
+            fullSync = try store.beginFullSync(replid: id, offset: offset)
+        case .rdbBytes(let bytes):
+            guard let w = fullSync else { throw FollowError(.local, "RDB bytes without a full sync in progress") }
+            try w.write(bytes)
+        case .endOfRDB(let total):
+            try finishFullSync(total: total)
+        case .fullSyncAborted:
+            if let w = fullSync {
+                logger.warning("Full sync interrupted after \(w.bytesWritten) bytes; the partial RDB is discarded")
+                w.abort()
+            }
+            fullSync = nil
+        case .partialResyncAccepted(let position, let previous, let newReplid):
+            partialSyncs += 1
+            try store.recordPartialSync(replid: newReplid)
+            if let stored = store.position, stored.offset != position.offset {
+                throw FollowError(.local, "store offset \(stored.offset) differs from the link's \(position.offset)")
+            }
+            if let newReplid {
+                logger.notice("+CONTINUE with a new replication id \(newReplid) (was \(previous)); persisted")
+            } else {
+                logger.notice("+CONTINUE: resuming at offset \(position.offset + 1)")
+            }
+        case .fallingBackToSync(let reply):
+            logger.warning("Master refused PSYNC (\(reply)); falling back to SYNC")
+        case .appendStream(let bytes, let endOffset, let db):
+            let end = try store.append(bytes, streamDB: db)
+            if end != endOffset {
+                throw FollowError(.local, "log offset \(end) differs from the stream offset \(endOffset)")
+            }
+        case .closeConnection(let failure):
+            lastError = failure.message
+            logger.warning("Closing the link: \(failure.message)")
+            let ch = channel
+            channel = nil
+            ch?.close(promise: nil)
+            scheduleReconnect()
+        case .fatal(let failure):
+            lastError = failure.message
+            let kind: FollowError.Kind = failure.kind == .authenticationFailed ? .authentication : .local
+            throw FollowError(kind, failure.kind == .authenticationFailed
+                              ? "\(failure.message) (check --masteruser and the password; not retrying)"
+                              : failure.message)
+        }
+    }
+
+    /// Verifies the received RDB, publishes it, and tells the link.
+    private func finishFullSync(total: Int64) throws {
+        guard let w = fullSync else { throw FollowError(.local, "end of RDB without a full sync in progress") }
+        fullSync = nil
+        try w.finish()
+        if options.verifySnapshots {
+            let started = LinkDriver.now()
+            do {
+                let summary = try SnapshotVerifier.verify(path: w.path)
+                logger.notice("RDB verified: \(summary) in \((LinkDriver.now() - started) / 1_000_000) ms")
+            } catch {
+                // A corrupt transfer: drop it and let the master send a new one.
+                w.abort()
+                logger.error("The received RDB failed verification: \(error)")
+                perform([.closeConnection(LinkFailure(.protocolError, "received RDB failed verification: \(error)"))])
+                handle(.disconnected(now: LinkDriver.now()))
+                return
+            }
+        }
+        let snapshot = try store.publish(w)
+        logger.notice("MASTER <-> REPLICA sync: snapshot of \(total) bytes published as \(snapshot.file) at \(w.replid):\(w.offset)")
+        handle(.snapshotPersisted(now: LinkDriver.now(), streamDb: snapshot.streamDB))
+    }
+
+    // MARK: Status file
+
+    static func followerLink(_ state: LinkState) -> FollowerState.Link {
+        switch state {
+        case .connect, .connecting: return .connecting
+        case .receivePingReply, .sendHandshake, .receiveAuthReply, .receivePortReply, .receiveCapaReply,
+             .sendPsync, .receivePsyncReply: return .handshake
+        case .transfer: return .fullSync
+        case .connected: return .streaming
+        }
+    }
+
+    private func writeStateFile(link: FollowerState.Link) {
+        lastStateWrite = LinkDriver.now()
+        var detail = lastError
+        if link != .stopped { detail = detail.map { "\($0) [REPL_STATE \(self.link.state.rawValue)]" } }
+        let state = FollowerState(link: link, master: options.masterAddress, linkSinceUnixMs: linkSinceMs,
+                                  lastError: detail, ackedOffset: lastAcked)
+        do {
+            try FollowerState.write(state, directory: options.directory)
+        } catch {
+            logger.debug("state.json not written: \(error)")
+        }
+    }
+
+    private func refreshStateFile(force: Bool) {
+        guard force || LinkDriver.now() - lastStateWrite >= 5_000_000_000 else { return }
+        writeStateFile(link: LinkDriver.followerLink(link.state))
+    }
+
+    static func describe(_ t: RDBTransferKind) -> String {
+        switch t {
+        case .sized(let n): return "disk-based, \(n) bytes"
+        case .eofMark: return "diskless, EOF mark"
+        }
+    }
+
+    /// The offset in a `REPLCONF ACK <offset>` we send, for the status file.
+    static func ackOffset(_ bytes: [UInt8]) -> Int64? {
+        let prefix = Array("*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$".utf8)
+        guard bytes.count > prefix.count, Array(bytes[0..<prefix.count]) == prefix else { return nil }
+        let rest = String(decoding: bytes[prefix.count...], as: UTF8.self).split(separator: "\r\n")
+        return rest.count >= 2 ? Int64(rest[1]) : nil
+    }
+}
+
+/// Feeds the socket's bytes to the driver; no decoding here.
+final class LinkHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    let driver: LinkDriver
+
+    init(driver: LinkDriver) {
+        self.driver = driver
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+        driver.channelRead(context.channel, bytes)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        driver.channelInactive(context.channel)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        driver.logger.warning("Link error: \(error)")
+        context.close(promise: nil)
+    }
+}

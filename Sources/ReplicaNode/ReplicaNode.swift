@@ -1,1 +1,0 @@
-// The ReplicaNode module. See Package.swift for its place in the layering.

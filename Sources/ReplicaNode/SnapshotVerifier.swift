@@ -1,0 +1,64 @@
+import Foundation
+import RDB
+
+/// Checks a received RDB before it is published: the magic (`REDIS%04d` / `VALKEY%03d`), the EOF opcode
+/// and the CRC-64/Jones trailer over everything before it (rdb.c `rdbSaveRio`: `0xFF` + 8-byte LE checksum,
+/// 0 = checksum disabled).
+enum SnapshotVerifier {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Returns a one-line summary, or throws naming the file and byte offset.
+    static func verify(path: String) throws -> String {
+        guard let fh = FileHandle(forReadingAtPath: path) else {
+            throw Failure(description: "\(path): cannot open")
+        }
+        defer { try? fh.close() }
+        let fd = fh.fileDescriptor
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw Failure(description: "\(path): cannot stat") }
+        let size = Int64(st.st_size)
+        guard size >= 9 + 1 else { throw Failure(description: "\(path): error at byte 0: only \(size) bytes, not an RDB") }
+
+        var header = [UInt8](repeating: 0, count: 9)
+        guard pread(fd, &header, 9, 0) == 9 else { throw Failure(description: "\(path): cannot read the header") }
+        let magic = String(decoding: header, as: UTF8.self)
+        let version: Int
+        if magic.hasPrefix("REDIS"), let v = Int(magic.dropFirst(5)) {
+            version = v
+        } else if magic.hasPrefix("VALKEY"), let v = Int(magic.dropFirst(6)) {
+            version = v
+        } else {
+            throw Failure(description: "\(path): error at byte 0: bad magic \(RDBError.quote(header))")
+        }
+        guard version >= 5 else { return "RDB version \(version), \(size) bytes (no checksum before version 5)" }
+        guard size >= 9 + 9 else { throw Failure(description: "\(path): error at byte \(size): truncated before the checksum") }
+
+        // CRC over [0, size-8), then compare with the stored trailer.
+        let bodyEnd = size - 8
+        var crc: UInt64 = 0
+        var lastByte: UInt8 = 0
+        let chunk = 1 << 20
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        var pos: Int64 = 0
+        while pos < bodyEnd {
+            let want = Int(min(Int64(chunk), bodyEnd - pos))
+            let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(pos)) }
+            guard got > 0 else { throw Failure(description: "\(path): error at byte \(pos): read failed") }
+            crc = buffer.withUnsafeBytes { CRC64.update(crc, UnsafeRawBufferPointer(rebasing: $0[0..<got])) }
+            lastByte = buffer[got - 1]
+            pos += Int64(got)
+        }
+        guard lastByte == 0xFF else {
+            throw Failure(description: "\(path): error at byte \(bodyEnd - 1): expected the EOF opcode 0xFF before the checksum, found 0x\(String(lastByte, radix: 16))")
+        }
+        var trailer = [UInt8](repeating: 0, count: 8)
+        guard pread(fd, &trailer, 8, off_t(bodyEnd)) == 8 else { throw Failure(description: "\(path): cannot read the checksum") }
+        let stored = trailer.enumerated().reduce(UInt64(0)) { $0 | (UInt64($1.element) << (8 * UInt64($1.offset))) }
+        if stored != 0 && stored != crc {
+            throw Failure(description: "\(path): error at byte \(bodyEnd): checksum mismatch (stored \(String(stored, radix: 16)), computed \(String(crc, radix: 16)))")
+        }
+        return "\(magic), \(size) bytes, CRC-64 \(stored == 0 ? "disabled" : "ok")"
+    }
+}
