@@ -136,8 +136,10 @@ import TestSupport
         let server = try RedisServerProcess(extraArguments: ["--repl-diskless-sync", "no"])
         defer { server.stop() }
         let stop = ManagedAtomicFlag()
+        let finished = DispatchSemaphore(value: 0)
         let port = server.port
         let writer = Thread {
+            defer { finished.signal() }
             guard let c = try? RedisClient(port: port) else { return }
             var i = 0
             while !stop.isSet && i < 200_000 {
@@ -147,7 +149,10 @@ import TestSupport
             c.close()
         }
         writer.start()
-        defer { stop.set() }
+        defer {
+            stop.set()
+            finished.wait()
+        }
         for _ in 0..<4 {
             let (c, sync) = try Self.fullSync(server)
             let fs = SimulatedFileSystem()
