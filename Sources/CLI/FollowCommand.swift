@@ -41,8 +41,8 @@ public struct FollowCommand: ParsableCommand {
     @Option(name: .customLong("listening-port"), help: "The port announced with REPLCONF listening-port.")
     var listeningPort: Int = 0
 
-    @Flag(name: .customLong("no-verify"), help: "Do not check the received RDB's checksum before publishing it.")
-    var noVerify = false
+    @Option(name: .long, help: "How to check a received RDB before publishing it: full (read it back with the RDB reader), checksum (CRC-64 only) or none.")
+    var verify: String = "full"
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
@@ -83,6 +83,14 @@ public struct FollowCommand: ParsableCommand {
         guard replTimeout >= 1 else { throw ValidationError("--repl-timeout must be at least 1") }
         guard (0...65535).contains(listeningPort) else { throw ValidationError("--listening-port must be 0...65535") }
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown --log-level \(logLevel)") }
+        let verifyDepth: SnapshotVerifyDepth?
+        if verify == "none" {
+            verifyDepth = nil
+        } else if let d = SnapshotVerifyDepth(rawValue: verify) {
+            verifyDepth = d
+        } else {
+            throw ValidationError("--verify must be full, checksum or none")
+        }
         let password = try FollowCommand.readPassword(file: masterauthFile)
         if masteruser != nil && password == nil {
             throw ValidationError("--masteruser needs a password (--masterauth-file or REDIS_REPLICA_MASTERAUTH)")
@@ -98,7 +106,7 @@ public struct FollowCommand: ParsableCommand {
         let logger = configuredLogger
         let options = FollowOptions(masterHost: host, masterPort: port, directory: dir, masterUser: masteruser,
                                     masterPassword: password, fsync: policy, replTimeoutSeconds: replTimeout,
-                                    listeningPort: listeningPort, verifySnapshots: !noVerify)
+                                    listeningPort: listeningPort, verifyDepth: verifyDepth)
         logger.notice("follow \(options.masterAddress) into \(dir) (fsync \(policy.rawValue), repl-timeout \(replTimeout) s, auth \(password == nil ? "none" : "configured"))")
 
         let outcome = FollowCommand.blockOn {

@@ -15,13 +15,14 @@ public struct FollowOptions: Sendable {
     /// Reconnect backoff: first delay and cap, doubled per failed attempt, jittered (50–100 %).
     public var backoffInitialMs: Int
     public var backoffMaxMs: Int
-    /// Read every received RDB back with the RDB reader (checksum included) before publishing it.
-    public var verifySnapshots: Bool
+    /// How each received RDB is checked before it is published: `full` reads it back with the RDB reader
+    /// (every key's structure and the CRC-64), `checksum` only checks the magic and CRC-64, nil skips it.
+    public var verifyDepth: SnapshotVerifyDepth?
 
     public init(masterHost: String, masterPort: Int, directory: String, masterUser: String? = nil,
                 masterPassword: String? = nil, fsync: FsyncPolicy = .everysec, replTimeoutSeconds: Int = 60,
                 listeningPort: Int = 0, backoffInitialMs: Int = 100, backoffMaxMs: Int = 5000,
-                verifySnapshots: Bool = true) {
+                verifyDepth: SnapshotVerifyDepth? = .full) {
         self.masterHost = masterHost
         self.masterPort = masterPort
         self.directory = directory
@@ -32,7 +33,7 @@ public struct FollowOptions: Sendable {
         self.listeningPort = listeningPort
         self.backoffInitialMs = backoffInitialMs
         self.backoffMaxMs = backoffMaxMs
-        self.verifySnapshots = verifySnapshots
+        self.verifyDepth = verifyDepth
     }
 
     public var masterAddress: String { "\(masterHost):\(masterPort)" }
@@ -76,4 +77,12 @@ public struct Backoff: Sendable {
     }
 
     public mutating func reset() { attempt = 0 }
+}
+
+/// How a received RDB is checked before it is published.
+public enum SnapshotVerifyDepth: String, Sendable, CaseIterable {
+    /// Magic, EOF opcode and CRC-64 only (about disk speed).
+    case checksum
+    /// A full read with the streaming RDB reader: every record's structure and the CRC-64.
+    case full
 }

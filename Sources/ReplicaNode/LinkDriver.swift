@@ -273,10 +273,10 @@ final class LinkDriver: @unchecked Sendable {
         guard let w = fullSync else { throw FollowError(.local, "end of RDB without a full sync in progress") }
         fullSync = nil
         try w.finish()
-        if options.verifySnapshots {
+        if let depth = options.verifyDepth {
             let started = LinkDriver.now()
             do {
-                let summary = try SnapshotVerifier.verify(path: w.path)
+                let summary = try SnapshotVerifier.verify(path: w.path, depth: depth)
                 logger.notice("RDB verified: \(summary) in \((LinkDriver.now() - started) / 1_000_000) ms")
             } catch {
                 // A corrupt transfer: drop it and let the master send a new one.

@@ -1,16 +1,44 @@
 import Foundation
 import RDB
 
-/// Checks a received RDB before it is published: the magic (`REDIS%04d` / `VALKEY%03d`), the EOF opcode
-/// and the CRC-64/Jones trailer over everything before it (rdb.c `rdbSaveRio`: `0xFF` + 8-byte LE checksum,
-/// 0 = checksum disabled).
+/// Checks a received RDB before it is published.
+///
+/// `verify` reads the whole file with the streaming `RDBReader` (every record and value structure validated,
+/// CRC-64 compared); `verifyChecksum` is the fast path: the magic (`REDIS%04d` / `VALKEY%03d`), the EOF
+/// opcode and the CRC-64/Jones trailer over everything before it (rdb.c `rdbSaveRio`: `0xFF` + 8-byte LE
+/// checksum, 0 = checksum disabled).
 enum SnapshotVerifier {
+    static func verify(path: String, depth: SnapshotVerifyDepth) throws -> String {
+        switch depth {
+        case .checksum:
+            return try verifyChecksum(path: path)
+        case .full:
+            let reader = try AnyRDBReader(path: path, options: RDBReaderOptions(verifyChecksum: true, decodeValues: false))
+            var keys = 0
+            var dbs = Set<Int>()
+            var header = ""
+            var checksum = "no checksum"
+            while let record = try reader.next() {
+                switch record {
+                case .header(let h): header = h.text
+                case .entry(let e):
+                    keys += 1
+                    dbs.insert(e.db)
+                case .eof(let stored, _):
+                    checksum = stored.map { $0 == 0 ? "checksum disabled" : "CRC-64 ok" } ?? "no checksum"
+                default: break
+                }
+            }
+            return "\(header), \(keys) keys in \(dbs.count) db(s), \(checksum)"
+        }
+    }
+
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
 
     /// Returns a one-line summary, or throws naming the file and byte offset.
-    static func verify(path: String) throws -> String {
+    static func verifyChecksum(path: String) throws -> String {
         guard let fh = FileHandle(forReadingAtPath: path) else {
             throw Failure(description: "\(path): cannot open")
         }
