@@ -1,0 +1,301 @@
+// Helpers for the follow integration tests: the built `redis-replica` binary as a child process,
+// an independent raw replica connection that records the master's stream, and a background writer.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import ReplicaStore
+import TestSupport
+
+enum ReplicaBinary {
+    /// `$REDIS_REPLICA_BIN`, else `redis-replica` next to the test bundle, else `<root>/.build/debug`.
+    static func path() throws -> String {
+        if let env = ProcessInfo.processInfo.environment["REDIS_REPLICA_BIN"], !env.isEmpty { return env }
+        var candidates: [URL] = []
+        let argv0 = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        var dir = argv0.deletingLastPathComponent()
+        for _ in 0..<4 {
+            candidates.append(dir.appendingPathComponent("redis-replica"))
+            dir = dir.deletingLastPathComponent()
+        }
+        candidates.append(TestPaths.packageRoot.appendingPathComponent(".build/debug/redis-replica"))
+        for c in candidates where FileManager.default.isExecutableFile(atPath: c.path) { return c.path }
+        throw HarnessError("redis-replica binary not found (looked in \(candidates.map(\.path))); run `swift build` first")
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// Polls `condition` every 50 ms until it is true or `timeout` seconds pass.
+func waitUntil(_ timeout: Double, _ what: String, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return }
+        usleep(50_000)
+    }
+    throw HarnessError("timed out after \(timeout) s waiting for \(what)")
+}
+
+/// `redis-replica follow` running as a child process with its log in a file.
+final class Follower {
+    let master: RedisServerProcess
+    let dir: String
+    let logURL: URL
+    let listeningPort: Int
+    var extra: [String]
+    var environment: [String: String]?
+    private(set) var process: Process?
+
+    init(master: RedisServerProcess, dir: String, listeningPort: Int, extra: [String] = [], environment: [String: String]? = nil) {
+        self.master = master
+        self.dir = dir
+        self.listeningPort = listeningPort
+        self.extra = extra
+        self.environment = environment
+        logURL = URL(fileURLWithPath: dir + ".follow.log")
+    }
+
+    func start(masterPort: UInt16? = nil) throws {
+        let args = ["follow", "--master", "127.0.0.1:\(masterPort ?? master.port)", "--dir", dir,
+                    "--listening-port", String(listeningPort), "--repl-timeout", "20"] + extra
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "REDIS_REPLICA_MASTERAUTH")
+        if let environment { env.merge(environment) { $1 } }
+        process = try ChildProcess.start(try ReplicaBinary.path(), args, environment: env, outputPath: logURL)
+    }
+
+    /// SIGTERM and wait; returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        guard let p = process else { return -1 }
+        process = nil
+        let r = ChildProcess.terminate(p, timeout: 20)
+        return r.reason == .exit ? r.status : 128 + r.status
+    }
+
+    func kill9() {
+        guard let p = process else { return }
+        process = nil
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+    }
+
+    /// Waits for the process to exit by itself; returns its exit status.
+    func waitForExit(timeout: Double) throws -> Int32 {
+        guard let p = process else { return -1 }
+        try waitUntil(timeout, "follow to exit") { !p.isRunning }
+        process = nil
+        return p.terminationStatus
+    }
+
+    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    func count(_ needle: String) -> Int { log.components(separatedBy: needle).count - 1 }
+
+    /// The master's view of this replica: `offset` from `slaveN:...,port=<listeningPort>,state=online,offset=N`.
+    func ackedOffset(info: [String: String]) -> Int64? {
+        for (k, v) in info where k.hasPrefix("slave") && v.contains("port=\(listeningPort),") {
+            guard v.contains("state=online") else { return nil }
+            for part in v.split(separator: ",") where part.hasPrefix("offset=") {
+                return Int64(part.dropFirst(7))
+            }
+        }
+        return nil
+    }
+
+    /// Waits until the master's `master_repl_offset` equals what this replica has ACKed; returns it.
+    @discardableResult
+    func waitCaughtUp(timeout: Double = 30) throws -> Int64 {
+        let client = try master.client()
+        var offset: Int64 = -1
+        try waitUntil(timeout, "the replica to catch up (log: \(logURL.path))") {
+            let info = try client.info("replication")
+            guard let m = info["master_repl_offset"].flatMap({ Int64($0) }), let a = ackedOffset(info: info) else { return false }
+            offset = m
+            return a == m
+        }
+        return offset
+    }
+}
+
+/// Reads a stopped follower's data directory.
+struct StoredState {
+    var position: ReplicationPosition?
+    var replid2: String?
+    var logStart: Int64?
+    var log: [UInt8]
+    var snapshotSize: Int64?
+
+    static func read(_ dir: String) throws -> StoredState {
+        let store = try ReplicaStore.open(directory: dir, fsync: .no)
+        defer { try? store.close() }
+        var bytes: [UInt8] = []
+        var start: Int64?
+        try store.forEachLogRecord { e in
+            if start == nil { start = e.startOffset }
+            bytes += e.payload
+            return true
+        }
+        let m = store.currentManifest
+        return StoredState(position: store.position, replid2: store.replid2?.replid,
+                           logStart: start ?? m?.snapshot.offset, log: bytes, snapshotSize: m?.snapshot.size)
+    }
+}
+
+/// An independent replica connection (`PSYNC ? -1` without `capa eof`, so the RDB is disk-based) that skips
+/// the RDB and records every stream byte, ACKing once a second so the master keeps it.
+final class StreamRecorder: @unchecked Sendable {
+    let client: RedisClient
+    /// The FULLRESYNC offset: the first recorded byte is `startOffset + 1`.
+    let startOffset: Int64
+    let replid: String
+    private let lock = NSLock()
+    private var bytes: [UInt8] = []
+    private var running = true
+    private var thread: Thread?
+
+    init(port: UInt16) throws {
+        client = try RedisClient(port: port, timeout: 30)
+        try client.sendRaw(RedisClient.encode([Array("PSYNC".utf8), Array("?".utf8), Array("-1".utf8)]))
+        var line = try client.readLine()
+        while line.first == 10 { line.removeFirst() }
+        let parts = String(decoding: line, as: UTF8.self).split(separator: " ")
+        guard parts.count == 3, parts[0] == "+FULLRESYNC", let off = Int64(parts[2]) else {
+            throw HarnessError("unexpected PSYNC reply \(String(decoding: line, as: UTF8.self))")
+        }
+        replid = String(parts[1])
+        startOffset = off
+        var pre = try client.readLine()
+        while pre.first == 10 { pre.removeFirst() }
+        guard pre.first == UInt8(ascii: "$"), let len = Int(String(decoding: pre.dropFirst(), as: UTF8.self)) else {
+            throw HarnessError("unexpected RDB preamble \(String(decoding: pre, as: UTF8.self))")
+        }
+        var left = len
+        while left > 0 {
+            let chunk = try client.readExactly(min(left, 1 << 20))
+            left -= chunk.count
+        }
+        try client.setTimeout(0.2)
+        let t = Thread { [self] in self.loop() }
+        thread = t
+        t.start()
+    }
+
+    private func loop() {
+        var lastAck = Date()
+        while lock.withLock({ running }) {
+            if let chunk = try? client.readSome() {
+                lock.withLock { bytes += chunk }
+            }
+            if Date().timeIntervalSince(lastAck) >= 1 {
+                lastAck = Date()
+                let off = lock.withLock { startOffset + Int64(bytes.count) }
+                try? client.sendRaw(RedisClient.encode(["REPLCONF", "ACK", String(off)].map { Array($0.utf8) }))
+            }
+        }
+    }
+
+    /// Stream bytes recorded so far.
+    var recorded: [UInt8] { lock.withLock { bytes } }
+
+    /// Waits until the recording reaches master offset `end`, then returns the bytes of offsets (from, end].
+    func range(from: Int64, to end: Int64, timeout: Double = 20) throws -> [UInt8] {
+        try waitUntil(timeout, "the recorder to reach offset \(end)") {
+            lock.withLock { startOffset + Int64(bytes.count) >= end }
+        }
+        guard from >= startOffset else { throw HarnessError("recording starts at \(startOffset + 1), after \(from + 1)") }
+        return lock.withLock { Array(bytes[Int(from - startOffset)..<Int(end - startOffset)]) }
+    }
+
+    func stop() {
+        lock.withLock { running = false }
+        while thread?.isExecuting == true { usleep(10_000) }
+        client.close()
+    }
+}
+
+/// Writes to the master from a background thread until stopped: SETs across dbs, MULTI/EXEC, INCR,
+/// EXPIRE, PUBLISH; deterministic from its seed.
+final class BackgroundWriter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var running = true
+    private(set) var commands = 0
+    private var thread: Thread?
+    private var failure: Error?
+
+    init(port: UInt16, seed: UInt64) throws {
+        let client = try RedisClient(port: port)
+        let t = Thread { [self] in
+            var rng = SplitMix(seed: seed)
+            var n = 0
+            while lock.withLock({ running }) {
+                do {
+                    let k = rng.next() % 5000
+                    switch rng.next() % 10 {
+                    case 0: try client.call("SELECT", String(rng.next() % 4))
+                    case 1:
+                        try client.call("MULTI")
+                        try client.call("SET", "m:\(k)", "v\(n)")
+                        try client.call("INCR", "counter")
+                        try client.call("EXEC")
+                    case 2: try client.call("EXPIRE", "key:\(k)", "1000")
+                    case 3: try client.call("PUBLISH", "chan", "msg\(n)")
+                    case 4: try client.call("LPUSH", "list:\(k % 10)", String(repeating: "x", count: Int(rng.next() % 200)))
+                    default: try client.call("SET", "key:\(k)", "value-\(n)-\(rng.next())")
+                    }
+                    n += 1
+                    lock.withLock { commands = n }
+                    if n % 50 == 0 { usleep(1000) }
+                } catch {
+                    lock.withLock { failure = error; running = false }
+                }
+            }
+            client.close()
+        }
+        thread = t
+        t.start()
+    }
+
+    func stop() throws {
+        lock.withLock { running = false }
+        while thread?.isExecuting == true { usleep(10_000) }
+        if let failure { throw failure }
+    }
+}
+
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension RedisServerProcess {
+    func stat(_ name: String) throws -> Int64 {
+        let c = try client()
+        defer { c.close() }
+        return Int64(try c.info("stats")[name] ?? "") ?? -1
+    }
+
+    func replicationInfo() throws -> [String: String] {
+        let c = try client()
+        defer { c.close() }
+        return try c.info("replication")
+    }
+}
+
+extension NSLock {
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+}
