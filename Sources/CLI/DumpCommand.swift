@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import RDB
+
+/// `redis-replica rdb dump FILE [--format json|jsonl]`: the canonical JSON of a file
+/// ("rdb-corpus-expected/1" shapes, see README "JSON format"), streamed to stdout in 1 MiB writes.
+public struct DumpCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "dump",
+        abstract: "Print an RDB file's contents as canonical JSON (json or jsonl).",
+        discussion: """
+            json: one document, databases first (keys in file order), then rdb_file and functions. \
+            jsonl: one key per line (with its db), then a last line with rdb_file and functions. \
+            Both stream: memory is bounded by the largest key, not the file.
+            """
+    )
+
+    @Argument(help: "The RDB file (plain or gzip).")
+    var file: String
+
+    @Option(name: .long, help: "Output format: json or jsonl.")
+    var format: String = "json"
+
+    public init() {}
+
+    public func validate() throws {
+        guard CanonicalJSONEncoder.Format(rawValue: format) != nil else {
+            throw ValidationError("--format must be json or jsonl, not \(format)")
+        }
+    }
+
+    public func run() throws {
+        let fmt = CanonicalJSONEncoder.Format(rawValue: format) ?? .json
+        let writer = JSONWriter(flushThreshold: 1 << 20, sink: StandardOutput.sink())
+        let encoder = CanonicalJSONEncoder(format: fmt, writer: writer)
+        let outcome = try RDBFileScan.scan(path: file) { try encoder.consume($0) }
+        if let e = outcome.error {
+            try? writer.flush()
+            fflush(stdout)
+            StandardOutput.error(e.description)
+            throw ExitCode(1)
+        }
+        try encoder.finish()
+        fflush(stdout)
+        for w in outcome.warnings { StandardOutput.error("\(file): warning: \(w)") }
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import RDB
+
+/// Reads one RDB file from start to end through the streaming reader, the shared loop behind
+/// `rdb check`, `rdb dump` and `rdb info`.
+///
+/// Besides what the reader enforces, it checks at the end that the stored CRC-64 matches the
+/// computed one (0 = disabled, versions < 5 have none) and notes, as warnings, bytes left after
+/// the RDB (an AOF tail after an RDB preamble) and keys whose collections are empty (Redis skips
+/// those on load).
+struct RDBFileScan {
+    struct Outcome {
+        var path: String
+        var header: RDBHeader?
+        var keys: Int64 = 0
+        /// Bytes of RDB read (through the checksum).
+        var bytes: Int64 = 0
+        var storedChecksum: UInt64?
+        var computedChecksum: UInt64?
+        var error: RDBError?
+        var warnings: [String] = []
+        var ok: Bool { error == nil }
+    }
+
+    /// Scans `path`, handing every record to `visit` (which may throw to stop, e.g. on write errors).
+    /// Errors in the file are returned in the outcome, not thrown.
+    static func scan(path: String, visit: (RDBRecord) throws -> Void = { _ in }) throws -> Outcome {
+        var outcome = Outcome(path: path)
+        let reader: RDBReader
+        do {
+            let source = try openRDBSource(path: path)
+            reader = RDBReader(source: source, fileName: path)
+        } catch let e as RDBError {
+            outcome.error = withFile(e, path)
+            return outcome
+        } catch {
+            outcome.error = RDBError(.io, at: 0, "cannot open: \(error)", file: path)
+            return outcome
+        }
+        var emptyKeys = 0
+        var firstEmpty: (Bytes, Int)?
+        var sawEOF = false
+        do {
+            while let record = try reader.next() {
+                switch record {
+                case .header(let h):
+                    outcome.header = h
+                case .entry(let e):
+                    outcome.keys += 1
+                    if isEmptyCollection(e.value) {
+                        emptyKeys += 1
+                        if firstEmpty == nil { firstEmpty = (e.key, e.db) }
+                    }
+                case .eof(let stored, let computed):
+                    sawEOF = true
+                    outcome.storedChecksum = stored
+                    outcome.computedChecksum = computed
+                    if let stored, stored != 0, let computed, stored != computed {
+                        throw RDBError(.checksumMismatch, at: max(0, reader.bytesConsumed - 8),
+                                       "checksum mismatch: stored \(CanonicalJSONEncoder.hex16(stored)) computed \(CanonicalJSONEncoder.hex16(computed))",
+                                       file: path)
+                    }
+                default:
+                    break
+                }
+                try visit(record)
+                if sawEOF { break }
+            }
+            outcome.bytes = reader.bytesConsumed
+            if !sawEOF {
+                throw RDBError(.truncated, at: reader.bytesConsumed, "input ended before the EOF opcode", file: path)
+            }
+        } catch let e as RDBError {
+            outcome.error = withFile(e, path)
+            outcome.bytes = reader.bytesConsumed
+            return outcome
+        }
+        if emptyKeys > 0, let (key, db) = firstEmpty {
+            outcome.warnings.append("\(emptyKeys) empty collection key(s), e.g. \(RDBError.quote(key)) in db \(db) (Redis skips them on load)")
+        }
+        if let size = regularFileSize(path), !isGzip(path), size > outcome.bytes {
+            outcome.warnings.append("\(size - outcome.bytes) trailing byte(s) after the RDB end at byte \(outcome.bytes) (not RDB data, ignored)")
+        }
+        return outcome
+    }
+
+    static func withFile(_ e: RDBError, _ path: String) -> RDBError {
+        var e = e
+        if e.file == nil { e.file = path }
+        return e
+    }
+
+    static func isEmptyCollection(_ v: RDBValue) -> Bool {
+        switch v {
+        case .list(let a): return a.isEmpty
+        case .set(let a): return a.isEmpty
+        case .sortedSet(let a): return a.isEmpty
+        case .hash(let a): return a.isEmpty
+        case .string, .stream, .module: return false
+        }
+    }
+
+    static func regularFileSize(_ path: String) -> Int64? {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int64(st.st_size)
+    }
+
+    static func isGzip(_ path: String) -> Bool {
+        guard let f = fopen(path, "rb") else { return false }
+        defer { fclose(f) }
+        var magic: (UInt8, UInt8) = (0, 0)
+        let n = withUnsafeMutableBytes(of: &magic) { fread($0.baseAddress, 1, 2, f) }
+        return n == 2 && magic.0 == 0x1f && magic.1 == 0x8b
+    }
+}
+
+/// Buffered stdout for big outputs: the JSON writer's 1 MiB chunks go out with one `fwrite` each.
+enum StandardOutput {
+    static func sink() -> JSONWriter.Sink {
+        return { chunk in
+            guard let base = chunk.baseAddress, chunk.count > 0 else { return }
+            let n = fwrite(base, 1, chunk.count, stdout)
+            if n != chunk.count {
+                throw RDBError(.io, at: 0, "write to standard output failed: \(String(cString: strerror(errno)))", file: "<stdout>")
+            }
+        }
+    }
+
+    static func write(_ text: String) {
+        var t = text
+        t.withUTF8 { p in _ = fwrite(p.baseAddress, 1, p.count, stdout) }
+    }
+
+    static func error(_ text: String) {
+        var t = text
+        if !t.hasSuffix("\n") { t += "\n" }
+        t.withUTF8 { p in _ = fwrite(p.baseAddress, 1, p.count, stderr) }
+    }
+}
