@@ -24,12 +24,12 @@ struct RDBFileScan {
 
     /// Scans `path`, handing every record to `visit` (which may throw to stop, e.g. on write errors).
     /// Errors in the file are returned in the outcome, not thrown.
-    static func scan(path: String, visit: (RDBRecord) throws -> Void = { _ in }) throws -> Outcome {
+    static func scan(path: String, options: RDBReaderOptions = .init(), visit: (RDBRecord) throws -> Void = { _ in }) throws -> Outcome {
         var outcome = Outcome(path: path)
-        let reader: RDBReader
+        let reader: RDBReader<AnyByteSource>
         do {
-            let source = try openRDBSource(path: path)
-            reader = RDBReader(source: source, fileName: path)
+            let source = AnyByteSource(try openRDBSource(path: path))
+            reader = RDBReader(source: source, fileName: path, options: options)
         } catch let e as RDBError {
             outcome.error = withFile(e, path)
             return outcome

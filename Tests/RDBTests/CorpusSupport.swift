@@ -33,7 +33,7 @@ enum CorpusFiles {
 
     /// Reads a whole file through the streaming reader.
     static func records(path: String) throws -> [RDBRecord] {
-        let reader = RDBReader(source: try openRDBSource(path: path), fileName: path)
+        let reader = RDBReader(source: AnyByteSource(try openRDBSource(path: path)), fileName: path)
         var out: [RDBRecord] = []
         while let r = try reader.next() {
             out.append(r)
