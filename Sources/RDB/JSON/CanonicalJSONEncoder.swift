@@ -22,7 +22,9 @@
 /// Key objects: `key`, `type`, `expire_at_ms` (null when none), `lfu_freq` / `lru_idle_s` (only when
 /// the file stores them), `rdb: {type, file_order}`, `field_expire_at_ms` (only when some hash field
 /// has a TTL), `value`. Values are canonical: sets sorted by raw bytes, zsets `[[member, score]]`
-/// by score then member, hashes `[[field, value]]` by field, streams as the corpus README describes.
+/// by score then member, hashes `[[field, value]]` by field, streams as the corpus README describes
+/// (fields a stream type does not store, e.g. `entries_added` in type 15 or `active_time` before
+/// type 21, are left out rather than invented).
 /// Module values (type 7) are `{"module": name, "module_id": n, "encoding_version": n,
 /// "raw_b64": "…"}` where `raw_b64` is the serialized payload after the module id, exactly as stored.
 public final class CanonicalJSONEncoder {
@@ -325,12 +327,19 @@ public final class CanonicalJSONEncoder {
         w.int(s.listpackNodes)
         w.raw(",\"last_generated_id\":")
         writeID(s.lastID, into: w)
-        w.raw(",\"max_deleted_entry_id\":")
-        writeID(s.maxDeletedEntryID, into: w)
-        w.raw(",\"entries_added\":")
-        if let a = s.entriesAdded { w.uint(a) } else { w.null() }
-        w.raw(",\"recorded_first_entry_id\":")
-        writeID(s.firstID, into: w)
+        // STREAM_LISTPACKS_2+ metadata: absent from type-15 files, so absent from their dump.
+        if let id = s.maxDeletedEntryID {
+            w.raw(",\"max_deleted_entry_id\":")
+            writeID(id, into: w)
+        }
+        if let a = s.entriesAdded {
+            w.raw(",\"entries_added\":")
+            w.uint(a)
+        }
+        if let id = s.firstID {
+            w.raw(",\"recorded_first_entry_id\":")
+            writeID(id, into: w)
+        }
         w.raw(",\"groups\":[")
         let groups = s.groups.sorted { bytesLess($0.name, $1.name) }
         for (gi, g) in groups.enumerated() {
@@ -355,13 +364,13 @@ public final class CanonicalJSONEncoder {
         w.bytes(g.name)
         w.raw(",\"last_delivered_id\":")
         writeID(g.lastDeliveredID, into: w)
-        w.raw(",\"entries_read\":")
-        if let raw = g.entriesReadRaw, raw != UInt64.max {
-            w.uint(raw)
-        } else {
-            w.null()
-            if let raw = g.entriesReadRaw {
-                w.raw(",\"entries_read_rdb_raw\":")
+        // entries_read: STREAM_LISTPACKS_2+ only; the stored -1 (2^64-1) means "unknown" (null).
+        if let raw = g.entriesReadRaw {
+            w.raw(",\"entries_read\":")
+            if raw != UInt64.max {
+                w.uint(raw)
+            } else {
+                w.raw("null,\"entries_read_rdb_raw\":")
                 w.uint(raw)
             }
         }
@@ -388,8 +397,10 @@ public final class CanonicalJSONEncoder {
             w.bytes(c.name)
             w.raw(",\"seen_time\":")
             w.int(c.seenTimeMs)
-            w.raw(",\"active_time\":")
-            if let a = c.activeTimeMs { w.int(a) } else { w.null() }
+            if let a = c.activeTimeMs {  // STREAM_LISTPACKS_3+ only
+                w.raw(",\"active_time\":")
+                w.int(a)
+            }
             w.raw(",\"pel_count\":")
             w.int(c.pendingIDs.count)
             w.raw(",\"pending\":[")
