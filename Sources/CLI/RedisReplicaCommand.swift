@@ -8,7 +8,7 @@ public struct RedisReplicaCommand: ParsableCommand {
         subcommands: [
             RDBCommand.self,
             FollowCommand.self,
-            // status is added by the store work.
+            StatusCommand.self,
         ]
     )
     public init() {}

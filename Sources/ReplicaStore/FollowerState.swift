@@ -63,9 +63,16 @@ public struct FollowerState: Codable, Sendable, Equatable {
         return try? JSONDecoder().decode(FollowerState.self, from: Data(bytes))
     }
 
-    /// Whether `pid` names a live process (`kill(pid, 0)`; EPERM counts as alive).
+    /// Whether `pid` names a live process: `kill(pid, 0)` succeeds (EPERM counts as alive) and, on Linux,
+    /// `/proc/<pid>/stat` does not show a zombie (a kill -9'd follower whose parent has not reaped it).
     public var isProcessAlive: Bool {
         guard pid > 0 else { return false }
-        return kill(pid, 0) == 0 || errno == EPERM
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+           let close = stat.lastIndex(of: ")") {
+            let state = stat[stat.index(after: close)...].drop { $0 == " " }.first
+            if state == "Z" || state == "X" { return false }
+        }
+        return true
     }
 }
