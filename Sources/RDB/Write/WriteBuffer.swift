@@ -147,7 +147,3 @@ func canonicalInt64(_ p: UnsafeRawBufferPointer) -> Int64? {
 func canonicalInt64(_ bytes: [UInt8]) -> Int64? {
     bytes.withUnsafeBytes { canonicalInt64($0) }
 }
-
-/// The decimal text Redis's `ll2string` produces.
-@inline(__always)
-func decimalBytes(_ v: Int64) -> [UInt8] { Array(String(v).utf8) }

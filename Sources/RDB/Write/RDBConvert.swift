@@ -1,0 +1,260 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What `RDBConvert` keeps and how it writes.
+public struct RDBConvertOptions: Sendable {
+    /// Target version; nil: the input's (capped at 12; Valkey files map to 11).
+    public var rdbVersion: Int?
+    /// Keep only these databases (nil: all).
+    public var databases: Set<Int>?
+    /// Keep only keys matching this Redis glob (`*`, `?`, `[...]`, `[^...]`, `\` escapes).
+    public var keyPattern: Bytes?
+    /// Keep only values of these types: string, list, set, zset, hash, stream, module (nil: all).
+    public var types: Set<String>?
+    public var compress = true
+    public var dropFieldTTL = false
+    public var dropFunctions = false
+    /// fsync the output file and its directory before returning.
+    public var sync = true
+
+    public init(rdbVersion: Int? = nil, databases: Set<Int>? = nil, keyPattern: Bytes? = nil, types: Set<String>? = nil,
+                compress: Bool = true, dropFieldTTL: Bool = false, dropFunctions: Bool = false, sync: Bool = true) {
+        self.rdbVersion = rdbVersion
+        self.databases = databases
+        self.keyPattern = keyPattern
+        self.types = types
+        self.compress = compress
+        self.dropFieldTTL = dropFieldTTL
+        self.dropFunctions = dropFunctions
+        self.sync = sync
+    }
+
+    public static let typeNames: Set<String> = ["string", "list", "set", "zset", "hash", "stream", "module"]
+
+    var filtersKeys: Bool { databases != nil || keyPattern != nil || types != nil }
+
+    func keeps(_ e: RDBEntry) -> Bool {
+        if let databases, !databases.contains(e.db) { return false }
+        if let types {
+            let name: String
+            if case .module = e.value { name = "module" } else { name = e.value.typeName }
+            if !types.contains(name) { return false }
+        }
+        if let keyPattern, !RedisGlob.matches(pattern: keyPattern, e.key) { return false }
+        return true
+    }
+}
+
+/// What a conversion did.
+public struct RDBConvertSummary: Sendable {
+    public var inputHeader: RDBHeader?
+    public var outputVersion = 0
+    public var keysRead = 0
+    public var keysWritten = 0
+    public var bytesWritten: Int64 = 0
+    /// Per output database: keys and keys with an expiry (the RESIZEDB values written).
+    public var databases: [Int: (keys: UInt64, expires: UInt64)] = [:]
+    /// Records with no equivalent in the output that were left out: Valkey SLOT_IMPORT, and
+    /// SLOT_INFO hints when filtering or below RDB 12.
+    public var droppedRecords = 0
+    public var writer = RDBWriterStats()
+}
+
+/// Rewrites an RDB file: same or older target version, optionally only some databases / keys / types.
+///
+/// Two streaming passes over the input: the first (values validated but not materialized) counts the
+/// kept keys and expires per database, so RESIZEDB is exact; the second writes. Output goes to a
+/// temporary file next to `output`, which is fsynced and renamed over `output` only when complete;
+/// on any error the temporary file is removed and `output` is untouched.
+public enum RDBConvert {
+    public static func convert(input: String, output: String, options: RDBConvertOptions = RDBConvertOptions(),
+                               readerOptions: RDBReaderOptions = RDBReaderOptions()) throws -> RDBConvertSummary {
+        var summary = RDBConvertSummary()
+
+        // Pass 1: header and exact per-db counts of what will be written.
+        var countOptions = readerOptions
+        countOptions.decodeValues = false
+        let counter = try RDBReader(path: input, options: countOptions)
+        while let record = try counter.next() {
+            switch record {
+            case .header(let h): summary.inputHeader = h
+            case .entry(let e):
+                summary.keysRead += 1
+                if options.keeps(e) {
+                    var c = summary.databases[e.db] ?? (0, 0)
+                    c.keys += 1
+                    if e.expireAtMs != nil { c.expires += 1 }
+                    summary.databases[e.db] = c
+                }
+            default: break
+            }
+        }
+        let inputVersion = summary.inputHeader?.version ?? RDBWriterOptions.newestVersion
+        let version = options.rdbVersion
+            ?? RDBWriterOptions.defaultVersion(forInput: inputVersion, magic: summary.inputHeader?.magic ?? .redis)
+        summary.outputVersion = version
+        var writerOptions = RDBWriterOptions(rdbVersion: version, compress: options.compress,
+                                             dropFieldTTL: options.dropFieldTTL, dropFunctions: options.dropFunctions)
+        writerOptions.checksum = true
+
+        // Pass 2: write to a temporary file, then rename.
+        let temp = output + ".tmp-\(getpid())"
+        let sink = try FileByteSink(path: temp)
+        var renamed = false
+        defer { if !renamed { _ = unlink(temp) } }
+        let writer = try RDBWriter(sink: sink, options: writerOptions)
+        let reader = try RDBReader(path: input, options: readerOptions)
+        let sameVersion = summary.inputHeader?.magic == .redis && inputVersion == version
+        var resized = Set<Int>()
+        var sawEOF = false
+
+        while let record = try reader.next() {
+            switch record {
+            case .header:
+                try writer.writeHeader()
+            case .aux(let key, let value):
+                try writeAux(key, value, writer: writer, sameVersion: sameVersion)
+            case .selectDB, .resizeDB:
+                break  // emitted lazily before the first kept key of each db, with exact counts
+            case .slotInfo(let slot, let keys, let expires):
+                if options.filtersKeys || version < 12 {
+                    summary.droppedRecords += 1
+                } else {
+                    try writer.writeSlotInfo(slot: slot, keys: keys, expires: expires)
+                }
+            case .function(let code):
+                try writer.writeFunction(code: code)
+            case .moduleAux(let aux):
+                try writer.writeModuleAux(aux)
+            case .valkeySlotImport:
+                summary.droppedRecords += 1
+            case .entry(let e):
+                guard options.keeps(e) else { continue }
+                if writer.currentDB != e.db {
+                    if resized.insert(e.db).inserted, let c = summary.databases[e.db] {
+                        try writer.selectDB(e.db, resize: c)
+                    } else {
+                        try writer.selectDB(e.db)
+                    }
+                }
+                try writer.writeEntry(e)
+                summary.keysWritten += 1
+            case .eof:
+                try writer.finish()
+                sawEOF = true
+            }
+        }
+        guard sawEOF else { throw RDBWriteError(.invalidValue, "\(input): no EOF record") }
+        try sink.close(sync: options.sync)
+        if rename(temp, output) != 0 {
+            throw RDBWriteError(.io, "cannot rename \(temp) to \(output): \(String(cString: strerror(errno)))")
+        }
+        renamed = true
+        if options.sync {
+            let dir = output.contains("/") ? String(output[..<output.lastIndex(of: "/")!]) : "."
+            try FileByteSink.syncDirectory(dir.isEmpty ? "/" : dir)
+        }
+        summary.bytesWritten = writer.bytesWritten
+        summary.writer = writer.stats
+        return summary
+    }
+
+    /// AUX fields pass through, except: `redis-ver` names the first release writing the target
+    /// version when the version changes, and the AOF-base flag uses the target's name for it
+    /// (`aof-base` for 10+, `aof-preamble` for 8-9, nothing for 7).
+    static func writeAux<S: ByteSink>(_ key: Bytes, _ value: Bytes, writer: RDBWriter<S>, sameVersion: Bool) throws {
+        let name = String(decoding: key, as: UTF8.self)
+        switch name {
+        case "redis-ver" where !sameVersion:
+            try writer.writeAux("redis-ver", RDBWriterOptions.redisVersionString(for: writer.version))
+        case "aof-base", "aof-preamble":
+            if writer.version >= 10 {
+                try writer.writeAux(Array("aof-base".utf8), value)
+            } else if writer.version >= 8 {
+                try writer.writeAux(Array("aof-preamble".utf8), value)
+            }
+        default:
+            try writer.writeAux(key, value)
+        }
+    }
+}
+
+/// Redis's glob (`util.c` `stringmatchlen`): `*`, `?`, `[abc]`, `[^a-z]`, `\x`; case-sensitive, binary-safe.
+public enum RedisGlob {
+    public static func matches(pattern: Bytes, _ string: Bytes) -> Bool {
+        var p = 0, s = 0
+        var starP = -1, starS = 0
+        while s < string.count {
+            if p < pattern.count {
+                switch pattern[p] {
+                case UInt8(ascii: "*"):
+                    while p < pattern.count && pattern[p] == UInt8(ascii: "*") { p += 1 }
+                    if p == pattern.count { return true }
+                    starP = p
+                    starS = s
+                    continue
+                case UInt8(ascii: "?"):
+                    p += 1
+                    s += 1
+                    continue
+                case UInt8(ascii: "["):
+                    if let (matched, next) = matchClass(pattern, p, string[s]), matched {
+                        p = next
+                        s += 1
+                        continue
+                    }
+                default:
+                    var lit = pattern[p]
+                    var next = p + 1
+                    if lit == UInt8(ascii: "\\") && p + 1 < pattern.count {
+                        lit = pattern[p + 1]
+                        next = p + 2
+                    }
+                    if lit == string[s] {
+                        p = next
+                        s += 1
+                        continue
+                    }
+                }
+            }
+            // Mismatch: let the last star absorb one more byte.
+            guard starP >= 0 else { return false }
+            starS += 1
+            s = starS
+            p = starP
+        }
+        while p < pattern.count && pattern[p] == UInt8(ascii: "*") { p += 1 }
+        return p == pattern.count
+    }
+
+    /// Matches `c` against the class starting at `pattern[start] == '['`; returns (matched, index after `]`).
+    private static func matchClass(_ pattern: Bytes, _ start: Int, _ c: UInt8) -> (Bool, Int)? {
+        var p = start + 1
+        var negate = false
+        if p < pattern.count && pattern[p] == UInt8(ascii: "^") {
+            negate = true
+            p += 1
+        }
+        var matched = false
+        while p < pattern.count && pattern[p] != UInt8(ascii: "]") {
+            if pattern[p] == UInt8(ascii: "\\") && p + 1 < pattern.count {
+                if pattern[p + 1] == c { matched = true }
+                p += 2
+            } else if p + 2 < pattern.count && pattern[p + 1] == UInt8(ascii: "-") && pattern[p + 2] != UInt8(ascii: "]") {
+                var lo = pattern[p], hi = pattern[p + 2]
+                if lo > hi { swap(&lo, &hi) }
+                if c >= lo && c <= hi { matched = true }
+                p += 3
+            } else {
+                if pattern[p] == c { matched = true }
+                p += 1
+            }
+        }
+        // Redis treats a missing ']' as the end of the pattern.
+        let next = p < pattern.count ? p + 1 : p
+        return (negate ? !matched : matched, next)
+    }
+}

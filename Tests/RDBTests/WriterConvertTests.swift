@@ -1,0 +1,114 @@
+import Testing
+import Foundation
+@testable import RDB
+import TestSupport
+
+/// `RDBConvert`: filters, exact RESIZEDB counts, downgrades, refusals, and the temp-file + rename contract.
+@Suite struct WriterConvertTests {
+    static func writeSample(_ dir: URL, version: Int = 12) throws -> (path: String, entries: [RDBEntry]) {
+        let entries = WriterSamples.entries(fieldTTL: version >= 12, streams: version >= 9)
+        let bytes = try WriterSamples.write(entries, options: RDBWriterOptions(rdbVersion: version),
+                                            functions: version >= 10 ? [WriterSamples.functionCode] : []).bytes
+        let path = dir.appendingPathComponent("in-v\(version).rdb").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return (path, entries)
+    }
+
+    @Test func filtersByDatabaseKeyPatternAndType() throws {
+        try TestPaths.withTemporaryDirectory { dir in
+            let (input, entries) = try Self.writeSample(dir)
+            let out = dir.appendingPathComponent("out.rdb").path
+
+            let s = try RDBConvert.convert(input: input, output: out, options: RDBConvertOptions(databases: [3], sync: false))
+            var back = try Logical.read(path: out)
+            let db3 = entries.filter { $0.db == 3 }
+            #expect(back.lines == db3.map { Logical.line($0, version: 12) })
+            #expect(back.resize.keys.sorted() == [3])
+            #expect(back.resize[3]?.0 == UInt64(db3.count))
+            #expect(back.resize[3]?.1 == UInt64(db3.filter { $0.expireAtMs != nil }.count))
+            #expect(s.keysWritten == db3.count && s.keysRead == entries.count)
+            #expect(back.functions == [WriterSamples.functionCode], "functions are not keys: kept")
+
+            _ = try RDBConvert.convert(input: input, output: out,
+                                       options: RDBConvertOptions(keyPattern: Array("s:[ir]*".utf8), types: ["string"], sync: false))
+            back = try Logical.read(path: out)
+            let want = entries.filter { e in
+                let k = String(decoding: e.key, as: UTF8.self)
+                return k.hasPrefix("s:i") || k.hasPrefix("s:r")
+            }
+            #expect(back.lines == want.map { Logical.line($0, version: 12) })
+            #expect(back.resize[0]?.0 == UInt64(want.count))
+
+            _ = try RDBConvert.convert(input: input, output: out, options: RDBConvertOptions(types: ["zset", "stream"], sync: false))
+            back = try Logical.read(path: out)
+            #expect(Set(back.entries.map(\.value.typeName)) == ["zset", "stream"])
+            #expect(back.entries.count == entries.filter { ["zset", "stream"].contains($0.value.typeName) }.count)
+        }
+    }
+
+    @Test func downgradeRefusesFieldTTLsNamingTheKeyAndLeavesOutputAlone() throws {
+        try TestPaths.withTemporaryDirectory { dir in
+            let (input, entries) = try Self.writeSample(dir)
+            let out = dir.appendingPathComponent("out.rdb").path
+            try Data("previous".utf8).write(to: URL(fileURLWithPath: out))
+            #expect {
+                try RDBConvert.convert(input: input, output: out, options: RDBConvertOptions(rdbVersion: 11, sync: false))
+            } throws: { error in
+                guard let e = error as? RDBWriteError else { return false }
+                return e.code == .notRepresentable && e.description.contains("h:ttl-small") && e.description.contains("--drop-field-ttl")
+            }
+            #expect(try String(contentsOfFile: out, encoding: .utf8) == "previous")
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".tmp-") }
+            #expect(leftovers.isEmpty)
+
+            let s = try RDBConvert.convert(input: input, output: out,
+                                           options: RDBConvertOptions(rdbVersion: 11, dropFieldTTL: true, sync: true))
+            #expect(s.writer.droppedFieldTTLs > 0)
+            let back = try Logical.read(path: out)
+            #expect(back.header?.version == 11)
+            #expect(back.lines == entries.map { Logical.line($0, version: 11) })
+        }
+    }
+
+    @Test func downgradeTo9And7() throws {
+        try TestPaths.withTemporaryDirectory { dir in
+            let (input, _) = try Self.writeSample(dir, version: 10)
+            let out = dir.appendingPathComponent("out.rdb").path
+            #expect(throws: RDBWriteError.self) {
+                try RDBConvert.convert(input: input, output: out, options: RDBConvertOptions(rdbVersion: 9, sync: false))
+            }
+            let s = try RDBConvert.convert(input: input, output: out,
+                                           options: RDBConvertOptions(rdbVersion: 9, dropFunctions: true, sync: false))
+            #expect(s.writer.droppedFunctions == 1)
+            #expect(s.writer.droppedConsumerActiveTimes == 0)
+            let original = try Logical.read(path: input)
+            var back = try Logical.read(path: out)
+            #expect(back.lines == original.entries.map { Logical.line($0, version: 9) })
+            #expect(back.functions.isEmpty)
+            // RDB 7 has no streams: refuse, or keep the rest with --type.
+            #expect(throws: RDBWriteError.self) {
+                try RDBConvert.convert(input: out, output: out + "7", options: RDBConvertOptions(rdbVersion: 7, sync: false))
+            }
+            let noStreams = RDBConvertOptions.typeNames.subtracting(["stream"])
+            let s7 = try RDBConvert.convert(input: out, output: out + "7", options: RDBConvertOptions(rdbVersion: 7, types: noStreams, sync: false))
+            back = try Logical.read(path: out + "7")
+            #expect(back.header?.version == 7)
+            #expect(back.lines == original.entries.filter { $0.value.typeName != "stream" }.map { Logical.line($0, version: 7) })
+            #expect(s7.writer.droppedEvictionHints > 0)
+        }
+    }
+
+    @Test func redisGlob() {
+        func m(_ p: String, _ s: String) -> Bool { RedisGlob.matches(pattern: Array(p.utf8), Array(s.utf8)) }
+        #expect(m("*", ""))
+        #expect(m("user:*", "user:42"))
+        #expect(!m("user:*", "users:42"))
+        #expect(m("h?llo", "hello") && m("h?llo", "hallo") && !m("h?llo", "hllo"))
+        #expect(m("h[ae]llo", "hallo") && !m("h[ae]llo", "hillo"))
+        #expect(m("h[^e]llo", "hallo") && !m("h[^e]llo", "hello"))
+        #expect(m("h[a-b]llo", "hbllo") && !m("h[a-b]llo", "hcllo"))
+        #expect(m("a\\*b", "a*b") && !m("a\\*b", "axb"))
+        #expect(m("*a*b*c*", "xxaxxbxxcxx") && !m("*a*b*c*", "xxaxxcxxbxx"))
+        #expect(m("**x", "abcx"))
+    }
+}
