@@ -145,6 +145,14 @@ public final class RDBWriter<Sink: ByteSink> {
         currentDB = db
     }
 
+    /// RESIZEDB on its own, right after `selectDB`, for callers replaying another file's records.
+    public func writeResizeDB(keys: UInt64, expires: UInt64) throws {
+        try requireOpen()
+        out.put(RDBOpcode.resizeDB)
+        out.putLength(keys)
+        out.putLength(expires)
+    }
+
     /// SLOT_INFO (RDB 12+, cluster mode hint); ignored below 12 (it is only a sizing hint).
     public func writeSlotInfo(slot: UInt64, keys: UInt64, expires: UInt64) throws {
         try requireOpen()
