@@ -44,6 +44,77 @@ public enum LZF {
         return out
     }
 
+    /// Copies `n` non-overlapping bytes; short runs (the common LZF case) avoid a `memmove` call.
+    @inline(__always)
+    static func copyBytes(_ d: UnsafeMutableRawPointer, _ s: UnsafeRawPointer, _ n: Int) {
+        if n > 32 {
+            d.copyMemory(from: s, byteCount: n)
+            return
+        }
+        var i = 0
+        while i + 8 <= n {
+            d.storeBytes(of: s.loadUnaligned(fromByteOffset: i, as: UInt64.self), toByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < n {
+            d.storeBytes(of: s.load(fromByteOffset: i, as: UInt8.self), toByteOffset: i, as: UInt8.self)
+            i += 1
+        }
+    }
+
+    /// Checks that `input` is well-formed LZF expanding to exactly `expectedLength` bytes, without producing
+    /// the output: every literal run and back-reference is bounds-checked exactly as `decompress` does.
+    public static func validate(_ input: UnsafeRawBufferPointer, expectedLength: Int) throws {
+        guard let src = input.baseAddress else {
+            if expectedLength == 0 { return }
+            throw DecompressError(message: "expanded to 0 bytes, expected \(expectedLength)", inputOffset: 0)
+        }
+        let inLen = input.count
+        var ip = 0
+        var op = 0
+        while ip < inLen {
+            let ctrl = Int(src.load(fromByteOffset: ip, as: UInt8.self))
+            let start = ip
+            ip += 1
+            if ctrl < 32 {
+                let run = ctrl + 1
+                guard op + run <= expectedLength else {
+                    throw DecompressError(message: "literal run overflows the output", inputOffset: start)
+                }
+                guard ip + run <= inLen else {
+                    throw DecompressError(message: "literal run past the end of input", inputOffset: start)
+                }
+                ip += run
+                op += run
+            } else {
+                var len = ctrl >> 5
+                if len == 7 {
+                    guard ip < inLen else {
+                        throw DecompressError(message: "back-reference length past the end of input", inputOffset: start)
+                    }
+                    len += Int(src.load(fromByteOffset: ip, as: UInt8.self))
+                    ip += 1
+                }
+                guard ip < inLen else {
+                    throw DecompressError(message: "back-reference offset past the end of input", inputOffset: start)
+                }
+                let back = ((ctrl & 0x1f) << 8) + Int(src.load(fromByteOffset: ip, as: UInt8.self)) + 1
+                ip += 1
+                len += 2
+                guard back <= op else {
+                    throw DecompressError(message: "back-reference before the start of output", inputOffset: start)
+                }
+                guard op + len <= expectedLength else {
+                    throw DecompressError(message: "back-reference overflows the output", inputOffset: start)
+                }
+                op += len
+            }
+        }
+        guard op == expectedLength else {
+            throw DecompressError(message: "expanded to \(op) bytes, expected \(expectedLength)", inputOffset: inLen)
+        }
+    }
+
     /// Decompresses into `dst` (capacity bytes); returns the number of bytes written.
     public static func decompress(_ input: UnsafeRawBufferPointer, into dst: UnsafeMutableRawPointer,
                                   capacity: Int) throws -> Int {
@@ -62,7 +133,18 @@ public enum LZF {
                 guard ip + run <= inLen else {
                     throw DecompressError(message: "literal run past the end of input", inputOffset: ip - 1)
                 }
-                (dst + op).copyMemory(from: src + ip, byteCount: run)
+                let rounded = (run + 7) & ~7
+                if op + rounded <= capacity && ip + rounded <= inLen {
+                    // Whole 8-byte words; any bytes written past the run are rewritten by later tokens
+                    // (the output must end exactly at `capacity`, so every byte gets its final value).
+                    var i = 0
+                    while i < run {
+                        (dst + op + i).storeBytes(of: (src + ip + i).loadUnaligned(as: UInt64.self), as: UInt64.self)
+                        i += 8
+                    }
+                } else {
+                    copyBytes(dst + op, src + ip, run)
+                }
                 ip += run
                 op += run
             } else {
@@ -88,8 +170,21 @@ public enum LZF {
                     throw DecompressError(message: "back-reference overflows the output", inputOffset: start)
                 }
                 var from = op - back
-                if back >= len {
-                    (dst + op).copyMemory(from: UnsafeRawPointer(dst + from), byteCount: len)
+                if back >= 8 && op + ((len + 7) & ~7) <= capacity {
+                    // Distance >= 8: each 8-byte word reads bytes already written, even when the run overlaps.
+                    var i = 0
+                    while i < len {
+                        (dst + op + i).storeBytes(of: UnsafeRawPointer(dst + from + i).loadUnaligned(as: UInt64.self),
+                                                  as: UInt64.self)
+                        i += 8
+                    }
+                    op += len
+                } else if back >= len {
+                    copyBytes(dst + op, UnsafeRawPointer(dst + from), len)
+                    op += len
+                } else if back == 1 {
+                    let v = dst.load(fromByteOffset: from, as: UInt8.self)
+                    (dst + op).initializeMemory(as: UInt8.self, repeating: v, count: len)
                     op += len
                 } else {
                     let d = dst.assumingMemoryBound(to: UInt8.self)

@@ -204,11 +204,16 @@ extension RDBReader {
             var member: PackedElement?
             let n = try walkPacked(listpack, blob, base) { el in
                 if let m = member {
-                    guard let s = el.score(), !s.isNaN else {
+                    if decode {
+                        guard let s = el.score(), !s.isNaN else {
+                            throw error(listpack ? .listpack : .ziplist,
+                                        "sorted set score \(RDBError.quote(el.bytes())) is not a number", at: base)
+                        }
+                        out.append(SortedSetMember(member: m.bytes(), score: s))
+                    } else if !el.isValidScore() {
                         throw error(listpack ? .listpack : .ziplist,
                                     "sorted set score \(RDBError.quote(el.bytes())) is not a number", at: base)
                     }
-                    if decode { out.append(SortedSetMember(member: m.bytes(), score: s)) }
                     member = nil
                 } else {
                     member = el

@@ -350,12 +350,8 @@ public final class RDBReader<Source: ByteSource> {
             return
         case .lzf(let clen, let len):
             try ensure(clen)
-            let dst = scratchBuffer(len)
             do {
-                let got = try LZF.decompress(UnsafeRawBufferPointer(start: buf + pos, count: clen), into: dst, capacity: len)
-                guard got == len else {
-                    throw error(.lzf, "corrupt LZF string: expanded to \(got) bytes, expected \(len)", at: start)
-                }
+                try LZF.validate(UnsafeRawBufferPointer(start: buf + pos, count: clen), expectedLength: len)
             } catch let e as LZF.DecompressError {
                 throw error(.lzf, "corrupt LZF string: \(e.message) (compressed byte \(e.inputOffset))", at: start)
             }
@@ -390,7 +386,14 @@ public final class RDBReader<Source: ByteSource> {
                 throw error(.lzf, "corrupt LZF string: \(e.message) (compressed byte \(e.inputOffset))", at: start)
             }
             pos += clen
-            return try body(UnsafeRawBufferPointer(start: dst, count: len), start)
+            do {
+                return try body(UnsafeRawBufferPointer(start: dst, count: len), start)
+            } catch var e as RDBError where e.offset >= start && e.code != .truncated {
+                // Offsets inside a decompressed blob do not exist in the file: report the string's start.
+                e.message += " (at byte \(e.offset - start) of the LZF-decompressed value)"
+                e.offset = start
+                throw e
+            }
         }
     }
 

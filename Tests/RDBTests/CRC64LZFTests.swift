@@ -65,3 +65,32 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+extension LZFTests {
+    /// Round trip through the writer's compressor: text-like, run-heavy and random inputs of many sizes, each
+    /// decompressed into an exact-size buffer, and validated without output.
+    @Test func roundTripWithCompressorManySizes() throws {
+        var rng = SplitMix64(seed: 99)
+        let words = ["alpha ", "beta ", "gamma ", "aaaaaaa", "xyz", "0123456789"].map { Array($0.utf8) }
+        for size in [1, 2, 7, 8, 9, 31, 32, 33, 100, 257, 1000, 4096, 10_000, 70_000] {
+            for kind in 0..<3 {
+                var data: [UInt8] = []
+                while data.count < size {
+                    switch kind {
+                    case 0: data += words[Int(rng.next() % UInt64(words.count))]
+                    case 1: data += Array(repeating: UInt8(rng.next() % 3), count: Int(rng.next() % 40) + 1)
+                    default: data.append(UInt8(truncatingIfNeeded: rng.next()))
+                    }
+                }
+                data = Array(data.prefix(size))
+                guard let c = LZF.compress(data) else { continue }
+                let out = try c.withUnsafeBytes { try LZF.decompress($0, expectedLength: data.count) }
+                #expect(out == data, "size \(size) kind \(kind)")
+                try c.withUnsafeBytes { try LZF.validate($0, expectedLength: data.count) }
+                #expect(throws: LZF.DecompressError.self) {
+                    try c.withUnsafeBytes { try LZF.validate($0, expectedLength: data.count + 1) }
+                }
+            }
+        }
+    }
+}
