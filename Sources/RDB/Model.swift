@@ -209,6 +209,11 @@ public struct RDBEntry: Sendable, Equatable {
     public var startOffset: Int64
     /// Bytes this key occupies in the file, from `startOffset` through the end of its value.
     public var serializedSize: Int64
+    /// How many elements the stored value holds (list items, set members, sorted-set members, hash fields,
+    /// live stream entries), as counted by the reader in both decode modes; nil for strings and modules.
+    /// With `RDBReaderOptions.decodeValues == false` the value is an empty placeholder, so use this to
+    /// tell an empty collection from a full one.
+    public var elementCount: Int? = nil
     public init(db: Int, key: Bytes, value: RDBValue, expireAtMs: Int64? = nil, lruIdleSeconds: UInt64? = nil,
                 lfuFreq: UInt8? = nil, rdbType: UInt8, startOffset: Int64 = 0, serializedSize: Int64 = 0) {
         self.db = db

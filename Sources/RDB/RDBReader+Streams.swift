@@ -55,6 +55,7 @@ extension RDBReader {
             maxDeleted = try readLengthID()
             added = try readLength()
         }
+        valueCount = Int(clamping: live)
         // `length` is not compared with the live entries: streams trimmed by Redis 5/6 can store a length
         // that differs from the entries kept (seen in redis-replicator's dump-stream1.rdb), and Redis loads them.
         _ = live

@@ -7,11 +7,13 @@ extension RDBReader {
         try checkValueType(type, at: typeOffset)
         let key = try readString()
         currentKey = key
+        valueCount = nil
         let value = try readValue(type: type, typeOffset: typeOffset)
         let start = meta.start ?? typeOffset
-        let entry = RDBEntry(db: currentDB, key: key, value: value, expireAtMs: meta.expireAtMs,
+        var entry = RDBEntry(db: currentDB, key: key, value: value, expireAtMs: meta.expireAtMs,
                              lruIdleSeconds: meta.idle, lfuFreq: meta.freq, rdbType: type,
                              startOffset: start, serializedSize: bytesConsumed - start)
+        entry.elementCount = valueCount
         currentKey = nil
         return entry
     }
@@ -92,6 +94,7 @@ extension RDBReader {
     /// `len` strings (LIST, SET).
     func readStringSequence() throws -> [Bytes] {
         let n = try readCount("element count")
+        valueCount = n
         var out: [Bytes] = []
         if options.decodeValues {
             out.reserveCapacity(min(n, Self.reserveCap))
@@ -105,6 +108,7 @@ extension RDBReader {
     /// ZSET (string scores, `rdbLoadDoubleValue`) and ZSET_2 (8-byte little-endian doubles).
     func readSortedSet(binaryScores: Bool) throws -> [SortedSetMember] {
         let n = try readCount("sorted set size")
+        valueCount = n
         let decode = options.decodeValues
         var out: [SortedSetMember] = []
         if decode { out.reserveCapacity(min(n, Self.reserveCap)) }
@@ -148,6 +152,7 @@ extension RDBReader {
     /// HASH (type 4): `len` field/value string pairs.
     func readPlainHash() throws -> [HashField] {
         let n = try readCount("hash size")
+        valueCount = n
         var out: [HashField] = []
         if options.decodeValues {
             out.reserveCapacity(min(n, Self.reserveCap))
@@ -177,7 +182,7 @@ extension RDBReader {
         let decode = options.decodeValues
         var out: [Bytes] = []
         try withString { blob, base in
-            _ = try walkPacked(listpack, blob, base) { el in
+            valueCount = try walkPacked(listpack, blob, base) { el in
                 if decode { out.append(el.bytes()) }
             }
         }
@@ -188,11 +193,14 @@ extension RDBReader {
     func readIntsetSet() throws -> [Bytes] {
         let decode = options.decodeValues
         var out: [Bytes] = []
+        var n = 0
         try withString { blob, base in
             try walkIntset(blob, base: base) { v in
+                n += 1
                 if decode { out.append(readerDecimalBytes(v)) }
             }
         }
+        valueCount = n
         return out
     }
 
@@ -222,6 +230,7 @@ extension RDBReader {
             if n % 2 != 0 {
                 throw error(listpack ? .listpack : .ziplist, "sorted set blob holds an odd number of elements (\(n))", at: base)
             }
+            valueCount = n / 2
         }
         return out
     }
@@ -243,6 +252,7 @@ extension RDBReader {
             if n % 2 != 0 {
                 throw error(listpack ? .listpack : .ziplist, "hash blob holds an odd number of elements (\(n))", at: base)
             }
+            valueCount = n / 2
         }
         return out
     }
@@ -251,11 +261,14 @@ extension RDBReader {
     func readZipmapHash() throws -> [HashField] {
         let decode = options.decodeValues
         var out: [HashField] = []
+        var n = 0
         try withString { blob, base in
             try walkZipmap(blob, base: base) { k, v in
+                n += 1
                 if decode { out.append(HashField(field: k.bytes(), value: v.bytes())) }
             }
         }
+        valueCount = n
         return out
     }
 
@@ -265,6 +278,8 @@ extension RDBReader {
         let decode = options.decodeValues
         let nodes = try readCount("quicklist node count")
         var out: [Bytes] = []
+        var total = 0
+        defer { valueCount = total }
         for _ in 0..<nodes {
             var container = QuicklistContainer.packed
             if version == 2 {
@@ -276,10 +291,11 @@ extension RDBReader {
             }
             if container == QuicklistContainer.plain {
                 if decode { out.append(try readString()) } else { try skipString() }
+                total += 1
                 continue
             }
             try withString { blob, base in
-                _ = try walkPacked(version == 2, blob, base) { el in
+                total += try walkPacked(version == 2, blob, base) { el in
                     if decode { out.append(el.bytes()) }
                 }
             }
@@ -297,6 +313,7 @@ extension RDBReader {
         var minExpire: Int64 = 0
         if hasMinExpire { minExpire = try readInt64LE() }
         let n = try readCount("hash size")
+        valueCount = n
         var out: [HashField] = []
         if decode { out.reserveCapacity(min(n, Self.reserveCap)) }
         for _ in 0..<n {
@@ -354,6 +371,7 @@ extension RDBReader {
             if n % 3 != 0 {
                 throw error(.listpack, "hash listpack with TTLs holds \(n) elements, not a multiple of 3", at: base)
             }
+            valueCount = n / 3
         }
         return out
     }
@@ -363,6 +381,7 @@ extension RDBReader {
     func readValkeyHash2() throws -> [HashField] {
         let decode = options.decodeValues
         let n = try readCount("hash size")
+        valueCount = n
         var out: [HashField] = []
         if decode { out.reserveCapacity(min(n, Self.reserveCap)) }
         for _ in 0..<n {

@@ -67,6 +67,8 @@ public final class RDBReader<Source: ByteSource> {
     var state: State = .start
     enum State { case start, body, done }
 
+    /// Elements counted while reading the current value (see `RDBEntry.elementCount`).
+    var valueCount: Int? = nil
     /// Key being decoded (for error messages).
     var currentKey: Bytes?
     var version: Int = 0

@@ -49,3 +49,47 @@ extension ReaderCorpusSweepTests {
         }
     }
 }
+
+extension ReaderCorpusSweepTests {
+    static func collectionCount(_ v: RDBValue) -> Int? {
+        switch v {
+        case .list(let a): return a.count
+        case .set(let a): return a.count
+        case .sortedSet(let a): return a.count
+        case .hash(let a): return a.count
+        case .stream(let s): return s.entries.count
+        case .string, .module: return nil
+        }
+    }
+
+    /// `decodeValues = false` validates the same files the same way and reports the same keys, metadata and
+    /// element counts; in decode mode `elementCount` equals the decoded collection's size.
+    @Test func placeholderModeAgreesWithDecodeMode() throws {
+        let files = ReaderTestSupport.corpusFiles()
+        if files.isEmpty { print("SKIP: corpus not found"); return }
+        var full = RDBReaderOptions()
+        full.allowPreReleaseFunctions = true
+        var light = full
+        light.decodeValues = false
+        for f in files {
+            guard let bytes = ReaderTestSupport.load(f.fullPath) else { continue }
+            let a = Result { try ReaderTestSupport.readAll(bytes, options: full) }
+            let b = Result { try ReaderTestSupport.readAll(bytes, options: light) }
+            switch (a, b) {
+            case (.success(let ra), .success(let rb)):
+                let ea = entries(ra), eb = entries(rb)
+                #expect(ea.count == eb.count, "\(f.path)")
+                for (x, y) in zip(ea, eb) {
+                    #expect(x.key == y.key && x.db == y.db && x.expireAtMs == y.expireAtMs && x.rdbType == y.rdbType
+                            && x.startOffset == y.startOffset && x.serializedSize == y.serializedSize
+                            && x.elementCount == y.elementCount, "\(f.path) key \(RDBError.quote(x.key))")
+                    #expect(x.elementCount == Self.collectionCount(x.value), "\(f.path) key \(RDBError.quote(x.key))")
+                }
+            case (.failure(let ea), .failure(let eb)):
+                #expect((ea as? RDBError)?.code == (eb as? RDBError)?.code, "\(f.path)")
+            default:
+                Issue.record("\(f.path): modes disagree")
+            }
+        }
+    }
+}
