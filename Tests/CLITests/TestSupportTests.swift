@@ -160,3 +160,35 @@ struct TestSupportSignalTests {
         #expect(server.log().contains("ready to exit, bye bye"))
     }
 }
+
+@Suite("Fixtures")
+struct FixtureFilesTests {
+    /// The committed fixtures and their JSON agree on the file-level facts, read here without any
+    /// RDB parsing: size, magic, version digits, and the 8-byte trailer after the 0xFF EOF opcode.
+    @Test("every Fixtures/*.rdb matches its JSON's rdb_file facts", arguments: ["redis-7.0", "redis-6.2"])
+    func fileFacts(folder: String) throws {
+        let pairs = TestPaths.fixturePairs(server: folder)
+        #expect(pairs.count >= 8, "expected the 8 datasets in Fixtures/\(folder)")
+        for (rdb, json) in pairs {
+            let bytes = [UInt8](try Data(contentsOf: rdb))
+            let doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
+            #expect(doc["format"] as? String == "rdb-corpus-expected/1")
+            #expect(doc["dataset"] as? String == rdb.deletingPathExtension().lastPathComponent)
+            let facts = try #require(doc["rdb_file"] as? [String: Any])
+            #expect(facts["size"] as? Int == bytes.count, "\(rdb.lastPathComponent)")
+            #expect(bytes.count >= 18)
+            guard bytes.count >= 18 else { continue }
+            let magic = String(decoding: bytes[0..<9], as: UTF8.self)
+            #expect(facts["magic"] as? String == magic)
+            #expect(facts["rdb_version"] as? Int == Int(magic.dropFirst(5)))
+            #expect(facts["rdb_version"] as? Int == (folder == "redis-7.0" ? 10 : 9))
+            #expect(bytes[bytes.count - 9] == 0xFF, "\(rdb.lastPathComponent): no EOF opcode before the checksum")
+            var le: UInt64 = 0
+            for (i, b) in bytes.suffix(8).enumerated() { le |= UInt64(b) << (8 * UInt64(i)) }
+            let hex = String(le, radix: 16)
+            #expect(facts["checksum"] as? String == String(repeating: "0", count: 16 - hex.count) + hex)
+            let isNoChecksum = rdb.lastPathComponent == "nochecksum.rdb"
+            #expect((le == 0) == isNoChecksum, "\(rdb.lastPathComponent): checksum \(hex)")
+        }
+    }
+}
