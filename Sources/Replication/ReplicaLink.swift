@@ -172,7 +172,9 @@ public struct ReplicaLink: Sendable {
                 fail(LinkFailure(.timeout, "MASTER timeout: no data nor PING received for \(timeout / 1_000_000_000) s"), &out, now: now)
                 break
             }
-            if now &- lastAckSent >= configuration.ackIntervalNanos {
+            // Ticks come about once per interval; allow a quarter of jitter so one early tick does not
+            // skip a whole interval.
+            if now &- lastAckSent >= configuration.ackIntervalNanos - configuration.ackIntervalNanos / 4 {
                 sendAck(&out, now: now, offset: position?.offset ?? 0)
             }
         }
