@@ -209,4 +209,80 @@ import TestSupport
             #expect(try server.client().call("DBSIZE").integer == Int64(entries.filter { $0.db == 0 }.count))
         }
     }
+
+    /// DEBUG DIGEST and the keys/expires per db of `file` as loaded by `binary`.
+    static func digest(binary: String, directory: URL, file: String) throws -> String {
+        // Redis 6.2 has no enable-debug-command option (DEBUG is always allowed there).
+        let is62 = binary == RedisServerProcess.redis62BinaryPath
+        let server = try RedisServerProcess(binary: binary, directory: directory, dbFilename: file,
+                                            extraArguments: is62 ? [] : ["--enable-debug-command", "yes"])
+        defer { server.stop() }
+        let client = try server.client()
+        let digest = try client.call("DEBUG", "DIGEST").string ?? "?"
+        let keyspace = try client.info("keyspace").sorted { $0.key < $1.key }.map { key, value in
+            "\(key):" + value.split(separator: ",").filter { !$0.hasPrefix("avg_ttl") }.joined(separator: ",")
+        }
+        return digest + " " + keyspace.joined(separator: " ")
+    }
+
+    /// Fixtures written by real servers, converted (same version and downgraded where representable),
+    /// loaded by the real servers: the same DEBUG DIGEST as the original.
+    @Test(arguments: ["redis-7.0", "redis-6.2"])
+    func convertedFixturesHaveTheOriginalDigest(folder: String) throws {
+        let binary = folder == "redis-7.0" ? (Self.haveRedis70 ? RedisServerProcess.defaultBinaryPath : nil)
+                                           : RedisServerProcess.redis62BinaryPath
+        guard let binary else {
+            print("skipping: no server binary for \(folder)")
+            return
+        }
+        let pairs = TestPaths.fixturePairs(server: folder)
+        if pairs.isEmpty { print("skipping: no Fixtures/\(folder)") }
+        var compared = 0
+        try TestPaths.withTemporaryDirectory { dir in
+            for (rdb, _) in pairs {
+                var original = try Logical.read(path: rdb.path)
+                original.functions = []  // DEBUG DIGEST covers keys only; functions are dropped below 10
+                try FileManager.default.copyItem(at: rdb, to: dir.appendingPathComponent("orig.rdb"))
+                defer { try? FileManager.default.removeItem(at: dir.appendingPathComponent("orig.rdb")) }
+                let want = try Self.digest(binary: binary, directory: dir, file: "orig.rdb")
+                let natural = original.header?.version ?? 10
+                for target in [natural, 9, 8, 7] where target <= natural {
+                    if Logical.unrepresentable(original, version: target) != nil { continue }
+                    let name = "conv-\(target).rdb"
+                    _ = try RDBConvert.convert(input: rdb.path, output: dir.appendingPathComponent(name).path,
+                                               options: RDBConvertOptions(rdbVersion: target, dropFunctions: true, sync: false))
+                    let got = try Self.digest(binary: binary, directory: dir, file: name)
+                    #expect(got == want, "\(folder)/\(rdb.lastPathComponent) as RDB \(target)")
+                    compared += 1
+                }
+            }
+        }
+        print("\(folder): \(compared) converted files have the original's DEBUG DIGEST")
+        #expect(compared > 0 || pairs.isEmpty)
+    }
+
+    /// A Redis 7.0 dataset downgraded to RDB 9 is what Redis 6.2 loads: same digest as 7.0 had.
+    @Test func redis70FixturesDowngradedLoadInRedis62() throws {
+        guard Self.haveRedis70, let bin62 = RedisServerProcess.redis62BinaryPath else {
+            print("skipping: needs both redis-server 7.0 and 6.2")
+            return
+        }
+        var compared = 0
+        try TestPaths.withTemporaryDirectory { dir in
+            for (rdb, _) in TestPaths.fixturePairs(server: "redis-7.0") {
+                var original = try Logical.read(path: rdb.path)
+                original.functions = []
+                guard Logical.unrepresentable(original, version: 9) == nil else { continue }
+                try? FileManager.default.removeItem(at: dir.appendingPathComponent("orig.rdb"))
+                try FileManager.default.copyItem(at: rdb, to: dir.appendingPathComponent("orig.rdb"))
+                let want = try Self.digest(binary: RedisServerProcess.defaultBinaryPath, directory: dir, file: "orig.rdb")
+                _ = try RDBConvert.convert(input: rdb.path, output: dir.appendingPathComponent("v9.rdb").path,
+                                           options: RDBConvertOptions(rdbVersion: 9, dropFunctions: true, sync: false))
+                let got = try Self.digest(binary: bin62, directory: dir, file: "v9.rdb")
+                #expect(got == want, "\(rdb.lastPathComponent) as RDB 9 in Redis 6.2")
+                compared += 1
+            }
+        }
+        print("redis-7.0 fixtures as RDB 9 in Redis 6.2: \(compared) compared")
+    }
 }
