@@ -7,12 +7,13 @@ struct ConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Rewrite an RDB file: change its RDB version (7-12), keep some databases, keys or types.",
         discussion: """
-        The output is written to a temporary file next to OUT, fsynced, and renamed over OUT only when
+        The output is written to a temporary file next to OUT, fsynced, and renamed over OUT only when \
         complete. The default target version is the input's (capped at 12; Valkey files become 11).
-        Values the target cannot hold are an error naming the key: hash field TTLs need 12 (Redis 7.4),
-        functions need 10 (Redis 7.0), streams need 9 (Redis 5.0), modules need 8. Use --drop-field-ttl /
-        --drop-functions to write without them. Below 9, LRU/LFU hints are not written; below 11,
-        consumer active-times are not written (Redis derives them from seen-times).
+
+        Values the target cannot hold are an error naming the key: hash field TTLs need 12 (Redis 7.4), \
+        functions need 10 (Redis 7.0), streams need 9 (Redis 5.0), modules need 8. Use --drop-field-ttl or \
+        --drop-functions to write without them. Below 9, LRU/LFU hints are not written; below 11, consumer \
+        active-times are not written (Redis derives them from seen-times).
         """
     )
 
