@@ -119,6 +119,43 @@ public struct StreamGroup: Sendable, Equatable {
     }
 }
 
+/// One IDMP (idempotent producer, Redis 8.6 STREAM_LISTPACKS_4) entry: an idempotency ID and the entry it made.
+public struct StreamIDMPEntry: Sendable, Equatable {
+    public var iid: Bytes
+    public var id: StreamID
+    public init(iid: Bytes, id: StreamID) {
+        self.iid = iid
+        self.id = id
+    }
+}
+
+public struct StreamIDMPProducer: Sendable, Equatable {
+    public var name: Bytes
+    public var entries: [StreamIDMPEntry]
+    public init(name: Bytes, entries: [StreamIDMPEntry]) {
+        self.name = name
+        self.entries = entries
+    }
+}
+
+/// A stream's IDMP state (STREAM_LISTPACKS_4+, stored after the consumer groups).
+public struct StreamIDMP: Sendable, Equatable {
+    /// The configured IDMP duration (as stored; Redis's default is 7200).
+    public var duration: UInt64
+    public var maxEntries: UInt64
+    public var producers: [StreamIDMPProducer]
+    public var iidsAdded: UInt64
+    public var iidsDuplicates: UInt64
+    public init(duration: UInt64, maxEntries: UInt64, producers: [StreamIDMPProducer], iidsAdded: UInt64,
+                iidsDuplicates: UInt64) {
+        self.duration = duration
+        self.maxEntries = maxEntries
+        self.producers = producers
+        self.iidsAdded = iidsAdded
+        self.iidsDuplicates = iidsDuplicates
+    }
+}
+
 public struct StreamValue: Sendable, Equatable {
     /// Live (non-deleted) entries in ID order.
     public var entries: [StreamEntry]
@@ -132,6 +169,8 @@ public struct StreamValue: Sendable, Equatable {
     public var maxDeletedEntryID: StreamID?
     public var entriesAdded: UInt64?
     public var groups: [StreamGroup]
+    /// STREAM_LISTPACKS_4 (RDB 13) idempotent-producer state; nil for older types.
+    public var idmp: StreamIDMP? = nil
     public init(entries: [StreamEntry], length: UInt64, listpackNodes: Int, lastID: StreamID,
                 firstID: StreamID? = nil, maxDeletedEntryID: StreamID? = nil, entriesAdded: UInt64? = nil,
                 groups: [StreamGroup] = []) {

@@ -106,8 +106,40 @@ extension RDBReader {
                                           pending: pending, consumers: consumers))
             }
         }
-        return StreamValue(entries: entries, length: length, listpackNodes: nodes, lastID: lastID,
-                           firstID: firstID, maxDeletedEntryID: maxDeleted, entriesAdded: added, groups: groups)
+        var value = StreamValue(entries: entries, length: length, listpackNodes: nodes, lastID: lastID,
+                                firstID: firstID, maxDeletedEntryID: maxDeleted, entriesAdded: added, groups: groups)
+        if type >= RDBType.streamListpacks4 {
+            let idmp = try readStreamIDMP()
+            if decode { value.idmp = idmp }
+        }
+        return value
+    }
+
+    /// STREAM_LISTPACKS_4 IDMP section, after the groups: `len` duration, `len` max entries, `len` producers,
+    /// each (name string, `len` n, n x (iid string, `len` ms, `len` seq)), `len` iids added, `len` duplicates.
+    /// (Layout read from Redis 8.6 files: librdb's stream_v13.rdb.)
+    func readStreamIDMP() throws -> StreamIDMP {
+        let decode = options.decodeValues
+        let duration = try readLength()
+        let maxEntries = try readLength()
+        let producerCount = try readCount("IDMP producer count")
+        var producers: [StreamIDMPProducer] = []
+        for _ in 0..<producerCount {
+            let name = try readString()
+            let n = try readCount("IDMP entry count")
+            var list: [StreamIDMPEntry] = []
+            for _ in 0..<n {
+                var iid: Bytes = []
+                if decode { iid = try readString() } else { try skipString() }
+                let id = try readLengthID()
+                if decode { list.append(StreamIDMPEntry(iid: iid, id: id)) }
+            }
+            if decode { producers.append(StreamIDMPProducer(name: name, entries: list)) }
+        }
+        let added = try readLength()
+        let duplicates = try readLength()
+        return StreamIDMP(duration: duration, maxEntries: maxEntries, producers: producers, iidsAdded: added,
+                          iidsDuplicates: duplicates)
     }
 
     /// One stream listpack node: the master entry (`count`, `deleted`, `num-fields`, fields, 0), then entries

@@ -26,8 +26,7 @@ extension RDBReader {
             if isValkey {
                 throw error(.unknownType, "value type 23 (Valkey 9.2 PATH_HASH) is not supported", at: offset)
             }
-        case 26:
-            throw error(.unknownType, "value type 26 (STREAM_LISTPACKS_4, Redis 8.6 streams with IDMP) is not supported yet", at: offset)
+        case 26: return
         case 27:
             throw error(.unknownType, "value type 27 (STREAM_LISTPACKS_5, RDB 14) is not supported", at: offset)
         default:
@@ -74,7 +73,7 @@ extension RDBReader {
             return .sortedSet(try readPackedSortedSet(listpack: true))
         case RDBType.setListpack:
             return .set(try readPackedList(listpack: true))
-        case RDBType.streamListpacks, RDBType.streamListpacks2, RDBType.streamListpacks3:
+        case RDBType.streamListpacks, RDBType.streamListpacks2, RDBType.streamListpacks3, RDBType.streamListpacks4:
             return .stream(try readStream(type: type))
         case RDBType.hashMetadataPreGAOrValkeyHash2:
             return .hash(isValkey ? try readValkeyHash2() : try readHashMetadata(hasMinExpire: false))

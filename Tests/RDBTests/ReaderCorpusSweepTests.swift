@@ -93,3 +93,34 @@ extension ReaderCorpusSweepTests {
         }
     }
 }
+
+extension ReaderCorpusSweepTests {
+    /// librdb's stream_v13.rdb (RDB 13, STREAM_LISTPACKS_4): key names give the shape
+    /// (`cgN` groups, `pelN` at most N PEL entries per group, `prodN` producers, `entN` IDMP entries per producer).
+    @Test func streamV13IDMPShapesMatchKeyNames() throws {
+        guard let root = ReaderTestSupport.corpusRoot,
+              let bytes = ReaderTestSupport.load(root + "/librdb/dumps/stream_v13.rdb") else {
+            print("SKIP: corpus not found"); return
+        }
+        let es = entries(try ReaderTestSupport.readAll(bytes))
+        #expect(es.count == 49)
+        var checked = 0
+        for e in es {
+            guard case .stream(let s) = e.value, let idmp = s.idmp else { Issue.record("no IDMP"); continue }
+            #expect(e.rdbType == 26)
+            let name = String(decoding: e.key, as: UTF8.self)
+            func num(_ tag: String) -> Int? {
+                guard let r = name.range(of: "_" + tag) else { return nil }
+                return Int(name[r.upperBound...].prefix { $0.isNumber })
+            }
+            guard let cg = num("cg"), let prod = num("prod"), let ent = num("ent") else { continue }
+            #expect(s.groups.count == cg, "\(name)")
+            if let pel = num("pel") { #expect(s.groups.allSatisfy { $0.pending.count <= pel }, "\(name)") }
+            #expect(idmp.producers.count == (ent == 0 ? 0 : prod), "\(name)")
+            #expect(idmp.producers.allSatisfy { $0.entries.count == ent }, "\(name)")
+            #expect(idmp.iidsAdded == UInt64(idmp.producers.reduce(0) { $0 + $1.entries.count }), "\(name)")
+            checked += 1
+        }
+        #expect(checked > 10)
+    }
+}

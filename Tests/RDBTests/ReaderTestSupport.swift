@@ -40,7 +40,6 @@ enum ReaderTestSupport {
         if f.path.hasSuffix("redis-replicator/module.rdb") { return .preRelease }
         if f.path.hasSuffix("redis_ent_opcode_ram_lru.rdb") { return .unknownOpcode }
         if f.path.hasSuffix("invalid_chksum_v8.rdb") { return .checksumMismatch }
-        if f.path.hasSuffix("stream_v13.rdb") { return .unknownType }
         if usesPreReleaseFunctions(f) { return .preRelease }
         if f.description.contains("INTENTIONALLY INVALID") || f.description.contains("CORRUPT") { return .corrupt }
         return nil
