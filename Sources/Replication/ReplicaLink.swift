@@ -351,6 +351,15 @@ public struct ReplicaLink: Sendable {
             move(to: .connected, &out)
             return
         }
+        if ReplicaLink.hasPrefix(line, "-NOAUTH") || ReplicaLink.hasPrefix(line, "-NOPERM") {
+            // Redis would fall back to SYNC and retry forever; without (enough) credentials that cannot
+            // succeed, so this is a configuration error like a refused AUTH.
+            let failure = LinkFailure(.authenticationFailed, "Master refused PSYNC: \(text)")
+            out.append(.log(.warning, failure.message))
+            resetConnection(&out, now: now)
+            out.append(.fatal(failure))
+            return
+        }
         if ReplicaLink.hasPrefix(line, "-NOMASTERLINK") || ReplicaLink.hasPrefix(line, "-LOADING") {
             fail(LinkFailure(.masterNotReady, "Master is currently unable to PSYNC but should be in the future: \(text)"), &out, now: now)
             return

@@ -44,6 +44,15 @@ struct HandshakeTests {
         #expect(h.closes.isEmpty)
     }
 
+    @Test("a master that needs a password we do not have is fatal, not a SYNC retry loop", arguments: ["-NOAUTH Authentication required.", "-NOPERM this user has no permissions to run the 'psync' command"])
+    func psyncNoAuth(reply: String) {
+        var h = Harness()
+        h.handshake()
+        h.feed(reply + "\r\n")
+        #expect(h.actions.contains { if case .fatal(let f) = $0 { return f.kind == .authenticationFailed } else { return false } })
+        #expect(!h.actions.contains { if case .fallingBackToSync = $0 { return true } else { return false } })
+    }
+
     @Test("PING replies Redis accepts, and one it does not", arguments: ["+PONG", "-NOAUTH Authentication required.", "-NOPERM this user has no permissions", "-ERR operation not permitted"])
     func pingReplies(reply: String) {
         var h = Harness()
