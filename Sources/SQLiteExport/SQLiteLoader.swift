@@ -461,8 +461,13 @@ final class SQLiteLoader<Backend: SQLBackend> {
         try backend.execute("PRAGMA optimize")
     }
 
-    /// Drops prepared statements (after an error) so the connection can close.
+    /// After an error: ends the transaction (the file is discarded anyway; journal_mode=OFF makes a rollback
+    /// undefined for the content, but it closes the transaction) and drops the prepared statements.
     func abandon() {
         for s in allStatements { s.finalize() }
+        if !finished {
+            finished = true
+            try? backend.execute("ROLLBACK")
+        }
     }
 }

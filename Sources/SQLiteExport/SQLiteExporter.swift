@@ -1,0 +1,140 @@
+import Foundation
+import GRDB
+import RDB
+
+/// Which SQLite layer runs the inserts. Both write the same rows; `cAPI` is the default because it
+/// measured faster (README, "RDB to SQLite"; tools/bench-sqlite).
+public enum SQLiteLayer: String, Sendable, CaseIterable {
+    /// Raw `sqlite3_bind_*` through GRDBSQLite, bytes bound without copying.
+    case cAPI = "c"
+    /// GRDB cached statements with `StatementArguments`.
+    case grdb
+}
+
+public struct SQLiteExportOptions: Sendable {
+    public var filter = KeyFilter()
+    public var layout = SQLiteLayoutOptions()
+    public var layer = SQLiteLayer.cAPI
+    /// Replace an existing output file.
+    public var force = false
+    public init(filter: KeyFilter = KeyFilter(), layout: SQLiteLayoutOptions = SQLiteLayoutOptions(),
+                layer: SQLiteLayer = .cAPI, force: Bool = false) {
+        self.filter = filter
+        self.layout = layout
+        self.layer = layer
+        self.force = force
+    }
+}
+
+/// Writes a stream of records to a new SQLite file safely: refuses to overwrite unless forced, writes
+/// `OUT.tmp-<pid>` next to the output, renames it into place only after the final commit, and removes it
+/// on any error (so a failed export leaves no output file behind).
+public enum SQLiteExporter {
+    /// The temporary file an export of `outputPath` writes to.
+    public static func temporaryPath(for outputPath: String) -> String {
+        outputPath + ".tmp-\(getpid())"
+    }
+
+    /// Checks the output path before any input is read.
+    public static func checkOutput(_ outputPath: String, force: Bool) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: outputPath, isDirectory: &isDir) {
+            if isDir.boolValue { throw SQLiteExportError("\(outputPath): is a directory") }
+            if !force { throw SQLiteExportError("\(outputPath): already exists (use --force to replace it)") }
+        }
+        let dir = (outputPath as NSString).deletingLastPathComponent
+        let parent = dir.isEmpty ? "." : dir
+        if !FileManager.default.isWritableFile(atPath: parent) {
+            throw SQLiteExportError("\(outputPath): cannot write to directory \(parent)")
+        }
+    }
+
+    /// Pulls records from `next` until it returns nil, writing them to `outputPath`.
+    /// - Parameters:
+    ///   - sourceFileName: recorded in `meta.source_file`.
+    ///   - onRecord: called after every record (progress reporting).
+    public static func export(to outputPath: String, sourceFileName: String?, options: SQLiteExportOptions,
+                              next: () throws -> RDBRecord?, onRecord: (SQLiteExportSummary) -> Void = { _ in })
+        throws -> SQLiteExportSummary
+    {
+        try checkOutput(outputPath, force: options.force)
+        let tmp = temporaryPath(for: outputPath)
+        removeTemporary(tmp)
+        TemporaryFileCleanup.register(tmp)
+        defer { TemporaryFileCleanup.unregister() }
+        do {
+            let summary: SQLiteExportSummary
+            switch options.layer {
+            case .cAPI:
+                let sink = try SQLiteSink(path: tmp, sourceFileName: sourceFileName, filter: options.filter,
+                                          layout: options.layout)
+                defer { sink.close() }
+                while let record = try next() {
+                    try sink.consume(record)
+                    onRecord(sink.summary)
+                }
+                summary = try sink.finish()
+            case .grdb:
+                var config = Configuration()
+                config.label = "sqlite-export"
+                let queue = try DatabaseQueue(path: tmp, configuration: config)
+                summary = try queue.inDatabase { db in
+                    let loader = try SQLiteLoader(backend: GRDBBackend(db), filter: options.filter,
+                                                  layout: options.layout, sourceFileName: sourceFileName)
+                    do {
+                        while let record = try next() {
+                            try loader.consume(record)
+                            onRecord(loader.summary)
+                        }
+                        try loader.finish()
+                    } catch {
+                        loader.abandon()
+                        throw error
+                    }
+                    return loader.summary
+                }
+                try queue.close()
+            }
+            guard rename(tmp, outputPath) == 0 else {
+                throw SQLiteExportError("\(outputPath): cannot rename \(tmp) into place: \(String(cString: strerror(errno)))")
+            }
+            return summary
+        } catch {
+            removeTemporary(tmp)
+            throw error
+        }
+    }
+
+    static func removeTemporary(_ tmp: String) {
+        for suffix in ["", "-journal", "-wal", "-shm"] { unlink(tmp + suffix) }
+    }
+}
+
+/// Removes the export's temporary file when the process is interrupted (SIGINT/SIGTERM/SIGHUP).
+/// The path is kept as a C string so the signal handler only calls async-signal-safe functions.
+enum TemporaryFileCleanup {
+    nonisolated(unsafe) static var path: UnsafeMutablePointer<CChar>?
+    nonisolated(unsafe) static var installed = false
+
+    static func register(_ tmp: String) {
+        let old = path
+        path = strdup(tmp)
+        free(old)
+        if !installed {
+            installed = true
+            for sig in [SIGINT, SIGTERM, SIGHUP] {
+                signal(sig) { sig in
+                    if let p = TemporaryFileCleanup.path { unlink(p) }
+                    signal(sig, SIG_DFL)
+                    raise(sig)
+                }
+            }
+        }
+    }
+
+    static func unregister() {
+        let old = path
+        path = nil
+        free(old)
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import RDB
+import Testing
+@testable import SQLiteExport
+
+@Suite struct SQLiteExporterTests {
+    /// A record source over an array that can fail after `failAfter` records, like a corrupt file.
+    final class Feed {
+        var records: [RDBRecord]
+        var index = 0
+        let failAfter: Int?
+        init(_ records: [RDBRecord], failAfter: Int? = nil) {
+            self.records = records
+            self.failAfter = failAfter
+        }
+        func next() throws -> RDBRecord? {
+            if let failAfter, index >= failAfter {
+                throw RDBError(.truncated, at: 1234, "unexpected end of input", file: "bad.rdb", key: Array("l".utf8), db: 0)
+            }
+            guard index < records.count else { return nil }
+            defer { index += 1 }
+            return records[index]
+        }
+    }
+
+    @Test(arguments: SQLiteLayer.allCases)
+    func bothLayersWriteTheSameRows(layer: SQLiteLayer) throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let out = dir.file("out.db")
+        let feed = Feed(syntheticRecords())
+        let summary = try SQLiteExporter.export(to: out, sourceFileName: "s.rdb", options: SQLiteExportOptions(layer: layer),
+                                                next: feed.next)
+        #expect(summary.keysExported == 11)
+        #expect(dir.contents == ["out.db"])
+        let dump = try SQLite3CLI.text(out, """
+            SELECT group_concat(x, '|') FROM (
+              SELECT hex(key) || typeof(key) || hex(value) AS x FROM strings
+              UNION ALL SELECT idx || hex(value) || typeof(value) FROM list_items
+              UNION ALL SELECT hex(member) || quote(score) FROM zset_members
+              UNION ALL SELECT hex(field) || hex(value) || ifnull(expire_at_ms, '') FROM hash_fields
+              UNION ALL SELECT ms || seq || pos || hex(field) || hex(value) || utf8 FROM stream_entries)
+            """)
+        // Same bytes, types and order from both layers: empty values are BLOBs, infinities REALs, NaN NULL.
+        #expect(dump == "733A706C61696Eblob68656C6C6F|733A656D707479blob|FF00C328blob0001FF|blob656D7074792D6B6579|"
+                + "733A706C61696Eblob646233|061blob|1blob|261blob|3D0BAD0BBD18ED187blob|6C6F-Inf|6869Inf|6D69641.5|"
+                + "6E616ENULL|74696E794.94065645841247e-324|6131|62C04102444800123|170000000000000663176317|"
+                + "1700000000000016632FE3|170000000000150663176327|17000000000015166316475707")
+    }
+
+    @Test func refusesExistingOutputUnlessForced() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let out = dir.file("out.db")
+        try Data("precious".utf8).write(to: URL(fileURLWithPath: out))
+        #expect(throws: SQLiteExportError.self) {
+            _ = try SQLiteExporter.export(to: out, sourceFileName: nil, options: SQLiteExportOptions(),
+                                          next: Feed(syntheticRecords()).next)
+        }
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == "precious")
+        #expect(dir.contents == ["out.db"])
+
+        _ = try SQLiteExporter.export(to: out, sourceFileName: nil, options: SQLiteExportOptions(force: true),
+                                      next: Feed(syntheticRecords()).next)
+        #expect(try SQLite3CLI.int(out, "SELECT count(*) FROM keys") == 11)
+        #expect(dir.contents == ["out.db"])
+    }
+
+    @Test(arguments: SQLiteLayer.allCases)
+    func corruptInputLeavesNoOutputAndKeepsAnOldOne(layer: SQLiteLayer) throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let out = dir.file("out.db")
+        let error = #expect(throws: RDBError.self) {
+            _ = try SQLiteExporter.export(to: out, sourceFileName: "bad.rdb", options: SQLiteExportOptions(layer: layer),
+                                          next: Feed(syntheticRecords(), failAfter: 12).next)
+        }
+        #expect(error?.description == "bad.rdb: error at byte 1234: unexpected end of input (key \"l\", db 0)")
+        #expect(dir.contents == [])
+
+        // With --force an existing output survives a failed export untouched.
+        try Data("old".utf8).write(to: URL(fileURLWithPath: out))
+        #expect(throws: RDBError.self) {
+            _ = try SQLiteExporter.export(to: out, sourceFileName: "bad.rdb", options: SQLiteExportOptions(layer: layer, force: true),
+                                          next: Feed(syntheticRecords(), failAfter: 3).next)
+        }
+        #expect(dir.contents == ["out.db"])
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == "old")
+    }
+
+    @Test func outputDirectoryIsRefused() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        #expect(throws: SQLiteExportError.self) {
+            _ = try SQLiteExporter.export(to: dir.path, sourceFileName: nil, options: SQLiteExportOptions(force: true),
+                                          next: Feed([]).next)
+        }
+        #expect(throws: SQLiteExportError.self) {
+            _ = try SQLiteExporter.export(to: dir.file("missing/out.db"), sourceFileName: nil, options: SQLiteExportOptions(),
+                                          next: Feed([]).next)
+        }
+    }
+}
