@@ -21,7 +21,7 @@ public struct RDBCommand: ParsableCommand {
         abstract: "Read, validate, dump, convert and export RDB files.",
         subcommands: [
             // check, dump, info, convert, sqlite: one file each.
-            CheckCommand.self, DumpCommand.self, InfoCommand.self, ConvertCommand.self,
+            CheckCommand.self, DumpCommand.self, InfoCommand.self, ConvertCommand.self, SQLiteCommand.self,
         ]
     )
     public init() {}

@@ -1,5 +1,7 @@
-import GRDB
 import Foundation
+import GRDB
+import GRDBSQLite
+import RDB
 
 /// What the loader needs from a SQLite layer. Two implementations exist so the choice can be measured on
 /// this workload (tools/bench-sqlite, `--sqlite-layer`): the thin C layer (`SQLiteDatabase`, the default)
@@ -8,7 +10,12 @@ protocol SQLBackend: AnyObject {
     associatedtype Statement: SQLRowStatement
     func execute(_ sql: String) throws
     func prepare(_ sql: String) throws -> Statement
+    /// One (db, key) that occurs more than once in `keys`, if any.
+    func firstDuplicateKey() throws -> (db: Int64, key: Bytes)?
 }
+
+let duplicateKeySQL = "SELECT db, key FROM keys GROUP BY db, key HAVING count(*) > 1 LIMIT 1"
+
 
 /// A prepared INSERT. Bindings are 1-based and persist across `run()` calls.
 protocol SQLRowStatement: AnyObject {
@@ -23,17 +30,40 @@ protocol SQLRowStatement: AnyObject {
     func finalize()
 }
 
-extension SQLiteDatabase: SQLBackend {}
+extension SQLiteDatabase: SQLBackend {
+    func firstDuplicateKey() throws -> (db: Int64, key: Bytes)? {
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, duplicateKeySQL, -1, &stmt, nil) == SQLITE_OK else {
+            throw SQLiteExportError("\(path): \(lastError)")
+        }
+        defer { sqlite3_finalize(stmt) }
+        guard sqlite3_step(stmt) == SQLITE_ROW else { return nil }
+        let n = Int(sqlite3_column_bytes(stmt, 1))
+        let key = n > 0 ? Bytes(UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, 1), count: n)) : []
+        return (sqlite3_column_int64(stmt, 0), key)
+    }
+}
 extension SQLiteStatement: SQLRowStatement {}
 
 /// GRDB as the SQLite layer: one `Database` (used only inside its `DatabaseQueue` closure),
 /// statements from `cachedStatement(sql:)`, values passed as `StatementArguments`.
 final class GRDBBackend: SQLBackend {
     let db: Database
+
+    static func wrap(_ error: Error) -> SQLiteExportError {
+        if let e = error as? DatabaseError { return SQLiteExportError(code: e.resultCode.primaryResultCode.rawValue, "\(e)") }
+        return SQLiteExportError("\(error)")
+    }
     init(_ db: Database) { self.db = db }
 
     func execute(_ sql: String) throws {
-        do { try db.execute(sql: sql) } catch { throw SQLiteExportError("\(error)") }
+        do { try db.execute(sql: sql) } catch { throw Self.wrap(error) }
+    }
+
+    func firstDuplicateKey() throws -> (db: Int64, key: Bytes)? {
+        guard let row = try Row.fetchOne(db, sql: duplicateKeySQL) else { return nil }
+        let data: Data = row[1]
+        return (row[0], Bytes(data))
     }
 
     func prepare(_ sql: String) throws -> GRDBRowStatement {
@@ -41,7 +71,7 @@ final class GRDBBackend: SQLBackend {
             let statement = try db.cachedStatement(sql: sql)
             return GRDBRowStatement(statement)
         } catch {
-            throw SQLiteExportError("\(error)")
+            throw Self.wrap(error)
         }
     }
 }
@@ -68,7 +98,7 @@ final class GRDBRowStatement: SQLRowStatement {
 
     func run() throws {
         do { try statement.execute(arguments: StatementArguments(values)) } catch {
-            throw SQLiteExportError("\(error)")
+            throw GRDBBackend.wrap(error)
         }
     }
 

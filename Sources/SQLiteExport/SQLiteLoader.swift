@@ -1,3 +1,4 @@
+import GRDBSQLite
 import RDB
 
 /// What an export wrote: counts for the summary line and for `meta`.
@@ -40,6 +41,7 @@ final class SQLiteLoader<Backend: SQLBackend> {
     private var auxPos = 0, functionPos = 0, moduleAuxPos = 0, slotImportPos = 0
     private var meta: [(String, MetaValue)] = []
     private var finished = false
+    private var transactionOpen = false
 
     enum MetaValue { case int(Int64), text(String) }
 
@@ -58,7 +60,6 @@ final class SQLiteLoader<Backend: SQLBackend> {
             PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;
             PRAGMA cache_size=-\(layout.cacheSizeKiB); PRAGMA temp_store=FILE; PRAGMA foreign_keys=OFF;
             """)
-        try backend.execute("BEGIN")
         for sql in SQLiteSchema.tables(keysWithoutRowID: layout.keysWithoutRowID) { try backend.execute(sql) }
         func ins(_ table: String, _ n: Int) throws -> Stmt {
             try backend.prepare("INSERT INTO \(table) VALUES(" + Array(repeating: "?", count: n).joined(separator: ",") + ")")
@@ -81,6 +82,9 @@ final class SQLiteLoader<Backend: SQLBackend> {
         insConsumer = try ins("stream_consumers", 6)
         insPending = try ins("stream_pending", 8)
         insModule = try ins("modules", 6)
+        // One transaction for the whole load, indexes and views (begun last, so a failing init leaves none open).
+        try backend.execute("BEGIN")
+        transactionOpen = true
     }
 
     private var allStatements: [Stmt] {
@@ -219,7 +223,9 @@ final class SQLiteLoader<Backend: SQLBackend> {
             s.bind(8, Int64(length))
             s.bind(9, entry.serializedSize)
             s.bind(10, keyFlag)
-            try s.run()
+            do { try s.run() } catch let e as SQLiteExportError where e.code == SQLITE_CONSTRAINT {
+                throw duplicateKeyError(db: db, key: entry.key)
+            }
             summary.rows += 1
             switch value {
             case .string(let v):
@@ -429,6 +435,12 @@ final class SQLiteLoader<Backend: SQLBackend> {
         summary.rows += 1
     }
 
+    /// Redis refuses a file that holds a key twice in one DB ("RDB has duplicated key"); so do we, by name.
+    private func duplicateKeyError(db: Int64, key: Bytes) -> SQLiteExportError {
+        SQLiteExportError(code: SQLITE_CONSTRAINT, "\(sourceFileName ?? "<input>"): duplicate key \(RDBError.quote(key)) in db \(db) "
+            + "(Redis refuses to load such a file: \"RDB has duplicated key\")")
+    }
+
     // MARK: the end
 
     /// Writes `meta`, builds the indexes and views, commits. Call once, after the `.eof` record.
@@ -454,9 +466,14 @@ final class SQLiteLoader<Backend: SQLBackend> {
             try ms.run()
         }
         ms.finalize()
-        for sql in SQLiteSchema.indexes(keysWithoutRowID: layout.keysWithoutRowID) { try backend.execute(sql) }
+        for sql in SQLiteSchema.indexes(keysWithoutRowID: layout.keysWithoutRowID) {
+            do { try backend.execute(sql) } catch let e as SQLiteExportError where e.code == SQLITE_CONSTRAINT {
+                throw try backend.firstDuplicateKey().map { duplicateKeyError(db: $0.db, key: $0.key) } ?? e
+            }
+        }
         for sql in SQLiteSchema.views { try backend.execute(sql) }
         try backend.execute("COMMIT")
+        transactionOpen = false
         for s in allStatements { s.finalize() }
         try backend.execute("PRAGMA optimize")
     }
@@ -465,8 +482,9 @@ final class SQLiteLoader<Backend: SQLBackend> {
     /// undefined for the content, but it closes the transaction) and drops the prepared statements.
     func abandon() {
         for s in allStatements { s.finalize() }
-        if !finished {
-            finished = true
+        finished = true
+        if transactionOpen {
+            transactionOpen = false
             try? backend.execute("ROLLBACK")
         }
     }

@@ -19,7 +19,7 @@ enum SQLite3CLI {
         let out = try run(["-json", "-readonly", db, sql])
         let trimmed = out.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.isEmpty { return [] }
-        guard let rows = try JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [[String: Any]] else {
+        guard let rows = try MiniJSON.parse(Data(trimmed.utf8)) as? [[String: Any]] else {
             throw Failure(description: "sqlite3 -json printed something else: \(trimmed.prefix(200))")
         }
         return rows

@@ -88,6 +88,20 @@ import Testing
         #expect(try String(contentsOfFile: out, encoding: .utf8) == "old")
     }
 
+    @Test(arguments: [false, true], SQLiteLayer.allCases)
+    func duplicateKeysAreRefusedLikeRedisDoes(keysWithoutRowID: Bool, layer: SQLiteLayer) throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        var records = syntheticRecords()
+        records.insert(.entry(RDBEntry(db: 0, key: Array("h".utf8), value: .string([]), rdbType: 0)), at: records.count - 1)
+        let options = SQLiteExportOptions(layout: SQLiteLayoutOptions(keysWithoutRowID: keysWithoutRowID), layer: layer)
+        let error = #expect(throws: SQLiteExportError.self) {
+            _ = try SQLiteExporter.export(to: dir.file("out.db"), sourceFileName: "dup.rdb", options: options, next: Feed(records).next)
+        }
+        #expect(error?.description == "dup.rdb: duplicate key \"h\" in db 0 (Redis refuses to load such a file: \"RDB has duplicated key\")")
+        #expect(dir.contents == [])
+    }
+
     @Test func outputDirectoryIsRefused() throws {
         let dir = try TempDir()
         defer { dir.remove() }

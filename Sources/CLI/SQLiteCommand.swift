@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import RDB
+import SQLiteExport
+
+/// `redis-replica rdb sqlite FILE.rdb[.gz] OUT.db`: convert an RDB file to a queryable SQLite database.
+public struct SQLiteCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "sqlite",
+        abstract: "Convert an RDB file (plain or .gz) to a SQLite database.",
+        discussion: """
+            Tables: meta, keys, strings, list_items, set_members, zset_members, hash_fields, streams, \
+            stream_entries, stream_groups, stream_consumers, stream_pending, modules, functions, aux, \
+            module_aux, resize_db, slot_info, valkey_slot_import. Views with text columns (NULL where the \
+            bytes are not UTF-8): keys_text, strings_text, list_items_text, set_members_text, \
+            zset_members_text, hash_fields_text, stream_entries_text, aux_text. See README.md.
+
+            The output is written to OUT.tmp-<pid> and renamed into place at the end; on any error \
+            nothing is left behind and the exit status is 1. A progress bar is drawn on stderr when \
+            it is a terminal.
+            """
+    )
+
+    @Argument(help: "The RDB file to read (gzip-compressed files are inflated on the fly).")
+    var input: String
+
+    @Argument(help: "The SQLite database to create.")
+    var output: String
+
+    @Option(name: .customLong("db"), parsing: .upToNextOption, help: "Only keys in these databases (repeatable).")
+    var databases: [Int] = []
+
+    @Option(name: .customLong("key-pattern"), help: "Only keys matching this Redis glob (*, ?, [a-z], [^x], \\x).")
+    var keyPattern: String?
+
+    @Option(name: .customLong("type"), parsing: .upToNextOption,
+            help: "Only keys of these types: string, list, set, zset, hash, stream, module (repeatable).")
+    var types: [String] = []
+
+    @Flag(help: "Replace OUT.db if it exists.")
+    var force = false
+
+    @Flag(help: "Print a summary line (keys, rows, seconds) on stdout.")
+    var summary = false
+
+    @Option(name: .customLong("sqlite-layer"), help: ArgumentHelp("SQLite layer: c (raw C API) or grdb.", visibility: .hidden))
+    var layer: String = SQLiteLayer.cAPI.rawValue
+
+    @Flag(name: .customLong("keys-without-rowid"), help: ArgumentHelp("keys as a WITHOUT ROWID table.", visibility: .hidden))
+    var keysWithoutRowID = false
+
+    @Flag(name: .customLong("no-progress"), help: "Never show the progress bar (it is shown only when stderr is a terminal).")
+    var noProgress = false
+
+    public init() {}
+
+    public func validate() throws {
+        for t in types where !KeyFilter.validTypeNames.contains(t) && t.count != 9 {
+            throw ValidationError("unknown --type '\(t)' (string, list, set, zset, hash, stream, module, or a 9-character module name)")
+        }
+        for db in databases where db < 0 {
+            throw ValidationError("--db must be a database number >= 0, got \(db)")
+        }
+        if SQLiteLayer(rawValue: layer) == nil { throw ValidationError("--sqlite-layer must be c or grdb") }
+    }
+
+    public func run() throws {
+        var options = SQLiteExportOptions(force: force)
+        options.filter = KeyFilter(databases: Set(databases), keyPattern: keyPattern.map { Array($0.utf8) }, types: Set(types))
+        options.layer = SQLiteLayer(rawValue: layer) ?? .cAPI
+        options.layout.keysWithoutRowID = keysWithoutRowID
+
+        var bar: ExportProgressBar?
+        if !noProgress && ExportProgressBar.stderrIsTerminal {
+            let size = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? NSNumber)?.int64Value
+            // For gzip input the reader counts inflated bytes, so the file size is not the total.
+            bar = ExportProgressBar(total: SQLiteExporter.isGzip(input) ? nil : size)
+        }
+        let start = Date()
+        var lastBytes: Int64 = 0
+        do {
+            let result = try SQLiteExporter.exportFile(inputPath: input, outputPath: output, options: options) { bytes, keys in
+                lastBytes = bytes
+                bar?.update(bytes: bytes, keys: keys)
+            }
+            let seconds = Date().timeIntervalSince(start)
+            bar?.finish(bytes: lastBytes, keys: result.keysSeen)
+            let types = result.keysByType.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            let line = "\(output): \(result.keysExported) of \(result.keysSeen) keys (\(types)), \(result.rows) rows, "
+                + String(format: "%.2f s", seconds)
+            if summary {
+                print(line)
+            } else if bar != nil {
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
+        } catch {
+            bar?.clear()
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}

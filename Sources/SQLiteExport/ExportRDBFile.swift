@@ -1,0 +1,38 @@
+import Foundation
+import RDB
+
+extension SQLiteExporter {
+    /// Converts an RDB file (plain or gzip) to a new SQLite database: `redis-replica rdb sqlite`.
+    ///
+    /// Streams the file with `RDBReader` (bounded memory: one key's value at a time) into a `SQLiteSink`
+    /// writing `OUT.tmp-<pid>`, renamed to `outputPath` at the end; on any error (corrupt input, disk full)
+    /// the temporary file is removed and an existing output is left untouched.
+    /// - Parameter progress: called with (bytes read, keys seen) after every record.
+    public static func exportFile(inputPath: String, outputPath: String, options: SQLiteExportOptions,
+                                  readerOptions: RDBReaderOptions = RDBReaderOptions(),
+                                  progress: ((Int64, Int) -> Void)? = nil) throws -> SQLiteExportSummary {
+        try checkOutput(outputPath, force: options.force)
+        if sameFile(inputPath, outputPath) {
+            throw SQLiteExportError("\(outputPath): is the input file; choose another output")
+        }
+        let source = try openRDBSource(path: inputPath)
+        let reader = RDBReader(source: source, fileName: inputPath, options: readerOptions)
+        let name = (inputPath as NSString).lastPathComponent
+        return try export(to: outputPath, sourceFileName: name, options: options, next: reader.next,
+                          onRecord: { summary in progress?(reader.bytesConsumed, summary.keysSeen) })
+    }
+
+    /// Whether the input is gzip-compressed (then `bytesConsumed` counts inflated bytes, not file bytes).
+    public static func isGzip(_ path: String) -> Bool {
+        guard let fh = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? fh.close() }
+        let magic = fh.readData(ofLength: 2)
+        return magic.count == 2 && magic[magic.startIndex] == 0x1f && magic[magic.startIndex + 1] == 0x8b
+    }
+
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        var sa = stat(), sb = stat()
+        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
+    }
+}
