@@ -49,6 +49,9 @@ public struct SQLiteCommand: ParsableCommand {
     @Flag(name: .customLong("keys-without-rowid"), help: ArgumentHelp("keys as a WITHOUT ROWID table.", visibility: .hidden))
     var keysWithoutRowID = false
 
+    @Option(name: .customLong("cache-mib"), help: ArgumentHelp("SQLite page cache, MiB.", visibility: .hidden))
+    var cacheMiB: Int = 64
+
     @Flag(name: .customLong("no-progress"), help: "Never show the progress bar (it is shown only when stderr is a terminal).")
     var noProgress = false
 
@@ -69,6 +72,7 @@ public struct SQLiteCommand: ParsableCommand {
         options.filter = KeyFilter(databases: Set(databases), keyPattern: keyPattern.map { Array($0.utf8) }, types: Set(types))
         options.layer = SQLiteLayer(rawValue: layer) ?? .cAPI
         options.layout.keysWithoutRowID = keysWithoutRowID
+        options.layout.cacheSizeKiB = max(1, cacheMiB) * 1024
 
         var bar: ExportProgressBar?
         if !noProgress && ExportProgressBar.stderrIsTerminal {
@@ -87,7 +91,7 @@ public struct SQLiteCommand: ParsableCommand {
             bar?.finish(bytes: lastBytes, keys: result.keysSeen)
             let types = result.keysByType.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             let line = "\(output): \(result.keysExported) of \(result.keysSeen) keys (\(types)), \(result.rows) rows, "
-                + String(format: "%.2f s", seconds)
+                + String(format: "%.2f s (indexes %.2f s)", seconds, result.indexSeconds)
             if summary {
                 print(line)
             } else if bar != nil {

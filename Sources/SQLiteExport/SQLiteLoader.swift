@@ -12,6 +12,8 @@ public struct SQLiteExportSummary: Sendable, Equatable {
     public var rdbVersion: Int?
     public var replID: String?
     public var replOffset: String?
+    /// Seconds spent building indexes and views and committing (the rest of an export is the streaming load).
+    public var indexSeconds: Double = 0
     public init() {}
 }
 
@@ -466,6 +468,7 @@ final class SQLiteLoader<Backend: SQLBackend> {
             try ms.run()
         }
         ms.finalize()
+        let indexStart = ExportProgressBar.nowNs()
         for sql in SQLiteSchema.indexes(keysWithoutRowID: layout.keysWithoutRowID) {
             do { try backend.execute(sql) } catch let e as SQLiteExportError where e.code == SQLITE_CONSTRAINT {
                 throw try backend.firstDuplicateKey().map { duplicateKeyError(db: $0.db, key: $0.key) } ?? e
@@ -474,6 +477,7 @@ final class SQLiteLoader<Backend: SQLBackend> {
         for sql in SQLiteSchema.views { try backend.execute(sql) }
         try backend.execute("COMMIT")
         transactionOpen = false
+        summary.indexSeconds = Double(ExportProgressBar.nowNs() - indexStart) / 1e9
         for s in allStatements { s.finalize() }
         try backend.execute("PRAGMA optimize")
     }
