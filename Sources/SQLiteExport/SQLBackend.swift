@@ -30,6 +30,15 @@ protocol SQLRowStatement: AnyObject {
     func finalize()
 }
 
+extension SQLRowStatement {
+    /// An unsigned 64-bit number from the file: INTEGER when it fits in SQLite's signed 64 bits, otherwise its
+    /// exact decimal TEXT (e.g. stream ID 18446744073709551615-0), which sorts after every INTEGER.
+    @inline(__always) func bindU64(_ index: Int32, _ value: UInt64?) {
+        guard let value else { bindNull(index); return }
+        if value <= UInt64(Int64.max) { bind(index, Int64(value)) } else { bindText(index, String(value)) }
+    }
+}
+
 extension SQLiteDatabase: SQLBackend {
     func firstDuplicateKey() throws -> (db: Int64, key: Bytes)? {
         var stmt: OpaquePointer?

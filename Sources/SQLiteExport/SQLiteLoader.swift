@@ -120,14 +120,14 @@ final class SQLiteLoader<Backend: SQLBackend> {
             currentDB = db
         case .resizeDB(let dbSize, let expiresSize):
             insResize.bind(1, Int64(currentDB))
-            insResize.bind(2, Int64(bitPattern: dbSize))
-            insResize.bind(3, Int64(bitPattern: expiresSize))
+            insResize.bindU64(2, dbSize)
+            insResize.bindU64(3, expiresSize)
             try insResize.run()
             summary.rows += 1
         case .slotInfo(let slot, let keys, let expires):
-            insSlot.bind(1, Int64(bitPattern: slot))
-            insSlot.bind(2, Int64(bitPattern: keys))
-            insSlot.bind(3, Int64(bitPattern: expires))
+            insSlot.bindU64(1, slot)
+            insSlot.bindU64(2, keys)
+            insSlot.bindU64(3, expires)
             try insSlot.run()
             summary.rows += 1
         case .function(let code):
@@ -220,7 +220,7 @@ final class SQLiteLoader<Backend: SQLBackend> {
             s.bindText(3, value.typeName)
             s.bind(4, entry.expireAtMs)
             s.bind(5, entry.lfuFreq.map { Int64($0) })
-            s.bind(6, entry.lruIdleSeconds.map { Int64(bitPattern: $0) })
+            s.bindU64(6, entry.lruIdleSeconds)
             s.bind(7, Int64(entry.rdbType))
             s.bind(8, Int64(length))
             s.bind(9, entry.serializedSize)
@@ -329,20 +329,19 @@ final class SQLiteLoader<Backend: SQLBackend> {
         summary.rows += fields.count
     }
 
-    @inline(__always) private static func i64(_ v: UInt64) -> Int64 { Int64(bitPattern: v) }
 
     private func insertStream(_ db: Int64, _ k: UnsafeRawBufferPointer, _ keyFlag: Int64, _ stream: StreamValue) throws {
         let m = insStream
         m.bind(1, db)
         m.bindStatic(2, k)
-        m.bind(3, Self.i64(stream.length))
-        m.bind(4, Self.i64(stream.lastID.ms))
-        m.bind(5, Self.i64(stream.lastID.seq))
-        m.bind(6, stream.firstID.map { Self.i64($0.ms) })
-        m.bind(7, stream.firstID.map { Self.i64($0.seq) })
-        m.bind(8, stream.maxDeletedEntryID.map { Self.i64($0.ms) })
-        m.bind(9, stream.maxDeletedEntryID.map { Self.i64($0.seq) })
-        m.bind(10, stream.entriesAdded.map { Self.i64($0) })
+        m.bindU64(3, stream.length)
+        m.bindU64(4, stream.lastID.ms)
+        m.bindU64(5, stream.lastID.seq)
+        m.bindU64(6, stream.firstID?.ms)
+        m.bindU64(7, stream.firstID?.seq)
+        m.bindU64(8, stream.maxDeletedEntryID?.ms)
+        m.bindU64(9, stream.maxDeletedEntryID?.seq)
+        m.bindU64(10, stream.entriesAdded)
         m.bind(11, Int64(stream.listpackNodes))
         try m.run()
         summary.rows += 1
@@ -351,8 +350,8 @@ final class SQLiteLoader<Backend: SQLBackend> {
         e.bind(1, db)
         e.bindStatic(2, k)
         for entry in stream.entries {
-            e.bind(3, Self.i64(entry.id.ms))
-            e.bind(4, Self.i64(entry.id.seq))
+            e.bindU64(3, entry.id.ms)
+            e.bindU64(4, entry.id.seq)
             var pos: Int64 = 0
             for (field, value) in entry.fields {
                 try field.withUnsafeBytes { fb in
@@ -375,10 +374,10 @@ final class SQLiteLoader<Backend: SQLBackend> {
                 gs.bind(1, db)
                 gs.bindStatic(2, k)
                 gs.bindStatic(3, g)
-                gs.bind(4, Self.i64(group.lastDeliveredID.ms))
-                gs.bind(5, Self.i64(group.lastDeliveredID.seq))
+                gs.bindU64(4, group.lastDeliveredID.ms)
+                gs.bindU64(5, group.lastDeliveredID.seq)
                 // entries_read: NULL when absent (type 15) or unknown (stored as -1 = 2^64-1).
-                gs.bind(6, group.entriesReadRaw.flatMap { $0 == UInt64.max ? nil : Self.i64($0) })
+                gs.bindU64(6, group.entriesReadRaw.flatMap { $0 == UInt64.max ? nil : $0 })
                 try gs.run()
                 summary.rows += 1
 
@@ -404,10 +403,10 @@ final class SQLiteLoader<Backend: SQLBackend> {
                 ps.bindStatic(2, k)
                 ps.bindStatic(3, g)
                 for p in group.pending {
-                    ps.bind(4, Self.i64(p.id.ms))
-                    ps.bind(5, Self.i64(p.id.seq))
+                    ps.bindU64(4, p.id.ms)
+                    ps.bindU64(5, p.id.seq)
                     ps.bind(7, p.deliveryTimeMs)
-                    ps.bind(8, Self.i64(p.deliveryCount))
+                    ps.bindU64(8, p.deliveryCount)
                     if let ci = owner[p.id] {
                         try group.consumers[ci].name.withUnsafeBytes { c in
                             ps.bindStatic(6, c)
@@ -429,7 +428,7 @@ final class SQLiteLoader<Backend: SQLBackend> {
             s.bind(1, db)
             s.bindStatic(2, k)
             s.bindText(3, module.moduleName)
-            s.bind(4, Self.i64(module.moduleID))
+            s.bind(4, Int64(bitPattern: module.moduleID))
             s.bind(5, Int64(module.encodingVersion))
             s.bindStatic(6, r)
             try s.run()

@@ -7,25 +7,31 @@
 /// - `utf8` is a bit mask saying which BLOB columns of the row hold valid UTF-8 (1 = key, 2 = the first
 ///   value column, 4 = the second), checked by the exporter (SQLite's `CAST(x AS TEXT)` does not validate);
 ///   the `*_text` views use it to show text only where the bytes really are text.
-/// - 64-bit unsigned numbers from the file (stream IDs, entries_added) are stored as their signed 64-bit
-///   bit pattern: values >= 2^63 read back negative.
+/// - Unsigned 64-bit numbers from the file (stream IDs, entries_added, counters) are INTEGERs when they fit in
+///   SQLite's signed 64 bits and exact decimal TEXT otherwise (`18446744073709551615`), which sorts after every
+///   INTEGER, so `ORDER BY ms, seq` stays in ID order. Module type ids are the raw 64-bit pattern.
 /// - Indexes are created after the bulk load.
 public enum SQLiteSchema {
     public static let version = 1
+
+    /// Declared "type" of unsigned 64-bit columns: none (BLOB affinity), so an INTEGER stays an INTEGER and
+    /// the exact decimal TEXT of a value >= 2^63 is not turned into a lossy REAL by INTEGER/NUMERIC affinity.
+    /// The comment stays in `sqlite_master.sql` as documentation.
+    static let u64 = "/* INTEGER, or TEXT if >= 2^63 */"
 
     /// Tables, created before the load (no secondary indexes).
     static func tables(keysWithoutRowID: Bool) -> [String] {
         [
             "CREATE TABLE meta(key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID",
             "CREATE TABLE aux(pos INTEGER NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL)",
-            "CREATE TABLE resize_db(db INTEGER NOT NULL, db_size INTEGER NOT NULL, expires_size INTEGER NOT NULL)",
-            "CREATE TABLE slot_info(slot INTEGER NOT NULL, keys INTEGER NOT NULL, expires INTEGER NOT NULL)",
+            "CREATE TABLE resize_db(db INTEGER NOT NULL, db_size \(u64) NOT NULL, expires_size \(u64) NOT NULL)",
+            "CREATE TABLE slot_info(slot \(u64) NOT NULL, keys \(u64) NOT NULL, expires \(u64) NOT NULL)",
             "CREATE TABLE functions(pos INTEGER NOT NULL, library_name TEXT, library_code BLOB NOT NULL)",
             "CREATE TABLE module_aux(pos INTEGER NOT NULL, module TEXT NOT NULL, module_id INTEGER NOT NULL, "
                 + "encoding_version INTEGER NOT NULL, raw BLOB NOT NULL)",
             "CREATE TABLE valkey_slot_import(pos INTEGER NOT NULL, raw BLOB NOT NULL)",
             "CREATE TABLE keys(db INTEGER NOT NULL, key BLOB NOT NULL, type TEXT NOT NULL, expire_at_ms INTEGER, "
-                + "lfu_freq INTEGER, lru_idle_s INTEGER, rdb_type INTEGER NOT NULL, length INTEGER NOT NULL, "
+                + "lfu_freq INTEGER, lru_idle_s \(u64), rdb_type INTEGER NOT NULL, length INTEGER NOT NULL, "
                 + "rdb_bytes INTEGER NOT NULL, utf8 INTEGER NOT NULL"
                 + (keysWithoutRowID ? ", PRIMARY KEY(db, key)) WITHOUT ROWID" : ")"),
             "CREATE TABLE strings(db INTEGER NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, utf8 INTEGER NOT NULL)",
@@ -36,19 +42,19 @@ public enum SQLiteSchema {
                 + "utf8 INTEGER NOT NULL)",
             "CREATE TABLE hash_fields(db INTEGER NOT NULL, key BLOB NOT NULL, field BLOB NOT NULL, value BLOB NOT NULL, "
                 + "expire_at_ms INTEGER, utf8 INTEGER NOT NULL)",
-            "CREATE TABLE streams(db INTEGER NOT NULL, key BLOB NOT NULL, length INTEGER NOT NULL, "
-                + "last_id_ms INTEGER NOT NULL, last_id_seq INTEGER NOT NULL, first_id_ms INTEGER, first_id_seq INTEGER, "
-                + "max_deleted_id_ms INTEGER, max_deleted_id_seq INTEGER, entries_added INTEGER, "
+            "CREATE TABLE streams(db INTEGER NOT NULL, key BLOB NOT NULL, length \(u64) NOT NULL, "
+                + "last_id_ms \(u64) NOT NULL, last_id_seq \(u64) NOT NULL, first_id_ms \(u64), first_id_seq \(u64), "
+                + "max_deleted_id_ms \(u64), max_deleted_id_seq \(u64), entries_added \(u64), "
                 + "listpack_nodes INTEGER NOT NULL)",
-            "CREATE TABLE stream_entries(db INTEGER NOT NULL, key BLOB NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL, "
+            "CREATE TABLE stream_entries(db INTEGER NOT NULL, key BLOB NOT NULL, ms \(u64) NOT NULL, seq \(u64) NOT NULL, "
                 + "pos INTEGER NOT NULL, field BLOB NOT NULL, value BLOB NOT NULL, utf8 INTEGER NOT NULL)",
             "CREATE TABLE stream_groups(db INTEGER NOT NULL, key BLOB NOT NULL, group_name BLOB NOT NULL, "
-                + "last_delivered_ms INTEGER NOT NULL, last_delivered_seq INTEGER NOT NULL, entries_read INTEGER)",
+                + "last_delivered_ms \(u64) NOT NULL, last_delivered_seq \(u64) NOT NULL, entries_read \(u64))",
             "CREATE TABLE stream_consumers(db INTEGER NOT NULL, key BLOB NOT NULL, group_name BLOB NOT NULL, "
                 + "consumer BLOB NOT NULL, seen_time_ms INTEGER NOT NULL, active_time_ms INTEGER)",
             "CREATE TABLE stream_pending(db INTEGER NOT NULL, key BLOB NOT NULL, group_name BLOB NOT NULL, "
-                + "ms INTEGER NOT NULL, seq INTEGER NOT NULL, consumer BLOB, delivery_time_ms INTEGER NOT NULL, "
-                + "delivery_count INTEGER NOT NULL)",
+                + "ms \(u64) NOT NULL, seq \(u64) NOT NULL, consumer BLOB, delivery_time_ms INTEGER NOT NULL, "
+                + "delivery_count \(u64) NOT NULL)",
             "CREATE TABLE modules(db INTEGER NOT NULL, key BLOB NOT NULL, module TEXT NOT NULL, module_id INTEGER NOT NULL, "
                 + "encoding_version INTEGER NOT NULL, raw BLOB NOT NULL)",
         ]
