@@ -155,19 +155,26 @@ public final class ReplicaStore: @unchecked Sendable {
     /// A read-only look at a data directory: the same checks as `open`, but nothing is cut, deleted or
     /// locked, so it is safe while `follow` runs (a record being appended shows up as `tornTail`).
     public static func inspect(directory: String, fileSystem: StoreFileSystem = POSIXFileSystem()) throws -> StoreStatus {
-        var lastError: Error?
-        // The follower may publish (replace files) between our reads: retry a few times.
-        for _ in 0..<5 {
+        // The follower may roll or publish (replace and delete files) while we read: when a look fails and
+        // the manifest changed meanwhile, look again; when it did not change, the error is real.
+        let manifestPath = joinPath(directory, Manifest.fileName)
+        func manifestBytes() -> [UInt8]? {
+            guard let f = try? fileSystem.openForReading(manifestPath), let n = try? f.size(), n < 64 << 20 else { return nil }
+            defer { f.close() }
+            return try? f.readFully(at: 0, count: Int(n))
+        }
+        var attempt = 0
+        while true {
+            let before = manifestBytes()
             do {
                 let r = try Recovery.run(fs: fileSystem, directory: directory)
                 return StoreStatus(directory: directory, recovery: r, durableOffset: nil,
                                    follower: FollowerState.read(directory: directory, fileSystem: fileSystem))
-            } catch let e as StoreError where e.code == .missingFile || e.code == .badSnapshot {
-                lastError = e
-                usleep(50_000)
+            } catch {
+                attempt += 1
+                if attempt >= 20 || manifestBytes() == before { throw error }
             }
         }
-        throw lastError ?? StoreError(.io, file: directory, offset: nil, "cannot inspect")
     }
 
     // MARK: Position

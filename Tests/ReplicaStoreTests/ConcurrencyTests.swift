@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+@testable import ReplicaStore
+
+/// The store on the real file system with other threads: `status` (read-only inspect) while a writer
+/// appends, rolls segments and publishes a new full sync; the `everysec` background fsync.
+@Suite struct ConcurrencyTests {
+    @Test func inspectWhileAWriterAppendsRollsAndPublishes() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try ReplicaStore.open(directory: dir, fsync: .no, options: noBackground(segmentSize: 4096))
+        try fullSync(store, replid: replid("a"), offset: 0, rdb: TestRDB.make(replid: replid("a"), offset: 0))
+        let done = DispatchSemaphore(value: 0)
+        let writerError = ErrorBox()
+        let writer = Thread {
+            defer { done.signal() }
+            do {
+                for i in 0..<3000 {
+                    if i == 1500 {
+                        try fullSync(store, replid: replid("b"), offset: 5_000_000, rdb: TestRDB.make(replid: replid("b"), offset: 5_000_000))
+                    }
+                    try store.append(resp("SET", "key:\(i)", String(repeating: "x", count: i % 200)), streamDB: i % 3)
+                }
+            } catch {
+                writerError.set(error)
+            }
+        }
+        writer.start()
+        var looks = 0
+        var lastA: Int64 = 0
+        var lastB: Int64 = 0
+        while done.wait(timeout: .now()) == .timedOut && looks < 10_000 {
+            let s = try ReplicaStore.inspect(directory: dir)
+            let off = try #require(s.offset)
+            if s.replid == replid("a") {
+                #expect(lastB == 0, "went back to the old full sync")
+                #expect(off >= lastA)
+                lastA = off
+            } else {
+                #expect(s.replid == replid("b"))
+                #expect(off >= max(lastB, 5_000_000))
+                lastB = off
+            }
+            looks += 1
+        }
+        #expect(writerError.get() == nil)
+        #expect(looks > 0)
+        let final = try ReplicaStore.inspect(directory: dir)
+        #expect(final.offset == store.position?.offset)
+        #expect(final.tornTail == nil)
+        try store.close()
+    }
+
+    @Test func everysecFsyncsInTheBackground() throws {
+        let fs = SimulatedFileSystem()
+        let store = try ReplicaStore.open(directory: "/d", fsync: .everysec, fileSystem: fs)
+        try fullSync(store, replid: replid("a"), offset: 10, rdb: TestRDB.make(replid: replid("a"), offset: 10))
+        let end = try store.append(resp("SET", "a", "b"), streamDB: 0)
+        #expect(store.durableOffset == 10)
+        // Bounded wait (the timer fires every second).
+        var waited = 0
+        while store.durableOffset < end && waited < 100 {
+            usleep(50_000)
+            waited += 1
+        }
+        #expect(store.durableOffset == end)
+        // What the background fsync made durable survives a power loss.
+        fs.crash(seed: 1)
+        let again = try ReplicaStore.open(directory: "/d", fsync: .everysec, fileSystem: fs, options: noBackground())
+        #expect(again.position?.offset == end)
+        try again.close()
+    }
+}
+
+final class ErrorBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: Error?
+    func set(_ e: Error) { lock.lock(); error = e; lock.unlock() }
+    func get() -> Error? { lock.lock(); defer { lock.unlock() }; return error }
+}
