@@ -112,3 +112,86 @@ import TestSupport
         #expect(m("**x", "abcx"))
     }
 }
+
+/// Fault injection: a sink that fails part-way, and outputs that cannot be created.
+@Suite struct WriterFaultTests {
+    struct FailingSink: ByteSink {
+        struct Boom: Error {}
+        var budget: Int
+        var chunks: [Int] = []
+        mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
+            chunks.append(bytes.count)
+            if bytes.count > budget { throw Boom() }
+            budget -= bytes.count
+        }
+    }
+
+    @Test(arguments: [0, 9, 100, 30_000, 65_000])
+    func sinkFailureSurfacesAsIOError(budget: Int) throws {
+        let entries = WriterSamples.entries()
+        let w = try RDBWriter(sink: FailingSink(budget: budget), options: RDBWriterOptions(rdbVersion: 12))
+        var caught: RDBWriteError?
+        do {
+            try w.writeHeader()
+            try w.writeAuxFields()
+            for e in entries { try w.writeEntry(e) }
+            try w.finish()
+        } catch let e as RDBWriteError {
+            caught = e
+        }
+        #expect(caught?.code == .io, "budget \(budget)")
+        #expect(w.sink.chunks.allSatisfy { $0 > 0 })
+    }
+
+    @Test func writerRejectsCallsOutOfOrder() throws {
+        let w = try RDBWriter(sink: MemoryByteSink())
+        #expect(throws: RDBWriteError.self) { try w.writeAux("a", "b") }
+        try w.writeHeader()
+        #expect(throws: RDBWriteError.self) { try w.writeHeader() }
+        try w.finish()
+        #expect(throws: RDBWriteError.self) { try w.writeEntry(WriterSamples.entries()[0]) }
+        #expect(throws: RDBWriteError.self) { try w.finish() }
+        // Header + EOF + 8-byte CRC of "REDIS0012\xff".
+        let expected = CRC64.update(0, Array("REDIS0012".utf8) + [0xFF])
+        #expect(w.sink.bytes.count == 9 + 1 + 8)
+        #expect(w.sink.bytes.suffix(8) == withUnsafeBytes(of: expected.littleEndian) { Array($0) })
+    }
+
+    @Test func convertIntoAMissingDirectoryFailsCleanly() throws {
+        try TestPaths.withTemporaryDirectory { dir in
+            let (input, _) = try WriterConvertTests.writeSample(dir)
+            let out = dir.appendingPathComponent("no/such/dir/out.rdb").path
+            #expect(throws: RDBWriteError.self) { try RDBConvert.convert(input: input, output: out) }
+            // A corrupt input: the error is the reader's, naming the file; nothing is left behind.
+            var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: input)))
+            bytes[bytes.count / 2] ^= 0xFF
+            let bad = dir.appendingPathComponent("bad.rdb").path
+            try Data(bytes).write(to: URL(fileURLWithPath: bad))
+            let target = dir.appendingPathComponent("out.rdb").path
+            #expect(throws: RDBError.self) { try RDBConvert.convert(input: bad, output: target) }
+            #expect(!FileManager.default.fileExists(atPath: target))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".tmp-") }.isEmpty)
+        }
+    }
+}
+
+@Suite struct WriterValidationTests {
+    @Test func invalidValuesAreRefusedNamingTheKey() throws {
+        let w = try RDBWriter(sink: MemoryByteSink())
+        try w.writeHeader()
+        let nan = RDBEntry(db: 0, key: Array("z".utf8), value: .sortedSet([SortedSetMember(member: [1], score: .nan)]), rdbType: 0)
+        #expect(throws: RDBWriteError.self) { try w.writeEntry(nan) }
+        let ids = [StreamID(ms: 2, seq: 0), StreamID(ms: 1, seq: 5)]
+        let unordered = RDBEntry(db: 0, key: Array("s".utf8), value: .stream(StreamValue(
+            entries: ids.map { StreamEntry(id: $0, fields: [([1], [2])]) }, length: 2, listpackNodes: 1, lastID: ids[0])), rdbType: 0)
+        do {
+            try w.writeEntry(unordered)
+            Issue.record("accepted out-of-order stream IDs")
+        } catch let e as RDBWriteError {
+            #expect(e.code == .invalidValue && e.key == Array("s".utf8))
+        }
+        // Nothing of the refused keys was written.
+        try w.finish()
+        #expect(w.sink.bytes.count == 9 + 1 + 8)
+    }
+}

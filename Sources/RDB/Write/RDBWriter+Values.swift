@@ -19,6 +19,16 @@ extension RDBWriter {
         case .hash(let fields) where version < 12 && !options.dropFieldTTL && fields.contains(where: { $0.expireAtMs != nil }):
             throw RDBWriteError(.notRepresentable,
                                 "hash field TTLs need RDB 12 (Redis 7.4); target is \(version) (use --drop-field-ttl to keep the fields without their TTLs)")
+        case .sortedSet(let members) where members.contains(where: { $0.score.isNaN }):
+            throw RDBWriteError(.invalidValue, "sorted set with a NaN score (Redis refuses to load it)")
+        case .stream(let s):
+            var previous: StreamID?
+            for entry in s.entries {
+                if let p = previous, !(p < entry.id) {
+                    throw RDBWriteError(.invalidValue, "stream entry IDs not strictly increasing (\(p) then \(entry.id))")
+                }
+                previous = entry.id
+            }
         default: break
         }
 

@@ -166,12 +166,15 @@ public final class RDBWriter<Sink: ByteSink> {
     /// One key: [EXPIRETIME_MS] [IDLE] [FREQ] type key value.
     public func writeEntry(_ entry: RDBEntry) throws {
         try requireOpen()
-        if currentDB != entry.db { try selectDB(entry.db) }
+        // A refused key leaves nothing behind, not even the SELECTDB written for it.
         let mark = out.count
+        let previousDB = currentDB
+        if currentDB != entry.db { try selectDB(entry.db) }
         do {
             try writeKeyValue(entry)
         } catch var e as RDBWriteError {
             out.count = mark
+            currentDB = previousDB
             if e.key == nil { e.key = entry.key; e.db = entry.db }
             throw e
         }
