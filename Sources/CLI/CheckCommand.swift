@@ -25,13 +25,21 @@ public struct CheckCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print only errors (text mode).")
     var quiet = false
 
+    @Flag(name: .long, help: """
+        Also build every value in memory (slower). Validation is the same either way; this \
+        additionally warns about empty collections, which Redis skips on load.
+        """)
+    var decodeValues = false
+
     public init() {}
 
     public func run() throws {
         var outcomes: [RDBFileScan.Outcome] = []
         for path in files {
             let started = DispatchTime.now().uptimeNanoseconds
-            let outcome = try RDBFileScan.scan(path: path)
+            // Every value is still read and validated completely; only building it in memory is skipped.
+            let options = RDBReaderOptions(verifyChecksum: true, decodeValues: decodeValues)
+            let outcome = try RDBFileScan.scan(path: path, options: options)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             if !json { printText(outcome, seconds: seconds) }
             outcomes.append(outcome)

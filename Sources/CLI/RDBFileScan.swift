@@ -6,8 +6,8 @@ import RDB
 ///
 /// Besides what the reader enforces, it checks at the end that the stored CRC-64 matches the
 /// computed one (0 = disabled, versions < 5 have none) and notes, as warnings, bytes left after
-/// the RDB (an AOF tail after an RDB preamble) and keys whose collections are empty (Redis skips
-/// those on load).
+/// the RDB (an AOF tail after an RDB preamble) and, when values are decoded, keys whose
+/// collections are empty (Redis skips those on load).
 struct RDBFileScan {
     struct Outcome {
         var path: String
@@ -47,7 +47,7 @@ struct RDBFileScan {
                     outcome.header = h
                 case .entry(let e):
                     outcome.keys += 1
-                    if isEmptyCollection(e.value) {
+                    if options.decodeValues && isEmptyCollection(e.value) {
                         emptyKeys += 1
                         if firstEmpty == nil { firstEmpty = (e.key, e.db) }
                     }
