@@ -26,8 +26,7 @@ public struct CheckCommand: ParsableCommand {
     var quiet = false
 
     @Flag(name: .long, help: """
-        Also build every value in memory (slower). Validation is the same either way; this \
-        additionally warns about empty collections, which Redis skips on load.
+        Also build every value in memory (slower; validation is the same either way).
         """)
     var decodeValues = false
 

@@ -6,8 +6,8 @@ import RDB
 ///
 /// Besides what the reader enforces, it checks at the end that the stored CRC-64 matches the
 /// computed one (0 = disabled, versions < 5 have none) and notes, as warnings, bytes left after
-/// the RDB (an AOF tail after an RDB preamble) and, when values are decoded, keys whose
-/// collections are empty (Redis skips those on load).
+/// the RDB (an AOF tail after an RDB preamble) and keys whose collections are empty (Redis skips
+/// those on load).
 struct RDBFileScan {
     struct Outcome {
         var path: String
@@ -47,7 +47,7 @@ struct RDBFileScan {
                     outcome.header = h
                 case .entry(let e):
                     outcome.keys += 1
-                    if options.decodeValues && isEmptyCollection(e.value) {
+                    if isEmptyCollection(e, decoded: options.decodeValues) {
                         emptyKeys += 1
                         if firstEmpty == nil { firstEmpty = (e.key, e.db) }
                     }
@@ -90,13 +90,18 @@ struct RDBFileScan {
         return e
     }
 
-    static func isEmptyCollection(_ v: RDBValue) -> Bool {
-        switch v {
-        case .list(let a): return a.isEmpty
-        case .set(let a): return a.isEmpty
-        case .sortedSet(let a): return a.isEmpty
-        case .hash(let a): return a.isEmpty
-        case .string, .stream, .module: return false
+    /// A list, set, sorted set or hash with no elements (an empty stream is legitimate). Uses the
+    /// reader's `elementCount`, which it sets whether or not values are decoded.
+    static func isEmptyCollection(_ e: RDBEntry, decoded: Bool) -> Bool {
+        switch e.value {
+        case .list(let a), .set(let a):
+            return e.elementCount.map { $0 == 0 } ?? (decoded && a.isEmpty)
+        case .sortedSet(let a):
+            return e.elementCount.map { $0 == 0 } ?? (decoded && a.isEmpty)
+        case .hash(let a):
+            return e.elementCount.map { $0 == 0 } ?? (decoded && a.isEmpty)
+        case .string, .stream, .module:
+            return false
         }
     }
 
