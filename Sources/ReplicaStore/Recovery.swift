@@ -101,7 +101,7 @@ enum Recovery {
                 if let (at, start) = try LogScanner.findValidRecord(file: file, from: damage.fileOffset + 1,
                                                                      fileSize: scan.fileSize, minStart: scan.endOffset) {
                     throw StoreError(.logDamage, file: path, offset: damage.fileOffset,
-                                     "\(damage.reason); a whole valid record follows at byte \(at) (start offset \(start)), so this is damage inside the log, not a torn tail (refusing to start)")
+                                     "\(damage.reason); a whole valid record follows at byte \(at) (start offset \(start)), so this is damage inside the log, not a torn tail (refusing to start; to give up everything from byte \(damage.fileOffset) on, truncate the file to \(damage.fileOffset) bytes and start again)")
                 }
                 torn = TornTail(file: seg.file, fileOffset: damage.fileOffset, bytes: scan.fileSize - damage.fileOffset,
                                 reason: damage.reason)

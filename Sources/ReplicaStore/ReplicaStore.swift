@@ -142,9 +142,9 @@ public final class ReplicaStore: @unchecked Sendable {
             store.earlierSegmentsBytes = r.scans.dropLast().reduce(0) { $0 + $1.validBytes }
             store.endOffset = pos.offset
             store.currentDB = pos.streamDB
-            // What recovery found is what survived a crash; from here on treat it as durable.
-            // (Without a torn tail it may still be in the page cache only, so sync it once.)
-            if r.tornTail == nil && fsync != .no { try file.sync() }
+            // A clean shutdown under `--fsync no` may have left the tail in the page cache only: fsync it
+            // once, so everything recovered counts as durable from here on.
+            if r.tornTail == nil { try file.sync() }
             store.durable = pos.offset
         }
         if removedAny { try fileSystem.syncDirectory(directory) }
