@@ -122,6 +122,10 @@ public final class SimulatedFileSystem: StoreFileSystem, @unchecked Sendable {
         }
     }
 
+    /// Test helper: bytes read so far through handles opened on each path.
+    public func bytesRead(_ path: String) -> Int { lock.withLock { readCounts[path] ?? 0 } }
+    fileprivate var readCounts: [String: Int] = [:]
+
     /// Test helper: all paths, sorted.
     public func allPaths() -> [String] { lock.withLock { names.keys.sorted() } }
 
@@ -305,6 +309,7 @@ final class SimulatedFile: StoreFile, @unchecked Sendable {
             guard offset >= 0, offset < Int64(node.data.count) else { return 0 }
             let start = Int(offset)
             let n = min(buffer.count, node.data.count - start)
+            fs.readCounts[path, default: 0] += n
             node.data.withUnsafeBytes { src in
                 buffer.baseAddress!.copyMemory(from: src.baseAddress! + start, byteCount: n)
             }

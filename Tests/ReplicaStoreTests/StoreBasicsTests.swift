@@ -230,3 +230,31 @@ import Testing
         try store.close()
     }
 }
+
+@Suite struct StartupCostTests {
+    /// Opening reads the snapshot's first records only: the bytes read from it do not grow with its keys.
+    @Test func openReadsOnlyTheSnapshotsHead() throws {
+        let fs = SimulatedFileSystem()
+        // RESIZEDB's count is one byte in the test builder; the reader does not need it to match.
+        var rdb: [UInt8] = TestRDB.make(replid: replid("a"), offset: 1, keys: [("k", "v")])
+        rdb.removeLast(9) // EOF + checksum
+        let value = TestRDB.string(String(repeating: "v", count: 50))
+        for i in 0..<40_000 {
+            rdb.append(0)
+            rdb += TestRDB.string("key:\(i)")
+            rdb += value
+        }
+        rdb += [255] + [UInt8](repeating: 0, count: 8)
+        #expect(rdb.count > 2_000_000)
+        var store = try ReplicaStore.open(directory: "/d", fsync: .always, fileSystem: fs, options: noBackground())
+        let snap = try fullSync(store, replid: replid("a"), offset: 1, rdb: rdb)
+        try store.close()
+        let path = "/d/" + snap.file
+        let before = fs.bytesRead(path)
+        store = try ReplicaStore.open(directory: "/d", fsync: .always, fileSystem: fs, options: noBackground())
+        #expect(store.position?.offset == 1)
+        let read = fs.bytesRead(path) - before
+        #expect(read > 0 && read <= 128 << 10, "read \(read) of \(rdb.count) snapshot bytes")
+        try store.close()
+    }
+}
