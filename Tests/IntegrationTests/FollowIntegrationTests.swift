@@ -222,6 +222,31 @@ struct FollowIntegrationTests {
         #expect(viaEnv.stop() == 0)
     }
 
+    @Test("a Redis 6.2 master (RDB 9): full sync, then kill -9 and +CONTINUE",
+          .enabled(if: RedisServerProcess.redis62BinaryPath != nil, "Redis 6.2 not installed (tools/install-deps)"))
+    func redis62Master() throws {
+        let binary = try #require(RedisServerProcess.redis62BinaryPath)
+        let master = try RedisServerProcess(binary: binary, extraArguments: ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"])
+        try Self.loadSmallDataset(master)
+        let c = try master.client()
+        try c.call("EVAL", "return redis.call('SET', KEYS[1], ARGV[1])", "1", "scripted", "1")
+        let tmp = try TestPaths.makeTemporaryDirectory()
+        let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: 17011)
+        try follower.start()
+        defer { follower.stop() }
+        try follower.waitCaughtUp()
+        #expect(follower.log.contains("REDIS0009"))
+        try c.call("SET", "more", "1")
+        follower.kill9()
+        try c.call("SET", "while-down", "1")
+        try follower.start()
+        try waitUntil(20, "+CONTINUE from 6.2") { try master.stat("sync_partial_ok") == 1 }
+        let offset = try follower.waitCaughtUp()
+        #expect(try master.stat("sync_full") == 1)
+        #expect(follower.stop() == 0)
+        #expect(try StoredState.read(follower.dir).position?.offset == offset)
+    }
+
     @Test("an unreachable master: capped, jittered exponential backoff; SIGTERM still exits 0")
     func unreachableMaster() throws {
         let master = try RedisServerProcess()
