@@ -532,3 +532,32 @@ import Testing
         #expect(readError(l.bytes)?.code == .lzf)
     }
 }
+
+extension ReaderEncodingTests {
+    /// The background checksum (slots reused many times over a ~3 MB input) equals the synchronous one,
+    /// for any input split, and both catch a flipped byte.
+    @Test func backgroundAndSynchronousChecksumsAgree() throws {
+        var w = RDBBuilder(version: 11)
+        var rng = SplitMix64(seed: 5)
+        for i in 0..<3000 {
+            w.key(0, "k\(i)")
+            w.str((0..<(1000 + Int(rng.next() % 100))).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+        }
+        let bytes = w.finished()
+        var sync = RDBReaderOptions()
+        sync.backgroundChecksum = false
+        let expected = CRC64.checksum(Array(bytes.dropLast(8)))
+        for (options, chunking) in [(RDBReaderOptions(), MemoryByteSource.Chunking.all),
+                                    (RDBReaderOptions(), .random(seed: 9, maxChunk: 300_000)),
+                                    (sync, .random(seed: 10, maxChunk: 100_000))] {
+            let recs = try ReaderTestSupport.readAll(bytes, chunking: chunking, options: options)
+            #expect(recs.last == .eof(storedChecksum: expected, computedChecksum: expected))
+            var bad = bytes
+            bad[bytes.count / 2] ^= 1
+            #expect(throws: RDBError.self) { _ = try ReaderTestSupport.readAll(bad, chunking: chunking, options: options) }
+        }
+        // A reader dropped half-way (background work still queued) cleans up without trouble.
+        let r = RDBReader(source: MemoryByteSource(bytes: bytes))
+        for _ in 0..<1500 { _ = try r.next() }
+    }
+}
