@@ -6,24 +6,31 @@ import Dispatch
 /// full slots are hashed in order on a serial queue. Memory is bounded by `slotCount * slotSize`, and
 /// `feed` blocks when every slot is still queued. `finish` returns the CRC of everything fed.
 final class BackgroundCRC64 {
+    /// What the queued work touches. Blocks capture this box, never the owner, so the owner's deinit
+    /// always runs on the owner's thread (where it may wait for the queue).
+    private final class Shared {
+        let freeSlots: DispatchSemaphore
+        /// Only touched on the queue.
+        var crc: UInt64 = 0
+        init(slots: Int) { freeSlots = DispatchSemaphore(value: slots) }
+    }
+
     private let queue = DispatchQueue(label: "redis-replica.rdb.crc64")
-    private let freeSlots: DispatchSemaphore
+    private let shared: Shared
     private let slotSize: Int
     private let slots: [UnsafeMutableRawPointer]
     private var nextSlot = 0
     private var staging: UnsafeMutableRawPointer?
     private var stagingCount = 0
-    /// Only touched on `queue`.
-    private var crc: UInt64 = 0
 
     init(slotCount: Int = 3, slotSize: Int = 256 * 1024) {
         self.slotSize = slotSize
-        freeSlots = DispatchSemaphore(value: slotCount)
+        shared = Shared(slots: slotCount)
         slots = (0..<slotCount).map { _ in UnsafeMutableRawPointer.allocate(byteCount: slotSize, alignment: 16) }
     }
 
     deinit {
-        if staging != nil { freeSlots.signal() }
+        if staging != nil { shared.freeSlots.signal() }
         queue.sync {}
         for s in slots { s.deallocate() }
     }
@@ -32,7 +39,7 @@ final class BackgroundCRC64 {
         var off = 0
         while off < count {
             if staging == nil {
-                freeSlots.wait()
+                shared.freeSlots.wait()
                 staging = slots[nextSlot]
                 nextSlot = (nextSlot + 1) % slots.count
                 stagingCount = 0
@@ -52,15 +59,17 @@ final class BackgroundCRC64 {
         staging = nil
         stagingCount = 0
         let address = UInt(bitPattern: s)
+        let box = shared
         queue.async {
-            if let p = UnsafeRawPointer(bitPattern: address) { self.crc = CRC64.update(self.crc, p, n) }
-            self.freeSlots.signal()
+            if let p = UnsafeRawPointer(bitPattern: address) { box.crc = CRC64.update(box.crc, p, n) }
+            box.freeSlots.signal()
         }
     }
 
     /// Hashes what is staged and returns the CRC of all bytes fed so far.
     func finish() -> UInt64 {
         dispatchStaging()
-        return queue.sync { crc }
+        let box = shared
+        return queue.sync { box.crc }
     }
 }
