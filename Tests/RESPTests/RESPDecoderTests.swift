@@ -176,3 +176,35 @@ struct RESPDecoderTests {
         #expect(RESPEncoder.command([[0, 255]]) == [42, 49, 13, 10, 36, 50, 13, 10, 0, 255, 13, 10])
     }
 }
+
+@Suite("RESP decoder on random input")
+struct RESPRandomInputTests {
+    @Test("seeded random bytes and mutated frames never crash; a frame never claims more bytes than given", arguments: Array(UInt64(1)...UInt64(40)))
+    func randomInput(seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        let alphabet = Array("*$+-:0123456789\r\n-x".utf8)
+        var valid: [UInt8] = []
+        for v in sampleValues { valid += RESPEncoder.encode(v) }
+        for round in 0..<200 {
+            var input: [UInt8]
+            if round % 2 == 0 {
+                input = (0..<Int.random(in: 0...64, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+            } else {
+                input = valid
+                for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                    input[Int.random(in: 0..<input.count, using: &rng)] = alphabet.randomElement(using: &rng)!
+                }
+            }
+            let decoder = RESPDecoder(limits: RESPLimits(maxBulkLength: 1 << 20, maxArrayCount: 1 << 16, maxDepth: 8))
+            var start = 0
+            while start < input.count {
+                guard let frame = try? decoder.decode(input, from: start) else { break }
+                #expect(frame.byteCount > 0 && start + frame.byteCount <= input.count)
+                start += frame.byteCount
+            }
+            if let scan = try? decoder.scanCommand(input) {
+                #expect(scan.byteCount <= input.count)
+            }
+        }
+    }
+}

@@ -241,3 +241,36 @@ struct TransferAndStreamTests {
         #expect(h.closes.map(\.kind) == [.timeout])
     }
 }
+
+@Suite("Replica link on random input")
+struct LinkRandomInputTests {
+    @Test("seeded garbage in every phase ends in a clear close, never a crash or a bad commit", arguments: Array(UInt64(1)...UInt64(30)))
+    func garbage(seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        let alphabet = Array("*$+-:0123456789\r\n\nFULLRESYNC CONTINUE EOF:".utf8)
+        func noise() -> [UInt8] { (0..<Int.random(in: 1...80, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! } }
+        // Handshake phase.
+        var h = Harness(position: ReplicationPosition(replid: replidA, offset: 10, db: 0))
+        h.handle(.connecting(now: h.now))
+        h.handle(.connected(now: h.now))
+        h.feed(noise())
+        // Streaming phase: garbage after valid commands must not move the committed offset past them.
+        var g = Harness(position: ReplicationPosition(replid: replidA, offset: 10, db: 0))
+        g.handshake()
+        g.feed("+CONTINUE\r\n")
+        let valid = cmd("SET", "a", "1")
+        g.feed(valid + noise())
+        if let offset = g.link.position?.offset {
+            #expect(offset >= 10 + Int64(valid.count))
+            #expect(g.streamed.count == Int(offset - 10))
+        }
+        #expect(g.streamed.starts(with: valid))
+        for a in g.appends { #expect(a.endOffset > 10) }
+        // Transfer phase.
+        var t = Harness()
+        t.handshake()
+        t.feed("+FULLRESYNC \(replidA) 0\r\n")
+        t.feed(noise())
+        #expect(t.link.state == .transfer || t.link.state == .connect)
+    }
+}
