@@ -68,11 +68,17 @@ public struct Manifest: Codable, Sendable, Equatable {
         guard ReplicationID.isValid(replid) else { throw bad("replid \"\(replid)\" is not 40 hex characters") }
         if let r2 = replid2, !ReplicationID.isValid(r2) { throw bad("replid2 \"\(r2)\" is not 40 hex characters") }
         guard ReplicaStore.isPlainName(snapshot.file) else { throw bad("bad snapshot file name \"\(snapshot.file)\"") }
-        guard snapshot.offset >= 0 else { throw bad("negative snapshot offset \(snapshot.offset)") }
+        // Bounds keep every later sum far from overflow (Redis offsets are `long long`; 2^62 is plenty).
+        let maxOffset = Int64(1) << 62
+        guard snapshot.offset >= 0 && snapshot.offset <= maxOffset else { throw bad("snapshot offset \(snapshot.offset) out of range") }
+        if let o = secondReplOffset, o < -1 || o > maxOffset { throw bad("second replication offset \(o) out of range") }
+        guard (1...999_999_999).contains(nextFileNumber) else { throw bad("nextFileNumber \(nextFileNumber) out of range") }
+        guard snapshot.streamDB >= 0 && snapshot.streamDB <= Int(UInt32.max) else { throw bad("snapshot stream db \(snapshot.streamDB) out of range") }
         guard let first = segments.first else { throw bad("no log segments") }
         guard first.start == snapshot.offset else {
             throw bad("first log segment starts at \(first.start), the snapshot is at \(snapshot.offset)")
         }
+        for s in segments where s.start > maxOffset { throw bad("segment \(s.file) start \(s.start) out of range") }
         for (a, b) in zip(segments, segments.dropFirst()) where b.start < a.start {
             throw bad("log segments out of order (\(a.file) at \(a.start), then \(b.file) at \(b.start))")
         }

@@ -23,7 +23,7 @@ public final class POSIXFileSystem: StoreFileSystem, @unchecked Sendable {
     }
 
     public func rename(_ from: String, _ to: String) throws {
-        if Glibc.rename(from, to) != 0 { throw posixError("rename to \(to)", from) }
+        if sysRename(from, to) != 0 { throw posixError("rename to \(to)", from) }
     }
 
     public func remove(_ path: String) throws {
@@ -63,7 +63,7 @@ public final class POSIXFileSystem: StoreFileSystem, @unchecked Sendable {
         if fd < 0 { throw posixError("open", path) }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
-            _ = Glibc.close(fd)
+            _ = sysClose(fd)
             if code == EWOULDBLOCK {
                 throw StoreError(.locked, file: path, offset: nil, "another process holds this data directory's lock (is `redis-replica follow` running?)")
             }
@@ -75,7 +75,7 @@ public final class POSIXFileSystem: StoreFileSystem, @unchecked Sendable {
     public func syncDirectory(_ path: String) throws {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd < 0 { throw posixError("open directory", path) }
-        defer { _ = Glibc.close(fd) }
+        defer { _ = sysClose(fd) }
         if fsync(fd) != 0 { throw posixError("fsync directory", path) }
     }
 }
@@ -95,7 +95,7 @@ final class POSIXFile: StoreFile, @unchecked Sendable {
         guard var base = bytes.baseAddress else { return }
         var left = bytes.count
         while left > 0 {
-            let n = Glibc.write(fd, base, left)
+            let n = sysWrite(fd, base, left)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw posixError("write", path)
@@ -133,7 +133,7 @@ final class POSIXFile: StoreFile, @unchecked Sendable {
 
     func close() {
         if fd >= 0 {
-            _ = Glibc.close(fd)
+            _ = sysClose(fd)
             fd = -1
         }
     }
@@ -143,3 +143,8 @@ func posixError(_ operation: String, _ path: String) -> StoreIOError {
     let code = errno
     return StoreIOError(operation, path, errno: code, String(cString: strerror(code)))
 }
+
+// File-scope wrappers: inside the types above, `rename`/`close`/`write` name their own methods.
+private func sysRename(_ from: String, _ to: String) -> Int32 { rename(from, to) }
+private func sysClose(_ fd: Int32) -> Int32 { close(fd) }
+private func sysWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int { write(fd, p, n) }

@@ -222,8 +222,8 @@ public final class ReplicaStore: @unchecked Sendable {
             guard ReplicationID.isValid(replid) else {
                 throw StoreError(.invalidArgument, file: nil, offset: nil, "replid \"\(replid)\" is not 40 hex characters")
             }
-            guard offset >= 0 else {
-                throw StoreError(.invalidArgument, file: nil, offset: nil, "negative full-sync offset \(offset)")
+            guard offset >= 0 && offset <= Int64(1) << 62 else {
+                throw StoreError(.invalidArgument, file: nil, offset: nil, "full-sync offset \(offset) out of range")
             }
             let name = "fullsync-\(format6(nextFileNumber)).rdb.tmp"
             nextFileNumber += 1
