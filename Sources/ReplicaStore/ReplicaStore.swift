@@ -118,7 +118,12 @@ public final class ReplicaStore: @unchecked Sendable {
     public static func open(directory: String, fsync: FsyncPolicy = .everysec,
                             fileSystem: StoreFileSystem = POSIXFileSystem(), options: Options = Options()) throws -> ReplicaStore {
         let store = ReplicaStore(directory: directory, fsync: fsync, fs: fileSystem, options: options)
-        if !fileSystem.exists(directory) { try fileSystem.createDirectory(directory) }
+        if !fileSystem.exists(directory) {
+            // A new directory's own name lives in its parent: fsync the parent too, or a crash could
+            // take the directory and everything fsynced inside it.
+            try fileSystem.createDirectory(directory)
+            try fileSystem.syncDirectory(parentDirectory(of: directory))
+        }
         store.lockToken = try fileSystem.lock(joinPath(directory, "LOCK"))
         let r = try Recovery.run(fs: fileSystem, directory: directory)
         store.nextFileNumber = r.highestFileNumber + 1
@@ -531,6 +536,14 @@ public final class FullSyncWriter: @unchecked Sendable {
         isFinished = true
         try? store?.fileSystem().remove(path)
     }
+}
+
+/// The parent of a path ("." for a bare name).
+func parentDirectory(of path: String) -> String {
+    var p = path
+    while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+    guard let slash = p.lastIndex(of: "/") else { return "." }
+    return slash == p.startIndex ? "/" : String(p[..<slash])
 }
 
 func format6(_ n: Int) -> String {

@@ -258,3 +258,24 @@ import Testing
         try store.close()
     }
 }
+
+@Suite struct DirectoryCreationTests {
+    @Test func parentDirectories() {
+        #expect(parentDirectory(of: "/a/b/c") == "/a/b")
+        #expect(parentDirectory(of: "/a/b/") == "/a")
+        #expect(parentDirectory(of: "/a") == "/")
+        #expect(parentDirectory(of: "data") == ".")
+        #expect(parentDirectory(of: "x/data") == "x")
+    }
+
+    @Test func openCreatesNestedDirectoryOnDisk() throws {
+        let root = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let dir = root + "/nested/data"
+        let store = try ReplicaStore.open(directory: dir, fsync: .always, options: noBackground())
+        #expect(store.position == nil)
+        try fullSync(store, replid: replid("a"), offset: 3, rdb: TestRDB.make(replid: replid("a"), offset: 3))
+        try store.close()
+        #expect(FileManager.default.fileExists(atPath: dir + "/MANIFEST"))
+    }
+}
