@@ -10,7 +10,8 @@
 public final class JSONWriter {
     public typealias Sink = (UnsafeRawBufferPointer) throws -> Void
 
-    public private(set) var buffer: [UInt8]
+    // Checked statically; dynamic exclusivity checks on every append cost ~20% of `rdb dump`.
+    @exclusivity(unchecked) public private(set) var buffer: [UInt8]
     public var flushThreshold: Int
     private let sink: Sink?
     /// Bytes handed to the sink so far.
