@@ -4,6 +4,8 @@
 /// Two output formats, both written as the records arrive, so memory stays bounded by the largest
 /// single key, not by the file:
 ///
+/// Large values are flushed element by element, so the output buffer stays near 1 MiB.
+///
 /// * `json`: one document. Keys come per database in file order (one `{db, keys}` object per
 ///   SELECTDB section that holds keys; Redis writes databases ascending, each once). Because the
 ///   checksum is known only at the end, `databases` comes first and `rdb_file`, `functions` and
@@ -127,13 +129,13 @@ public final class CanonicalJSONEncoder {
                 writer.raw(",\n")
             }
             writer.raw("{")
-            CanonicalJSONEncoder.writeKeyFields(e, fileOrder: fileOrder, into: writer)
+            try CanonicalJSONEncoder.writeKeyFields(e, fileOrder: fileOrder, into: writer)
             writer.raw("}")
         case .jsonl:
             writer.raw("{\"db\":")
             writer.int(e.db)
             writer.raw(",")
-            CanonicalJSONEncoder.writeKeyFields(e, fileOrder: fileOrder, into: writer)
+            try CanonicalJSONEncoder.writeKeyFields(e, fileOrder: fileOrder, into: writer)
             writer.raw("}\n")
         }
         fileOrder += 1
@@ -200,7 +202,7 @@ public final class CanonicalJSONEncoder {
     // MARK: - Keys and values
 
     /// Writes the fields of one key object (without braces and without `db`).
-    public static func writeKeyFields(_ e: RDBEntry, fileOrder: Int, into w: JSONWriter) {
+    public static func writeKeyFields(_ e: RDBEntry, fileOrder: Int, into w: JSONWriter) throws {
         w.raw("\"key\":")
         w.bytes(e.key)
         w.raw(",\"type\":")
@@ -234,10 +236,10 @@ public final class CanonicalJSONEncoder {
             w.raw("]")
         }
         w.raw(",\"value\":")
-        writeValue(e.value, into: w)
+        try writeValue(e.value, into: w)
     }
 
-    public static func writeValue(_ value: RDBValue, into w: JSONWriter) {
+    public static func writeValue(_ value: RDBValue, into w: JSONWriter) throws {
         switch value {
         case .string(let s):
             w.bytes(s)
@@ -245,6 +247,7 @@ public final class CanonicalJSONEncoder {
             w.raw("[")
             for (i, item) in items.enumerated() {
                 if i > 0 { w.raw(",") }
+                try w.flushIfNeeded()
                 w.bytes(item)
             }
             w.raw("]")
@@ -253,6 +256,7 @@ public final class CanonicalJSONEncoder {
             w.raw("[")
             for (i, m) in sorted.enumerated() {
                 if i > 0 { w.raw(",") }
+                try w.flushIfNeeded()
                 w.bytes(m)
             }
             w.raw("]")
@@ -261,6 +265,7 @@ public final class CanonicalJSONEncoder {
             w.raw("[")
             for (i, m) in sorted.enumerated() {
                 if i > 0 { w.raw(",") }
+                try w.flushIfNeeded()
                 w.raw("[")
                 w.bytes(m.member)
                 w.raw(",")
@@ -273,6 +278,7 @@ public final class CanonicalJSONEncoder {
             w.raw("[")
             for (i, f) in sorted.enumerated() {
                 if i > 0 { w.raw(",") }
+                try w.flushIfNeeded()
                 w.raw("[")
                 w.bytes(f.field)
                 w.raw(",")
@@ -281,7 +287,7 @@ public final class CanonicalJSONEncoder {
             }
             w.raw("]")
         case .stream(let s):
-            writeStream(s, into: w)
+            try writeStream(s, into: w)
         case .module(let m):
             w.raw("{\"module\":")
             w.string(m.moduleName)
@@ -304,10 +310,11 @@ public final class CanonicalJSONEncoder {
         w.raw("\"")
     }
 
-    static func writeStream(_ s: StreamValue, into w: JSONWriter) {
+    static func writeStream(_ s: StreamValue, into w: JSONWriter) throws {
         w.raw("{\"entries\":[")
         for (i, e) in s.entries.enumerated() {
             if i > 0 { w.raw(",") }
+            try w.flushIfNeeded()
             w.raw("[")
             writeID(e.id, into: w)
             w.raw(",[")
@@ -344,12 +351,12 @@ public final class CanonicalJSONEncoder {
         let groups = s.groups.sorted { bytesLess($0.name, $1.name) }
         for (gi, g) in groups.enumerated() {
             if gi > 0 { w.raw(",") }
-            writeGroup(g, into: w)
+            try writeGroup(g, into: w)
         }
         w.raw("]}")
     }
 
-    private static func writeGroup(_ g: StreamGroup, into w: JSONWriter) {
+    private static func writeGroup(_ g: StreamGroup, into w: JSONWriter) throws {
         // The file keeps delivery time/count in the group PEL and only IDs per consumer: join them.
         var owner: [StreamID: Int] = [:]
         owner.reserveCapacity(g.pending.count)
@@ -379,6 +386,7 @@ public final class CanonicalJSONEncoder {
         w.raw(",\"pending\":[")
         for (i, p) in g.pending.enumerated() {
             if i > 0 { w.raw(",") }
+            try w.flushIfNeeded()
             w.raw("[")
             writeID(p.id, into: w)
             w.raw(",")
