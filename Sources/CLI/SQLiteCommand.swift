@@ -50,7 +50,7 @@ public struct SQLiteCommand: ParsableCommand {
     var keysWithoutRowID = false
 
     @Option(name: .customLong("cache-mib"), help: ArgumentHelp("SQLite page cache, MiB.", visibility: .hidden))
-    var cacheMiB: Int = 64
+    var cacheMiB: Int = 16
 
     @Flag(name: .customLong("no-progress"), help: "Never show the progress bar (it is shown only when stderr is a terminal).")
     var noProgress = false
@@ -81,14 +81,12 @@ public struct SQLiteCommand: ParsableCommand {
             bar = ExportProgressBar(total: SQLiteExporter.isGzip(input) ? nil : size)
         }
         let start = Date()
-        var lastBytes: Int64 = 0
         do {
-            let result = try SQLiteExporter.exportFile(inputPath: input, outputPath: output, options: options) { bytes, keys in
-                lastBytes = bytes
-                bar?.update(bytes: bytes, keys: keys)
-            }
+            let result = try SQLiteExporter.exportFile(
+                inputPath: input, outputPath: output, options: options,
+                progress: { bytes, keys in bar?.update(bytes: bytes, keys: keys) },
+                loaded: { bytes, keys in bar?.finish(bytes: bytes, keys: keys, note: "  building indexes...") })
             let seconds = Date().timeIntervalSince(start)
-            bar?.finish(bytes: lastBytes, keys: result.keysSeen)
             let types = result.keysByType.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             let line = "\(output): \(result.keysExported) of \(result.keysSeen) keys (\(types)), \(result.rows) rows, "
                 + String(format: "%.2f s (indexes %.2f s)", seconds, result.indexSeconds)

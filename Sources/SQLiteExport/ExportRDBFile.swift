@@ -7,10 +7,13 @@ extension SQLiteExporter {
     /// Streams the file with `RDBReader` (bounded memory: one key's value at a time) into a `SQLiteSink`
     /// writing `OUT.tmp-<pid>`, renamed to `outputPath` at the end; on any error (corrupt input, disk full)
     /// the temporary file is removed and an existing output is left untouched.
-    /// - Parameter progress: called with (bytes read, keys seen) after every record.
+    /// - Parameters:
+    ///   - progress: called with (bytes read, keys seen) after every record.
+    ///   - loaded: called with (bytes read, keys seen) when the input is read, before the index build.
     public static func exportFile(inputPath: String, outputPath: String, options: SQLiteExportOptions,
                                   readerOptions: RDBReaderOptions = RDBReaderOptions(),
-                                  progress: ((Int64, Int) -> Void)? = nil) throws -> SQLiteExportSummary {
+                                  progress: ((Int64, Int) -> Void)? = nil,
+                                  loaded: ((Int64, Int) -> Void)? = nil) throws -> SQLiteExportSummary {
         try checkOutput(outputPath, force: options.force)
         if sameFile(inputPath, outputPath) {
             throw SQLiteExportError("\(outputPath): is the input file; choose another output")
@@ -19,7 +22,8 @@ extension SQLiteExporter {
         let reader = RDBReader(source: source, fileName: inputPath, options: readerOptions)
         let name = (inputPath as NSString).lastPathComponent
         return try export(to: outputPath, sourceFileName: name, options: options, next: reader.next,
-                          onRecord: { summary in progress?(reader.bytesConsumed, summary.keysSeen) })
+                          onRecord: { summary in progress?(reader.bytesConsumed, summary.keysSeen) },
+                          onLoaded: { summary in loaded?(reader.bytesConsumed, summary.keysSeen) })
     }
 
     /// Whether the input is gzip-compressed (then `bytesConsumed` counts inflated bytes, not file bytes).

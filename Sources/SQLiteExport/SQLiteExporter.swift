@@ -53,8 +53,10 @@ public enum SQLiteExporter {
     /// - Parameters:
     ///   - sourceFileName: recorded in `meta.source_file`.
     ///   - onRecord: called after every record (progress reporting).
+    ///   - onLoaded: called once all records are in, before the indexes are built.
     public static func export(to outputPath: String, sourceFileName: String?, options: SQLiteExportOptions,
-                              next: () throws -> RDBRecord?, onRecord: (SQLiteExportSummary) -> Void = { _ in })
+                              next: () throws -> RDBRecord?, onRecord: (SQLiteExportSummary) -> Void = { _ in },
+                              onLoaded: (SQLiteExportSummary) -> Void = { _ in })
         throws -> SQLiteExportSummary
     {
         try checkOutput(outputPath, force: options.force)
@@ -73,6 +75,7 @@ public enum SQLiteExporter {
                     try sink.consume(record)
                     onRecord(sink.summary)
                 }
+                onLoaded(sink.summary)
                 summary = try sink.finish()
             case .grdb:
                 var config = Configuration()
@@ -86,6 +89,7 @@ public enum SQLiteExporter {
                             try loader.consume(record)
                             onRecord(loader.summary)
                         }
+                        onLoaded(loader.summary)
                         try loader.finish()
                     } catch {
                         loader.abandon()

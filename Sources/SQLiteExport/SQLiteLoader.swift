@@ -23,8 +23,8 @@ public struct SQLiteLayoutOptions: Sendable, Equatable {
     /// built after the load. Off by default: see tools/bench-sqlite for the measurement.
     public var keysWithoutRowID = false
     /// SQLite page cache for the load and the index build, KiB.
-    public var cacheSizeKiB = 65536
-    public init(keysWithoutRowID: Bool = false, cacheSizeKiB: Int = 65536) {
+    public var cacheSizeKiB = 16384
+    public init(keysWithoutRowID: Bool = false, cacheSizeKiB: Int = 16384) {
         self.keysWithoutRowID = keysWithoutRowID
         self.cacheSizeKiB = cacheSizeKiB
     }
