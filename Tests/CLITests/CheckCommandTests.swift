@@ -47,6 +47,26 @@ struct CheckCommandTests {
         #expect(r.stderr.lowercased().contains("checksum"), "\(r.stderr)")
     }
 
+    @Test("gzip input is detected by its magic and checked through",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/bin/gzip"), "no /bin/gzip"))
+    func gzipInput() throws {
+        let path = try file("gz.rdb", TinyRDB.sample().bytes())
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = ["-kf", path]
+        try gzip.run()
+        gzip.waitUntilExit()
+        let r = try CLIRunner.run(["rdb", "check", path + ".gz"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("OK REDIS0011, 7 keys"), "\(r.stdout)")
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path + ".gz")))
+        bytes.removeLast(bytes.count / 3)  // cut the compressed stream
+        let cut = try file("cut.rdb.gz", bytes)
+        let r2 = try CLIRunner.run(["rdb", "check", cut])
+        #expect(r2.status == 1)
+        #expect(r2.stderr.hasPrefix("\(cut): error at byte "), "\(r2.stderr)")
+    }
+
     @Test("a disabled checksum (0) is accepted")
     func checksumDisabled() throws {
         var t = TinyRDB.sample()
