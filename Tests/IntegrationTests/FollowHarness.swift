@@ -106,12 +106,18 @@ final class Follower {
         return nil
     }
 
-    /// Waits until the master's `master_repl_offset` equals what this replica has ACKed; returns it.
+    /// Waits until the follower reports a streaming link (its snapshot is published) and the master's
+    /// `master_repl_offset` equals what this replica has ACKed; returns it.
+    ///
+    /// The follower's own state matters: a diskless master marks the replica online with ACK offset 0 as soon
+    /// as its RDB child finishes writing, while the bytes may still be in flight, and `master_repl_offset` can
+    /// be 0 too, so the master's view alone can look "caught up" in the middle of the transfer.
     @discardableResult
     func waitCaughtUp(timeout: Double = 30) throws -> Int64 {
         let client = try master.client()
         var offset: Int64 = -1
         try waitUntil(timeout, "the replica to catch up (log: \(logURL.path))") {
+            guard FollowerState.read(directory: dir)?.link == .streaming else { return false }
             let info = try client.info("replication")
             guard let m = info["master_repl_offset"].flatMap({ Int64($0) }), let a = ackedOffset(info: info) else { return false }
             offset = m
