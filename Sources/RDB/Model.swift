@@ -214,8 +214,10 @@ public enum RDBValue: Sendable, Equatable {
     case sortedSet([SortedSetMember])
     /// In stored order.
     case hash([HashField])
-    case stream(StreamValue)
-    case module(ModuleValue)
+    /// Boxed (`indirect`) so that `RDBValue`, `RDBEntry` and `RDBRecord` stay small (81-byte entries instead
+    /// of 225): every record is copied a few times on its way out of the reader.
+    indirect case stream(StreamValue)
+    indirect case module(ModuleValue)
 
     /// The name `TYPE` reports: string, list, set, zset, hash, stream, or the module's name.
     public var typeName: String {

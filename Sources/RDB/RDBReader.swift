@@ -624,22 +624,24 @@ func hex16(_ v: UInt64) -> String {
     return String(repeating: "0", count: max(0, 16 - s.count)) + s
 }
 
-/// The decimal text of an integer, as `GET` returns an int-encoded string.
+/// The decimal text of an integer, as `GET` returns an int-encoded string (`ll2string`).
 func readerDecimalBytes(_ v: Int64) -> Bytes {
-    if v >= 0 && v < 10 { return [UInt8(v) + 0x30] }
-    var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0) // 24 bytes of scratch
-    return withUnsafeMutableBytes(of: &tmp) { raw -> Bytes in
-        var i = 24
-        var m = v.magnitude
+    var m = v.magnitude
+    var digits = 1
+    var t = m
+    while t >= 10 {
+        t /= 10
+        digits += 1
+    }
+    let count = digits + (v < 0 ? 1 : 0)
+    return Bytes(unsafeUninitializedCapacity: count) { buf, initialized in
+        var i = count
         repeat {
             i -= 1
-            raw[i] = UInt8(m % 10) + 0x30
+            buf[i] = UInt8(truncatingIfNeeded: m % 10) &+ 0x30
             m /= 10
         } while m > 0
-        if v < 0 {
-            i -= 1
-            raw[i] = 0x2d
-        }
-        return Bytes(UnsafeRawBufferPointer(rebasing: raw[i..<24]))
+        if v < 0 { buf[0] = 0x2d }
+        initialized = count
     }
 }

@@ -561,3 +561,12 @@ extension ReaderEncodingTests {
         for _ in 0..<1500 { _ = try r.next() }
     }
 }
+
+extension ReaderEncodingTests {
+    @Test func decimalTextMatchesStringConversion() {
+        var rng = SplitMix64(seed: 77)
+        var values: [Int64] = [0, 1, -1, 9, 10, -10, 99, 100, Int64.max, Int64.min, Int64.min + 1]
+        for _ in 0..<2000 { values.append(Int64(bitPattern: rng.next()) >> Int64(rng.next() % 64)) }
+        for v in values { #expect(readerDecimalBytes(v) == Array(String(v).utf8), "\(v)") }
+    }
+}
