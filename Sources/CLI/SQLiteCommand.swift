@@ -52,6 +52,9 @@ public struct SQLiteCommand: ParsableCommand {
     @Option(name: .customLong("cache-mib"), help: ArgumentHelp("SQLite page cache, MiB.", visibility: .hidden))
     var cacheMiB: Int = 16
 
+    @Option(name: .customLong("batch-rows"), help: ArgumentHelp("Rows per multi-row INSERT of elements.", visibility: .hidden))
+    var batchRows: Int = 16
+
     @Flag(name: .customLong("no-progress"), help: "Never show the progress bar (it is shown only when stderr is a terminal).")
     var noProgress = false
 
@@ -73,6 +76,7 @@ public struct SQLiteCommand: ParsableCommand {
         options.layer = SQLiteLayer(rawValue: layer) ?? .cAPI
         options.layout.keysWithoutRowID = keysWithoutRowID
         options.layout.cacheSizeKiB = max(1, cacheMiB) * 1024
+        options.layout.batchRows = batchRows
 
         var bar: ExportProgressBar?
         if !noProgress && ExportProgressBar.stderrIsTerminal {

@@ -24,6 +24,8 @@ protocol SQLRowStatement: AnyObject {
     func bind(_ index: Int32, _ value: Double)
     /// The bytes must stay valid until the next `run()` returns.
     func bindStatic(_ index: Int32, _ bytes: UnsafeRawBufferPointer)
+    /// Binds a copy of the bytes (valid after the caller's buffer goes away).
+    func bindCopy(_ index: Int32, _ bytes: UnsafeRawBufferPointer)
     func bindText(_ index: Int32, _ text: String?)
     func bindNull(_ index: Int32)
     func run() throws
@@ -102,6 +104,7 @@ final class GRDBRowStatement: SQLRowStatement {
     func bindStatic(_ index: Int32, _ bytes: UnsafeRawBufferPointer) {
         values[Int(index) - 1] = Data(bytes).databaseValue
     }
+    func bindCopy(_ index: Int32, _ bytes: UnsafeRawBufferPointer) { bindStatic(index, bytes) }
     func bindText(_ index: Int32, _ text: String?) { values[Int(index) - 1] = text?.databaseValue ?? .null }
     func bindNull(_ index: Int32) { values[Int(index) - 1] = .null }
 

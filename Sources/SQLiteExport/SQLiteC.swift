@@ -108,14 +108,12 @@ final class SQLiteStatement {
         }
     }
 
-    /// Binds a copy of the bytes (safe to use outside a `withUnsafeBytes` scope).
-    func bindCopy(_ index: Int32, _ bytes: Bytes) {
-        bytes.withUnsafeBytes { buf in
-            if let base = buf.baseAddress, buf.count > 0 {
-                sqlite3_bind_blob64(stmt, index, base, sqlite3_uint64(buf.count), SQLiteC.transientDestructor)
-            } else {
-                sqlite3_bind_zeroblob(stmt, index, 0)
-            }
+    /// Binds a copy of the bytes (`SQLITE_TRANSIENT`), for rows stepped after the caller's scope ends.
+    @inline(__always) func bindCopy(_ index: Int32, _ bytes: UnsafeRawBufferPointer) {
+        if let base = bytes.baseAddress, bytes.count > 0 {
+            sqlite3_bind_blob64(stmt, index, base, sqlite3_uint64(bytes.count), SQLiteC.transientDestructor)
+        } else {
+            sqlite3_bind_zeroblob(stmt, index, 0)
         }
     }
 

@@ -24,9 +24,12 @@ public struct SQLiteLayoutOptions: Sendable, Equatable {
     public var keysWithoutRowID = false
     /// SQLite page cache for the load and the index build, KiB.
     public var cacheSizeKiB = 16384
-    public init(keysWithoutRowID: Bool = false, cacheSizeKiB: Int = 16384) {
+    /// Rows per multi-row INSERT for list, set, zset and hash elements (1 = one row per statement).
+    public var batchRows = 16
+    public init(keysWithoutRowID: Bool = false, cacheSizeKiB: Int = 16384, batchRows: Int = 16) {
         self.keysWithoutRowID = keysWithoutRowID
         self.cacheSizeKiB = cacheSizeKiB
+        self.batchRows = batchRows
     }
 }
 
@@ -51,12 +54,17 @@ final class SQLiteLoader<Backend: SQLBackend> {
     private let insAux, insResize, insSlot, insFunction, insModuleAux, insSlotImport: Stmt
     private let insKey, insString, insList, insSet, insZset, insHash: Stmt
     private let insStream, insStreamEntry, insGroup, insConsumer, insPending, insModule: Stmt
+    // Multi-row INSERTs (`batchRows` rows each) for the element tables: one sqlite3_step per batch.
+    private let batchList, batchSet, batchZset, batchHash: Stmt
+    private let batchRows: Int
 
     init(backend: Backend, filter: KeyFilter, layout: SQLiteLayoutOptions, sourceFileName: String?) throws {
         self.backend = backend
         self.filter = filter
         self.layout = layout
         self.sourceFileName = sourceFileName
+        let rowsPerBatch = max(1, min(layout.batchRows, 256))
+        batchRows = rowsPerBatch
         // journal_mode=OFF/synchronous=OFF: the file is a temp file renamed into place only when complete.
         try backend.execute("""
             PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;
@@ -84,6 +92,14 @@ final class SQLiteLoader<Backend: SQLBackend> {
         insConsumer = try ins("stream_consumers", 6)
         insPending = try ins("stream_pending", 8)
         insModule = try ins("modules", 6)
+        func batch(_ table: String, _ n: Int) throws -> Stmt {
+            let row = "(" + Array(repeating: "?", count: n).joined(separator: ",") + ")"
+            return try backend.prepare("INSERT INTO \(table) VALUES " + Array(repeating: row, count: rowsPerBatch).joined(separator: ","))
+        }
+        batchList = try batch("list_items", 5)
+        batchSet = try batch("set_members", 4)
+        batchZset = try batch("zset_members", 5)
+        batchHash = try batch("hash_fields", 6)
         // One transaction for the whole load, indexes and views (begun last, so a failing init leaves none open).
         try backend.execute("BEGIN")
         transactionOpen = true
@@ -91,7 +107,8 @@ final class SQLiteLoader<Backend: SQLBackend> {
 
     private var allStatements: [Stmt] {
         [insAux, insResize, insSlot, insFunction, insModuleAux, insSlotImport, insKey, insString, insList, insSet,
-         insZset, insHash, insStream, insStreamEntry, insGroup, insConsumer, insPending, insModule]
+         insZset, insHash, insStream, insStreamEntry, insGroup, insConsumer, insPending, insModule,
+         batchList, batchSet, batchZset, batchHash]
     }
 
     // MARK: records
@@ -264,71 +281,80 @@ final class SQLiteLoader<Backend: SQLBackend> {
         summary.rows += 1
     }
 
-    private func insertList(_ db: Int64, _ k: UnsafeRawBufferPointer, _ keyFlag: Int64, _ items: [Bytes]) throws {
-        let s = insList
-        s.bind(1, db)
-        s.bindStatic(2, k)
-        var idx: Int64 = 0
-        for item in items {
-            try item.withUnsafeBytes { vb in
-                s.bind(3, idx)
-                s.bindStatic(4, vb)
-                s.bind(5, keyFlag | flag(vb, 2))
-                try s.run()
+    /// Inserts the elements of one key: whole batches through the multi-row statement (bytes copied, since
+    /// a batch is stepped after the element's buffer scope), the rest row by row. `db` and `key` are bound
+    /// once per key. `bindRow(statement, firstParameter, element, index)` binds the columns after db and key.
+    @inline(__always)
+    private func insertRows<E>(_ single: Stmt, _ batch: Stmt, columns: Int32, _ db: Int64, _ k: UnsafeRawBufferPointer,
+                               _ elements: [E], _ bindRow: (Stmt, Int32, E, Int) -> Void) throws {
+        let n = elements.count
+        let rowsPerBatch = batchRows
+        let full = rowsPerBatch > 1 ? n / rowsPerBatch * rowsPerBatch : 0
+        if full > 0 {
+            for r in 0..<rowsPerBatch {
+                batch.bind(Int32(r) * columns + 1, db)
+                batch.bindStatic(Int32(r) * columns + 2, k)
             }
-            idx += 1
+            var i = 0
+            while i < full {
+                for r in 0..<rowsPerBatch { bindRow(batch, Int32(r) * columns + 3, elements[i + r], i + r) }
+                try batch.run()
+                i += rowsPerBatch
+            }
         }
-        summary.rows += items.count
+        if full < n {
+            single.bind(1, db)
+            single.bindStatic(2, k)
+            for i in full..<n {
+                bindRow(single, 3, elements[i], i)
+                try single.run()
+            }
+        }
+        summary.rows += n
+    }
+
+    private func insertList(_ db: Int64, _ k: UnsafeRawBufferPointer, _ keyFlag: Int64, _ items: [Bytes]) throws {
+        try insertRows(insList, batchList, columns: 5, db, k, items) { s, p, item, i in
+            s.bind(p, Int64(i))
+            item.withUnsafeBytes { vb in
+                s.bindCopy(p + 1, vb)
+                s.bind(p + 2, keyFlag | flag(vb, 2))
+            }
+        }
     }
 
     private func insertSet(_ db: Int64, _ k: UnsafeRawBufferPointer, _ keyFlag: Int64, _ members: [Bytes]) throws {
-        let s = insSet
-        s.bind(1, db)
-        s.bindStatic(2, k)
-        for member in members {
-            try member.withUnsafeBytes { mb in
-                s.bindStatic(3, mb)
-                s.bind(4, keyFlag | flag(mb, 2))
-                try s.run()
+        try insertRows(insSet, batchSet, columns: 4, db, k, members) { s, p, member, _ in
+            member.withUnsafeBytes { mb in
+                s.bindCopy(p, mb)
+                s.bind(p + 1, keyFlag | flag(mb, 2))
             }
         }
-        summary.rows += members.count
     }
 
     private func insertZset(_ db: Int64, _ k: UnsafeRawBufferPointer, _ keyFlag: Int64,
                             _ members: [SortedSetMember]) throws {
-        let s = insZset
-        s.bind(1, db)
-        s.bindStatic(2, k)
-        for m in members {
-            try m.member.withUnsafeBytes { mb in
-                s.bindStatic(3, mb)
-                s.bind(4, m.score)  // +/-inf bind as IEEE infinities; NaN (never written by Redis) -> NULL
-                s.bind(5, keyFlag | flag(mb, 2))
-                try s.run()
+        try insertRows(insZset, batchZset, columns: 5, db, k, members) { s, p, m, _ in
+            m.member.withUnsafeBytes { mb in
+                s.bindCopy(p, mb)
+                s.bind(p + 1, m.score)  // +/-inf bind as IEEE infinities; NaN (never written by Redis) -> NULL
+                s.bind(p + 2, keyFlag | flag(mb, 2))
             }
         }
-        summary.rows += members.count
     }
 
     private func insertHash(_ db: Int64, _ k: UnsafeRawBufferPointer, _ keyFlag: Int64, _ fields: [HashField]) throws {
-        let s = insHash
-        s.bind(1, db)
-        s.bindStatic(2, k)
-        for f in fields {
-            try f.field.withUnsafeBytes { fb in
-                try f.value.withUnsafeBytes { vb in
-                    s.bindStatic(3, fb)
-                    s.bindStatic(4, vb)
-                    s.bind(5, f.expireAtMs)
-                    s.bind(6, keyFlag | flag(fb, 2) | flag(vb, 4))
-                    try s.run()
+        try insertRows(insHash, batchHash, columns: 6, db, k, fields) { s, p, f, _ in
+            f.field.withUnsafeBytes { fb in
+                f.value.withUnsafeBytes { vb in
+                    s.bindCopy(p, fb)
+                    s.bindCopy(p + 1, vb)
+                    s.bind(p + 2, f.expireAtMs)
+                    s.bind(p + 3, keyFlag | flag(fb, 2) | flag(vb, 4))
                 }
             }
         }
-        summary.rows += fields.count
     }
-
 
     private func insertStream(_ db: Int64, _ k: UnsafeRawBufferPointer, _ keyFlag: Int64, _ stream: StreamValue) throws {
         let m = insStream

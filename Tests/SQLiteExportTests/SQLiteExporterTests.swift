@@ -48,6 +48,40 @@ import Testing
                 + "1700000000000016632FE3|170000000000150663176327|17000000000015166316475707")
     }
 
+    @Test("Multi-row INSERT batches write exactly what single-row inserts write (sizes around the batch size)")
+    func batchesMatchSingleRows() throws {
+        var records: [RDBRecord] = [.header(RDBHeader(magic: .redis, version: 11)), .selectDB(0)]
+        for n in [0, 1, 15, 16, 17, 33, 40] {
+            let items = (0..<n).map { Array("v\($0)".utf8) + ($0 % 5 == 0 ? [0xFF] : []) }
+            records.append(.entry(RDBEntry(db: 0, key: Array("l\(n)".utf8), value: .list(items), rdbType: 18)))
+            records.append(.entry(RDBEntry(db: 0, key: Array("s\(n)".utf8), value: .set(items), rdbType: 2)))
+            records.append(.entry(RDBEntry(db: 0, key: Array("z\(n)".utf8), value: .sortedSet(items.enumerated().map {
+                SortedSetMember(member: $1, score: $0 == 3 ? .infinity : Double($0) / 3) }), rdbType: 5)))
+            records.append(.entry(RDBEntry(db: 0, key: Array("h\(n)".utf8), value: .hash(items.enumerated().map {
+                HashField(field: $1, value: $0 % 2 == 0 ? [] : $1, expireAtMs: $0 % 3 == 0 ? Int64($0) : nil) }), rdbType: 4)))
+        }
+        records.append(.eof(storedChecksum: nil, computedChecksum: nil))
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let sql = """
+            SELECT group_concat(x, '|') FROM (
+              SELECT hex(key) || ':' || idx || ':' || hex(value) || ':' || utf8 AS x FROM list_items
+              UNION ALL SELECT hex(key) || ':' || hex(member) || ':' || utf8 FROM set_members
+              UNION ALL SELECT hex(key) || ':' || hex(member) || ':' || quote(score) || ':' || utf8 FROM zset_members
+              UNION ALL SELECT hex(key) || ':' || hex(field) || ':' || quote(value) || ':' || quote(expire_at_ms) || ':' || utf8 FROM hash_fields)
+            """
+        var dumps: [String] = []
+        for (i, (rows, layer)) in [(1, SQLiteLayer.cAPI), (16, .cAPI), (7, .cAPI), (16, .grdb)].enumerated() {
+            let out = dir.file("out\(i).db")
+            let options = SQLiteExportOptions(layout: SQLiteLayoutOptions(batchRows: rows), layer: layer)
+            let summary = try SQLiteExporter.export(to: out, sourceFileName: nil, options: options, next: Feed(records).next)
+            #expect(summary.rows == 28 + 4 * (1 + 15 + 16 + 17 + 33 + 40))
+            dumps.append(try SQLite3CLI.text(out, sql))
+        }
+        #expect(dumps[0].count > 1000)
+        #expect(Set(dumps).count == 1)
+    }
+
     @Test func refusesExistingOutputUnlessForced() throws {
         let dir = try TempDir()
         defer { dir.remove() }
