@@ -634,14 +634,14 @@ func readerDecimalBytes(_ v: Int64) -> Bytes {
         digits += 1
     }
     let count = digits + (v < 0 ? 1 : 0)
-    return Bytes(unsafeUninitializedCapacity: count) { buf, initialized in
+    var out = Bytes(repeating: 0x2d, count: count)
+    out.withUnsafeMutableBufferPointer { buf in
         var i = count
         repeat {
             i -= 1
             buf[i] = UInt8(truncatingIfNeeded: m % 10) &+ 0x30
             m /= 10
         } while m > 0
-        if v < 0 { buf[0] = 0x2d }
-        initialized = count
     }
+    return out
 }
