@@ -5,6 +5,16 @@ import Darwin
 #endif
 import CZlib
 
+/// `read(2)` under a name that does not clash with `ByteSource.read(into:)`.
+@inline(__always)
+private func systemRead(_ fd: Int32, _ buf: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.read(fd, buf, count)
+    #else
+    return Darwin.read(fd, buf, count)
+    #endif
+}
+
 /// Reads a file with `read(2)` straight into the caller's buffer (no `Data`, no extra copies).
 public final class FileByteSource: ByteSource {
     public let path: String
@@ -27,7 +37,7 @@ public final class FileByteSource: ByteSource {
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0, fd >= 0 else { return 0 }
         while true {
-            let n = Glibc.read(fd, base, buffer.count)
+            let n = systemRead(fd, base, buffer.count)
             if n >= 0 {
                 offset += Int64(n)
                 return n

@@ -570,3 +570,33 @@ extension ReaderEncodingTests {
         for v in values { #expect(readerDecimalBytes(v) == Array(String(v).utf8), "\(v)") }
     }
 }
+
+extension ReaderEncodingTests {
+    /// Values larger than the read buffer: a raw string is copied out chunk by chunk, a blob (listpack) grows
+    /// the buffer for itself, an LZF string compressed to more than the buffer is decompressed whole; later
+    /// small values still read fine (the buffer shrinks back).
+    @Test func valuesLargerThanTheBuffer() throws {
+        var rng = SplitMix64(seed: 11)
+        let big = (0..<1_000_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let items = (0..<30_000).map { PackItem.str("member-\($0)") }
+        let lp = makeListpack(items, headerCount: 65535)
+        #expect(lp.count > 300_000)
+        let runs = Array(repeating: UInt8(0x41), count: 400_000)
+        let compressed = LZF.compress(runs) ?? []
+        var w = RDBBuilder(version: 11)
+        w.key(0, "big"); w.str(big)
+        w.key(20, "set"); w.str(lp)
+        w.key(0, "lzf"); w.lzfStr(compressed: compressed, length: runs.count)
+        w.key(0, "small"); w.str("x")
+        let bytes = w.finished()
+        let options = RDBReaderOptions(bufferSize: 64 * 1024)
+        for chunking in [MemoryByteSource.Chunking.all, .random(seed: 4, maxChunk: 50_000)] {
+            let es = entries(try ReaderTestSupport.readAll(bytes, chunking: chunking, options: options))
+            #expect(es.count == 4)
+            #expect(es[0].value == .string(big))
+            #expect(es[1].elementCount == 30_000)
+            #expect(es[2].value == .string(runs))
+            #expect(es[3].value == .string(b("x")))
+        }
+    }
+}
