@@ -92,3 +92,13 @@ public enum RDBVersion {
     /// The CRC-64 trailer exists since version 5.
     public static let firstWithChecksum = 5
 }
+
+/// Hash field expiries (Redis 7.4+, RDB 12): absolute Unix ms within 1...2^48-1 (`ebuckets.h`
+/// `EB_EXPIRE_TIME_MAX`). Redis refuses to load a larger one (HASH_LISTPACK_EX: "Hash listpack
+/// integrity check failed"; HASH_METADATA: a corrupt-RDB error), and in a HASH_LISTPACK_EX triplet
+/// a TTL of 0 means "no TTL". Commands accept less (HPEXPIREAT stops at 2^46-1, year 4199).
+public enum RDBFieldExpiry {
+    public static let min: Int64 = 1
+    public static let max: Int64 = (1 << 48) - 1
+    public static let range = min...max
+}

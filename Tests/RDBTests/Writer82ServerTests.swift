@@ -130,6 +130,50 @@ import TestSupport
         #expect(compared >= pairs.count)
     }
 
+    /// Field expiries at the edge of what Redis loads (1...2^48-1): the writer refuses the rest,
+    /// naming the key, and Redis 8.2 loads 2^48-1 in both encodings (8.2 rejects a file holding
+    /// 2^48: "Hash listpack integrity check failed"; found by patching an 8.2-written file).
+    @Test func fieldExpiryRangeIsWhatRedisLoads() throws {
+        func hash(_ key: String, count: Int, expiry: Int64) -> RDBEntry {
+            RDBEntry(db: 0, key: Array(key.utf8), value: .hash((0..<count).map {
+                HashField(field: Array("f\($0)".utf8), value: Array("v".utf8), expireAtMs: $0 == 0 ? expiry : nil)
+            }), rdbType: 0)
+        }
+        for expiry in [RDBFieldExpiry.max + 1, 0, -1, Int64.max] {
+            for count in [2, 200] {  // HASH_LISTPACK_EX and HASH_METADATA
+                let w = try RDBWriter(sink: MemoryByteSink(), options: RDBWriterOptions(rdbVersion: 12))
+                try w.writeHeader()
+                do {
+                    try w.writeEntry(hash("h", count: count, expiry: expiry))
+                    Issue.record("accepted field expiry \(expiry) (\(count) fields)")
+                } catch let e as RDBWriteError {
+                    #expect(e.code == .invalidValue && e.key == Array("h".utf8), "\(e)")
+                }
+            }
+        }
+        guard let bin = Self.binary else {
+            print(RedisServerProcess.redis82MissingReason)
+            return
+        }
+        try TestPaths.withTemporaryDirectory { dir in
+            let entries = [hash("h:lpex", count: 2, expiry: RDBFieldExpiry.max),
+                           hash("h:meta", count: 200, expiry: RDBFieldExpiry.max),
+                           hash("h:min", count: 2, expiry: RDBFieldExpiry.max - 1)]
+            let url = dir.appendingPathComponent("edge.rdb")
+            try WriterServerTests.write(entries, version: 12, to: url)
+            let (status, output) = try Self.checkRDB82(url)
+            #expect(status == 0 && output.contains("RDB looks OK"), "\(output)")
+            let server = try RedisServerProcess(binary: bin, directory: dir, dbFilename: "edge.rdb",
+                                                extraArguments: ["--hash-max-listpack-entries", "128"])
+            defer { server.stop() }
+            let client = try server.client()
+            let (problems, checked) = try Self.fieldTTLDifferences(entries, client: client)
+            #expect(problems.isEmpty, "\(problems)")
+            #expect(checked == 3)
+            #expect(try client.call("OBJECT", "ENCODING", "h:meta").string == "hashtable")
+        }
+    }
+
     /// `rdb convert` of an 8.2 fixture down to RDB 10 with --drop-field-ttl (options.dropFieldTTL)
     /// loads in Redis 7.0 with every key, value and key TTL; only the field TTLs are gone.
     @Test func fixtureDowngradedTo10LoadsInRedis70() throws {

@@ -19,6 +19,12 @@ extension RDBWriter {
         case .hash(let fields) where version < 12 && !options.dropFieldTTL && fields.contains(where: { $0.expireAtMs != nil }):
             throw RDBWriteError(.notRepresentable,
                                 "hash field TTLs need RDB 12 (Redis 7.4); target is \(version) (use --drop-field-ttl to keep the fields without their TTLs)")
+        case .hash(let fields) where version >= 12:
+            if let bad = fields.first(where: { $0.expireAtMs.map { !RDBFieldExpiry.range.contains($0) } ?? false }),
+               let exp = bad.expireAtMs {
+                throw RDBWriteError(.invalidValue,
+                                    "hash field \(RDBError.quote(bad.field)) expiry \(exp) ms outside \(RDBFieldExpiry.min)...\(RDBFieldExpiry.max) (Redis refuses to load it)")
+            }
         case .sortedSet(let members) where members.contains(where: { $0.score.isNaN }):
             throw RDBWriteError(.invalidValue, "sorted set with a NaN score (Redis refuses to load it)")
         case .stream(let s):
