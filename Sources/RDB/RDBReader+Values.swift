@@ -331,6 +331,10 @@ extension RDBReader {
                 } else {
                     expire = Int64(ttl)
                 }
+                // rdb.c: "invalid expireAt time" beyond EB_EXPIRE_TIME_MAX.
+                if let e = expire, e > RDBFieldExpiry.max {
+                    throw error(.corrupt, "hash field expiry \(e) ms is beyond \(RDBFieldExpiry.max) (2^48-1); Redis refuses it", at: at)
+                }
             }
             if decode {
                 let f = try readString()
@@ -355,8 +359,9 @@ extension RDBReader {
             var value: PackedElement?
             let n = try walkListpack(blob, base: base) { el in
                 if let f = field, let v = value {
-                    guard let ttl = el.integer(), ttl >= 0 else {
-                        throw error(.listpack, "hash field TTL \(RDBError.quote(el.bytes())) is not a valid time", at: base)
+                    // Redis's listpack validation allows 0 (none) ... EB_EXPIRE_TIME_MAX.
+                    guard let ttl = el.integer(), ttl >= 0, ttl <= RDBFieldExpiry.max else {
+                        throw error(.listpack, "hash field TTL \(RDBError.quote(el.bytes())) is not a valid time (0 or 1...2^48-1)", at: base)
                     }
                     if decode { out.append(HashField(field: f.bytes(), value: v.bytes(), expireAtMs: ttl == 0 ? nil : ttl)) }
                     field = nil
