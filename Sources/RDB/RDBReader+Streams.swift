@@ -310,8 +310,9 @@ extension RDBReader {
         return endCapture()
     }
 
-    /// Redis 8.6 KEY_META (243 under REDIS, RDB 13): `len` class count, then per class a 4-byte class spec and
-    /// module-serialized data through its EOF opcode. Skipped (not yet part of the record model).
+    /// Redis 8.6 KEY_META (243 under REDIS, RDB 13), written before the key's type byte by
+    /// `rdbSaveKeyMetadata`: `len` NUM_CLASSES, then per class a 4-byte CLASS_SPEC and module-serialized data
+    /// through its RDB_MODULE_OPCODE_EOF. Skipped (module metadata is not part of the record model).
     func skipKeyMeta(_ opStart: Int64) throws {
         let n = try readCount("key metadata class count")
         for _ in 0..<n {
