@@ -37,8 +37,8 @@ struct ConvertCommand: ParsableCommand {
         if let v = rdbVersion, !RDBWriterOptions.supportedVersions.contains(v) {
             throw ValidationError("--rdb-version must be \(RDBWriterOptions.oldestVersion)...\(RDBWriterOptions.newestVersion)")
         }
-        for t in type where !RDBConvertOptions.typeNames.contains(t) {
-            throw ValidationError("unknown --type \(t) (one of: \(RDBConvertOptions.typeNames.sorted().joined(separator: ", ")))")
+        for t in type where !KeyFilter.validTypeNames.contains(t) {
+            throw ValidationError("unknown --type \(t) (one of: \(KeyFilter.validTypeNames.sorted().joined(separator: ", ")))")
         }
         if db.contains(where: { $0 < 0 }) { throw ValidationError("--db must be >= 0") }
     }

@@ -89,27 +89,13 @@ import TestSupport
             #expect(throws: RDBWriteError.self) {
                 try RDBConvert.convert(input: out, output: out + "7", options: RDBConvertOptions(rdbVersion: 7, sync: false))
             }
-            let noStreams = RDBConvertOptions.typeNames.subtracting(["stream"])
+            let noStreams = KeyFilter.validTypeNames.subtracting(["stream"])
             let s7 = try RDBConvert.convert(input: out, output: out + "7", options: RDBConvertOptions(rdbVersion: 7, types: noStreams, sync: false))
             back = try Logical.read(path: out + "7")
             #expect(back.header?.version == 7)
             #expect(back.lines == original.entries.filter { $0.value.typeName != "stream" }.map { Logical.line($0, version: 7) })
             #expect(s7.writer.droppedEvictionHints > 0)
         }
-    }
-
-    @Test func redisGlob() {
-        func m(_ p: String, _ s: String) -> Bool { RedisGlob.matches(pattern: Array(p.utf8), Array(s.utf8)) }
-        #expect(m("*", ""))
-        #expect(m("user:*", "user:42"))
-        #expect(!m("user:*", "users:42"))
-        #expect(m("h?llo", "hello") && m("h?llo", "hallo") && !m("h?llo", "hllo"))
-        #expect(m("h[ae]llo", "hallo") && !m("h[ae]llo", "hillo"))
-        #expect(m("h[^e]llo", "hallo") && !m("h[^e]llo", "hello"))
-        #expect(m("h[a-b]llo", "hbllo") && !m("h[a-b]llo", "hcllo"))
-        #expect(m("a\\*b", "a*b") && !m("a\\*b", "axb"))
-        #expect(m("*a*b*c*", "xxaxxbxxcxx") && !m("*a*b*c*", "xxaxxcxxbxx"))
-        #expect(m("**x", "abcx"))
     }
 }
 

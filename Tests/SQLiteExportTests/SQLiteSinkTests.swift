@@ -156,18 +156,7 @@ func syntheticRecords() -> [RDBRecord] {
     }
 }
 
-@Suite struct GlobAndUTF8Tests {
-    @Test(arguments: [
-        ("*", "", true), ("*", "anything", true), ("user:*", "user:1", true), ("user:*", "use", false),
-        ("h?llo", "hello", true), ("h?llo", "hllo", false), ("h[ae]llo", "hallo", true), ("h[ae]llo", "hillo", false),
-        ("h[^e]llo", "hallo", true), ("h[^e]llo", "hello", false), ("h[a-b]llo", "hbllo", true), ("h[b-a]llo", "hallo", true),
-        ("a\\*b", "a*b", true), ("a\\*b", "axb", false), ("*a*b*c", "xxaxxbxxc", true), ("*a*b*c", "xxaxxbxx", false),
-        ("[\\]]", "]", true), ("a*", "b", false), ("**x", "x", true), ("?", "", false),
-    ])
-    func redisGlob(pattern: String, string: String, expected: Bool) {
-        #expect(globMatch(pattern: Array(pattern.utf8), Array(string.utf8)) == expected)
-    }
-
+@Suite struct UTF8ValidationTests {
     @Test func utf8Validation() {
         #expect(isValidUTF8(Array("plain ascii long enough to use the 8-byte path".utf8)))
         #expect(isValidUTF8(Array("ключ:юникод:🔑 значение ✓".utf8)))

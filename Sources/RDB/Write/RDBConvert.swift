@@ -8,12 +8,8 @@ import Darwin
 public struct RDBConvertOptions: Sendable {
     /// Target version; nil: the input's (capped at 12; Valkey files map to 11).
     public var rdbVersion: Int?
-    /// Keep only these databases (nil: all).
-    public var databases: Set<Int>?
-    /// Keep only keys matching this Redis glob (`*`, `?`, `[...]`, `[^...]`, `\` escapes).
-    public var keyPattern: Bytes?
-    /// Keep only values of these types: string, list, set, zset, hash, stream, module (nil: all).
-    public var types: Set<String>?
+    /// Which keys to keep (databases, a Redis glob over the key, types); empty: all.
+    public var filter: KeyFilter
     public var compress = true
     public var dropFieldTTL = false
     public var dropFunctions = false
@@ -23,29 +19,14 @@ public struct RDBConvertOptions: Sendable {
     public init(rdbVersion: Int? = nil, databases: Set<Int>? = nil, keyPattern: Bytes? = nil, types: Set<String>? = nil,
                 compress: Bool = true, dropFieldTTL: Bool = false, dropFunctions: Bool = false, sync: Bool = true) {
         self.rdbVersion = rdbVersion
-        self.databases = databases
-        self.keyPattern = keyPattern
-        self.types = types
+        self.filter = KeyFilter(databases: databases ?? [], keyPattern: keyPattern, types: types ?? [])
         self.compress = compress
         self.dropFieldTTL = dropFieldTTL
         self.dropFunctions = dropFunctions
         self.sync = sync
     }
 
-    public static let typeNames: Set<String> = ["string", "list", "set", "zset", "hash", "stream", "module"]
-
-    var filtersKeys: Bool { databases != nil || keyPattern != nil || types != nil }
-
-    func keeps(_ e: RDBEntry) -> Bool {
-        if let databases, !databases.contains(e.db) { return false }
-        if let types {
-            let name: String
-            if case .module = e.value { name = "module" } else { name = e.value.typeName }
-            if !types.contains(name) { return false }
-        }
-        if let keyPattern, !RedisGlob.matches(pattern: keyPattern, e.key) { return false }
-        return true
-    }
+    var filtersKeys: Bool { !filter.isEmpty }
 }
 
 /// What a conversion did.
@@ -83,7 +64,7 @@ public enum RDBConvert {
             case .header(let h): summary.inputHeader = h
             case .entry(let e):
                 summary.keysRead += 1
-                if options.keeps(e) {
+                if options.filter.accepts(e) {
                     var c = summary.databases[e.db] ?? (0, 0)
                     c.keys += 1
                     if e.expireAtMs != nil { c.expires += 1 }
@@ -132,7 +113,7 @@ public enum RDBConvert {
             case .valkeySlotImport:
                 summary.droppedRecords += 1
             case .entry(let e):
-                guard options.keeps(e) else { continue }
+                guard options.filter.accepts(e) else { continue }
                 if writer.currentDB != e.db {
                     if resized.insert(e.db).inserted, let c = summary.databases[e.db] {
                         try writer.selectDB(e.db, resize: c)
@@ -179,82 +160,5 @@ public enum RDBConvert {
         default:
             try writer.writeAux(key, value)
         }
-    }
-}
-
-/// Redis's glob (`util.c` `stringmatchlen`): `*`, `?`, `[abc]`, `[^a-z]`, `\x`; case-sensitive, binary-safe.
-public enum RedisGlob {
-    public static func matches(pattern: Bytes, _ string: Bytes) -> Bool {
-        var p = 0, s = 0
-        var starP = -1, starS = 0
-        while s < string.count {
-            if p < pattern.count {
-                switch pattern[p] {
-                case UInt8(ascii: "*"):
-                    while p < pattern.count && pattern[p] == UInt8(ascii: "*") { p += 1 }
-                    if p == pattern.count { return true }
-                    starP = p
-                    starS = s
-                    continue
-                case UInt8(ascii: "?"):
-                    p += 1
-                    s += 1
-                    continue
-                case UInt8(ascii: "["):
-                    if let (matched, next) = matchClass(pattern, p, string[s]), matched {
-                        p = next
-                        s += 1
-                        continue
-                    }
-                default:
-                    var lit = pattern[p]
-                    var next = p + 1
-                    if lit == UInt8(ascii: "\\") && p + 1 < pattern.count {
-                        lit = pattern[p + 1]
-                        next = p + 2
-                    }
-                    if lit == string[s] {
-                        p = next
-                        s += 1
-                        continue
-                    }
-                }
-            }
-            // Mismatch: let the last star absorb one more byte.
-            guard starP >= 0 else { return false }
-            starS += 1
-            s = starS
-            p = starP
-        }
-        while p < pattern.count && pattern[p] == UInt8(ascii: "*") { p += 1 }
-        return p == pattern.count
-    }
-
-    /// Matches `c` against the class starting at `pattern[start] == '['`; returns (matched, index after `]`).
-    private static func matchClass(_ pattern: Bytes, _ start: Int, _ c: UInt8) -> (Bool, Int)? {
-        var p = start + 1
-        var negate = false
-        if p < pattern.count && pattern[p] == UInt8(ascii: "^") {
-            negate = true
-            p += 1
-        }
-        var matched = false
-        while p < pattern.count && pattern[p] != UInt8(ascii: "]") {
-            if pattern[p] == UInt8(ascii: "\\") && p + 1 < pattern.count {
-                if pattern[p + 1] == c { matched = true }
-                p += 2
-            } else if p + 2 < pattern.count && pattern[p + 1] == UInt8(ascii: "-") && pattern[p + 2] != UInt8(ascii: "]") {
-                var lo = pattern[p], hi = pattern[p + 2]
-                if lo > hi { swap(&lo, &hi) }
-                if c >= lo && c <= hi { matched = true }
-                p += 3
-            } else {
-                if pattern[p] == c { matched = true }
-                p += 1
-            }
-        }
-        // Redis treats a missing ']' as the end of the pattern.
-        let next = p < pattern.count ? p + 1 : p
-        return (negate ? !matched : matched, next)
     }
 }
