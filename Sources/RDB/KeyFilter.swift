@@ -42,7 +42,7 @@ public struct KeyFilter: Sendable, Equatable {
 
 /// Redis's glob over raw bytes, as `KEYS`/`SCAN MATCH` use it: Redis `util.c` `stringmatchlen`.
 /// `*`, `?`, `[abc]`, `[^a-z]` (reversed ranges allowed), `\x` escapes (also inside a class); case-sensitive,
-/// binary-safe; a class with no closing `]` runs to the end of the pattern.
+/// binary-safe; a class with no closing `]` runs to the end of the pattern, and so does `[x-]` (the range x...]).
 /// Iterative with single-star backtracking: linear memory, O(pattern x string) time at worst.
 public enum RedisGlob {
     public static func matches(pattern: Bytes, _ string: Bytes) -> Bool {
@@ -96,7 +96,7 @@ public enum RedisGlob {
                     p += 1
                     if pattern[p] == ch { matched = true }
                     p += 1
-                } else if p + 2 < pn && pattern[p + 1] == UInt8(ascii: "-") && pattern[p + 2] != UInt8(ascii: "]") {
+                } else if p + 2 < pn && pattern[p + 1] == UInt8(ascii: "-") {  // `[a-]` is the range a...] (as in Redis)
                     var lo = pattern[p], hi = pattern[p + 2]
                     if lo > hi { swap(&lo, &hi) }
                     if ch >= lo && ch <= hi { matched = true }

@@ -12,6 +12,10 @@ import Testing
         ("a\\*b", "a*b", true), ("a\\*b", "axb", false), ("[\\]]", "]", true),
         ("*a*b*c", "xxaxxbxxc", true), ("*a*b*c", "xxaxxbxx", false),
         ("*a*b*c*", "xxaxxbxxcxx", true), ("*a*b*c*", "xxaxxcxxbxx", false),
+        // Checked against Redis 7.0 KEYS: `[a-]` is the range a...] (the class then runs to the end), `[a-` is a or -.
+        ("[a-]", "a", true), ("[a-]", "]", true), ("[a-]", "_", true), ("[a-]", "-", false), ("[a-]", "b", false),
+        ("[^a-]", "b", true), ("[^a-]", "-", true), ("[^a-]", "a", false), ("[^a-]", "]", false),
+        ("[a-", "a", true), ("[a-", "-", true), ("[a-", "b", false),
     ])
     func matches(pattern: String, string: String, expected: Bool) {
         #expect(RedisGlob.matches(pattern: Array(pattern.utf8), Array(string.utf8)) == expected)
