@@ -65,8 +65,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["RESP"], path: "Tests/TestSupport"),
 
         .testTarget(name: "RDBTests", dependencies: ["RDB", "TestSupport"]),
-        .testTarget(name: "RESPTests", dependencies: ["RESP"]),
-        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "RESP", "RDB"]),
+        .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "RESP", "RDB", "TestSupport"]),
         .testTarget(name: "ReplicaStoreTests", dependencies: ["ReplicaStore", "RDB", "TestSupport"]),
         .testTarget(name: "SQLiteExportTests", dependencies: ["SQLiteExport", "RDB", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "RDB", "TestSupport"]),

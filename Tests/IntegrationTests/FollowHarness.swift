@@ -235,7 +235,7 @@ final class BackgroundWriter: @unchecked Sendable {
     init(port: UInt16, seed: UInt64) throws {
         let client = try RedisClient(port: port)
         let t = Thread { [self] in
-            var rng = SplitMix(seed: seed)
+            var rng = SeededRandom(seed: seed)
             var n = 0
             while lock.withLock({ running }) {
                 do {
@@ -269,18 +269,6 @@ final class BackgroundWriter: @unchecked Sendable {
         lock.withLock { running = false }
         while thread?.isExecuting == true { usleep(10_000) }
         if let failure { throw failure }
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

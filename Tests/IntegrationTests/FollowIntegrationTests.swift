@@ -109,7 +109,7 @@ struct FollowIntegrationTests {
         defer { follower.stop() }
         try follower.waitCaughtUp()
         let writer = try BackgroundWriter(port: master.port, seed: 7)
-        var rng = SplitMix(seed: 2024)
+        var rng = SeededRandom(seed: 2024)
         let full = try master.stat("sync_full")
         var partial = try master.stat("sync_partial_ok")
         for round in 0..<10 {

@@ -1,5 +1,6 @@
 import Testing
 @testable import RDB
+import TestSupport
 
 @Suite struct CRC64Tests {
     @Test func checkValue() {
@@ -8,7 +9,7 @@ import Testing
     }
 
     @Test func incrementalEqualsOneShotAtEverySplit() {
-        var rng = SplitMix64(seed: 7)
+        var rng = SeededRandom(seed: 7)
         let data = (0..<1000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let whole = CRC64.checksum(data)
         for split in [0, 1, 7, 8, 9, 63, 500, 999, 1000] {
@@ -53,24 +54,11 @@ import Testing
     }
 }
 
-/// Deterministic PRNG for seeded tests.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e3779b97f4a7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
-        z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
-        return z ^ (z >> 31)
-    }
-}
-
 extension LZFTests {
     /// Round trip through the writer's compressor: text-like, run-heavy and random inputs of many sizes, each
     /// decompressed into an exact-size buffer, and validated without output.
     @Test func roundTripWithCompressorManySizes() throws {
-        var rng = SplitMix64(seed: 99)
+        var rng = SeededRandom(seed: 99)
         let words = ["alpha ", "beta ", "gamma ", "aaaaaaa", "xyz", "0123456789"].map { Array($0.utf8) }
         for size in [1, 2, 7, 8, 9, 31, 32, 33, 100, 257, 1000, 4096, 10_000, 70_000] {
             for kind in 0..<3 {

@@ -65,15 +65,7 @@ import TestSupport
             for (name, data) in [("limit.rdb", try Self.file(fields: fields)), ("past.rdb", bytes)] {
                 let url = dir.appendingPathComponent(name)
                 try Data(data).write(to: url)
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: check)
-                p.arguments = [url.path]
-                let pipe = Pipe()
-                p.standardOutput = pipe
-                p.standardError = pipe
-                try p.run()
-                let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                p.waitUntilExit()
+                let (_, out) = try RedisServerProcess.checkRDB(url, binary: check)
                 #expect(out.contains("RDB looks OK") == (name == "limit.rdb"), "type \(type) \(name): \(out)")
             }
         }

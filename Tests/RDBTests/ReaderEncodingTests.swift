@@ -1,5 +1,6 @@
 import Testing
 @testable import RDB
+import TestSupport
 
 /// Handcrafted bytes for each encoding the reader understands (`rdbLoadObject` in Redis `src/rdb.c`).
 @Suite struct ReaderEncodingTests {
@@ -538,7 +539,7 @@ extension ReaderEncodingTests {
     /// for any input split, and both catch a flipped byte.
     @Test func backgroundAndSynchronousChecksumsAgree() throws {
         var w = RDBBuilder(version: 11)
-        var rng = SplitMix64(seed: 5)
+        var rng = SeededRandom(seed: 5)
         for i in 0..<3000 {
             w.key(0, "k\(i)")
             w.str((0..<(1000 + Int(rng.next() % 100))).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
@@ -564,7 +565,7 @@ extension ReaderEncodingTests {
 
 extension ReaderEncodingTests {
     @Test func decimalTextMatchesStringConversion() {
-        var rng = SplitMix64(seed: 77)
+        var rng = SeededRandom(seed: 77)
         var values: [Int64] = [0, 1, -1, 9, 10, -10, 99, 100, Int64.max, Int64.min, Int64.min + 1]
         for _ in 0..<2000 { values.append(Int64(bitPattern: rng.next()) >> Int64(rng.next() % 64)) }
         for v in values { #expect(readerDecimalBytes(v) == Array(String(v).utf8), "\(v)") }
@@ -576,7 +577,7 @@ extension ReaderEncodingTests {
     /// the buffer for itself, an LZF string compressed to more than the buffer is decompressed whole; later
     /// small values still read fine (the buffer shrinks back).
     @Test func valuesLargerThanTheBuffer() throws {
-        var rng = SplitMix64(seed: 11)
+        var rng = SeededRandom(seed: 11)
         let big = (0..<1_000_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let items = (0..<30_000).map { PackItem.str("member-\($0)") }
         let lp = makeListpack(items, headerCount: 65535)

@@ -1,5 +1,6 @@
 import Testing
 @testable import RDB
+import TestSupport
 
 /// Truncation at byte boundaries and seeded byte flips: always a clear error or valid records, never a crash
 /// or a hang.
@@ -68,7 +69,7 @@ import Testing
         if files.isEmpty { print("SKIP: ../shared/rdb-corpus not found; byte-flip sweep not run"); return }
         var options = allowed()
         options.verifyChecksum = false // let flipped bytes reach the structure parsers
-        var rng = SplitMix64(seed: 20261125)
+        var rng = SeededRandom(seed: 20261125)
         var errors = 0, oks = 0
         for f in files {
             guard let original = ReaderTestSupport.load(f.fullPath), original.count > 9 else { continue }

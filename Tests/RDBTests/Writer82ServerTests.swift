@@ -35,16 +35,7 @@ import TestSupport
 
     static func checkRDB82(_ url: URL) throws -> (status: Int32, output: String) {
         guard let check = RedisServerProcess.redis82CheckRDBBinaryPath else { return (-1, "no 8.2 redis-check-rdb") }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: check)
-        p.arguments = [url.path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try RedisServerProcess.checkRDB(url, binary: check)
     }
 
     /// The writer's sample dataset at RDB 11 (no field TTLs: 11 cannot hold them) and 12: Redis 8.2's
@@ -192,7 +183,7 @@ import TestSupport
             let out = dir.appendingPathComponent("v10.rdb")
             _ = try RDBConvert.convert(input: rdb.path, output: out.path,
                                        options: RDBConvertOptions(rdbVersion: 10, dropFieldTTL: true, sync: false))
-            let (status, output) = try WriterServerTests.checkRDB(out)
+            let (status, output) = try RedisServerProcess.checkRDB(out)
             #expect(status == 0 && output.contains("RDB looks OK"), "\(output)")
             let server = try RedisServerProcess(directory: dir, dbFilename: "v10.rdb",
                                                 extraArguments: ["--sanitize-dump-payload", "yes"])

@@ -104,19 +104,6 @@ import TestSupport
         try Data(bytes).write(to: url)
     }
 
-    static func checkRDB(_ url: URL) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: RedisServerProcess.checkRDBBinaryPath)
-        p.arguments = [url.path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
     static var haveRedis70: Bool { FileManager.default.isExecutableFile(atPath: RedisServerProcess.defaultBinaryPath) }
 
     @Test(arguments: [7, 8, 9, 10])
@@ -129,7 +116,7 @@ import TestSupport
             let url = dir.appendingPathComponent("v\(version).rdb")
             let entries = WriterSamples.entries(fieldTTL: false, streams: version >= 9)
             try Self.write(entries, version: version, functions: version >= 10 ? [WriterSamples.functionCode] : [], to: url)
-            let (status, output) = try Self.checkRDB(url)
+            let (status, output) = try RedisServerProcess.checkRDB(url)
             #expect(status == 0, "\(output)")
             #expect(output.contains("RDB looks OK"))
             #expect(output.contains("Checksum OK"))
@@ -192,7 +179,7 @@ import TestSupport
             let entries = WriterSamples.entries(fieldTTL: false, streams: true, hints: false)
             try Self.write(entries, version: 10, aux: RDBAuxInfo(ctime: 1_700_000_000, replication: position), to: url)
             if FileManager.default.isExecutableFile(atPath: RedisServerProcess.checkRDBBinaryPath) {
-                let (status, output) = try Self.checkRDB(url)
+                let (status, output) = try RedisServerProcess.checkRDB(url)
                 #expect(status == 0)
                 #expect(output.contains("AUX FIELD repl-id = '\(replID)'"), "\(output)")
                 #expect(output.contains("AUX FIELD repl-offset = '123456789012'"))

@@ -1,18 +1,6 @@
 import Testing
 @testable import RESP
-
-/// A tiny deterministic PRNG (SplitMix64) so random splits are reproducible from a seed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 /// Feeds `input` to the buffer-based decoder in the given chunk sizes and collects every frame.
 func decodeAll(_ input: [UInt8], chunks: [Int]) throws -> [RESPFrame] {

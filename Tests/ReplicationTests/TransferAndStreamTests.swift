@@ -1,6 +1,7 @@
 import Testing
 import RESP
 @testable import Replication
+import TestSupport
 
 /// A fake RDB body that contains a prefix of the EOF mark and hex text, to catch a sloppy mark search.
 func fakeRDB(size: Int, seed: UInt64) -> [UInt8] {
