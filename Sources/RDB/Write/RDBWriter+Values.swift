@@ -173,30 +173,41 @@ extension RDBWriter {
 
     // MARK: sorted sets
 
+    /// A small sorted set or hash: its (member, score) or (field, value) pairs as one listpack (RDB 10+, type
+    /// `listpack`) or ziplist (before 10, type `ziplist`), then the key and the blob (`rdbSaveObject`).
+    private func writePackedPairs<C: Collection>(key: Bytes, _ items: C, listpack: UInt8, ziplist: UInt8,
+                                                 _ pair: (C.Element) -> (Bytes, Bytes)) {
+        if version >= 10 {
+            var lp = ListpackBuilder(blob)
+            for item in items {
+                let (first, second) = pair(item)
+                lp.append(first)
+                lp.append(second)
+            }
+            lp.finish()
+            out.put(listpack)
+        } else {
+            var zl = ZiplistBuilder(blob)
+            for item in items {
+                let (first, second) = pair(item)
+                zl.append(first)
+                zl.append(second)
+            }
+            zl.finish()
+            out.put(ziplist)
+        }
+        emitString(key, to: out)
+        emitString(blob.bytes, to: out)
+    }
+
     private func writeSortedSet(key: Bytes, _ members: [SortedSetMember]) {
         if members.count <= options.zsetMaxListpackEntries
             && members.allSatisfy({ $0.member.count <= options.zsetMaxListpackValue }) {
             // Packed zsets must be ordered by (score, member) — Redis walks them assuming it.
             let sorted = RDBWriter.isZsetOrdered(members) ? members : members.sorted(by: RDBWriter.zsetOrder)
-            if version >= 10 {
-                var lp = ListpackBuilder(blob)
-                for m in sorted {
-                    lp.append(m.member)
-                    lp.append(scoreText(m.score))
-                }
-                lp.finish()
-                out.put(RDBType.zsetListpack)
-            } else {
-                var zl = ZiplistBuilder(blob)
-                for m in sorted {
-                    zl.append(m.member)
-                    zl.append(scoreText(m.score))
-                }
-                zl.finish()
-                out.put(RDBType.zsetZiplist)
+            writePackedPairs(key: key, sorted, listpack: RDBType.zsetListpack, ziplist: RDBType.zsetZiplist) {
+                ($0.member, scoreText($0.score))
             }
-            emitString(key, to: out)
-            emitString(blob.bytes, to: out)
             return
         }
         if version >= 8 {
@@ -296,25 +307,9 @@ extension RDBWriter {
         }
 
         if small {
-            if version >= 10 {
-                var lp = ListpackBuilder(blob)
-                for f in fields {
-                    lp.append(f.field)
-                    lp.append(f.value)
-                }
-                lp.finish()
-                out.put(RDBType.hashListpack)
-            } else {
-                var zl = ZiplistBuilder(blob)
-                for f in fields {
-                    zl.append(f.field)
-                    zl.append(f.value)
-                }
-                zl.finish()
-                out.put(RDBType.hashZiplist)
+            writePackedPairs(key: key, fields, listpack: RDBType.hashListpack, ziplist: RDBType.hashZiplist) {
+                ($0.field, $0.value)
             }
-            emitString(key, to: out)
-            emitString(blob.bytes, to: out)
             return
         }
         out.put(RDBType.hash)
