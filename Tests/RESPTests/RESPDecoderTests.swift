@@ -22,18 +22,6 @@ func decodeAll(_ input: [UInt8], chunks: [Int]) throws -> [RESPFrame] {
     return frames
 }
 
-func randomChunks(total: Int, seed: UInt64, maxChunk: Int = 17) -> [Int] {
-    var rng = SeededRandom(seed: seed)
-    var out: [Int] = []
-    var left = total
-    while left > 0 {
-        let n = Int.random(in: 1...maxChunk, using: &rng)
-        out.append(min(n, left))
-        left -= n
-    }
-    return out
-}
-
 let sampleValues: [RESPValue] = [
     .simpleString(Array("OK".utf8)),
     .simpleString(Array("FULLRESYNC 8de1787ba490483314a4d30f1c628bc5025eb761 0".utf8)),

@@ -71,14 +71,3 @@ func normalized(_ actions: [LinkAction]) -> [LinkAction] {
     return out
 }
 
-func randomSplits(_ input: [UInt8], seed: UInt64, maxChunk: Int) -> [[UInt8]] {
-    var rng = SeededRandom(seed: seed)
-    var out: [[UInt8]] = []
-    var i = 0
-    while i < input.count {
-        let n = Int.random(in: 1...maxChunk, using: &rng)
-        out.append(Array(input[i..<min(input.count, i + n)]))
-        i += n
-    }
-    return out
-}

@@ -10,3 +10,26 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 }
+
+/// Chunk sizes in 1...maxChunk drawn from `seed`, adding up to `total` (the last one cut to fit): a schedule
+/// for drip-feeding a decoder.
+public func randomChunks(total: Int, seed: UInt64, maxChunk: Int = 17) -> [Int] {
+    var rng = SeededRandom(seed: seed)
+    var out: [Int] = []
+    var left = total
+    while left > 0 {
+        let n = Int.random(in: 1...maxChunk, using: &rng)
+        out.append(min(n, left))
+        left -= n
+    }
+    return out
+}
+
+/// `input` cut into the pieces `randomChunks` draws for its length.
+public func randomSplits(_ input: [UInt8], seed: UInt64, maxChunk: Int) -> [[UInt8]] {
+    var i = 0
+    return randomChunks(total: input.count, seed: seed, maxChunk: maxChunk).map { n in
+        defer { i += n }
+        return Array(input[i..<i + n])
+    }
+}
