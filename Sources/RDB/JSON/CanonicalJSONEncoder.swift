@@ -144,53 +144,65 @@ public final class CanonicalJSONEncoder {
 
     private func writeFileFields() {
         let w = writer
-        w.raw("\"rdb_file\":{\"magic\":")
-        if let header { w.string(header.text) } else { w.null() }
-        w.raw(",\"rdb_version\":")
-        if let header { w.int(header.version) } else { w.null() }
-        w.raw(",\"checksum\":")
-        if let c = storedChecksum { w.string(CanonicalJSONEncoder.hex16(c)) } else { w.null() }
-        w.raw(",\"aux\":[")
-        for (i, (k, v)) in aux.enumerated() {
-            if i > 0 { w.raw(",") }
-            w.raw("[")
-            w.bytes(k)
-            w.raw(",")
-            w.bytes(v)
-            w.raw("]")
-        }
-        w.raw("],\"slot_info\":[")
-        for (i, s) in slotInfo.enumerated() {
-            if i > 0 { w.raw(",") }
-            w.raw("{\"kind\":")
+        w.field("rdb_file", first: true)
+        w.raw("{")
+        CanonicalJSONEncoder.writeHeaderFields(header, into: w)
+        w.field("checksum")
+        CanonicalJSONEncoder.writeChecksum(storedChecksum, into: w)
+        w.field("aux")
+        w.array(aux) { w.pair($0.0, $0.1) }
+        w.field("slot_info")
+        w.array(slotInfo) { s in
+            w.raw("{")
+            w.field("kind", first: true)
             w.string(s.kind)
-            w.raw(",\"db\":")
+            w.field("db")
             w.int(s.db)
-            w.raw(",\"slot,keys,expires\":")
+            w.field("slot,keys,expires")
             w.string(s.text)
             w.raw("}")
         }
-        w.raw("]},\"functions\":[")
-        for (i, code) in functions.enumerated() {
-            if i > 0 { w.raw(",") }
-            w.raw("{\"library_code\":")
+        w.raw("}")
+        w.field("functions")
+        w.array(functions) { code in
+            w.raw("{")
+            w.field("library_code", first: true)
             w.bytes(code)
             w.raw("}")
         }
-        w.raw("],\"module_aux\":[")
-        for (i, m) in moduleAux.enumerated() {
-            if i > 0 { w.raw(",") }
-            w.raw("{\"module\":")
-            w.string(m.moduleName)
-            w.raw(",\"module_id\":")
-            w.uint(m.moduleID)
-            w.raw(",\"encoding_version\":")
-            w.int(m.encodingVersion)
-            w.raw(",\"raw_b64\":")
-            w.base64String(m.raw)
-            w.raw("}")
+        w.field("module_aux")
+        w.array(moduleAux) { m in
+            CanonicalJSONEncoder.writeModule(name: m.moduleName, id: m.moduleID, encodingVersion: m.encodingVersion,
+                                             raw: m.raw, into: w)
         }
-        w.raw("]")
+    }
+
+    /// `"magic":…,"rdb_version":…` (both null when the header was never read); the first members
+    /// of `rdb_file` here and of the `rdb info` / `rdb check --json` file objects.
+    public static func writeHeaderFields(_ header: RDBHeader?, first: Bool = true, into w: JSONWriter) {
+        w.field("magic", first: first)
+        w.nullable(header) { w.string($0.text) }
+        w.field("rdb_version")
+        w.nullable(header) { w.int($0.version) }
+    }
+
+    /// A stored CRC-64 as its `hex16` string, or null when the file has none.
+    public static func writeChecksum(_ checksum: UInt64?, into w: JSONWriter) {
+        w.nullable(checksum) { w.string(hex16($0)) }
+    }
+
+    /// `{"module":…,"module_id":…,"encoding_version":…,"raw_b64":…}`, for module values and module AUX.
+    static func writeModule(name: String, id: UInt64, encodingVersion: Int, raw: Bytes, into w: JSONWriter) {
+        w.raw("{")
+        w.field("module", first: true)
+        w.string(name)
+        w.field("module_id")
+        w.uint(id)
+        w.field("encoding_version")
+        w.int(encodingVersion)
+        w.field("raw_b64")
+        w.base64String(raw)
+        w.raw("}")
     }
 
     /// 16 lowercase hex digits, most significant first (the corpus's `checksum` form).
@@ -203,68 +215,59 @@ public final class CanonicalJSONEncoder {
 
     /// Writes the fields of one key object (without braces and without `db`).
     public static func writeKeyFields(_ e: RDBEntry, fileOrder: Int, into w: JSONWriter) throws {
-        w.raw("\"key\":")
+        w.field("key", first: true)
         w.bytes(e.key)
-        w.raw(",\"type\":")
+        w.field("type")
         w.string(e.value.typeName)
-        w.raw(",\"expire_at_ms\":")
-        if let x = e.expireAtMs { w.int(x) } else { w.null() }
+        w.field("expire_at_ms")
+        w.nullable(e.expireAtMs) { w.int($0) }
         if let f = e.lfuFreq {
-            w.raw(",\"lfu_freq\":")
+            w.field("lfu_freq")
             w.int(Int(f))
         }
         if let idle = e.lruIdleSeconds {
-            w.raw(",\"lru_idle_s\":")
+            w.field("lru_idle_s")
             w.uint(idle)
         }
-        w.raw(",\"rdb\":{\"type\":")
+        w.field("rdb")
+        w.raw("{")
+        w.field("type", first: true)
         w.int(Int(e.rdbType))
-        w.raw(",\"file_order\":")
+        w.field("file_order")
         w.int(fileOrder)
         w.raw("}")
         if case .hash(let fields) = e.value, fields.contains(where: { $0.expireAtMs != nil }) {
             let ttl = fields.filter { $0.expireAtMs != nil }.sorted { bytesLess($0.field, $1.field) }
-            w.raw(",\"field_expire_at_ms\":[")
-            for (i, f) in ttl.enumerated() {
-                if i > 0 { w.raw(",") }
+            w.field("field_expire_at_ms")
+            w.array(ttl) { f in
                 w.raw("[")
                 w.bytes(f.field)
                 w.raw(",")
                 w.int(f.expireAtMs ?? 0)
                 w.raw("]")
             }
-            w.raw("]")
         }
-        w.raw(",\"value\":")
+        w.field("value")
         try writeValue(e.value, into: w)
     }
 
+    /// Big collections flush element by element (`flushIfNeeded` before each), so output stays bounded.
     public static func writeValue(_ value: RDBValue, into w: JSONWriter) throws {
         switch value {
         case .string(let s):
             w.bytes(s)
         case .list(let items):
-            w.raw("[")
-            for (i, item) in items.enumerated() {
-                if i > 0 { w.raw(",") }
+            try w.array(items) { item in
                 try w.flushIfNeeded()
                 w.bytes(item)
             }
-            w.raw("]")
         case .set(let members):
-            let sorted = members.sorted(by: bytesLess)
-            w.raw("[")
-            for (i, m) in sorted.enumerated() {
-                if i > 0 { w.raw(",") }
+            try w.array(members.sorted(by: bytesLess)) { m in
                 try w.flushIfNeeded()
                 w.bytes(m)
             }
-            w.raw("]")
         case .sortedSet(let members):
-            let sorted = members.sorted(by: zsetLess)
-            w.raw("[")
-            for (i, m) in sorted.enumerated() {
-                if i > 0 { w.raw(",") }
+            try w.array(members.sorted(by: zsetLess)) { m in
                 try w.flushIfNeeded()
                 w.raw("[")
                 w.bytes(m.member)
@@ -272,88 +275,62 @@ public final class CanonicalJSONEncoder {
                 w.double(m.score)
                 w.raw("]")
             }
-            w.raw("]")
         case .hash(let fields):
-            let sorted = fields.sorted { bytesLess($0.field, $1.field) }
-            w.raw("[")
-            for (i, f) in sorted.enumerated() {
-                if i > 0 { w.raw(",") }
+            try w.array(fields.sorted { bytesLess($0.field, $1.field) }) { f in
                 try w.flushIfNeeded()
-                w.raw("[")
-                w.bytes(f.field)
-                w.raw(",")
-                w.bytes(f.value)
-                w.raw("]")
+                w.pair(f.field, f.value)
             }
-            w.raw("]")
         case .stream(let s):
             try writeStream(s, into: w)
         case .module(let m):
-            w.raw("{\"module\":")
-            w.string(m.moduleName)
-            w.raw(",\"module_id\":")
-            w.uint(m.moduleID)
-            w.raw(",\"encoding_version\":")
-            w.int(m.encodingVersion)
-            w.raw(",\"raw_b64\":")
-            w.base64String(m.raw)
-            w.raw("}")
+            writeModule(name: m.moduleName, id: m.moduleID, encodingVersion: m.encodingVersion, raw: m.raw, into: w)
         }
     }
 
+    /// `"ms-seq"`, or null.
     private static func writeID(_ id: StreamID?, into w: JSONWriter) {
-        guard let id else { w.null(); return }
-        w.raw("\"")
-        w.uint(id.ms)
-        w.raw("-")
-        w.uint(id.seq)
-        w.raw("\"")
+        w.nullable(id) { id in
+            w.raw("\"")
+            w.uint(id.ms)
+            w.raw("-")
+            w.uint(id.seq)
+            w.raw("\"")
+        }
     }
 
     static func writeStream(_ s: StreamValue, into w: JSONWriter) throws {
-        w.raw("{\"entries\":[")
-        for (i, e) in s.entries.enumerated() {
-            if i > 0 { w.raw(",") }
+        w.raw("{")
+        w.field("entries", first: true)
+        try w.array(s.entries) { e in
             try w.flushIfNeeded()
             w.raw("[")
             writeID(e.id, into: w)
-            w.raw(",[")
-            for (j, (f, v)) in e.fields.enumerated() {
-                if j > 0 { w.raw(",") }
-                w.raw("[")
-                w.bytes(f)
-                w.raw(",")
-                w.bytes(v)
-                w.raw("]")
-            }
-            w.raw("]]")
+            w.raw(",")
+            w.array(e.fields) { w.pair($0.0, $0.1) }
+            w.raw("]")
         }
-        w.raw("],\"length\":")
+        w.field("length")
         w.uint(s.length)
-        w.raw(",\"listpack_nodes\":")
+        w.field("listpack_nodes")
         w.int(s.listpackNodes)
-        w.raw(",\"last_generated_id\":")
+        w.field("last_generated_id")
         writeID(s.lastID, into: w)
         // STREAM_LISTPACKS_2+ metadata: absent from type-15 files, so absent from their dump.
         if let id = s.maxDeletedEntryID {
-            w.raw(",\"max_deleted_entry_id\":")
+            w.field("max_deleted_entry_id")
             writeID(id, into: w)
         }
         if let a = s.entriesAdded {
-            w.raw(",\"entries_added\":")
+            w.field("entries_added")
             w.uint(a)
         }
         if let id = s.firstID {
-            w.raw(",\"recorded_first_entry_id\":")
+            w.field("recorded_first_entry_id")
             writeID(id, into: w)
         }
-        w.raw(",\"groups\":[")
-        let groups = s.groups.sorted { bytesLess($0.name, $1.name) }
-        for (gi, g) in groups.enumerated() {
-            if gi > 0 { w.raw(",") }
-            try writeGroup(g, into: w)
-        }
-        w.raw("]}")
+        w.field("groups")
+        try w.array(s.groups.sorted { bytesLess($0.name, $1.name) }) { try writeGroup($0, into: w) }
+        w.raw("}")
     }
 
     private static func writeGroup(_ g: StreamGroup, into w: JSONWriter) throws {
@@ -367,53 +344,52 @@ public final class CanonicalJSONEncoder {
         nack.reserveCapacity(g.pending.count)
         for p in g.pending { nack[p.id] = p }
 
-        w.raw("{\"name\":")
+        w.raw("{")
+        w.field("name", first: true)
         w.bytes(g.name)
-        w.raw(",\"last_delivered_id\":")
+        w.field("last_delivered_id")
         writeID(g.lastDeliveredID, into: w)
         // entries_read: STREAM_LISTPACKS_2+ only; the stored -1 (2^64-1) means "unknown" (null).
         if let raw = g.entriesReadRaw {
-            w.raw(",\"entries_read\":")
+            w.field("entries_read")
             if raw != UInt64.max {
                 w.uint(raw)
             } else {
-                w.raw("null,\"entries_read_rdb_raw\":")
+                w.null()
+                w.field("entries_read_rdb_raw")
                 w.uint(raw)
             }
         }
-        w.raw(",\"pel_count\":")
+        w.field("pel_count")
         w.int(g.pending.count)
-        w.raw(",\"pending\":[")
-        for (i, p) in g.pending.enumerated() {
-            if i > 0 { w.raw(",") }
+        w.field("pending")
+        try w.array(g.pending) { p in
             try w.flushIfNeeded()
             w.raw("[")
             writeID(p.id, into: w)
             w.raw(",")
-            if let ci = owner[p.id] { w.bytes(g.consumers[ci].name) } else { w.null() }
+            w.nullable(owner[p.id]) { w.bytes(g.consumers[$0].name) }
             w.raw(",")
             w.int(p.deliveryTimeMs)
             w.raw(",")
             w.uint(p.deliveryCount)
             w.raw("]")
         }
-        w.raw("],\"consumers\":[")
-        let consumers = g.consumers.sorted { bytesLess($0.name, $1.name) }
-        for (i, c) in consumers.enumerated() {
-            if i > 0 { w.raw(",") }
-            w.raw("{\"name\":")
+        w.field("consumers")
+        w.array(g.consumers.sorted { bytesLess($0.name, $1.name) }) { c in
+            w.raw("{")
+            w.field("name", first: true)
             w.bytes(c.name)
-            w.raw(",\"seen_time\":")
+            w.field("seen_time")
             w.int(c.seenTimeMs)
             if let a = c.activeTimeMs {  // STREAM_LISTPACKS_3+ only
-                w.raw(",\"active_time\":")
+                w.field("active_time")
                 w.int(a)
             }
-            w.raw(",\"pel_count\":")
+            w.field("pel_count")
             w.int(c.pendingIDs.count)
-            w.raw(",\"pending\":[")
-            for (j, id) in c.pendingIDs.enumerated() {
-                if j > 0 { w.raw(",") }
+            w.field("pending")
+            w.array(c.pendingIDs) { id in
                 w.raw("[")
                 writeID(id, into: w)
                 w.raw(",")
@@ -426,9 +402,9 @@ public final class CanonicalJSONEncoder {
                 }
                 w.raw("]")
             }
-            w.raw("]}")
+            w.raw("}")
         }
-        w.raw("]}")
+        w.raw("}")
     }
 
     // MARK: - Orders

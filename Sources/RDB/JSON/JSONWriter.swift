@@ -54,6 +54,58 @@ public final class JSONWriter {
         t.withUTF8 { buffer.append(contentsOf: $0) }
     }
 
+    // MARK: - Structure
+
+    /// A JSON array: `[`, then `element` for each item with `,` between them, then `]`.
+    /// Inlined and specialized, so the non-escaping closure costs nothing per element.
+    @inline(__always)
+    public func array<S: Sequence>(_ items: S, _ element: (S.Element) throws -> Void) rethrows {
+        try members(items, open: "[", close: "]", element)
+    }
+
+    /// A JSON object whose members come from `items`: `{`, `member` for each with `,` between, `}`.
+    /// `member` writes both the name and the value (see `field` for names known in advance).
+    @inline(__always)
+    public func object<S: Sequence>(_ items: S, _ member: (S.Element) throws -> Void) rethrows {
+        try members(items, open: "{", close: "}", member)
+    }
+
+    @inline(__always)
+    private func members<S: Sequence>(_ items: S, open: StaticString, close: StaticString,
+                                      _ body: (S.Element) throws -> Void) rethrows {
+        raw(open)
+        var first = true
+        for item in items {
+            if first { first = false } else { buffer.append(UInt8(ascii: ",")) }
+            try body(item)
+        }
+        raw(close)
+    }
+
+    /// An object member's name, `"name":`, after a `,` unless it is the object's first member.
+    @inline(__always)
+    public func field(_ name: StaticString, first: Bool = false) {
+        raw(first ? "\"" : ",\"")
+        raw(name)
+        raw("\":")
+    }
+
+    /// `value` written by `body`, or `null` when it is nil.
+    @inline(__always)
+    public func nullable<T>(_ value: T?, _ body: (T) throws -> Void) rethrows {
+        if let value { try body(value) } else { null() }
+    }
+
+    /// A two-element array of byte strings, `[a,b]` (aux fields, hash fields, stream fields).
+    @inline(__always)
+    public func pair(_ a: Bytes, _ b: Bytes) {
+        buffer.append(UInt8(ascii: "["))
+        bytes(a)
+        buffer.append(UInt8(ascii: ","))
+        bytes(b)
+        buffer.append(UInt8(ascii: "]"))
+    }
+
     // MARK: - Values
 
     public func null() { raw("null") }
