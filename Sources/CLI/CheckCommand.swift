@@ -43,18 +43,13 @@ public struct CheckCommand: ParsableCommand {
             if !json { printText(outcome, seconds: seconds) }
             outcomes.append(outcome)
         }
-        if json {
-            let w = JSONWriter()
-            CheckCommand.writeReport(outcomes, into: w)
-            w.raw("\n")
-            w.buffer.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, stdout) }
-        }
+        if json { StandardOutput.writeJSONLine { CheckCommand.writeReport(outcomes, into: $0) } }
         fflush(stdout)
         if outcomes.contains(where: { !$0.ok }) { throw ExitCode(1) }
     }
 
     private func printText(_ o: RDBFileScan.Outcome, seconds: Double) {
-        for w in o.warnings { StandardOutput.error("\(o.path): warning: \(w)") }
+        o.printWarnings()
         if let e = o.error {
             StandardOutput.error(e.description)
         } else if !quiet {
@@ -73,50 +68,44 @@ public struct CheckCommand: ParsableCommand {
     /// `{"ok": bool, "files": [{path, ok, magic, rdb_version, keys, bytes, checksum, warnings, error}]}`;
     /// `error` is null or `{code, offset, message, key, db, description}`.
     static func writeReport(_ outcomes: [RDBFileScan.Outcome], into w: JSONWriter) {
-        w.raw("{\"ok\":")
+        w.raw("{")
+        w.field("ok", first: true)
         w.bool(!outcomes.contains(where: { !$0.ok }))
-        w.raw(",\"files\":[")
-        for (i, o) in outcomes.enumerated() {
-            if i > 0 { w.raw(",") }
-            w.raw("{\"path\":")
+        w.field("files")
+        w.array(outcomes) { o in
+            w.raw("{")
+            w.field("path", first: true)
             w.string(o.path)
-            w.raw(",\"ok\":")
+            w.field("ok")
             w.bool(o.ok)
-            w.raw(",\"magic\":")
-            if let h = o.header { w.string(h.text) } else { w.null() }
-            w.raw(",\"rdb_version\":")
-            if let h = o.header { w.int(h.version) } else { w.null() }
-            w.raw(",\"keys\":")
+            CanonicalJSONEncoder.writeHeaderFields(o.header, first: false, into: w)
+            w.field("keys")
             w.int(o.keys)
-            w.raw(",\"bytes\":")
+            w.field("bytes")
             w.int(o.bytes)
-            w.raw(",\"checksum\":")
-            if let c = o.storedChecksum { w.string(CanonicalJSONEncoder.hex16(c)) } else { w.null() }
-            w.raw(",\"warnings\":[")
-            for (j, s) in o.warnings.enumerated() {
-                if j > 0 { w.raw(",") }
-                w.string(s)
-            }
-            w.raw("],\"error\":")
-            if let e = o.error {
-                w.raw("{\"code\":")
+            w.field("checksum")
+            CanonicalJSONEncoder.writeChecksum(o.storedChecksum, into: w)
+            w.field("warnings")
+            w.array(o.warnings) { w.string($0) }
+            w.field("error")
+            w.nullable(o.error) { e in
+                w.raw("{")
+                w.field("code", first: true)
                 w.string(e.code.rawValue)
-                w.raw(",\"offset\":")
+                w.field("offset")
                 w.int(e.offset)
-                w.raw(",\"message\":")
+                w.field("message")
                 w.string(e.message)
-                w.raw(",\"key\":")
-                if let k = e.key { w.bytes(k) } else { w.null() }
-                w.raw(",\"db\":")
-                if let db = e.db { w.int(db) } else { w.null() }
-                w.raw(",\"description\":")
+                w.field("key")
+                w.nullable(e.key) { w.bytes($0) }
+                w.field("db")
+                w.nullable(e.db) { w.int($0) }
+                w.field("description")
                 w.string(e.description)
                 w.raw("}")
-            } else {
-                w.null()
             }
             w.raw("}")
         }
-        w.raw("]}")
+        w.raw("}")
     }
 }

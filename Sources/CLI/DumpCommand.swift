@@ -34,14 +34,13 @@ public struct DumpCommand: ParsableCommand {
         let writer = JSONWriter(flushThreshold: 1 << 20, sink: StandardOutput.sink())
         let encoder = CanonicalJSONEncoder(format: fmt, writer: writer)
         let outcome = try RDBFileScan.scan(path: file) { try encoder.consume($0) }
-        if let e = outcome.error {
+        if outcome.error != nil {
             try? writer.flush()
             fflush(stdout)
-            StandardOutput.error(e.description)
-            throw ExitCode(1)
         }
+        try outcome.exitOnError()
         try encoder.finish()
         fflush(stdout)
-        for w in outcome.warnings { StandardOutput.error("\(file): warning: \(w)") }
+        outcome.printWarnings()
     }
 }

@@ -28,20 +28,14 @@ public struct InfoCommand: ParsableCommand {
     public func run() throws {
         var stats = RDBFileStats(top: top)
         let outcome = try RDBFileScan.scan(path: file) { stats.add($0) }
-        if let e = outcome.error {
-            StandardOutput.error(e.description)
-            throw ExitCode(1)
-        }
+        try outcome.exitOnError()
         if json {
-            let w = JSONWriter()
-            stats.writeJSON(outcome, into: w)
-            w.raw("\n")
-            w.buffer.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, stdout) }
+            StandardOutput.writeJSONLine { stats.writeJSON(outcome, into: $0) }
         } else {
             StandardOutput.write(stats.text(outcome))
         }
         fflush(stdout)
-        for w in outcome.warnings { StandardOutput.error("\(file): warning: \(w)") }
+        outcome.printWarnings()
     }
 }
 
@@ -154,97 +148,80 @@ struct RDBFileStats {
     }
 
     func writeJSON(_ o: RDBFileScan.Outcome, into w: JSONWriter) {
-        w.raw("{\"path\":")
+        w.raw("{")
+        w.field("path", first: true)
         w.string(o.path)
-        w.raw(",\"magic\":")
-        if let h = header { w.string(h.text) } else { w.null() }
-        w.raw(",\"rdb_version\":")
-        if let h = header { w.int(h.version) } else { w.null() }
-        w.raw(",\"bytes\":")
+        CanonicalJSONEncoder.writeHeaderFields(header, first: false, into: w)
+        w.field("bytes")
         w.int(o.bytes)
-        w.raw(",\"checksum\":")
-        if let c = o.storedChecksum { w.string(CanonicalJSONEncoder.hex16(c)) } else { w.null() }
-        w.raw(",\"keys\":")
+        w.field("checksum")
+        CanonicalJSONEncoder.writeChecksum(o.storedChecksum, into: w)
+        w.field("keys")
         w.int(o.keys)
-        w.raw(",\"aux\":[")
-        for (i, (k, v)) in aux.enumerated() {
-            if i > 0 { w.raw(",") }
-            w.raw("[")
-            w.bytes(k)
-            w.raw(",")
-            w.bytes(v)
-            w.raw("]")
-        }
-        w.raw("],\"functions\":")
+        w.field("aux")
+        w.array(aux) { w.pair($0.0, $0.1) }
+        w.field("functions")
         w.int(functions)
-        w.raw(",\"module_aux\":")
+        w.field("module_aux")
         w.int(moduleAux)
-        w.raw(",\"slot_info\":")
+        w.field("slot_info")
         w.int(slotInfo)
-        w.raw(",\"databases\":[")
-        for (i, db) in dbs.keys.sorted().enumerated() {
-            let d = dbs[db]!
-            if i > 0 { w.raw(",") }
-            w.raw("{\"db\":")
+        w.field("databases")
+        w.array(dbs.sorted { $0.key < $1.key }) { db, d in
+            w.raw("{")
+            w.field("db", first: true)
             w.int(db)
-            w.raw(",\"keys\":")
+            w.field("keys")
             w.int(d.keys)
-            w.raw(",\"expires\":")
+            w.field("expires")
             w.int(d.expires)
-            w.raw(",\"resizedb\":")
-            if let r = d.resize {
+            w.field("resizedb")
+            w.nullable(d.resize) { r in
                 w.raw("[")
                 w.uint(r.0)
                 w.raw(",")
                 w.uint(r.1)
                 w.raw("]")
-            } else {
-                w.null()
             }
             w.raw("}")
         }
-        w.raw("],\"types\":{")
-        for (i, t) in types.keys.sorted().enumerated() {
-            if i > 0 { w.raw(",") }
+        w.field("types")
+        w.object(types.sorted { $0.key < $1.key }) { t, n in
             w.string(t)
             w.raw(":")
-            w.int(types[t]!)
+            w.int(n)
         }
-        w.raw("},\"encodings\":[")
-        for (i, t) in encodings.keys.sorted().enumerated() {
-            let e = encodings[t]!
-            if i > 0 { w.raw(",") }
-            w.raw("{\"type\":")
+        w.field("encodings")
+        w.array(encodings.sorted { $0.key < $1.key }) { t, e in
+            w.raw("{")
+            w.field("type", first: true)
             w.int(Int(t))
-            w.raw(",\"name\":")
+            w.field("name")
             w.string(RDBTypeNames.name(of: t, magic: magic))
-            w.raw(",\"keys\":")
+            w.field("keys")
             w.int(e.keys)
-            w.raw(",\"bytes\":")
+            w.field("bytes")
             w.int(e.bytes)
             w.raw("}")
         }
-        w.raw("],\"largest_keys\":[")
-        for (i, k) in largest.reversed().enumerated() {
-            if i > 0 { w.raw(",") }
-            w.raw("{\"db\":")
+        w.field("largest_keys")
+        w.array(largest.reversed()) { k in
+            w.raw("{")
+            w.field("db", first: true)
             w.int(k.db)
-            w.raw(",\"key\":")
+            w.field("key")
             w.bytes(k.key)
-            w.raw(",\"type\":")
+            w.field("type")
             w.string(k.type)
-            w.raw(",\"rdb_type\":")
+            w.field("rdb_type")
             w.int(Int(k.rdbType))
-            w.raw(",\"bytes\":")
+            w.field("bytes")
             w.int(k.size)
             w.raw("}")
         }
-        w.raw("],\"warnings\":[")
-        for (i, s) in o.warnings.enumerated() {
-            if i > 0 { w.raw(",") }
-            w.string(s)
-        }
-        w.raw("]}")
+        w.field("warnings")
+        w.array(o.warnings) { w.string($0) }
+        w.raw("}")
     }
 }
 

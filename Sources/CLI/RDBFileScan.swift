@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import RDB
 
@@ -20,6 +21,18 @@ struct RDBFileScan {
         var error: RDBError?
         var warnings: [String] = []
         var ok: Bool { error == nil }
+
+        /// Prints the file's error (`FILE: error at byte …`) on stderr and exits 1, if it has one.
+        func exitOnError() throws {
+            guard let error else { return }
+            StandardOutput.error(error.description)
+            throw ExitCode(1)
+        }
+
+        /// One `FILE: warning: …` line on stderr per warning.
+        func printWarnings() {
+            for w in warnings { StandardOutput.error("\(path): warning: \(w)") }
+        }
     }
 
     /// Scans `path`, handing every record to `visit` (which may throw to stop, e.g. on write errors).
@@ -130,6 +143,14 @@ enum StandardOutput {
                 throw RDBError(.io, at: 0, "write to standard output failed: \(String(cString: strerror(errno)))", file: "<stdout>")
             }
         }
+    }
+
+    /// One small JSON document written by `body`, then a newline, in one `fwrite`.
+    static func writeJSONLine(_ body: (JSONWriter) -> Void) {
+        let w = JSONWriter()
+        body(w)
+        w.raw("\n")
+        w.buffer.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, stdout) }
     }
 
     static func write(_ text: String) {
