@@ -2,8 +2,8 @@
 // redis-replica: a persistent, stateful Redis/Valkey replica and an RDB toolkit.
 //
 // Targets are layered; dependencies point one way, downward:
-//   CLI -> ReplicaNode -> Replication -> RESP
-//                      -> ReplicaStore -> RDB -> CZlib
+//   CLI -> ReplicaNode -> Replication -> RESP, Base
+//                      -> ReplicaStore -> RDB -> Base, CZlib
 //       -> SQLiteExport -> RDB
 import PackageDescription
 
@@ -25,21 +25,24 @@ let package = Package(
         // System zlib: CRC-32 for the replica log, gzip for `.rdb.gz` input.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
+        // The bottom layer: the replication position shared by the link, the store and the RDB AUX fields.
+        .target(name: "Base"),
+
         // The RDB format: streaming reader, writer, LZF, CRC-64, opcode/type table. No I/O policy.
-        .target(name: "RDB", dependencies: ["CZlib"]),
+        .target(name: "RDB", dependencies: ["Base", "CZlib"]),
 
         // RESP frames with exact byte counts (the replication stream).
         .target(name: "RESP"),
 
         // The replica link as a pure state machine: events in, actions out, no I/O.
-        .target(name: "Replication", dependencies: ["RESP", "RDB"]),
+        .target(name: "Replication", dependencies: ["Base", "RESP"]),
 
         // The data directory: manifest, snapshots, framed log, recovery.
-        .target(name: "ReplicaStore", dependencies: ["RDB", "CZlib"]),
+        .target(name: "ReplicaStore", dependencies: ["Base", "RDB", "CZlib"]),
 
         // The SwiftNIO driver that runs the state machine against a socket and the store.
         .target(name: "ReplicaNode", dependencies: [
-            "Replication", "ReplicaStore", "RDB", "RESP",
+            "Base", "Replication", "ReplicaStore", "RDB",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -62,16 +65,16 @@ let package = Package(
         .executableTarget(name: "redis-replica", dependencies: ["CLI"]),
 
         // Test helpers: real redis-server processes on free loopback ports, a tiny RESP client.
-        .target(name: "TestSupport", dependencies: ["RESP"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
 
-        .testTarget(name: "RDBTests", dependencies: ["RDB", "TestSupport"]),
+        .testTarget(name: "RDBTests", dependencies: ["Base", "RDB", "TestSupport"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"]),
-        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "RESP", "RDB", "TestSupport"]),
-        .testTarget(name: "ReplicaStoreTests", dependencies: ["ReplicaStore", "RDB", "TestSupport"]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Base", "Replication", "RESP", "TestSupport"]),
+        .testTarget(name: "ReplicaStoreTests", dependencies: ["Base", "ReplicaStore", "RDB", "TestSupport"]),
         .testTarget(name: "SQLiteExportTests", dependencies: ["SQLiteExport", "RDB", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "RDB", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "ReplicaNode", "ReplicaStore", "RDB", "RESP", "TestSupport",
+            "Base", "ReplicaNode", "ReplicaStore", "RDB", "RESP", "TestSupport",
         ]),
     ],
     swiftLanguageModes: [.v5]

@@ -40,9 +40,7 @@ final class LinkDriver: @unchecked Sendable {
         self.store = store
         self.logger = logger
         self.backoff = Backoff(initialMs: options.backoffInitialMs, maxMs: options.backoffMaxMs)
-        let position = store.position.map {
-            Replication.ReplicationPosition(replid: $0.replid, offset: $0.offset, db: $0.streamDB)
-        }
+        let position = store.position
         self.link = ReplicaLink(
             configuration: LinkConfiguration(masterUser: options.masterUser, masterPassword: options.masterPassword,
                                              listeningPort: options.listeningPort,
@@ -289,7 +287,7 @@ final class LinkDriver: @unchecked Sendable {
         }
         let snapshot = try store.publish(w)
         logger.notice("MASTER <-> REPLICA sync: snapshot of \(total) bytes published as \(snapshot.file) at \(w.replid):\(w.offset)")
-        handle(.snapshotPersisted(now: LinkDriver.now(), streamDb: snapshot.streamDB))
+        handle(.snapshotPersisted(now: LinkDriver.now(), streamDB: snapshot.streamDB))
     }
 
     // MARK: Status file

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// The data directory's manifest (`MANIFEST`, JSON), the single source of truth for which files make up
@@ -143,12 +144,5 @@ public struct SyncRecord: Codable, Sendable, Equatable {
     public init(kind: Kind, unixMs: Int64) {
         self.kind = kind
         self.unixMs = unixMs
-    }
-}
-
-public enum ReplicationID {
-    /// Redis replication ids are exactly 40 characters (`CONFIG_RUN_ID_SIZE`), hex in practice.
-    public static func isValid(_ s: String) -> Bool {
-        s.utf8.count == 40 && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }
     }
 }

@@ -1,3 +1,4 @@
+import Base
 /// What a recovery scan of a data directory found. Produced without modifying anything; a writable
 /// open then applies it (cuts the torn tail, deletes leftovers).
 ///

@@ -1,3 +1,4 @@
+import Base
 import Dispatch
 import Foundation
 
@@ -9,25 +10,6 @@ public enum FsyncPolicy: String, CaseIterable, Sendable, Codable {
     case everysec
     /// Never fsync appends explicitly; the OS writes back when it likes (segment rolls and publishes still fsync).
     case no
-}
-
-/// Where a replica stands in the master's replication stream.
-public struct ReplicationPosition: Sendable, Equatable, Codable, CustomStringConvertible {
-    /// The replication id to send in PSYNC.
-    public var replid: String
-    /// The offset reached: every stream byte up to and including byte `offset` is stored.
-    /// PSYNC asks for `offset + 1`.
-    public var offset: Int64
-    /// The db the stream has selected at `offset` (Redis does not re-send SELECT after +CONTINUE).
-    public var streamDB: Int
-    public init(replid: String, offset: Int64, streamDB: Int) {
-        self.replid = replid
-        self.offset = offset
-        self.streamDB = streamDB
-    }
-    /// The offset argument of `PSYNC <replid> <psyncOffset>`.
-    public var psyncOffset: Int64 { offset + 1 }
-    public var description: String { "\(replid):\(offset) db \(streamDB)" }
 }
 
 /// The replica's data directory: a base RDB snapshot from the master's full sync, a framed log of the raw

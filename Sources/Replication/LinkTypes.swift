@@ -1,3 +1,4 @@
+import Base
 import RESP
 
 /// The replica link's state, named exactly as Redis's `repl_state` values (`REPL_STATE_*` in server.h).
@@ -20,28 +21,6 @@ public enum LinkState: String, Sendable, Equatable, CaseIterable {
     case transfer = "TRANSFER"
     /// Streaming commands.
     case connected = "CONNECTED"
-}
-
-/// Where the replica is in the master's history: the replication id, the offset of the last byte
-/// processed (Redis's `reploff`, so the next PSYNC asks for `offset + 1`), and the db selected there.
-public struct ReplicationPosition: Sendable, Equatable, CustomStringConvertible {
-    /// 40 hex characters.
-    public var replid: String
-    public var offset: Int64
-    public var db: Int
-
-    public init(replid: String, offset: Int64, db: Int) {
-        self.replid = replid
-        self.offset = offset
-        self.db = db
-    }
-
-    public var description: String { "\(replid):\(offset) db \(db)" }
-
-    /// A replication id is exactly 40 characters (`CONFIG_RUN_ID_SIZE`); Redis generates lowercase hex.
-    public static func isValidReplid<S: StringProtocol>(_ s: S) -> Bool {
-        s.utf8.count == 40 && s.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) || (0x41...0x46).contains($0) }
-    }
 }
 
 /// How the master sends the RDB after +FULLRESYNC.
@@ -120,8 +99,8 @@ public enum LinkEvent: Sendable, Equatable {
     /// The connection closed (by the peer, an error, or after a `.closeConnection` action).
     case disconnected(now: UInt64)
     /// The driver finished persisting (and verifying) the RDB announced by `.endOfRDB`.
-    /// `streamDb` is the RDB's AUX `repl-stream-db` when it has one (the db the stream continues in).
-    case snapshotPersisted(now: UInt64, streamDb: Int?)
+    /// `streamDB` is the RDB's AUX `repl-stream-db` when it has one (the db the stream continues in).
+    case snapshotPersisted(now: UInt64, streamDB: Int?)
 }
 
 public enum LinkLogLevel: String, Sendable, Equatable {

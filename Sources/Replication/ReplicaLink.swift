@@ -1,3 +1,4 @@
+import Base
 import RESP
 
 /// The replica side of Redis replication as a pure state machine: events in, actions out, no I/O.
@@ -88,8 +89,8 @@ public struct ReplicaLink: Sendable {
                 out.append(.log(.warning, "Connection with master lost."))
                 resetConnection(&out, now: now)
             }
-        case .snapshotPersisted(let now, let streamDb):
-            snapshotPersisted(&out, now: now, streamDb: streamDb)
+        case .snapshotPersisted(let now, let streamDB):
+            snapshotPersisted(&out, now: now, streamDb: streamDB)
         }
         return out
     }
@@ -109,7 +110,7 @@ public struct ReplicaLink: Sendable {
         parsed = 0
         committable = 0
         inMulti = false
-        currentDb = position?.db ?? 0
+        currentDb = position?.streamDB ?? 0
         dbAtCommittable = currentDb
     }
 
@@ -312,7 +313,7 @@ public struct ReplicaLink: Sendable {
         }
         if ReplicaLink.hasPrefix(line, "+FULLRESYNC") {
             let parts = text.split(separator: " ", omittingEmptySubsequences: true)
-            guard parts.count == 3, ReplicationPosition.isValidReplid(parts[1]), let offset = Int64(parts[2]), offset >= 0 else {
+            guard parts.count == 3, ReplicationID.isValid(parts[1]), let offset = Int64(parts[2]), offset >= 0 else {
                 fail(LinkFailure(.protocolError, "Master replied with wrong +FULLRESYNC syntax: '\(text)'"), &out, now: now)
                 return
             }
@@ -330,7 +331,7 @@ public struct ReplicaLink: Sendable {
             let parts = text.split(separator: " ", omittingEmptySubsequences: true)
             var newReplid: String?
             if parts.count >= 2 {
-                guard ReplicationPosition.isValidReplid(parts[1]) else {
+                guard ReplicationID.isValid(parts[1]) else {
                     fail(LinkFailure(.protocolError, "Master replied with wrong +CONTINUE syntax: '\(text)'"), &out, now: now)
                     return
                 }
@@ -345,8 +346,8 @@ public struct ReplicaLink: Sendable {
             out.append(.log(.notice, "Successful partial resynchronization with master."))
             out.append(.partialResyncAccepted(position: p, previousReplid: previous, newReplid: newReplid))
             out.append(.log(.notice, "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization."))
-            currentDb = p.db
-            dbAtCommittable = p.db
+            currentDb = p.streamDB
+            dbAtCommittable = p.streamDB
             lastAckSent = now
             move(to: .connected, &out)
             return
@@ -484,11 +485,11 @@ public struct ReplicaLink: Sendable {
         if target.replid == nil {
             out.append(.log(.warning, "The master did not send a replication id (SYNC): partial resynchronization will not be possible"))
         }
-        position = ReplicationPosition(replid: replid, offset: target.offset, db: streamDb ?? 0)
+        position = ReplicationPosition(replid: replid, offset: target.offset, streamDB: streamDb ?? 0)
         guard state == .transfer else { return }
         transfer = nil
         fullSyncTarget = nil
-        currentDb = position?.db ?? 0
+        currentDb = position?.streamDB ?? 0
         dbAtCommittable = currentDb
         lastActivity = now
         move(to: .connected, &out)
@@ -567,11 +568,11 @@ public struct ReplicaLink: Sendable {
         guard committable > 0, var p = position else { return }
         let bytes = Array(buffer[readIndex..<(readIndex + committable)])
         p.offset += Int64(committable)
-        p.db = dbAtCommittable
+        p.streamDB = dbAtCommittable
         position = p
         readIndex += committable
         parsed -= committable
         committable = 0
-        out.append(.appendStream(bytes: bytes, endOffset: p.offset, db: p.db))
+        out.append(.appendStream(bytes: bytes, endOffset: p.offset, db: p.streamDB))
     }
 }

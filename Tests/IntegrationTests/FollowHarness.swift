@@ -1,6 +1,7 @@
 // Helpers for the follow integration tests: the built `redis-replica` binary as a child process,
 // an independent raw replica connection that records the master's stream, and a background writer.
 #if canImport(Glibc)
+import Base
 import Glibc
 #endif
 import Foundation

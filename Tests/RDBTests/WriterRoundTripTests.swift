@@ -1,3 +1,4 @@
+import Base
 import Testing
 import Foundation
 @testable import RDB
@@ -118,7 +119,7 @@ enum Logical {
     func samplesRoundTrip(version: Int) throws {
         let entries = WriterSamples.entries(fieldTTL: version >= 12, streams: version >= 9)
         let functions = version >= 10 ? [WriterSamples.functionCode] : []
-        let position = RDBReplicationPosition(replID: String(repeating: "ab", count: 20), offset: 987_654_321, streamDB: 3)
+        let position = ReplicationPosition(replid: String(repeating: "ab", count: 20), offset: 987_654_321, streamDB: 3)
         let (bytes, _) = try WriterSamples.write(entries, options: RDBWriterOptions(rdbVersion: version), functions: functions,
                                                  aux: RDBAuxInfo(ctime: 1_700_000_000, usedMem: 123_456, replication: position))
         let back = try Logical.read(bytes: bytes)
@@ -130,7 +131,7 @@ enum Logical {
         for (a, b) in zip(back.lines, want) where a != b { Issue.record("v\(version):\n got  \(a.prefix(400))\n want \(b.prefix(400))") }
         let aux = Dictionary(back.aux.map { (String(decoding: $0.0, as: UTF8.self), String(decoding: $0.1, as: UTF8.self)) },
                              uniquingKeysWith: { a, _ in a })
-        #expect(aux["repl-id"] == position.replID)
+        #expect(aux["repl-id"] == position.replid)
         #expect(aux["repl-offset"] == "987654321")
         #expect(aux["repl-stream-db"] == "3")
         #expect(aux["ctime"] == "1700000000")

@@ -1,3 +1,4 @@
+import Base
 import Testing
 import Foundation
 import RDB
@@ -174,7 +175,7 @@ import TestSupport
         }
         try TestPaths.withTemporaryDirectory { dir in
             let replID = "0123456789abcdef0123456789abcdef01234567"
-            let position = RDBReplicationPosition(replID: replID, offset: 123_456_789_012, streamDB: 3)
+            let position = ReplicationPosition(replid: replID, offset: 123_456_789_012, streamDB: 3)
             let url = dir.appendingPathComponent("w.rdb")
             let entries = WriterSamples.entries(fieldTTL: false, streams: true, hints: false)
             try Self.write(entries, version: 10, aux: RDBAuxInfo(ctime: 1_700_000_000, replication: position), to: url)

@@ -1,3 +1,4 @@
+import Base
 import Testing
 import RESP
 @testable import Replication
@@ -74,18 +75,18 @@ struct HandshakeTests {
 
     @Test("PSYNC with a cached position asks for offset+1")
     func psyncCached() {
-        var h = Harness(position: ReplicationPosition(replid: replidA, offset: 1000, db: 3))
+        var h = Harness(position: ReplicationPosition(replid: replidA, offset: 1000, streamDB: 3))
         h.handshake()
         #expect(h.sent.suffix(cmd("PSYNC", replidA, "1001").count) == ArraySlice(cmd("PSYNC", replidA, "1001")))
     }
 
     @Test("+CONTINUE without a new id keeps the id; keepalive newlines before it are skipped")
     func continueSameId() {
-        var h = Harness(position: ReplicationPosition(replid: replidA, offset: 1000, db: 3))
+        var h = Harness(position: ReplicationPosition(replid: replidA, offset: 1000, streamDB: 3))
         h.handshake()
         h.feed("\n\n\n+CONTINUE\r\n")
         #expect(h.link.state == .connected)
-        #expect(h.actions.contains(.partialResyncAccepted(position: ReplicationPosition(replid: replidA, offset: 1000, db: 3), previousReplid: replidA, newReplid: nil)))
+        #expect(h.actions.contains(.partialResyncAccepted(position: ReplicationPosition(replid: replidA, offset: 1000, streamDB: 3), previousReplid: replidA, newReplid: nil)))
         // The db persisted with the offset is used: no SELECT is re-sent after +CONTINUE.
         h.feed(cmd("SET", "k", "v"))
         #expect(h.appends.last?.db == 3)
@@ -94,14 +95,14 @@ struct HandshakeTests {
 
     @Test("+CONTINUE <same id> is not a change; +CONTINUE <new id> adopts it")
     func continueNewId() {
-        var h = Harness(position: ReplicationPosition(replid: replidA, offset: 50, db: 0))
+        var h = Harness(position: ReplicationPosition(replid: replidA, offset: 50, streamDB: 0))
         h.handshake()
         h.feed("+CONTINUE \(replidA)\r\n")
-        #expect(h.actions.contains(.partialResyncAccepted(position: ReplicationPosition(replid: replidA, offset: 50, db: 0), previousReplid: replidA, newReplid: nil)))
-        var g = Harness(position: ReplicationPosition(replid: replidA, offset: 50, db: 0))
+        #expect(h.actions.contains(.partialResyncAccepted(position: ReplicationPosition(replid: replidA, offset: 50, streamDB: 0), previousReplid: replidA, newReplid: nil)))
+        var g = Harness(position: ReplicationPosition(replid: replidA, offset: 50, streamDB: 0))
         g.handshake()
         g.feed("+CONTINUE \(replidB)\r\n")
-        #expect(g.actions.contains(.partialResyncAccepted(position: ReplicationPosition(replid: replidB, offset: 50, db: 0), previousReplid: replidA, newReplid: replidB)))
+        #expect(g.actions.contains(.partialResyncAccepted(position: ReplicationPosition(replid: replidB, offset: 50, streamDB: 0), previousReplid: replidA, newReplid: replidB)))
         #expect(g.link.position?.replid == replidB)
         // The next reconnect asks with the new id.
         g.handle(.disconnected(now: g.now))
@@ -134,7 +135,7 @@ struct HandshakeTests {
         "+FULLRESYNC abc 10", "+FULLRESYNC \(replidA)", "+FULLRESYNC \(replidA) -5", "+CONTINUE xyz", "what?",
     ])
     func badPsyncReplies(reply: String) {
-        var h = Harness(position: ReplicationPosition(replid: replidA, offset: 1, db: 0))
+        var h = Harness(position: ReplicationPosition(replid: replidA, offset: 1, streamDB: 0))
         h.handshake()
         h.feed(reply + "\r\n")
         #expect(h.closes.map(\.kind) == [.protocolError])

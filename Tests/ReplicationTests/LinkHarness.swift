@@ -1,3 +1,4 @@
+import Base
 import RESP
 @testable import Replication
 import TestSupport

@@ -1,3 +1,4 @@
+import Base
 import Testing
 import RESP
 @testable import Replication
@@ -63,12 +64,12 @@ struct TransferAndStreamTests {
         #expect(h.actions.contains(.endOfRDB(totalBytes: Int64(rdb.count))))
         #expect(h.streamed.isEmpty)
         #expect(h.link.state == .transfer)
-        h.handle(.snapshotPersisted(now: h.now, streamDb: 0))
+        h.handle(.snapshotPersisted(now: h.now, streamDB: 0))
         #expect(h.link.state == .connected)
         // First ACK at once, then the held stream is committed.
         #expect(h.sent.suffix(cmd("REPLCONF", "ACK", "1234").count) == ArraySlice(cmd("REPLCONF", "ACK", "1234")))
         #expect(h.streamed == stream)
-        #expect(h.link.position == ReplicationPosition(replid: replidA, offset: 1234 + Int64(stream.count), db: 0))
+        #expect(h.link.position == ReplicationPosition(replid: replidA, offset: 1234 + Int64(stream.count), streamDB: 0))
     }
 
     @Test("EOF-mark transfer with the mark split at every position")
@@ -97,18 +98,18 @@ struct TransferAndStreamTests {
         #expect(h.rdb == rdb)
         #expect(!h.sent.suffix(40).contains(UInt8(ascii: "K")) || true)
         let before = h.sent.count
-        h.handle(.snapshotPersisted(now: h.now, streamDb: nil))
+        h.handle(.snapshotPersisted(now: h.now, streamDB: nil))
         #expect(Array(h.sent[before...]) == cmd("REPLCONF", "ACK", "77"))
     }
 
     @Test("a transfer cut by a disconnect is aborted and the position is unchanged")
     func transferAborted() {
-        var h = Harness(position: ReplicationPosition(replid: replidB, offset: 9, db: 1))
+        var h = Harness(position: ReplicationPosition(replid: replidB, offset: 9, streamDB: 1))
         h.handshake()
         h.feed("+FULLRESYNC \(replidA) 500\r\n$100\r\nREDIS")
         h.handle(.disconnected(now: h.now))
         #expect(h.actions.contains(.fullSyncAborted))
-        #expect(h.link.position == ReplicationPosition(replid: replidB, offset: 9, db: 1))
+        #expect(h.link.position == ReplicationPosition(replid: replidB, offset: 9, streamDB: 1))
         #expect(h.link.state == .connect)
     }
 
@@ -125,7 +126,7 @@ struct TransferAndStreamTests {
     }
 
     func connectedHarness(offset: Int64 = 100, db: Int = 0) -> Harness {
-        var h = Harness(position: ReplicationPosition(replid: replidA, offset: offset, db: db))
+        var h = Harness(position: ReplicationPosition(replid: replidA, offset: offset, streamDB: db))
         h.handshake()
         h.feed("+CONTINUE\r\n")
         return h
@@ -156,10 +157,10 @@ struct TransferAndStreamTests {
         #expect(h.sent.suffix(ack.count) == ArraySlice(ack))
         #expect(h.streamed == pre)
         #expect(h.link.position?.offset == 100 + Int64(pre.count))
-        #expect(h.link.position?.db == 0)
+        #expect(h.link.position?.streamDB == 0)
         h.feed(cmd("EXEC"))
         #expect(h.streamed == pre + multiPart + cmd("EXEC"))
-        #expect(h.link.position?.db == 4)
+        #expect(h.link.position?.streamDB == 4)
         #expect(h.appends.last?.db == 4)
     }
 
@@ -169,7 +170,7 @@ struct TransferAndStreamTests {
         h.feed(cmd("SET", "a", "b") + cmd("MULTI") + cmd("SELECT", "9") + cmd("SET", "x", "y") + Array(cmd("EXEC").prefix(5)))
         let committed = 100 + Int64(cmd("SET", "a", "b").count)
         h.handle(.disconnected(now: h.now))
-        #expect(h.link.position == ReplicationPosition(replid: replidA, offset: committed, db: 0))
+        #expect(h.link.position == ReplicationPosition(replid: replidA, offset: committed, streamDB: 0))
         h.handshake()
         let psync = cmd("PSYNC", replidA, String(committed + 1))
         #expect(h.sent.suffix(psync.count) == ArraySlice(psync))
@@ -190,7 +191,7 @@ struct TransferAndStreamTests {
                 h.feed(c)
                 if h.link.state == .transfer, h.actions.contains(where: { $0 == .endOfRDB(totalBytes: Int64(rdb.count)) }),
                    !h.actions.contains(where: { if case .stateChanged(_, .connected) = $0 { return true } else { return false } }) {
-                    h.handle(.snapshotPersisted(now: h.now, streamDb: 0))
+                    h.handle(.snapshotPersisted(now: h.now, streamDB: 0))
                 }
             }
             return h
@@ -205,7 +206,7 @@ struct TransferAndStreamTests {
         #expect(normalized(random.actions) == normalized(whole.actions))
         for h in [whole, drip, random] {
             for a in h.appends { #expect(boundaries.contains(a.endOffset - 1000), "append ends at \(a.endOffset)") }
-            #expect(h.link.position == ReplicationPosition(replid: replidA, offset: 1000 + Int64(stream.count), db: 2))
+            #expect(h.link.position == ReplicationPosition(replid: replidA, offset: 1000 + Int64(stream.count), streamDB: 2))
         }
         // Two GETACKs: outside MULTI (offset before it) and inside MULTI (offset before that MULTI).
         let getackOutside = 1000 + Int64(stream.count - recordedStreamTail(from: "*3\r\n$8\r\nREPLCONF", in: stream, occurrence: 0))
@@ -251,12 +252,12 @@ struct LinkRandomInputTests {
         let alphabet = Array("*$+-:0123456789\r\n\nFULLRESYNC CONTINUE EOF:".utf8)
         func noise() -> [UInt8] { (0..<Int.random(in: 1...80, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! } }
         // Handshake phase.
-        var h = Harness(position: ReplicationPosition(replid: replidA, offset: 10, db: 0))
+        var h = Harness(position: ReplicationPosition(replid: replidA, offset: 10, streamDB: 0))
         h.handle(.connecting(now: h.now))
         h.handle(.connected(now: h.now))
         h.feed(noise())
         // Streaming phase: garbage after valid commands must not move the committed offset past them.
-        var g = Harness(position: ReplicationPosition(replid: replidA, offset: 10, db: 0))
+        var g = Harness(position: ReplicationPosition(replid: replidA, offset: 10, streamDB: 0))
         g.handshake()
         g.feed("+CONTINUE\r\n")
         let valid = cmd("SET", "a", "1")

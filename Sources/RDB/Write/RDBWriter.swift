@@ -78,7 +78,7 @@ public final class RDBWriter<Sink: ByteSink> {
         try writeAux("used-mem", String(info.usedMem))
         if let r = info.replication {
             try writeAux("repl-stream-db", String(r.streamDB))
-            try writeAux("repl-id", r.replID)
+            try writeAux("repl-id", r.replid)
             try writeAux("repl-offset", String(r.offset))
         }
         if version >= 10 {

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// How `RDBWriter` encodes: the target RDB version, compression, what to do with data the target
@@ -74,21 +75,6 @@ public struct RDBWriterOptions: Sendable {
     }
 }
 
-/// Where a replica stood when a snapshot was taken: written as AUX `repl-stream-db`, `repl-id`, `repl-offset`.
-public struct RDBReplicationPosition: Sendable, Equatable {
-    /// The master's 40-character replication id.
-    public var replID: String
-    /// The replication offset the snapshot corresponds to.
-    public var offset: Int64
-    /// The db selected in the replication stream at that offset.
-    public var streamDB: Int
-    public init(replID: String, offset: Int64, streamDB: Int) {
-        self.replID = replID
-        self.offset = offset
-        self.streamDB = streamDB
-    }
-}
-
 /// The standard AUX fields written after the header, in Redis's order (`rdbSaveInfoAuxFields`):
 /// redis-ver, redis-bits, ctime, used-mem, [repl-stream-db, repl-id, repl-offset], aof-base
 /// (aof-preamble for RDB 8-9, nothing for 7). Integer values are stored int-encoded as Redis does.
@@ -100,9 +86,9 @@ public struct RDBAuxInfo: Sendable, Equatable {
     public var ctime: Int64?
     public var usedMem: Int64
     public var aofBase: Bool
-    public var replication: RDBReplicationPosition?
+    public var replication: ReplicationPosition?
     public init(redisVersion: String? = nil, redisBits: Int = 64, ctime: Int64? = nil, usedMem: Int64 = 0,
-                aofBase: Bool = false, replication: RDBReplicationPosition? = nil) {
+                aofBase: Bool = false, replication: ReplicationPosition? = nil) {
         self.redisVersion = redisVersion
         self.redisBits = redisBits
         self.ctime = ctime
