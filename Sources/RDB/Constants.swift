@@ -1,7 +1,7 @@
 /// The one table of RDB opcodes, value types and versions.
 ///
 /// Source of truth: Redis `src/rdb.h` (RDB_OPCODE_*, RDB_TYPE_*, RDB_ENC_*), Valkey `src/rdb.h`
-/// for the `VALKEY` magic, and ../shared/notes/redis-formats-and-replication.md §B.
+/// for the `VALKEY` magic.
 public enum RDBOpcode {
     /// Opcode 243: KEY_META in Redis 8.6 (RDB 13) but SLOT_IMPORT under the `VALKEY` magic.
     public static let keyMetaOrSlotImport: UInt8 = 243

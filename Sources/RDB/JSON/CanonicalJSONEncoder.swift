@@ -1,5 +1,5 @@
 /// Streams `RDBRecord`s as the canonical JSON of "rdb-corpus-expected/1"
-/// (../shared/rdb-corpus/generated/README.md), limited to what an RDB file itself holds.
+/// (described in docs/rdb-tools.md, "JSON format"), limited to what an RDB file itself holds.
 ///
 /// Two output formats, both written as the records arrive, so memory stays bounded by the largest
 /// single key, not by the file:

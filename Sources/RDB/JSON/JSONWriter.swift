@@ -4,7 +4,7 @@
 /// to it once it holds `flushThreshold` bytes (1 MiB by default), so output of any size streams in
 /// bounded memory. Without a sink the whole document stays in `buffer` (tests, small files).
 ///
-/// Byte strings follow the "rdb-corpus-expected/1" rule (../shared/rdb-corpus/generated/README.md):
+/// Byte strings follow the "rdb-corpus-expected/1" rule (docs/rdb-tools.md, "JSON format"):
 /// valid UTF-8 is written as a JSON string (control characters, `"` and `\` escaped, everything
 /// else kept as is), anything else as `{"b64": "<standard base64>"}`.
 public final class JSONWriter {
