@@ -4,7 +4,7 @@
 // Targets are layered; dependencies point one way, downward:
 //   CLI -> ReplicaNode -> Replication -> RESP, Base
 //                      -> ReplicaStore -> RDB -> Base, CZlib
-//       -> SQLiteExport -> RDB
+//       -> SQLiteExport -> RDBTools -> RDB
 import PackageDescription
 
 let package = Package(
@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "redis-replica", targets: ["redis-replica"]),
         .library(name: "RDB", targets: ["RDB"]),
+        .library(name: "RDBTools", targets: ["RDBTools"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -30,6 +31,9 @@ let package = Package(
 
         // The RDB format: streaming reader, writer, LZF, CRC-64, opcode/type table. No I/O policy.
         .target(name: "RDB", dependencies: ["Base", "CZlib"]),
+
+        // Tools built on the format: canonical JSON output, key filters (Redis glob), file policy (`rdb convert`).
+        .target(name: "RDBTools", dependencies: ["RDB"]),
 
         // RESP frames with exact byte counts (the replication stream).
         .target(name: "RESP"),
@@ -51,14 +55,14 @@ let package = Package(
 
         // RDB -> SQLite, as a sink of records.
         .target(name: "SQLiteExport", dependencies: [
-            "RDB",
+            "RDB", "RDBTools",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
 
         // The command-line interface: one file per subcommand.
         .target(name: "CLI", dependencies: [
-            "RDB", "ReplicaStore", "ReplicaNode", "SQLiteExport",
+            "RDB", "RDBTools", "ReplicaStore", "ReplicaNode", "SQLiteExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -67,12 +71,12 @@ let package = Package(
         // Test helpers: real redis-server processes on free loopback ports, a tiny RESP client.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
 
-        .testTarget(name: "RDBTests", dependencies: ["Base", "RDB", "TestSupport"]),
+        .testTarget(name: "RDBTests", dependencies: ["Base", "RDB", "RDBTools", "TestSupport"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"]),
         .testTarget(name: "ReplicationTests", dependencies: ["Base", "Replication", "RESP", "TestSupport"]),
         .testTarget(name: "ReplicaStoreTests", dependencies: ["Base", "ReplicaStore", "RDB", "TestSupport"]),
-        .testTarget(name: "SQLiteExportTests", dependencies: ["SQLiteExport", "RDB", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["CLI", "RDB", "TestSupport"]),
+        .testTarget(name: "SQLiteExportTests", dependencies: ["SQLiteExport", "RDB", "RDBTools", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "RDB", "RDBTools", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "Base", "ReplicaNode", "ReplicaStore", "RDB", "RESP", "TestSupport",
         ]),

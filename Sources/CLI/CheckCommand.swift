@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RDB
+import RDBTools
 
 /// `redis-replica rdb check FILE...`: validates every file completely (every record, every value,
 /// the CRC-64 trailer) in bounded memory. Exit status 0 when all files are valid, 1 otherwise;

@@ -1,5 +1,6 @@
 import ArgumentParser
 import RDB
+import RDBTools
 
 /// `redis-replica rdb convert IN OUT`: rewrite, filter or downgrade an RDB file.
 struct ConvertCommand: ParsableCommand {

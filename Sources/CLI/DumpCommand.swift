@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RDB
+import RDBTools
 
 /// `redis-replica rdb dump FILE [--format json|jsonl]`: the canonical JSON of a file
 /// ("rdb-corpus-expected/1" shapes, see README "JSON format"), streamed to stdout in 1 MiB writes.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RDB
+import RDBTools
 
 /// `redis-replica rdb info FILE`: header, AUX fields, keys per database, counts per type and per
 /// RDB encoding (type byte), and the largest keys by serialized size. Reads the whole file.

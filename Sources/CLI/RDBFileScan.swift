@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RDB
+import RDBTools
 
 /// Reads one RDB file from start to end through the streaming reader, the shared loop behind
 /// `rdb check`, `rdb dump` and `rdb info`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RDB
+import RDBTools
 import SQLiteExport
 
 /// `redis-replica rdb sqlite FILE.rdb[.gz] OUT.db`: convert an RDB file to a queryable SQLite database.

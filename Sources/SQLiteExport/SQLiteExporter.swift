@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import RDB
+import RDBTools
 
 /// Which SQLite layer runs the inserts. Both write the same rows; `cAPI` is the default because it
 /// measured faster (README, "RDB to SQLite"; tools/bench-sqlite).

@@ -1,5 +1,6 @@
 import GRDBSQLite
 import RDB
+import RDBTools
 
 /// What an export wrote: counts for the summary line and for `meta`.
 public struct SQLiteExportSummary: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import RDB
+import RDBTools
 
 /// Writes RDB records into a new SQLite database, one record at a time, in bounded memory.
 ///

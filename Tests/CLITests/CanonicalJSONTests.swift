@@ -1,5 +1,6 @@
 import Foundation
 import RDB
+import RDBTools
 import Testing
 
 /// The JSON writer and the canonical encoder, record by record (no reader involved).

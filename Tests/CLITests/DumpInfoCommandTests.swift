@@ -1,5 +1,6 @@
 import Foundation
 import RDB
+import RDBTools
 import Testing
 
 @Suite("rdb dump / rdb info (the built binary)", .serialized)

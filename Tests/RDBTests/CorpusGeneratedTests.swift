@@ -1,5 +1,6 @@
 import Foundation
 import RDB
+import RDBTools
 import Testing
 
 /// Every file under ../shared/rdb-corpus/generated dumps to exactly its expected JSON

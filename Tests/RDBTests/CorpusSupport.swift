@@ -1,5 +1,6 @@
 import Foundation
 import RDB
+import RDBTools
 
 /// Where the shared corpus and the repository fixtures are, relative to this package's root
 /// (`<root>/../shared/rdb-corpus`, `<root>/Fixtures`), and helpers to read and dump files.

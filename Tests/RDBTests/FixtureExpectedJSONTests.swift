@@ -1,5 +1,6 @@
 import Foundation
 import RDB
+import RDBTools
 import Testing
 
 /// Every RDB under Fixtures/ (written by real servers via the project's tools/) dumps to its

@@ -1,4 +1,5 @@
 import RDB
+import RDBTools
 import Testing
 
 /// `RedisGlob` (Redis `util.c` `stringmatchlen`), used by `KeyFilter` for `rdb convert` and `rdb sqlite`.

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import RDB
+import RDBTools
 import TestSupport
 
 /// Files written by `RDBWriter` for RDB 11 and 12 (set listpacks, stream listpacks v3 with consumer

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 @testable import RDB
+import RDBTools
 import TestSupport
 
 /// `RDBConvert`: filters, exact RESIZEDB counts, downgrades, refusals, and the temp-file + rename contract.

@@ -2,6 +2,7 @@ import Base
 import Testing
 import Foundation
 @testable import RDB
+import RDBTools
 import TestSupport
 
 /// Logical equality of RDB contents across a write: what a loader would hold, independent of encodings.

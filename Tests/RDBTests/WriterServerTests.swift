@@ -2,6 +2,7 @@ import Base
 import Testing
 import Foundation
 import RDB
+import RDBTools
 import TestSupport
 
 /// Files written by `RDBWriter` loaded by real servers: Debian's redis-check-rdb and redis-server 7.0

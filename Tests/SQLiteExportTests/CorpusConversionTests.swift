@@ -1,5 +1,6 @@
 import Foundation
 import RDB
+import RDBTools
 import Testing
 import TestSupport
 @testable import SQLiteExport

@@ -1,5 +1,6 @@
 import Foundation
 import RDB
+import RDBTools
 import Testing
 @testable import SQLiteExport
 

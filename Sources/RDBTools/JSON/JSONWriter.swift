@@ -1,3 +1,5 @@
+import RDB
+
 /// A small, fast JSON writer over a byte buffer.
 ///
 /// Output goes into an in-memory buffer; when a `sink` is set, `flushIfNeeded()` hands the buffer

@@ -1,3 +1,4 @@
+import RDB
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,3 +1,5 @@
+import RDB
+
 /// Which keys to keep: `--db N...`, `--key-pattern GLOB`, `--type T...` of `rdb convert` and `rdb sqlite`.
 /// Empty sets mean "all".
 public struct KeyFilter: Sendable, Equatable {

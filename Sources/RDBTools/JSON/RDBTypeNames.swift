@@ -1,3 +1,5 @@
+import RDB
+
 /// Display names of RDB value type bytes (`RDB_TYPE_*` in Redis `src/rdb.h`), for reports such as
 /// `rdb info`. Type 22 and 23 mean different things under the `VALKEY` magic, so the magic is passed.
 public enum RDBTypeNames {

@@ -1,3 +1,5 @@
+import RDB
+
 /// Streams `RDBRecord`s as the canonical JSON of "rdb-corpus-expected/1"
 /// (described in docs/rdb-tools.md, "JSON format"), limited to what an RDB file itself holds.
 ///
