@@ -5,6 +5,7 @@
 //   CLI -> ReplicaNode -> Replication -> RESP, Base
 //                      -> ReplicaStore -> RDB -> Base, CZlib
 //       -> SQLiteExport -> RDBTools -> RDB
+//   Keyspace -> RDB, Base, swift-collections
 import PackageDescription
 
 let package = Package(
@@ -21,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // System zlib: CRC-32 for the replica log, gzip for `.rdb.gz` input.
@@ -40,6 +42,13 @@ let package = Package(
 
         // The replica link as a pure state machine: events in, actions out, no I/O.
         .target(name: "Replication", dependencies: ["Base", "RESP"]),
+
+        // The master's dataset in memory (every type, per db), loaded from and saved to RDB, kept current by
+        // applying the replication stream's commands. Copy-on-write per db (TreeDictionary) for O(1) snapshots.
+        .target(name: "Keyspace", dependencies: [
+            "Base", "RDB",
+            .product(name: "HashTreeCollections", package: "swift-collections"),
+        ]),
 
         // The data directory: manifest, snapshots, framed log, recovery.
         .target(name: "ReplicaStore", dependencies: ["Base", "RDB", "CZlib"]),
@@ -72,6 +81,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
 
         .testTarget(name: "RDBTests", dependencies: ["Base", "RDB", "RDBTools", "TestSupport"]),
+        .testTarget(name: "KeyspaceTests", dependencies: ["Base", "Keyspace", "RDB", "RDBTools", "TestSupport"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"]),
         .testTarget(name: "ReplicationTests", dependencies: ["Base", "Replication", "RESP", "TestSupport"]),
         .testTarget(name: "ReplicaStoreTests", dependencies: ["Base", "ReplicaStore", "RDB", "TestSupport"]),

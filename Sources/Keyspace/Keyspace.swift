@@ -1,0 +1,133 @@
+import HashTreeCollections
+import RDB
+
+/// One key's value. Strings are contiguous bytes; lists one packed buffer; sets, hashes and sorted sets
+/// packed while small (Redis's listpack thresholds) and hashed once large; streams and module values as
+/// the RDB model holds them (module values stay opaque bytes).
+public enum Value: Sendable, Equatable {
+    case string(Bytes)
+    case list(PackedBytes)
+    case set(SetValue)
+    case zset(ZSetValue)
+    case hash(HashValue)
+    indirect case stream(StreamValue)
+    indirect case module(ModuleValue)
+
+    /// The name `TYPE` reports.
+    public var typeName: String {
+        switch self {
+        case .string: return "string"
+        case .list: return "list"
+        case .set: return "set"
+        case .zset: return "zset"
+        case .hash: return "hash"
+        case .stream: return "stream"
+        case .module(let m): return m.moduleName
+        }
+    }
+}
+
+/// A key's value with its metadata: absolute expiry, and the LRU idle time or LFU counter when the file
+/// carried them (kept as loaded; a replica never ages them).
+public struct KeyEntry: Sendable, Equatable {
+    public var value: Value
+    public var expireAtMs: Int64?
+    public var lruIdleSeconds: UInt64?
+    public var lfuFreq: UInt8?
+    public init(value: Value, expireAtMs: Int64? = nil, lruIdleSeconds: UInt64? = nil, lfuFreq: UInt8? = nil) {
+        self.value = value
+        self.expireAtMs = expireAtMs
+        self.lruIdleSeconds = lruIdleSeconds
+        self.lfuFreq = lfuFreq
+    }
+}
+
+/// One database: a persistent hash trie, so copying it is O(1) and a copy shares all unchanged nodes.
+public typealias Database = TreeDictionary<Bytes, KeyEntry>
+
+/// The master's whole dataset: every database, the function libraries, and module AUX records.
+///
+/// A value type: `let snapshot = keyspace` is an O(1) copy-on-write snapshot (each database is a
+/// `TreeDictionary`), which is how MULTI/EXEC rolls back and how a snapshot writer can work while the
+/// stream keeps being applied. Like a Redis replica it never expires keys itself: expiries are data,
+/// removed only by the master's DEL/UNLINK.
+public struct Keyspace: Sendable, Equatable {
+    /// Databases by number; a database without keys is absent.
+    public private(set) var databases: [Int: Database] = [:]
+    /// Function libraries (`FUNCTION LOAD` code, `#!engine name=lib …`), in load order.
+    public var functions: [Bytes] = []
+    /// MODULE_AUX records, kept opaque, in file order.
+    public var moduleAux: [ModuleAux] = []
+
+    public init() {}
+
+    public var keyCount: Int { databases.values.reduce(0) { $0 + $1.count } }
+
+    public func database(_ db: Int) -> Database { databases[db] ?? Database() }
+
+    public subscript(db: Int, key: Bytes) -> KeyEntry? {
+        get { databases[db]?[key] }
+        set {
+            if let newValue {
+                databases[db, default: Database()][key] = newValue
+            } else if databases[db] != nil {
+                databases[db]![key] = nil
+                if databases[db]!.isEmpty { databases[db] = nil }
+            }
+        }
+    }
+
+    /// Replaces a whole database (nil or empty: none).
+    public mutating func setDatabase(_ db: Int, _ keys: Database?) {
+        databases[db] = (keys?.isEmpty ?? true) ? nil : keys
+    }
+
+    public mutating func removeAllDatabases() { databases = [:] }
+
+    /// Applies `body` to the entry of `key` in place (no copy of the value when uniquely referenced).
+    @discardableResult
+    mutating func modify<T>(_ db: Int, _ key: Bytes, _ body: (inout KeyEntry?) throws -> T) rethrows -> T {
+        var dbv = databases.removeValue(forKey: db) ?? Database()
+        defer { if !dbv.isEmpty { databases[db] = dbv } }
+        var entry = dbv.removeValue(forKey: key)
+        defer { if let e = entry { dbv[key] = e } }
+        return try body(&entry)
+    }
+
+    // MARK: Functions
+
+    /// The library name in a `#!engine name=lib …` shebang (`functions.c` `functionExtractLibMetaData`).
+    public static func libraryName(_ code: Bytes) -> Bytes? {
+        guard code.starts(with: Array("#!".utf8)) else { return nil }
+        let line = code.prefix { $0 != UInt8(ascii: "\n") }
+        for part in line.split(separator: UInt8(ascii: " ")) where part.starts(with: Array("name=".utf8)) {
+            let name = Bytes(part.dropFirst(5))
+            return name.isEmpty ? nil : name
+        }
+        return nil
+    }
+
+    public func functionIndex(named name: Bytes) -> Int? {
+        functions.firstIndex { Keyspace.libraryName($0) == name }
+    }
+
+    /// A rough count of the bytes the values and keys hold (for diagnostics, not for benchmarks).
+    public var approximateBytes: Int {
+        var n = 0
+        for (_, d) in databases {
+            for (k, e) in d {
+                n += 64 + k.count
+                switch e.value {
+                case .string(let s): n += s.count
+                case .list(let p): n += p.byteCount
+                case .set(let s): n += s.approximateBytes
+                case .zset(let z): n += z.approximateBytes
+                case .hash(let h): n += h.approximateBytes
+                case .stream(let s): n += s.entries.reduce(0) { $0 + 32 + $1.fields.reduce(0) { $0 + $1.0.count + $1.1.count + 64 } }
+                case .module(let m): n += m.raw.count
+                }
+            }
+        }
+        return n
+    }
+}

@@ -1,0 +1,140 @@
+import RDB
+
+/// Redis's sorted-set order (`t_zset.c` `zslInsert`): by score, then by member bytes (`sdscmp`).
+@inline(__always) func zsetPrecedes(_ a: (member: Bytes, score: Double), _ b: (member: Bytes, score: Double)) -> Bool {
+    if a.score != b.score { return a.score < b.score }
+    return a.member.lexicographicallyPrecedes(b.member)
+}
+
+/// A sorted set with exact doubles: packed and kept in order while small; a member->score dictionary
+/// once large, ordered on demand for the rank operations. Equality is logical (bit-exact scores).
+public struct ZSetValue: Sendable, Equatable {
+    enum Storage: Sendable {
+        /// Members in order, with their scores in a parallel array.
+        case packed(PackedBytes, [Double])
+        case table([Bytes: Double])
+    }
+    var storage: Storage = .packed(PackedBytes(), [])
+
+    public init() {}
+
+    public init<S: Sequence>(_ items: S) where S.Element == (member: Bytes, score: Double) {
+        for i in items { set(i.member, i.score) }
+    }
+
+    static func loading(_ members: [SortedSetMember]) -> ZSetValue {
+        var z = ZSetValue()
+        if members.count > PackedLimits.maxEntries || members.contains(where: { $0.member.count > PackedLimits.maxValueBytes }) {
+            var t: [Bytes: Double] = [:]
+            t.reserveCapacity(members.count)
+            for m in members { t[m.member] = m.score }
+            z.storage = .table(t)
+        } else {
+            for m in members { z.set(m.member, m.score) }
+        }
+        return z
+    }
+
+    public var count: Int {
+        switch storage {
+        case .packed(let p, _): return p.count
+        case .table(let t): return t.count
+        }
+    }
+
+    public var isEmpty: Bool { count == 0 }
+
+    public func score(_ member: Bytes) -> Double? {
+        switch storage {
+        case .packed(let p, let s): return p.firstIndex(of: member).map { s[$0] }
+        case .table(let t): return t[member]
+        }
+    }
+
+    /// Inserts or re-scores `member`; true when it is new.
+    @discardableResult
+    public mutating func set(_ member: Bytes, _ score: Double) -> Bool {
+        switch storage {
+        case .packed(var p, var s):
+            storage = .packed(PackedBytes(), [])
+            var isNew = true
+            if let i = p.firstIndex(of: member) {
+                p.remove(at: i)
+                s.remove(at: i)
+                isNew = false
+            }
+            if p.count + 1 > PackedLimits.maxEntries || member.count > PackedLimits.maxValueBytes {
+                var t: [Bytes: Double] = [:]
+                for (i, m) in p.elements.enumerated() { t[m] = s[i] }
+                t[member] = score
+                storage = .table(t)
+                return isNew
+            }
+            // Insertion point: the first element that does not precede the new one.
+            var pos = 0
+            var idx = 0
+            p.forEach { e in
+                if zsetPrecedes((Bytes(e), s[idx]), (member, score)) {
+                    pos = idx + 1
+                    idx += 1
+                    return true
+                }
+                return false
+            }
+            p.insert(member, at: pos)
+            s.insert(score, at: pos)
+            storage = .packed(p, s)
+            return isNew
+        case .table(var t):
+            storage = .packed(PackedBytes(), [])
+            let isNew = t.updateValue(score, forKey: member) == nil
+            storage = .table(t)
+            return isNew
+        }
+    }
+
+    @discardableResult
+    public mutating func remove(_ member: Bytes) -> Bool {
+        switch storage {
+        case .packed(var p, var s):
+            guard let i = p.firstIndex(of: member) else { return false }
+            storage = .packed(PackedBytes(), [])
+            p.remove(at: i)
+            s.remove(at: i)
+            storage = .packed(p, s)
+            return true
+        case .table(var t):
+            storage = .packed(PackedBytes(), [])
+            let removed = t.removeValue(forKey: member) != nil
+            storage = .table(t)
+            return removed
+        }
+    }
+
+    /// All members in Redis order (score, then member bytes).
+    public var sorted: [(member: Bytes, score: Double)] {
+        switch storage {
+        case .packed(let p, let s): return p.elements.enumerated().map { ($0.element, s[$0.offset]) }
+        case .table(let t): return t.map { (member: $0.key, score: $0.value) }.sorted(by: zsetPrecedes)
+        }
+    }
+
+    /// Members in storage order (unordered when large).
+    public var unordered: [(member: Bytes, score: Double)] {
+        switch storage {
+        case .packed: return sorted
+        case .table(let t): return t.map { (member: $0.key, score: $0.value) }
+        }
+    }
+
+    public static func == (a: ZSetValue, b: ZSetValue) -> Bool {
+        a.count == b.count && a.unordered.allSatisfy { b.score($0.member)?.bitPattern == $0.score.bitPattern }
+    }
+
+    var approximateBytes: Int {
+        switch storage {
+        case .packed(let p, let s): return p.byteCount + s.count * 8
+        case .table(let t): return t.reduce(t.capacity * 16) { $0 + 32 + $1.key.count }
+        }
+    }
+}
