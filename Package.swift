@@ -37,6 +37,10 @@ let package = Package(
         // Tools built on the format: canonical JSON output, key filters (Redis glob), file policy (`rdb convert`).
         .target(name: "RDBTools", dependencies: ["RDB"]),
 
+        // Redis-exact pure operations on string values: HyperLogLog (PFADD/PFCOUNT/PFMERGE), bit
+        // operations, geohash. No dependencies.
+        .target(name: "RedisValueOps"),
+
         // RESP frames with exact byte counts (the replication stream).
         .target(name: "RESP"),
 
@@ -82,6 +86,7 @@ let package = Package(
 
         .testTarget(name: "RDBTests", dependencies: ["Base", "RDB", "RDBTools", "TestSupport"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Base", "Keyspace", "RDB", "RDBTools", "TestSupport"]),
+        .testTarget(name: "RedisValueOpsTests", dependencies: ["RedisValueOps", "TestSupport"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"]),
         .testTarget(name: "ReplicationTests", dependencies: ["Base", "Replication", "RESP", "TestSupport"]),
         .testTarget(name: "ReplicaStoreTests", dependencies: ["Base", "ReplicaStore", "RDB", "TestSupport"]),
