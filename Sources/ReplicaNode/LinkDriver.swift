@@ -10,7 +10,18 @@ import Replication
 /// bytes from the socket and timer ticks become events; the actions that come back are performed in order
 /// (socket writes, store calls). Blocking store calls on the loop are deliberate: there is one connection,
 /// and not reading while the disk catches up is the backpressure we want.
+///
+/// The driver never re-enters the link: an event that an action produces (the snapshot persisted or
+/// rejected, a close that fires `channelInactive`) is queued and handled after the current actions.
+///
+/// `@unchecked Sendable`: every mutable property is touched only on `loop` (NIO callbacks and tasks
+/// scheduled on it; `start`/`shutdown` hop onto it).
 final class LinkDriver: @unchecked Sendable {
+    /// Opens the connection to the master; tests pass one that returns an `EmbeddedChannel`.
+    typealias Connector = (LinkDriver) -> EventLoopFuture<Channel>
+    /// Checks a received RDB before publishing (`SnapshotVerifier.verify` by default).
+    typealias Verifier = (_ path: String, _ depth: SnapshotVerifyDepth) throws -> String
+
     let options: FollowOptions
     let loop: EventLoop
     let group: EventLoopGroup
@@ -29,11 +40,18 @@ final class LinkDriver: @unchecked Sendable {
     private var linkSinceMs: Int64 = 0
     private var lastError: String?
     private var lastAcked: Int64?
+    /// Events produced while performing actions, handled in order once the current actions are done.
+    private var pending = CircularBuffer<LinkEvent>()
+    private var handlingEvents = false
+    private let connector: Connector
+    var verifier: Verifier = SnapshotVerifier.verify
     /// Counters for logs and tests.
     private(set) var fullSyncs = 0
     private(set) var partialSyncs = 0
 
-    init(options: FollowOptions, group: EventLoopGroup, store: ReplicaStore, logger: Logger) {
+    init(options: FollowOptions, group: EventLoopGroup, store: ReplicaStore, logger: Logger,
+         connector: Connector? = nil) {
+        self.connector = connector ?? LinkDriver.connectTCP
         self.options = options
         self.group = group
         self.loop = group.next()
@@ -52,7 +70,8 @@ final class LinkDriver: @unchecked Sendable {
     /// Completes when the driver stops: success after `shutdown()`, failure on a fatal error.
     var done: EventLoopFuture<Void> { finished.futureResult }
 
-    static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
+    /// The loop's monotonic clock (virtual time on an `EmbeddedEventLoop`).
+    func now() -> UInt64 { loop.now.uptimeNanoseconds }
 
     static func unixMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
@@ -66,7 +85,7 @@ final class LinkDriver: @unchecked Sendable {
                 self.logger.notice("No stored position: the first sync will be a full sync (PSYNC ? -1)")
             }
             self.ticker = self.loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
-                self.handle(.tick(now: LinkDriver.now()))
+                self.handle(.tick(now: self.now()))
                 self.refreshStateFile(force: false)
             }
             self.connect()
@@ -116,15 +135,9 @@ final class LinkDriver: @unchecked Sendable {
     private func connect() {
         guard !stopping else { return }
         reconnectTask = nil
-        handle(.connecting(now: LinkDriver.now()))
+        handle(.connecting(now: self.now()))
         logger.info("Connecting to MASTER \(options.masterAddress)")
-        let bootstrap = ClientBootstrap(group: loop)
-            .connectTimeout(.seconds(Int64(max(1, options.replTimeoutSeconds))))
-            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { ch in
-                ch.pipeline.addHandler(LinkHandler(driver: self))
-            }
-        bootstrap.connect(host: options.masterHost, port: options.masterPort).whenComplete { result in
+        connector(self).whenComplete { result in
             self.loop.preconditionInEventLoop()
             switch result {
             case .success(let ch):
@@ -133,15 +146,26 @@ final class LinkDriver: @unchecked Sendable {
                     return
                 }
                 self.channel = ch
-                self.handle(.connected(now: LinkDriver.now()))
+                self.handle(.connected(now: self.now()))
             case .failure(let error):
                 guard !self.stopping else { return }
                 self.lastError = "connect to \(self.options.masterAddress) failed: \(error)"
                 self.logger.warning("Error condition on socket for SYNC: \(error)")
-                self.handle(.disconnected(now: LinkDriver.now()))
+                self.handle(.disconnected(now: self.now()))
                 self.scheduleReconnect()
             }
         }
+    }
+
+    /// The TCP connection to the master.
+    static func connectTCP(_ driver: LinkDriver) -> EventLoopFuture<Channel> {
+        let bootstrap = ClientBootstrap(group: driver.loop)
+            .connectTimeout(.seconds(Int64(max(1, driver.options.replTimeoutSeconds))))
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { ch in
+                ch.pipeline.addHandler(LinkHandler(driver: driver))
+            }
+        return bootstrap.connect(host: driver.options.masterHost, port: driver.options.masterPort)
     }
 
     private func scheduleReconnect() {
@@ -155,9 +179,15 @@ final class LinkDriver: @unchecked Sendable {
     }
 
     // Called by LinkHandler on the loop.
-    func channelRead(_ ch: Channel, _ bytes: [UInt8]) {
+    func channelRead(_ ch: Channel, _ buffer: ByteBuffer) {
         guard ch === channel, !stopping else { return }
-        handle(.received(bytes, now: LinkDriver.now()))
+        if handlingEvents {
+            // Only if a write or close re-entered us: copy and queue.
+            handle(.received(Array(buffer.readableBytesView), now: self.now()))
+            return
+        }
+        // Copy 1 of the stream path: the socket's bytes go straight into the link's input buffer.
+        run { buffer.withUnsafeReadableBytes { self.link.receive($0, now: self.now()) } }
     }
 
     func channelInactive(_ ch: Channel) {
@@ -165,15 +195,30 @@ final class LinkDriver: @unchecked Sendable {
         channel = nil
         guard !stopping else { return }
         if lastError == nil { lastError = "connection closed by the master" }
-        handle(.disconnected(now: LinkDriver.now()))
+        handle(.disconnected(now: self.now()))
         scheduleReconnect()
     }
 
     // MARK: Events and actions
 
+    /// Handles `event` now, or after the event being handled (queued, never re-entering the link).
     private func handle(_ event: LinkEvent) {
-        let actions = link.handle(event)
-        perform(actions)
+        if handlingEvents {
+            pending.append(event)
+            return
+        }
+        run { self.link.handle(event) }
+    }
+
+    /// Performs the actions of one step of the link, then the queued events' actions, in order.
+    private func run(_ step: () -> [LinkAction]) {
+        handlingEvents = true
+        defer { handlingEvents = false }
+        perform(step())
+        while !stopping, let event = pending.popFirst() {
+            perform(link.handle(event))
+        }
+        pending.removeAll()
     }
 
     private func perform(_ actions: [LinkAction]) {
@@ -213,7 +258,10 @@ final class LinkDriver: @unchecked Sendable {
             }
         case .send(let bytes):
             guard let ch = channel else { return }
-            if let acked = LinkDriver.ackOffset(bytes) { lastAcked = acked }
+            ch.writeAndFlush(ch.allocator.buffer(bytes: bytes), promise: nil)
+        case .sendAck(let offset, let bytes):
+            guard let ch = channel else { return }
+            lastAcked = offset
             ch.writeAndFlush(ch.allocator.buffer(bytes: bytes), promise: nil)
         case .beginFullSync(let replid, let offset, let transfer):
             fullSync?.abort()
@@ -246,7 +294,8 @@ final class LinkDriver: @unchecked Sendable {
         case .fallingBackToSync(let reply):
             logger.warning("Master refused PSYNC (\(reply)); falling back to SYNC")
         case .appendStream(let bytes, let endOffset, let db):
-            let end = try store.append(bytes, streamDB: db)
+            // Copy 2 of the stream path: the store writes the link buffer's slice into the log.
+            let end = try bytes.withUnsafeBytes { try store.append($0, streamDB: db) }
             if end != endOffset {
                 throw FollowError(.local, "log offset \(end) differs from the stream offset \(endOffset)")
             }
@@ -272,22 +321,21 @@ final class LinkDriver: @unchecked Sendable {
         fullSync = nil
         try w.finish()
         if let depth = options.verifyDepth {
-            let started = LinkDriver.now()
+            let started = self.now()
             do {
-                let summary = try SnapshotVerifier.verify(path: w.path, depth: depth)
-                logger.notice("RDB verified: \(summary) in \((LinkDriver.now() - started) / 1_000_000) ms")
+                let summary = try verifier(w.path, depth)
+                logger.notice("RDB verified: \(summary) in \((self.now() - started) / 1_000_000) ms")
             } catch {
                 // A corrupt transfer: drop it and let the master send a new one.
                 w.abort()
                 logger.error("The received RDB failed verification: \(error)")
-                perform([.closeConnection(LinkFailure(.protocolError, "received RDB failed verification: \(error)"))])
-                handle(.disconnected(now: LinkDriver.now()))
+                handle(.snapshotRejected(now: self.now(), reason: "\(error)"))
                 return
             }
         }
         let snapshot = try store.publish(w)
         logger.notice("MASTER <-> REPLICA sync: snapshot of \(total) bytes published as \(snapshot.file) at \(w.replid):\(w.offset)")
-        handle(.snapshotPersisted(now: LinkDriver.now(), streamDB: snapshot.streamDB))
+        handle(.snapshotPersisted(now: self.now(), streamDB: snapshot.streamDB))
     }
 
     // MARK: Status file
@@ -303,7 +351,7 @@ final class LinkDriver: @unchecked Sendable {
     }
 
     private func writeStateFile(link: FollowerState.Link) {
-        lastStateWrite = LinkDriver.now()
+        lastStateWrite = self.now()
         var detail = lastError
         if link != .stopped { detail = detail.map { "\($0) [REPL_STATE \(self.link.state.rawValue)]" } }
         let state = FollowerState(link: link, master: options.masterAddress, linkSinceUnixMs: linkSinceMs,
@@ -316,7 +364,7 @@ final class LinkDriver: @unchecked Sendable {
     }
 
     private func refreshStateFile(force: Bool) {
-        guard force || LinkDriver.now() - lastStateWrite >= 5_000_000_000 else { return }
+        guard force || self.now() - lastStateWrite >= 5_000_000_000 else { return }
         writeStateFile(link: LinkDriver.followerLink(link.state))
     }
 
@@ -325,14 +373,6 @@ final class LinkDriver: @unchecked Sendable {
         case .sized(let n): return "disk-based, \(n) bytes"
         case .eofMark: return "diskless, EOF mark"
         }
-    }
-
-    /// The offset in a `REPLCONF ACK <offset>` we send, for the status file.
-    static func ackOffset(_ bytes: [UInt8]) -> Int64? {
-        let prefix = Array("*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$".utf8)
-        guard bytes.count > prefix.count, Array(bytes[0..<prefix.count]) == prefix else { return nil }
-        let rest = String(decoding: bytes[prefix.count...], as: UTF8.self).split(separator: "\r\n")
-        return rest.count >= 2 ? Int64(rest[1]) : nil
     }
 }
 
@@ -346,9 +386,7 @@ final class LinkHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-        driver.channelRead(context.channel, bytes)
+        driver.channelRead(context.channel, unwrapInboundIn(data))
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -101,6 +101,9 @@ public enum LinkEvent: Sendable, Equatable {
     /// The driver finished persisting (and verifying) the RDB announced by `.endOfRDB`.
     /// `streamDB` is the RDB's AUX `repl-stream-db` when it has one (the db the stream continues in).
     case snapshotPersisted(now: UInt64, streamDB: Int?)
+    /// The RDB announced by `.endOfRDB` failed verification and was discarded: the link closes the
+    /// connection (`.closeConnection`) and the next attempt asks for a new transfer.
+    case snapshotRejected(now: UInt64, reason: String)
 }
 
 public enum LinkLogLevel: String, Sendable, Equatable {
@@ -113,6 +116,8 @@ public enum LinkAction: Sendable, Equatable {
     case log(LinkLogLevel, String)
     /// Write these bytes to the master.
     case send([UInt8])
+    /// Write `REPLCONF ACK <offset>` (encoded in `bytes`) to the master; `offset` is what it acknowledges.
+    case sendAck(offset: Int64, bytes: [UInt8])
     /// +FULLRESYNC (or the SYNC fallback, with `replid` nil: the master did not say): an RDB follows.
     case beginFullSync(replid: String?, offset: Int64, transfer: RDBTransferKind)
     /// A piece of the RDB payload, in order.
@@ -127,8 +132,9 @@ public enum LinkAction: Sendable, Equatable {
     /// The master does not support PSYNC or refused it: `SYNC` is being sent instead.
     case fallingBackToSync(reply: String)
     /// Complete commands that end at `endOffset`, outside MULTI; `db` is the selected db after them.
-    /// Append them to the log.
-    case appendStream(bytes: [UInt8], endOffset: Int64, db: Int)
+    /// Append them to the log. `bytes` is a slice of the link's input buffer (no copy): perform the
+    /// action and drop it before the next event, or the link's next buffer mutation copies the buffer.
+    case appendStream(bytes: ArraySlice<UInt8>, endOffset: Int64, db: Int)
     /// Close the connection now and reconnect later (with backoff).
     case closeConnection(LinkFailure)
     /// Stop for good (exit status 2): retrying cannot help.

@@ -45,9 +45,18 @@ struct Harness {
     }
 
     /// Everything sent to the master, concatenated.
-    var sent: [UInt8] { actions.flatMap { if case .send(let b) = $0 { return b } else { return [] } } }
+    var sent: [UInt8] {
+        actions.flatMap { a -> [UInt8] in
+            switch a {
+            case .send(let b), .sendAck(_, let b): return b
+            default: return []
+            }
+        }
+    }
+    /// The offsets of the `REPLCONF ACK`s sent, in order.
+    var acks: [Int64] { actions.compactMap { if case .sendAck(let o, _) = $0 { return o } else { return nil } } }
     var rdb: [UInt8] { actions.flatMap { if case .rdbBytes(let b) = $0 { return b } else { return [] } } }
-    var streamed: [UInt8] { actions.flatMap { if case .appendStream(let b, _, _) = $0 { return b } else { return [] } } }
+    var streamed: [UInt8] { actions.flatMap { if case .appendStream(let b, _, _) = $0 { return Array(b) } else { return [] } } }
     var states: [LinkState] { actions.compactMap { if case .stateChanged(_, let to) = $0 { return to } else { return nil } } }
     var appends: [(endOffset: Int64, db: Int)] {
         actions.compactMap { if case .appendStream(_, let o, let d) = $0 { return (o, d) } else { return nil } }

@@ -142,8 +142,9 @@ struct TransferAndStreamTests {
         #expect(h.sent.suffix(cmd("REPLCONF", "ACK", String(ackOffset)).count) == ArraySlice(cmd("REPLCONF", "ACK", String(ackOffset))))
         // The bytes before the ACK were handed to the log first.
         let idxAppend = h.actions.firstIndex { if case .appendStream = $0 { return true } else { return false } }
-        let idxAck = h.actions.lastIndex { if case .send = $0 { return true } else { return false } }
+        let idxAck = h.actions.lastIndex { if case .sendAck = $0 { return true } else { return false } }
         #expect(idxAppend! < idxAck!)
+        #expect(h.acks.last == ackOffset)
         #expect(h.link.position?.offset == ackOffset + Int64(getack.count))
     }
 
