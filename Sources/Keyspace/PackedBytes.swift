@@ -106,6 +106,12 @@ public struct PackedBytes: Sendable, Hashable {
         count += 1
     }
 
+    /// Appends already-encoded elements.
+    mutating func appendRaw(_ encoded: [UInt8], count n: Int) {
+        storage.append(contentsOf: encoded)
+        count += n
+    }
+
     public mutating func insert(_ value: Bytes, at index: Int) {
         let at = offset(ofElement: index)
         storage.insert(contentsOf: PackedBytes.header(value.count) + value, at: at)

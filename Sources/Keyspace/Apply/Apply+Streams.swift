@@ -1,0 +1,2 @@
+import RDB
+extension ApplyContext { static func registerStreams(_ h: inout [String: Handler]) {} }

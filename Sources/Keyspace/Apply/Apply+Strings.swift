@@ -1,0 +1,175 @@
+import RDB
+
+/// Strings (`t_string.c`): SET with every option, SETNX/SETEX/PSETEX, GETSET, GETDEL, GETEX, MSET(NX),
+/// APPEND, INCR/DECR(BY), SETRANGE. INCRBYFLOAT arrives as `SET k v KEEPTTL` (6.2+).
+extension ApplyContext {
+    static func registerStrings(_ h: inout [String: Handler]) {
+        h["SET"] = { try $0.setCommand($1) }
+        h["SETNX"] = { c, a in
+            guard a.count == 3 else { throw ApplyError.arity("setnx") }
+            if !c.exists(a[1]) { c.put(a[1], .string(a[2])) }
+        }
+        h["SETEX"] = { try $0.setexCommand($1, unitMs: 1000) }
+        h["PSETEX"] = { try $0.setexCommand($1, unitMs: 1) }
+        h["GETSET"] = { c, a in
+            guard a.count == 3 else { throw ApplyError.arity("getset") }
+            _ = try c.string(a[1])
+            c.put(a[1], .string(a[2]))
+        }
+        h["GETDEL"] = { c, a in
+            guard a.count == 2 else { throw ApplyError.arity("getdel") }
+            if try c.string(a[1]) != nil { _ = c.delete(a[1]) }
+        }
+        h["GETEX"] = { try $0.getexCommand($1) }
+        h["MSET"] = { c, a in
+            guard a.count >= 3, a.count % 2 == 1 else { throw ApplyError.arity("mset") }
+            for i in stride(from: 1, to: a.count, by: 2) { c.put(a[i], .string(a[i + 1])) }
+        }
+        h["MSETNX"] = { c, a in
+            guard a.count >= 3, a.count % 2 == 1 else { throw ApplyError.arity("msetnx") }
+            if stride(from: 1, to: a.count, by: 2).contains(where: { c.exists(a[$0]) }) { return }
+            for i in stride(from: 1, to: a.count, by: 2) { c.put(a[i], .string(a[i + 1])) }
+        }
+        h["APPEND"] = { c, a in
+            guard a.count == 3 else { throw ApplyError.arity("append") }
+            let old = try c.string(a[1])
+            guard (old?.count ?? 0) + a[2].count <= 512 * 1024 * 1024 else { throw ApplyError("string exceeds maximum allowed size") }
+            try c.mutate(a[1], create: { .string([]) }) { v in
+                if case .string(var s) = v {
+                    v = .string([])
+                    s.append(contentsOf: a[2])
+                    v = .string(s)
+                }
+            }
+        }
+        h["INCR"] = { c, a in
+            guard a.count == 2 else { throw ApplyError.arity("incr") }
+            try c.incrBy(a[1], 1)
+        }
+        h["DECR"] = { c, a in
+            guard a.count == 2 else { throw ApplyError.arity("decr") }
+            try c.incrBy(a[1], -1)
+        }
+        h["INCRBY"] = { c, a in
+            guard a.count == 3 else { throw ApplyError.arity("incrby") }
+            try c.incrBy(a[1], Arg.int(a[2]))
+        }
+        h["DECRBY"] = { c, a in
+            guard a.count == 3 else { throw ApplyError.arity("decrby") }
+            let by = try Arg.int(a[2])
+            guard by != Int64.min else { throw ApplyError("decrement would overflow") }
+            try c.incrBy(a[1], -by)
+        }
+        h["SETRANGE"] = { try $0.setrangeCommand($1) }
+    }
+
+    /// The expiry options shared by SET and GETEX (`parseExtendedStringArgumentsOrReply`).
+    struct ExpireOption {
+        var atMs: Int64?
+        var keepTTL = false
+        var persist = false
+    }
+
+    /// Parses `EX s | PX ms | EXAT s | PXAT ms` at `a[i]`, returning the absolute ms.
+    func expireArgument(_ unit: String, _ raw: Bytes) throws -> Int64 {
+        let v = try Arg.int(raw)
+        guard v > 0 else { throw ApplyError("invalid expire time") }
+        var ms = v
+        if unit == "EX" || unit == "EXAT" {
+            guard v <= Int64.max / 1000 else { throw ApplyError("invalid expire time") }
+            ms = v * 1000
+        }
+        if unit == "EX" || unit == "PX" {
+            let (s, o) = ms.addingReportingOverflow(nowMs)
+            guard !o else { throw ApplyError("invalid expire time") }
+            ms = s
+        }
+        return ms
+    }
+
+    mutating func setCommand(_ a: [Bytes]) throws {
+        guard a.count >= 3 else { throw ApplyError.arity("set") }
+        var nx = false, xx = false, get = false
+        var exp = ExpireOption()
+        var i = 3
+        var sawExpire = false
+        while i < a.count {
+            let o = Arg.upper(a[i])
+            switch o {
+            case "NX" where !xx: nx = true
+            case "XX" where !nx: xx = true
+            case "GET": get = true
+            case "KEEPTTL" where !sawExpire: exp.keepTTL = true
+            case "EX", "PX", "EXAT", "PXAT":
+                guard !sawExpire, !exp.keepTTL, i + 1 < a.count else { throw ApplyError.syntax }
+                exp.atMs = try expireArgument(o, a[i + 1])
+                sawExpire = true
+                i += 1
+            default: throw ApplyError.syntax
+            }
+            i += 1
+        }
+        if get { _ = try string(a[1]) }
+        let present = exists(a[1])
+        if (nx && present) || (xx && !present) { return }
+        put(a[1], .string(a[2]), keepTTL: exp.keepTTL)
+        if let at = exp.atMs { ks[db, a[1]]?.expireAtMs = at }
+    }
+
+    mutating func setexCommand(_ a: [Bytes], unitMs: Int64) throws {
+        guard a.count == 4 else { throw ApplyError.arity(unitMs == 1 ? "psetex" : "setex") }
+        let at = try expireArgument(unitMs == 1 ? "PX" : "EX", a[2])
+        put(a[1], .string(a[3]))
+        ks[db, a[1]]?.expireAtMs = at
+    }
+
+    mutating func getexCommand(_ a: [Bytes]) throws {
+        guard a.count >= 2 else { throw ApplyError.arity("getex") }
+        var exp = ExpireOption()
+        var i = 2
+        while i < a.count {
+            let o = Arg.upper(a[i])
+            switch o {
+            case "PERSIST" where exp.atMs == nil && !exp.persist: exp.persist = true
+            case "EX", "PX", "EXAT", "PXAT":
+                guard exp.atMs == nil, !exp.persist, i + 1 < a.count else { throw ApplyError.syntax }
+                exp.atMs = try expireArgument(o, a[i + 1])
+                i += 1
+            default: throw ApplyError.syntax
+            }
+            i += 1
+        }
+        guard try string(a[1]) != nil else { return }
+        if let at = exp.atMs { ks[db, a[1]]?.expireAtMs = at } else if exp.persist { ks[db, a[1]]?.expireAtMs = nil }
+    }
+
+    mutating func incrBy(_ key: Bytes, _ by: Int64) throws {
+        let old = try string(key)
+        var v: Int64 = 0
+        if let old {
+            guard let parsed = Arg.int64(old) else { throw ApplyError("value is not an integer or out of range") }
+            v = parsed
+        }
+        let (r, o) = v.addingReportingOverflow(by)
+        guard !o else { throw ApplyError("increment or decrement would overflow") }
+        put(key, .string(Arg.text(r)), keepTTL: true)
+    }
+
+    mutating func setrangeCommand(_ a: [Bytes]) throws {
+        guard a.count == 4 else { throw ApplyError.arity("setrange") }
+        let offset = try Arg.int(a[2])
+        guard offset >= 0 else { throw ApplyError("offset is out of range") }
+        let old = try string(a[1])
+        if a[3].isEmpty { return }  // nothing written, no key created
+        guard offset + Int64(a[3].count) <= 512 * 1024 * 1024 else { throw ApplyError("string exceeds maximum allowed size") }
+        let off = Int(offset)
+        try mutate(a[1], create: { .string([]) }) { v in
+            guard case .string(var s) = v else { return }
+            v = .string([])
+            if s.count < off + a[3].count { s.append(contentsOf: repeatElement(0, count: off + a[3].count - s.count)) }
+            s.replaceSubrange(off..<(off + a[3].count), with: a[3])
+            v = .string(s)
+        }
+        _ = old
+    }
+}

@@ -1,0 +1,143 @@
+import RDB
+
+/// Argument parsing with Redis's rules (`util.c` `string2ll`, `object.c` `getDoubleFromObject`).
+enum Arg {
+    /// Redis `string2ll`: optional '-', no '+', no leading zeros or spaces, fits in Int64.
+    static func int64(_ b: Bytes) -> Int64? {
+        guard !b.isEmpty, b.count <= 20 else { return nil }
+        if b.count == 1 && b[0] == UInt8(ascii: "0") { return 0 }
+        var i = 0
+        let negative = b[0] == UInt8(ascii: "-")
+        if negative { i = 1 }
+        guard i < b.count, b[i] >= UInt8(ascii: "1"), b[i] <= UInt8(ascii: "9") else { return nil }
+        var v: UInt64 = 0
+        while i < b.count {
+            let c = b[i]
+            guard c >= 48 && c <= 57 else { return nil }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (s, o2) = m.addingReportingOverflow(UInt64(c - 48))
+            if o1 || o2 { return nil }
+            v = s
+            i += 1
+        }
+        if negative {
+            if v > UInt64(Int64.max) + 1 { return nil }
+            return v == UInt64(Int64.max) + 1 ? Int64.min : -Int64(v)
+        }
+        return v > UInt64(Int64.max) ? nil : Int64(v)
+    }
+
+    static func int(_ b: Bytes) throws -> Int64 {
+        guard let v = int64(b) else { throw ApplyError("value is not an integer or out of range") }
+        return v
+    }
+
+    /// `strtod` over the whole argument, no leading space, not NaN (scores, weights, BY values).
+    static func double(_ b: Bytes) throws -> Double {
+        guard let v = doubleOrNil(b) else { throw ApplyError("value is not a valid float") }
+        return v
+    }
+
+    static func doubleOrNil(_ b: Bytes) -> Double? {
+        guard !b.isEmpty, b.count < 256, !(b[0] == 32 || (b[0] >= 9 && b[0] <= 13)) else { return nil }
+        guard let v = Double(String(decoding: b, as: UTF8.self)), !v.isNaN else { return nil }
+        return v
+    }
+
+    static func upper(_ b: Bytes) -> String {
+        String(decoding: b.map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 }, as: UTF8.self)
+    }
+
+    /// Decimal text of an integer, as Redis stores the result of INCR and friends.
+    static func text(_ v: Int64) -> Bytes { Array(String(v).utf8) }
+}
+
+extension ApplyContext {
+    func entry(_ key: Bytes) -> KeyEntry? { ks[db, key] }
+
+    func exists(_ key: Bytes) -> Bool { ks[db, key] != nil }
+
+    func string(_ key: Bytes) throws -> Bytes? {
+        guard let e = entry(key) else { return nil }
+        guard case .string(let s) = e.value else { throw ApplyError.wrongType }
+        return s
+    }
+
+    func list(_ key: Bytes) throws -> PackedBytes? {
+        guard let e = entry(key) else { return nil }
+        guard case .list(let l) = e.value else { throw ApplyError.wrongType }
+        return l
+    }
+
+    func set(_ key: Bytes) throws -> SetValue? {
+        guard let e = entry(key) else { return nil }
+        guard case .set(let s) = e.value else { throw ApplyError.wrongType }
+        return s
+    }
+
+    func zset(_ key: Bytes) throws -> ZSetValue? {
+        guard let e = entry(key) else { return nil }
+        guard case .zset(let z) = e.value else { throw ApplyError.wrongType }
+        return z
+    }
+
+    func hash(_ key: Bytes) throws -> HashValue? {
+        guard let e = entry(key) else { return nil }
+        guard case .hash(let h) = e.value else { throw ApplyError.wrongType }
+        return h
+    }
+
+    /// Checks that `key` is absent or of the type `matches` accepts, before anything is changed.
+    func requireType(_ key: Bytes, _ matches: (Value) -> Bool) throws {
+        if let e = entry(key), !matches(e.value) { throw ApplyError.wrongType }
+    }
+
+    /// Replaces `key`'s value, dropping its TTL unless `keepTTL` (Redis `setKey` / `dbAdd`).
+    mutating func put(_ key: Bytes, _ value: Value, keepTTL: Bool = false) {
+        let ttl = keepTTL ? entry(key)?.expireAtMs : nil
+        ks[db, key] = KeyEntry(value: value, expireAtMs: ttl)
+    }
+
+    mutating func delete(_ key: Bytes) -> Bool {
+        guard exists(key) else { return false }
+        ks[db, key] = nil
+        return true
+    }
+
+    /// Stores a collection result, or deletes the key when it is empty (as every *STORE does).
+    mutating func store(_ key: Bytes, _ value: Value?) {
+        if let value { put(key, value) } else { _ = delete(key) }
+    }
+
+    /// Mutates `key`'s value in place (taken out of the dictionary so it is uniquely referenced); the
+    /// key is removed when `body` leaves an empty collection. `make` creates a missing key (nil: no-op).
+    /// The type was checked by the caller; a mismatch here is reported as WRONGTYPE.
+    @discardableResult
+    mutating func mutate<T>(_ key: Bytes, create make: (() -> Value)?, _ body: (inout Value) throws -> T) throws -> T? {
+        try ks.modify(db, key) { slot -> T? in
+            if slot == nil {
+                guard let make else { return nil }
+                slot = KeyEntry(value: make())
+            }
+            var v = slot!.value
+            slot!.value = .string([])
+            defer {
+                if v.isEmptyCollection { slot = nil } else { slot!.value = v }
+            }
+            return try body(&v)
+        }
+    }
+}
+
+extension Value {
+    /// Redis deletes a list, set, zset or hash when its last element goes.
+    var isEmptyCollection: Bool {
+        switch self {
+        case .list(let l): return l.isEmpty
+        case .set(let s): return s.isEmpty
+        case .zset(let z): return z.isEmpty
+        case .hash(let h): return h.isEmpty
+        default: return false
+        }
+    }
+}

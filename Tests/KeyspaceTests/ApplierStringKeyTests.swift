@@ -1,0 +1,87 @@
+import Testing
+import RDB
+@testable import Keyspace
+
+@Suite struct ApplierStringKeyTests {
+    @Test func setAndItsOptions() {
+        var r = Run()
+        r.callAll(["SET a 1", "SET b 2 PXAT 1700000005000", "SET b 3 KEEPTTL", "SET c x NX", "SET c y NX",
+                   "SET d z XX", "SET a v2 GET", "SET e v EX 10", "SETEX f 5 v", "PSETEX g 7 v", "SETNX a nope", "SETNX h new"])
+        #expect(r.string("a") == "v2")
+        #expect(r.string("b") == "3" && r.entry("b")?.expireAtMs == 1_700_000_005_000)
+        #expect(r.string("c") == "x")
+        #expect(r.entry("d") == nil)
+        #expect(r.entry("e")?.expireAtMs == r.now + 10_000)
+        #expect(r.entry("f")?.expireAtMs == r.now + 5_000)
+        #expect(r.entry("g")?.expireAtMs == r.now + 7)
+        #expect(r.string("h") == "new")
+        r.call("SET b plain")
+        #expect(r.entry("b")?.expireAtMs == nil)
+        #expect(!r.diverged)
+    }
+
+    @Test func countersAppendRanges() {
+        var r = Run()
+        r.callAll(["INCR n", "INCRBY n 41", "DECR n", "DECRBY n -10", "APPEND s abc", "APPEND s def",
+                   "SETRANGE s 8 XY", "MSET m1 a m2 b", "MSETNX m2 x m3 y", "MSETNX m4 x m5 y"])
+        r.call([Array("SETRANGE".utf8), Array("t".utf8), Array("0".utf8), []])
+        #expect(r.string("n") == "51")
+        #expect(r.string("s") == "abcdef\0\0XY")
+        #expect(r.entry("t") == nil)
+        #expect(r.string("m2") == "b" && r.entry("m3") == nil && r.string("m5") == "y")
+        // A value that is not an integer: the master would refuse; here it is a divergence.
+        r.call("INCR s")
+        #expect(r.applier.divergence?.command == "INCR")
+        #expect(r.call("SET z 1") == .skipped)
+        #expect(r.entry("z") == nil)
+    }
+
+    @Test func expiriesKeysAndDatabases() {
+        var r = Run()
+        r.callAll(["SET k v", "PEXPIREAT k 1700000100000", "PEXPIREAT k 1700000200000 NX", "PEXPIREAT k 1700000050000 GT",
+                   "PEXPIREAT k 1700000050000 LT"])
+        #expect(r.entry("k")?.expireAtMs == 1_700_000_050_000)
+        r.call("EXPIRE k 100")  // a 6.2 master's relative form
+        #expect(r.entry("k")?.expireAtMs == r.now + 100_000)
+        r.callAll(["PERSIST k", "RENAME k k2", "SET other 1", "RENAMENX k2 other", "COPY k2 k3", "COPY k2 k4 DB 3",
+                   "MOVE other 2", "SELECT 2", "SET in2 x", "SWAPDB 2 3", "SELECT 0", "DEL k3 nothere", "UNLINK k2"])
+        #expect(r.entry("k") == nil && r.entry("k2") == nil && r.entry("k3") == nil)
+        #expect(r.string("k4", db: 2) == "v" && r.string("other", db: 3) == "1" && r.string("in2", db: 3) == "x")
+        #expect(r.applier.selectedDB == 0)
+        r.callAll(["FLUSHDB", "SELECT 3", "FLUSHDB ASYNC"])
+        #expect(r.ks.keyCount == 1)
+        r.call("FLUSHALL")
+        #expect(r.ks.keyCount == 0)
+        r.call("RENAME missing x")
+        #expect(r.applier.divergence?.reason == "no such key")
+    }
+
+    @Test func multiExecIsAllOrNothing() {
+        var r = Run()
+        r.callAll(["SET a 1", "MULTI", "SET a 2", "SELECT 1", "SET b 3"])
+        #expect(r.string("a") == "1" && r.applier.inTransaction)
+        r.call("EXEC")
+        #expect(r.string("a") == "2" && r.string("b", db: 1) == "3" && r.applier.selectedDB == 1)
+        r.callAll(["MULTI", "SET c 1", "LPUSH b x", "SET d 1", "EXEC"])
+        #expect(r.applier.divergence?.command == "LPUSH" && r.applier.divergence?.offset == 9)
+        #expect(r.string("c", db: 1) == nil && r.string("b", db: 1) == "3")
+    }
+
+    @Test func noOpsAreCountedOnly() {
+        var r = Run()
+        #expect(r.call("PING") == .ignored)
+        #expect(r.call("REPLCONF GETACK *") == .ignored)
+        #expect(r.call("PUBLISH ch msg") == .ignored)
+        #expect(r.ks.keyCount == 0 && r.applier.commandsSeen == 3)
+    }
+
+    @Test func functionsLoadReplaceDelete() {
+        var r = Run()
+        let lib = "#!lua name=mylib\nredis.register_function('f', function() return 1 end)"
+        r.call([Array("FUNCTION".utf8), Array("LOAD".utf8), Array(lib.utf8)])
+        r.call([Array("FUNCTION".utf8), Array("LOAD".utf8), Array("REPLACE".utf8), Array((lib + " ").utf8)])
+        #expect(r.ks.functions == [Array((lib + " ").utf8)])
+        r.call("FUNCTION DELETE mylib")
+        #expect(r.ks.functions.isEmpty && !r.diverged)
+    }
+}
