@@ -1,0 +1,49 @@
+// How Redis reads command arguments, for the commands in this target.
+
+enum RedisArgument {
+    /// string2ll (src/util.c): a strict base-10 Int64. No sign but a leading '-', no leading zeros
+    /// ("0" alone is fine, "-0" is not), no spaces, fewer than 21 bytes.
+    static func int64(_ s: [UInt8]) -> Int64? {
+        let n = s.count
+        if n == 0 || n >= 21 { return nil }
+        if n == 1 && s[0] == UInt8(ascii: "0") { return 0 }
+        var i = 0
+        var negative = false
+        if s[0] == UInt8(ascii: "-") {
+            negative = true
+            i = 1
+            if i == n { return nil }
+        }
+        guard s[i] >= UInt8(ascii: "1") && s[i] <= UInt8(ascii: "9") else { return nil }
+        var v = UInt64(s[i] - UInt8(ascii: "0"))
+        i += 1
+        while i < n && s[i] >= UInt8(ascii: "0") && s[i] <= UInt8(ascii: "9") {
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            if o1 { return nil }
+            let (a, o2) = m.addingReportingOverflow(UInt64(s[i] - UInt8(ascii: "0")))
+            if o2 { return nil }
+            v = a
+            i += 1
+        }
+        if i < n { return nil }
+        if negative {
+            if v > UInt64(Int64.max) + 1 { return nil }
+            return v == UInt64(Int64.max) + 1 ? Int64.min : -Int64(v)
+        }
+        if v > UInt64(Int64.max) { return nil }
+        return Int64(v)
+    }
+
+    /// strcasecmp(arg, word) == 0 as C sees it: the argument ends at its first NUL byte.
+    static func equalsIgnoringCase(_ arg: [UInt8], _ word: String) -> Bool {
+        let cut = arg.firstIndex(of: 0).map { Array(arg[..<$0]) } ?? arg
+        let w = Array(word.utf8)
+        guard cut.count == w.count else { return false }
+        for (a, b) in zip(cut, w) where lower(a) != lower(b) { return false }
+        return true
+    }
+
+    @inline(__always) static func lower(_ c: UInt8) -> UInt8 {
+        c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") ? c + 32 : c
+    }
+}
