@@ -31,6 +31,8 @@ public struct CheckCommand: ParsableCommand {
         """)
     var decodeValues = false
 
+    @OptionGroup var reader: ReaderFlags
+
     public init() {}
 
     public func run() throws {
@@ -38,7 +40,7 @@ public struct CheckCommand: ParsableCommand {
         for path in files {
             let started = DispatchTime.now().uptimeNanoseconds
             // Every value is still read and validated completely; only building it in memory is skipped.
-            let options = RDBReaderOptions(verifyChecksum: true, decodeValues: decodeValues)
+            let options = reader.readerOptions(verifyChecksum: true, decodeValues: decodeValues)
             let outcome = try RDBFileScan.scan(path: path, options: options)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             if !json { printText(outcome, seconds: seconds) }

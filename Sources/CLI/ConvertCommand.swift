@@ -22,11 +22,8 @@ struct ConvertCommand: ParsableCommand {
     @Argument(help: "Output RDB file.") var output: String
     @Option(name: .customLong("rdb-version"), help: "Target RDB version: 7 (Redis 3.2) ... 12 (Redis 7.4+).")
     var rdbVersion: Int?
-    @Option(name: .customLong("db"), help: "Keep only this database (repeatable).") var db: [Int] = []
-    @Option(name: .customLong("key-pattern"), help: "Keep only keys matching this glob (Redis KEYS syntax).")
-    var keyPattern: String?
-    @Option(name: .customLong("type"), help: "Keep only this type: string, list, set, zset, hash, stream, module (repeatable).")
-    var type: [String] = []
+    @OptionGroup(title: "Key filters (docs/filters.md)") var filters: FilterOptions
+    @OptionGroup var reader: ReaderFlags
     @Flag(name: .customLong("no-compress"), help: "Do not LZF-compress strings.") var noCompress = false
     @Flag(name: .customLong("drop-field-ttl"), help: "Below RDB 12: keep hash fields but drop their TTLs.")
     var dropFieldTTL = false
@@ -38,20 +35,14 @@ struct ConvertCommand: ParsableCommand {
         if let v = rdbVersion, !RDBWriterOptions.supportedVersions.contains(v) {
             throw ValidationError("--rdb-version must be \(RDBWriterOptions.oldestVersion)...\(RDBWriterOptions.newestVersion)")
         }
-        for t in type where !KeyFilter.validTypeNames.contains(t) {
-            throw ValidationError("unknown --type \(t) (one of: \(KeyFilter.validTypeNames.sorted().joined(separator: ", ")))")
-        }
-        if db.contains(where: { $0 < 0 }) { throw ValidationError("--db must be >= 0") }
     }
 
     func run() throws {
-        let options = RDBConvertOptions(
-            rdbVersion: rdbVersion,
-            databases: db.isEmpty ? nil : Set(db),
-            keyPattern: keyPattern.map { Array($0.utf8) },
-            types: type.isEmpty ? nil : Set(type),
-            compress: !noCompress, dropFieldTTL: dropFieldTTL, dropFunctions: dropFunctions)
-        let s = try RDBConvert.convert(input: input, output: output, options: options)
+        var options = RDBConvertOptions(
+            rdbVersion: rdbVersion, compress: !noCompress, dropFieldTTL: dropFieldTTL, dropFunctions: dropFunctions)
+        options.filter = filters.keyFilter
+        let s = try RDBConvert.convert(input: input, output: output, options: options,
+                                       readerOptions: reader.readerOptions())
         guard !quiet else { return }
         let from = s.inputHeader?.text ?? "?"
         print("\(output): RDB \(s.outputVersion) (from \(from)), \(s.keysWritten) of \(s.keysRead) keys, \(s.bytesWritten) bytes")

@@ -22,6 +22,9 @@ public struct DumpCommand: ParsableCommand {
     @Option(name: .long, help: "Output format: json or jsonl.")
     var format: String = "json"
 
+    @OptionGroup(title: "Key filters (docs/filters.md)") var filters: FilterOptions
+    @OptionGroup var reader: ReaderFlags
+
     public init() {}
 
     public func validate() throws {
@@ -34,7 +37,17 @@ public struct DumpCommand: ParsableCommand {
         let fmt = CanonicalJSONEncoder.Format(rawValue: format) ?? .json
         let writer = JSONWriter(flushThreshold: 1 << 20, sink: StandardOutput.sink())
         let encoder = CanonicalJSONEncoder(format: fmt, writer: writer)
-        let outcome = try RDBFileScan.scan(path: file) { try encoder.consume($0) }
+        var filter = filters.keyFilter
+        let outcome: RDBFileScan.Outcome
+        if filter.isEmpty {
+            outcome = try RDBFileScan.scan(path: file, options: reader.readerOptions()) { try encoder.consume($0) }
+        } else {
+            outcome = try RDBFileScan.scan(path: file, options: reader.readerOptions()) { record in
+                filter.observe(record)
+                if case .entry(let e) = record, !filter.accepts(e) { return }
+                try encoder.consume(record)
+            }
+        }
         if outcome.error != nil {
             try? writer.flush()
             fflush(stdout)

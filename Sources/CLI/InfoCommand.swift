@@ -20,6 +20,9 @@ public struct InfoCommand: ParsableCommand {
     @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
 
+    @OptionGroup(title: "Key filters (docs/filters.md)") var filters: FilterOptions
+    @OptionGroup var reader: ReaderFlags
+
     public init() {}
 
     public func validate() throws {
@@ -28,7 +31,12 @@ public struct InfoCommand: ParsableCommand {
 
     public func run() throws {
         var stats = RDBFileStats(top: top)
-        let outcome = try RDBFileScan.scan(path: file) { stats.add($0) }
+        var filter = filters.keyFilter
+        let outcome = try RDBFileScan.scan(path: file, options: reader.readerOptions()) { record in
+            filter.observe(record)
+            if case .entry(let e) = record, !filter.accepts(e) { return }
+            stats.add(record)
+        }
         try outcome.exitOnError()
         if json {
             StandardOutput.writeJSONLine { stats.writeJSON(outcome, into: $0) }

@@ -28,15 +28,8 @@ public struct SQLiteCommand: ParsableCommand {
     @Argument(help: "The SQLite database to create.")
     var output: String
 
-    @Option(name: .customLong("db"), parsing: .upToNextOption, help: "Only keys in these databases (repeatable).")
-    var databases: [Int] = []
-
-    @Option(name: .customLong("key-pattern"), help: "Only keys matching this Redis glob (*, ?, [a-z], [^x], \\x).")
-    var keyPattern: String?
-
-    @Option(name: .customLong("type"), parsing: .upToNextOption,
-            help: "Only keys of these types: string, list, set, zset, hash, stream, module (repeatable).")
-    var types: [String] = []
+    @OptionGroup(title: "Key filters (docs/filters.md)") var filters: FilterOptions
+    @OptionGroup var reader: ReaderFlags
 
     @Flag(help: "Replace OUT.db if it exists.")
     var force = false
@@ -62,18 +55,12 @@ public struct SQLiteCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
-        for t in types where !KeyFilter.validTypeNames.contains(t) && t.count != 9 {
-            throw ValidationError("unknown --type '\(t)' (string, list, set, zset, hash, stream, module, or a 9-character module name)")
-        }
-        for db in databases where db < 0 {
-            throw ValidationError("--db must be a database number >= 0, got \(db)")
-        }
         if SQLiteLayer(rawValue: layer) == nil { throw ValidationError("--sqlite-layer must be c or grdb") }
     }
 
     public func run() throws {
         var options = SQLiteExportOptions(force: force)
-        options.filter = KeyFilter(databases: Set(databases), keyPattern: keyPattern.map { Array($0.utf8) }, types: Set(types))
+        options.filter = filters.keyFilter
         options.layer = SQLiteLayer(rawValue: layer) ?? .cAPI
         options.layout.keysWithoutRowID = keysWithoutRowID
         options.layout.cacheSizeKiB = max(1, cacheMiB) * 1024
@@ -88,7 +75,7 @@ public struct SQLiteCommand: ParsableCommand {
         let start = Date()
         do {
             let result = try SQLiteExporter.exportFile(
-                inputPath: input, outputPath: output, options: options,
+                inputPath: input, outputPath: output, options: options, readerOptions: reader.readerOptions(),
                 progress: { bytes, keys in bar?.update(bytes: bytes, keys: keys) },
                 loaded: { bytes, keys in bar?.finish(bytes: bytes, keys: keys, note: "  building indexes...") })
             let seconds = Date().timeIntervalSince(start)

@@ -535,7 +535,7 @@ public final class RDBReader<Source: ByteSource> {
                 return .moduleAux(try readModuleAux(opStart))
             case RDBOpcode.functionPreGA:
                 guard options.allowPreReleaseFunctions else {
-                    throw error(.preRelease, "Pre-release function format not supported (opcode 246, Redis 7.0 release candidates; set allowPreReleaseFunctions to read it)", at: opStart)
+                    throw error(.preRelease, "Pre-release function format not supported (opcode 246, Redis 7.0 release candidates; read it with RDBReaderOptions.allowPreReleaseFunctions, `rdb` commands' --allow-pre-release-functions)", at: opStart)
                 }
                 try noPendingMeta(meta, opStart, "FUNCTION")
                 try skipString() // library name

@@ -1,27 +1,92 @@
 import RDB
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
-/// Which keys to keep: `--db N...`, `--key-pattern GLOB`, `--type T...` of `rdb convert` and `rdb sqlite`.
-/// Empty sets mean "all".
+/// Which keys to keep: the one filter of every `rdb` command that reads keys (`dump`, `convert`, `sqlite`, ...).
+/// Every condition set must hold; an empty filter keeps everything. See docs/filters.md.
+///
+/// Expiry is judged against a reference time: `now` when given, else the file's `ctime` AUX field (the
+/// moment the RDB was saved, seconds since the epoch), else the wall clock when the file was opened. Call
+/// `observe(_:)` with every record so the filter sees the header and the AUX fields before the keys.
 public struct KeyFilter: Sendable, Equatable {
+    /// `--expired` / `--not-expired`.
+    public enum Expiry: String, Sendable, CaseIterable {
+        /// Keys with a TTL that lies before the reference time (Redis `rdbLoad` skips these on a master).
+        case expired
+        /// Keys without a TTL, or whose TTL has not passed at the reference time.
+        case notExpired = "not-expired"
+    }
+
     public var databases: Set<Int>
     /// A Redis `KEYS`-style glob over the raw key bytes (`*`, `?`, `[abc]`, `[^a-z]`, `\x`).
     public var keyPattern: Bytes?
     /// Type names as `TYPE` reports them (`string`, `list`, `set`, `zset`, `hash`, `stream`), `module` for any
     /// module value, or a module's 9-character type name.
     public var types: Set<String>
+    public var expiry: Expiry?
+    /// The reference time for `expiry`, Unix milliseconds; nil: the file's `ctime` AUX field, else the wall clock.
+    public var now: Int64?
+    /// Keep only keys whose serialized size in the RDB (`RDBEntry.serializedSize`: from the key's first
+    /// opcode, expiry or LRU/LFU, through the end of its value, key name included, compressed bytes as stored)
+    /// is at least this many bytes.
+    public var minSize: Int64?
+    /// The file's `ctime` AUX field in milliseconds, once `observe(_:)` has seen it.
+    public private(set) var fileCtimeMs: Int64?
+    /// The wall clock when `observe(_:)` saw the header: the last fallback for the reference time.
+    public private(set) var openedAtMs: Int64?
 
-    public init(databases: Set<Int> = [], keyPattern: Bytes? = nil, types: Set<String> = []) {
+    public init(databases: Set<Int> = [], keyPattern: Bytes? = nil, types: Set<String> = [],
+                expiry: Expiry? = nil, now: Int64? = nil, minSize: Int64? = nil) {
         self.databases = databases
         self.keyPattern = keyPattern
         self.types = types
+        self.expiry = expiry
+        self.now = now
+        self.minSize = minSize
     }
 
     public static let validTypeNames: Set<String> = ["string", "list", "set", "zset", "hash", "stream", "module"]
 
-    public var isEmpty: Bool { databases.isEmpty && keyPattern == nil && types.isEmpty }
+    /// The one check of a `--type` value: a `TYPE` name, `module`, or a 9-character module type name
+    /// (`RedisModule_CreateDataType` names are exactly 9 characters). Returns an error message, or nil when valid.
+    public static func typeNameProblem(_ name: String) -> String? {
+        if validTypeNames.contains(name) { return nil }
+        if name.utf8.count == 9 { return nil }
+        return "unknown type '\(name)' (one of: \(validTypeNames.sorted().joined(separator: ", ")), or a 9-character module type name)"
+    }
+
+    public var isEmpty: Bool {
+        databases.isEmpty && keyPattern == nil && types.isEmpty && expiry == nil && minSize == nil
+    }
+
+    /// Notes what the filter needs from records before the keys: the open time at the header, the
+    /// `ctime` AUX field. Cheap; call it for every record.
+    @inline(__always)
+    public mutating func observe(_ record: RDBRecord) {
+        switch record {
+        case .header:
+            if openedAtMs == nil { openedAtMs = Self.wallClockMs() }
+        case .aux(let key, let value):
+            if key == Self.ctimeKey, let seconds = Self.parseInt(value) { fileCtimeMs = seconds &* 1000 }
+        default:
+            break
+        }
+    }
+
+    /// The time expiry is judged against, Unix milliseconds.
+    public var referenceTimeMs: Int64 { now ?? fileCtimeMs ?? openedAtMs ?? Self.wallClockMs() }
 
     public func accepts(_ entry: RDBEntry) -> Bool {
         if !databases.isEmpty && !databases.contains(entry.db) { return false }
+        if let minSize, entry.serializedSize < minSize { return false }
+        if let expiry {
+            // Redis: expired when the expiry time is before now (`rdbLoad`: `expiretime < now`).
+            let expired = entry.expireAtMs.map { $0 < referenceTimeMs } ?? false
+            if expired != (expiry == .expired) { return false }
+        }
         if !types.isEmpty {
             let name = entry.value.typeName
             var ok = types.contains(name)
@@ -38,7 +103,30 @@ public struct KeyFilter: Sendable, Equatable {
         if !databases.isEmpty { parts.append("db=" + databases.sorted().map(String.init).joined(separator: ",")) }
         if let keyPattern { parts.append("key-pattern=" + String(decoding: keyPattern, as: UTF8.self)) }
         if !types.isEmpty { parts.append("type=" + types.sorted().joined(separator: ",")) }
+        if let expiry { parts.append(expiry.rawValue + (now.map { " now=\($0)" } ?? "")) }
+        if let minSize { parts.append("min-size=\(minSize)") }
         return parts.joined(separator: " ")
+    }
+
+    static let ctimeKey: Bytes = Array("ctime".utf8)
+
+    /// A decimal integer (AUX values are strings; integer-encoded ones reach us as their decimal text).
+    static func parseInt(_ bytes: Bytes) -> Int64? {
+        guard !bytes.isEmpty, bytes.count <= 19 else { return nil }
+        var v: Int64 = 0
+        var negative = false
+        for (i, b) in bytes.enumerated() {
+            if i == 0 && b == UInt8(ascii: "-") && bytes.count > 1 { negative = true; continue }
+            guard b >= 48 && b <= 57 else { return nil }
+            v = v * 10 + Int64(b - 48)
+        }
+        return negative ? -v : v
+    }
+
+    static func wallClockMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }
 

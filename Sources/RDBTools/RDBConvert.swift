@@ -9,7 +9,7 @@ import Darwin
 public struct RDBConvertOptions: Sendable {
     /// Target version; nil: the input's (capped at 12; Valkey files map to 11).
     public var rdbVersion: Int?
-    /// Which keys to keep (databases, a Redis glob over the key, types); empty: all.
+    /// Which keys to keep (databases, a Redis glob over the key, types, expiry, size); empty: all.
     public var filter: KeyFilter
     public var compress = true
     public var dropFieldTTL = false
@@ -60,12 +60,14 @@ public enum RDBConvert {
         var countOptions = readerOptions
         countOptions.decodeValues = false
         let counter = try RDBReader(path: input, options: countOptions)
+        var filter = options.filter
         while let record = try counter.next() {
+            filter.observe(record)
             switch record {
             case .header(let h): summary.inputHeader = h
             case .entry(let e):
                 summary.keysRead += 1
-                if options.filter.accepts(e) {
+                if filter.accepts(e) {
                     var c = summary.databases[e.db] ?? (0, 0)
                     c.keys += 1
                     if e.expireAtMs != nil { c.expires += 1 }
@@ -92,8 +94,10 @@ public enum RDBConvert {
         let sameVersion = summary.inputHeader?.magic == .redis && inputVersion == version
         var resized = Set<Int>()
         var sawEOF = false
+        // `filter` keeps pass 1's reference time, so both passes keep the same keys.
 
         while let record = try reader.next() {
+            filter.observe(record)
             switch record {
             case .header:
                 try writer.writeHeader()
@@ -114,7 +118,7 @@ public enum RDBConvert {
             case .valkeySlotImport:
                 summary.droppedRecords += 1
             case .entry(let e):
-                guard options.filter.accepts(e) else { continue }
+                guard filter.accepts(e) else { continue }
                 if writer.currentDB != e.db {
                     if resized.insert(e.db).inserted, let c = summary.databases[e.db] {
                         try writer.selectDB(e.db, resize: c)

@@ -38,7 +38,7 @@ public struct SQLiteLayoutOptions: Sendable, Equatable {
 final class SQLiteLoader<Backend: SQLBackend> {
     typealias Stmt = Backend.Statement
     let backend: Backend
-    let filter: KeyFilter
+    private(set) var filter: KeyFilter
     let layout: SQLiteLayoutOptions
     let sourceFileName: String?
     private(set) var summary = SQLiteExportSummary()
@@ -115,6 +115,7 @@ final class SQLiteLoader<Backend: SQLBackend> {
     // MARK: records
 
     func consume(_ record: RDBRecord) throws {
+        filter.observe(record)
         switch record {
         case .header(let header):
             summary.rdbVersion = header.version

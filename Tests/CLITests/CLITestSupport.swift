@@ -74,6 +74,8 @@ struct TinyRDB {
     var version = 11
     var checksum = true
     var aux: [(String, String)] = [("redis-ver", "7.2.0"), ("redis-bits", "64")]
+    /// Raw records written after the AUX fields, before the first key (e.g. a pre-release function, opcode 246).
+    var recordsBeforeKeys: Bytes = []
     /// (db, key, value, expire ms)
     var keys: [(Int, Bytes, Value, Int64?)] = []
 
@@ -93,6 +95,7 @@ struct TinyRDB {
     func bytes() -> Bytes {
         var out = Array("REDIS".utf8) + Array(String(format: "%04d", version).utf8)
         for (k, v) in aux { out += [250] + TinyRDB.string(k) + TinyRDB.string(v) }
+        out += recordsBeforeKeys
         var db: Int? = nil
         for (d, key, value, expire) in keys {
             if d != db {
