@@ -50,7 +50,7 @@ let package = Package(
         // The master's dataset in memory (every type, per db), loaded from and saved to RDB, kept current by
         // applying the replication stream's commands. Copy-on-write per db (TreeDictionary) for O(1) snapshots.
         .target(name: "Keyspace", dependencies: [
-            "Base", "RDB",
+            "Base", "RDB", "RedisValueOps",
             .product(name: "HashTreeCollections", package: "swift-collections"),
         ]),
 

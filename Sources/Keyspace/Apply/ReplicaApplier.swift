@@ -164,6 +164,7 @@ struct ApplyContext {
         registerHashes(&h)
         registerStreams(&h)
         registerMisc(&h)
+        registerHyperLogLog(&h)
         return h
     }()
 }

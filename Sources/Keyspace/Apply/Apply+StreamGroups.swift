@@ -1,0 +1,162 @@
+import RDB
+
+/// Consumer groups (`t_stream.c` `xgroupCommand`, `xclaimCommand`, `xackCommand`).
+extension ApplyContext {
+    static func removePending(_ g: inout StreamGroup, _ id: StreamID) {
+        guard g.pending.contains(where: { $0.id == id }) else { return }
+        g.pending.removeAll { $0.id == id }
+        for c in g.consumers.indices { g.consumers[c].pendingIDs.removeAll { $0 == id } }
+    }
+
+    func newConsumer(_ name: Bytes) -> StreamConsumer {
+        StreamConsumer(name: name, seenTimeMs: nowMs, activeTimeMs: -1, pendingIDs: [])
+    }
+
+    mutating func xgroup(_ a: [Bytes]) throws {
+        guard a.count >= 4 else { throw ApplyError.arity("xgroup") }
+        let sub = Arg.upper(a[1])
+        var mkstream = false
+        var entriesRead: Int64 = -1
+        var i = 5
+        while i < a.count {
+            if sub == "CREATE" && Arg.upper(a[i]) == "MKSTREAM" {
+                mkstream = true
+                i += 1
+            } else if (sub == "CREATE" || sub == "SETID") && Arg.upper(a[i]) == "ENTRIESREAD" && i + 1 < a.count {
+                entriesRead = try Arg.int(a[i + 1])
+                guard entriesRead >= 0 || entriesRead == -1 else { throw ApplyError("value for ENTRIESREAD must be positive or -1") }
+                i += 2
+            } else {
+                throw ApplyError.syntax
+            }
+        }
+        if let e = entry(a[2]) { guard case .stream = e.value else { throw ApplyError.wrongType } } else if !(sub == "CREATE" && mkstream) {
+            throw ApplyError("The XGROUP subcommand requires the key to exist")
+        }
+        let group = a[3]
+        let read = entriesRead == -1 ? UInt64.max : UInt64(entriesRead)
+        switch sub {
+        case "CREATE":
+            guard a.count >= 5 else { throw ApplyError.arity("xgroup create") }
+            let idArg = a[4]
+            let parsed: StreamID? = idArg == [UInt8(ascii: "$")] ? nil : try ApplyContext.streamID(idArg, strict: true)
+            try mutateStream(a[2], create: true) { s in
+                guard !s.groups.contains(where: { $0.name == group }) else { throw ApplyError("BUSYGROUP Consumer Group name already exists") }
+                s.groups.append(StreamGroup(name: group, lastDeliveredID: parsed ?? s.lastID, entriesReadRaw: read, pending: [], consumers: []))
+            }
+        case "SETID":
+            guard a.count == 5 || a.count == 7 else { throw ApplyError.syntax }
+            let idArg = a[4]
+            let parsed: StreamID? = idArg == [UInt8(ascii: "$")] ? nil : try ApplyContext.streamID(idArg, strict: false)
+            try mutateStream(a[2], create: false) { s in
+                guard let g = s.groups.firstIndex(where: { $0.name == group }) else { throw ApplyError("NOGROUP") }
+                s.groups[g].lastDeliveredID = parsed ?? s.lastID
+                s.groups[g].entriesReadRaw = read
+            }
+        case "DESTROY":
+            guard a.count == 4 else { throw ApplyError.syntax }
+            try mutateStream(a[2], create: false) { s in s.groups.removeAll { $0.name == group } }
+        case "CREATECONSUMER", "DELCONSUMER":
+            guard a.count == 5 else { throw ApplyError.syntax }
+            let name = a[4]
+            let fresh = newConsumer(name)
+            try mutateStream(a[2], create: false) { s in
+                guard let g = s.groups.firstIndex(where: { $0.name == group }) else { throw ApplyError("NOGROUP") }
+                let c = s.groups[g].consumers.firstIndex { $0.name == name }
+                if sub == "CREATECONSUMER" {
+                    if c == nil { s.groups[g].consumers.append(fresh) }
+                } else if let c {
+                    let owned = Set(s.groups[g].consumers[c].pendingIDs)
+                    s.groups[g].pending.removeAll { owned.contains($0.id) }
+                    s.groups[g].consumers.remove(at: c)
+                }
+            }
+        default:
+            throw ApplyError("XGROUP \(sub) not supported")
+        }
+    }
+
+    /// `XCLAIM key group consumer min-idle id… [IDLE ms] [TIME ms] [RETRYCOUNT n] [FORCE] [JUSTID] [LASTID id]`.
+    mutating func xclaim(_ a: [Bytes]) throws {
+        guard a.count >= 6 else { throw ApplyError.arity("xclaim") }
+        var minIdle = try Arg.int(a[4])
+        if minIdle < 0 { minIdle = 0 }
+        var ids: [StreamID] = []
+        var j = 5
+        while j < a.count, let id = try? ApplyContext.streamID(a[j], strict: true) {
+            ids.append(id)
+            j += 1
+        }
+        var force = false, justID = false
+        var deliveryTime: Int64 = -1, retryCount: Int64 = -1
+        var lastID = StreamID.zero
+        while j < a.count {
+            let more = j + 1 < a.count
+            switch Arg.upper(a[j]) {
+            case "FORCE": force = true
+            case "JUSTID": justID = true
+            case "IDLE" where more:
+                j += 1
+                deliveryTime = nowMs - (try Arg.int(a[j]))
+            case "TIME" where more:
+                j += 1
+                deliveryTime = try Arg.int(a[j])
+            case "RETRYCOUNT" where more:
+                j += 1
+                retryCount = try Arg.int(a[j])
+            case "LASTID" where more:
+                j += 1
+                lastID = try ApplyContext.streamID(a[j], strict: true)
+            default: throw ApplyError.syntax
+            }
+            j += 1
+        }
+        if deliveryTime == -1 || deliveryTime < 0 || deliveryTime > nowMs { deliveryTime = nowMs }
+        guard entry(a[1]) != nil else { return }
+        let now = nowMs
+        let fresh = newConsumer(a[3])
+        try mutateStream(a[1], create: false) { s in
+            guard let g = s.groups.firstIndex(where: { $0.name == a[2] }) else { throw ApplyError("NOGROUP") }
+            if lastID > s.groups[g].lastDeliveredID { s.groups[g].lastDeliveredID = lastID }
+            var consumer: Int?
+            for id in ids {
+                let p = s.groups[g].pending.firstIndex { $0.id == id }
+                if ApplyContext.index(of: id, in: s.entries) == nil {
+                    if p != nil { ApplyContext.removePending(&s.groups[g], id) }
+                    continue
+                }
+                var nack: StreamPendingEntry
+                var owner: Int?
+                if let p {
+                    nack = s.groups[g].pending[p]
+                    owner = s.groups[g].consumers.firstIndex { $0.pendingIDs.contains(id) }
+                    if owner != nil && minIdle > 0 && now - nack.deliveryTimeMs < minIdle { continue }
+                } else if force {
+                    nack = StreamPendingEntry(id: id, deliveryTimeMs: now, deliveryCount: 1)
+                } else {
+                    continue
+                }
+                if consumer == nil {
+                    if let c = s.groups[g].consumers.firstIndex(where: { $0.name == a[3] }) {
+                        s.groups[g].consumers[c].seenTimeMs = now
+                        consumer = c
+                    } else {
+                        s.groups[g].consumers.append(fresh)
+                        consumer = s.groups[g].consumers.count - 1
+                    }
+                }
+                if let owner, owner != consumer { s.groups[g].consumers[owner].pendingIDs.removeAll { $0 == id } }
+                nack.deliveryTimeMs = deliveryTime
+                if retryCount >= 0 { nack.deliveryCount = UInt64(retryCount) } else if !justID { nack.deliveryCount += 1 }
+                if owner != consumer {
+                    s.groups[g].consumers[consumer!].pendingIDs.append(id)
+                    s.groups[g].consumers[consumer!].pendingIDs.sort()
+                }
+                if let p { s.groups[g].pending[p] = nack } else {
+                    s.groups[g].pending.append(nack)
+                    s.groups[g].pending.sort { $0.id < $1.id }
+                }
+            }
+        }
+    }
+}
