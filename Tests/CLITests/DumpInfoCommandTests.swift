@@ -116,6 +116,8 @@ struct DumpInfoCommandTests {
           .enabled(if: CLIRunner.corpusAvailable, "shared corpus absent: skipped"))
     func corpusDumps() throws {
         let generated = CLIRunner.corpusDirectory.appendingPathComponent("generated")
+        var checked = 0
+        defer { #expect(checked >= 4, "generated all-types-a.rdb files checked: \(checked)") }
         for rel in try FileManager.default.subpathsOfDirectory(atPath: generated.path) where rel.hasSuffix("all-types-a.rdb") {
             let rdb = generated.appendingPathComponent(rel)
             let expected = try JSONSerialization.jsonObject(
@@ -127,6 +129,7 @@ struct DumpInfoCommandTests {
             let info = try CLIRunner.run(["rdb", "info", rdb.path])
             #expect(info.status == 0)
             #expect(info.stdout.contains("keys:       \(want)"), "\(rel): \(info.stdout)")
+            checked += 1
         }
     }
 }

@@ -36,6 +36,14 @@ import TestSupport
         return n
     }
 
+    /// The file at the limit, and the same file patched to one millisecond past it.
+    static func filesAtAndPastTheLimit(fields: Int, type: Int) throws -> (atLimit: Bytes, past: Bytes) {
+        let atLimit = try file(fields: fields)
+        var past = atLimit
+        #expect(patch(&past, RDBFieldExpiry.max, RDBFieldExpiry.max + 1) == (type == 25 ? 2 : 1))
+        return (atLimit, past)
+    }
+
     @Test(arguments: [(2, 25), (200, 24)])
     func oneMillisecondPastTheLimitIsRefused(fields: Int, type: Int) throws {
         var bytes = try Self.file(fields: fields)
@@ -56,13 +64,17 @@ import TestSupport
             #expect(e.code == (type == 25 ? .listpack : .corrupt), "\(e)")
             #expect(e.key == Array("h".utf8), "\(e)")
         }
+    }
 
-        guard let check = RedisServerProcess.redis82CheckRDBBinaryPath else {
-            print(RedisServerProcess.redis82MissingReason)
-            return
-        }
+    /// Redis 8.2's redis-check-rdb agrees: the file at the limit is OK, one past it is refused.
+    @Test(.enabled(if: RedisServerProcess.redis82CheckRDBBinaryPath != nil,
+                   Comment(rawValue: RedisServerProcess.redis82MissingReason)),
+          arguments: [(2, 25), (200, 24)])
+    func redis82AgreesOnTheLimit(fields: Int, type: Int) throws {
+        let check = try #require(RedisServerProcess.redis82CheckRDBBinaryPath)
+        let (atLimit, past) = try Self.filesAtAndPastTheLimit(fields: fields, type: type)
         try TestPaths.withTemporaryDirectory { dir in
-            for (name, data) in [("limit.rdb", try Self.file(fields: fields)), ("past.rdb", bytes)] {
+            for (name, data) in [("limit.rdb", atLimit), ("past.rdb", past)] {
                 let url = dir.appendingPathComponent(name)
                 try Data(data).write(to: url)
                 let (_, out) = try RedisServerProcess.checkRDB(url, binary: check)

@@ -2,12 +2,10 @@ import Testing
 @testable import RDB
 
 @Suite struct ReaderCorpusSweepTests {
-    @Test func everyCorpusFileReadsOrFailsClearly() throws {
+    @Test(.enabled(if: ReaderTestSupport.corpusPresent, ReaderTestSupport.corpusMissing))
+    func everyCorpusFileReadsOrFailsClearly() throws {
         let files = ReaderTestSupport.corpusFiles()
-        if files.isEmpty {
-            print("SKIP: ../shared/rdb-corpus not found; corpus sweep not run")
-            return
-        }
+        #expect(files.count >= 119, "corpus files listed: \(files.count)")
         for f in files {
             guard let bytes = ReaderTestSupport.load(f.fullPath) else {
                 Issue.record("cannot read \(f.path)")
@@ -35,11 +33,12 @@ import Testing
 }
 
 extension ReaderCorpusSweepTests {
-    @Test func preReleaseFunctionsReadWhenAllowed() throws {
+    @Test(.enabled(if: ReaderTestSupport.corpusPresent, ReaderTestSupport.corpusMissing))
+    func preReleaseFunctionsReadWhenAllowed() throws {
         let files = ReaderTestSupport.corpusFiles().filter(ReaderTestSupport.usesPreReleaseFunctions)
-        if files.isEmpty { print("SKIP: corpus not found"); return }
+        #expect(files.count == 4)
         for f in files {
-            guard let bytes = ReaderTestSupport.load(f.fullPath) else { continue }
+            let bytes = try #require(ReaderTestSupport.load(f.fullPath), "cannot read \(f.path)")
             var options = RDBReaderOptions()
             options.allowPreReleaseFunctions = true
             let recs = try ReaderTestSupport.readAll(bytes, options: options, name: f.path)
@@ -64,15 +63,16 @@ extension ReaderCorpusSweepTests {
 
     /// `decodeValues = false` validates the same files the same way and reports the same keys, metadata and
     /// element counts; in decode mode `elementCount` equals the decoded collection's size.
-    @Test func placeholderModeAgreesWithDecodeMode() throws {
+    @Test(.enabled(if: ReaderTestSupport.corpusPresent, ReaderTestSupport.corpusMissing))
+    func placeholderModeAgreesWithDecodeMode() throws {
         let files = ReaderTestSupport.corpusFiles()
-        if files.isEmpty { print("SKIP: corpus not found"); return }
+        #expect(files.count >= 119, "corpus files listed: \(files.count)")
         var full = RDBReaderOptions()
         full.allowPreReleaseFunctions = true
         var light = full
         light.decodeValues = false
         for f in files {
-            guard let bytes = ReaderTestSupport.load(f.fullPath) else { continue }
+            let bytes = try #require(ReaderTestSupport.load(f.fullPath), "cannot read \(f.path)")
             let a = Result { try ReaderTestSupport.readAll(bytes, options: full) }
             let b = Result { try ReaderTestSupport.readAll(bytes, options: light) }
             switch (a, b) {
@@ -97,11 +97,10 @@ extension ReaderCorpusSweepTests {
 extension ReaderCorpusSweepTests {
     /// librdb's stream_v13.rdb (RDB 13, STREAM_LISTPACKS_4): key names give the shape
     /// (`cgN` groups, `pelN` at most N PEL entries per group, `prodN` producers, `entN` IDMP entries per producer).
-    @Test func streamV13IDMPShapesMatchKeyNames() throws {
-        guard let root = ReaderTestSupport.corpusRoot,
-              let bytes = ReaderTestSupport.load(root + "/librdb/dumps/stream_v13.rdb") else {
-            print("SKIP: corpus not found"); return
-        }
+    @Test(.enabled(if: ReaderTestSupport.corpusPresent, ReaderTestSupport.corpusMissing))
+    func streamV13IDMPShapesMatchKeyNames() throws {
+        let root = try #require(ReaderTestSupport.corpusRoot)
+        let bytes = try #require(ReaderTestSupport.load(root + "/librdb/dumps/stream_v13.rdb"))
         let es = entries(try ReaderTestSupport.readAll(bytes))
         #expect(es.count == 49)
         var checked = 0

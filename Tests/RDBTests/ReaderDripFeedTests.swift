@@ -13,14 +13,16 @@ import Testing
         }
     }
 
-    @Test func corpusFilesIdenticalUnderAnySplit() throws {
-        let files = ReaderTestSupport.corpusFiles()
-        if files.isEmpty { print("SKIP: ../shared/rdb-corpus not found; drip-feed not run"); return }
+    /// Reads each file whole, then in seeded random pieces of up to 7 and 70,000 bytes (and one byte
+    /// at a time when it is at most 64 KiB), and expects identical records or the identical error.
+    /// Returns how many files were compared.
+    func compareSplits(_ files: [ReaderTestSupport.CorpusFile]) throws -> Int {
         var options = RDBReaderOptions()
         options.allowPreReleaseFunctions = true
         var seed: UInt64 = 1
+        var compared = 0
         for f in files {
-            guard let bytes = ReaderTestSupport.load(f.fullPath) else { continue }
+            let bytes = try #require(ReaderTestSupport.load(f.fullPath), "cannot read \(f.path)")
             let whole: Result<[RDBRecord], Error> = Result { try ReaderTestSupport.readAll(bytes, options: options) }
             var splits: [MemoryByteSource.Chunking] = [.random(seed: seed, maxChunk: 7), .random(seed: seed &+ 1, maxChunk: 70_000)]
             if bytes.count <= 64 * 1024 { splits.append(.oneByte) }
@@ -38,7 +40,21 @@ import Testing
                     Issue.record("\(f.path): outcome differs with \(c)")
                 }
             }
+            compared += 1
         }
+        return compared
+    }
+
+    /// Always runs: the Fixtures/ files (Redis 6.2, 7.0 and 8.2 dumps) are in the repository.
+    @Test func fixtureFilesIdenticalUnderAnySplit() throws {
+        let compared = try compareSplits(ReaderTestSupport.fixtureFiles())
+        #expect(compared >= 21, "Fixtures/ .rdb files compared: \(compared)")
+    }
+
+    @Test(.enabled(if: ReaderTestSupport.corpusPresent, ReaderTestSupport.corpusMissing))
+    func corpusFilesIdenticalUnderAnySplit() throws {
+        let compared = try compareSplits(ReaderTestSupport.corpusFiles())
+        #expect(compared >= 119, "corpus files compared: \(compared)")
     }
 }
 

@@ -114,11 +114,10 @@ import CZlib
         }
     }
 
-    @Test func aofPreambleStopsAtEOF() throws {
-        guard let root = ReaderTestSupport.corpusRoot,
-              let bytes = ReaderTestSupport.load(root + "/redis/rdb-preamble.aof") else {
-            print("SKIP: corpus not found"); return
-        }
+    @Test(.enabled(if: ReaderTestSupport.corpusPresent, ReaderTestSupport.corpusMissing))
+    func aofPreambleStopsAtEOF() throws {
+        let root = try #require(ReaderTestSupport.corpusRoot)
+        let bytes = try #require(ReaderTestSupport.load(root + "/redis/rdb-preamble.aof"))
         let r = RDBReader(source: MemoryByteSource(bytes: bytes))
         var keys: [Bytes] = []
         while let rec = try r.next() { if case .entry(let e) = rec { keys.append(e.key) } }

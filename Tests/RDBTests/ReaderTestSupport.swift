@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 @testable import RDB
 
 /// Helpers shared by the reader tests.
@@ -9,6 +10,22 @@ enum ReaderTestSupport {
             .deletingLastPathComponent().deletingLastPathComponent()
         let root = packageRoot.appendingPathComponent("../shared/rdb-corpus").standardizedFileURL.path
         return FileManager.default.fileExists(atPath: root + "/MANIFEST.tsv") ? root : nil
+    }
+
+    /// Whether the shared corpus is present (the corpus tests' `.enabled(if:)` condition).
+    static let corpusPresent = corpusRoot != nil
+    static let corpusMissing: Comment = "../shared/rdb-corpus not found (CI has it; .ci/run fails without it)"
+
+    /// Every `.rdb` under `Fixtures/` (written by real servers; always in the repository), sorted.
+    static func fixtureFiles() -> [CorpusFile] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures").path
+        guard let e = FileManager.default.enumerator(atPath: root) else { return [] }
+        var out: [CorpusFile] = []
+        for case let rel as String in e where rel.hasSuffix(".rdb") {
+            out.append(CorpusFile(path: "Fixtures/" + rel, description: "fixture", fullPath: root + "/" + rel))
+        }
+        return out.sorted { $0.path < $1.path }
     }
 
     struct CorpusFile {

@@ -10,6 +10,8 @@ import TestSupport
 /// when that binary is absent.
 @Suite(.serialized) struct Writer82ServerTests {
     static var binary: String? { RedisServerProcess.redis82BinaryPath }
+    static var have82: Bool { binary != nil }
+    static let no82 = Comment(rawValue: RedisServerProcess.redis82MissingReason)
 
     /// HPEXPIRETIME of every field of every hash in `entries` that has a field TTL, against the
     /// server's answer (-1 for a field without one). The client must already be on the right DB
@@ -42,12 +44,9 @@ import TestSupport
     /// The writer's sample dataset at RDB 11 (no field TTLs: 11 cannot hold them) and 12: Redis 8.2's
     /// redis-check-rdb accepts the file, and a server started on it holds exactly that dataset, key by
     /// key (TYPE, PEXPIRETIME, values, stream groups and PELs), with each field TTL (HPEXPIRETIME).
-    @Test(arguments: [11, 12])
+    @Test(.enabled(if: have82, no82), arguments: [11, 12])
     func redis82LoadsExactlyTheDataset(version: Int) throws {
-        guard let bin = Self.binary else {
-            print(RedisServerProcess.redis82MissingReason)
-            return
-        }
+        let bin = try #require(Self.binary)
         try TestPaths.withTemporaryDirectory { dir in
             let entries = WriterSamples.entries(fieldTTL: version >= 12, streams: true)
             let url = dir.appendingPathComponent("w.rdb")
@@ -87,11 +86,9 @@ import TestSupport
     /// RDB 12 (and 11 where the content fits): the 8.2 redis-check-rdb accepts each file, and a server
     /// loading it has the same DEBUG DIGEST and keyspace counts as one that loaded the original, and
     /// the same field TTLs (HPEXPIRETIME).
-    @Test func rewrittenFixturesHaveTheOriginalDigest() throws {
-        guard let bin = Self.binary else {
-            print(RedisServerProcess.redis82MissingReason)
-            return
-        }
+    @Test(.enabled(if: have82, no82))
+    func rewrittenFixturesHaveTheOriginalDigest() throws {
+        let bin = try #require(Self.binary)
         let pairs = TestPaths.fixturePairs(server: "redis-8.2")
         #expect(!pairs.isEmpty, "no Fixtures/redis-8.2")
         var compared = 0
@@ -122,15 +119,17 @@ import TestSupport
         #expect(compared >= pairs.count)
     }
 
-    /// Field expiries at the edge of what Redis loads (1...2^48-1): the writer refuses the rest,
-    /// naming the key, and Redis 8.2 loads 2^48-1 in both encodings (8.2 rejects a file holding
-    /// 2^48: "Hash listpack integrity check failed"; found by patching an 8.2-written file).
-    @Test func fieldExpiryRangeIsWhatRedisLoads() throws {
-        func hash(_ key: String, count: Int, expiry: Int64) -> RDBEntry {
-            RDBEntry(db: 0, key: Array(key.utf8), value: .hash((0..<count).map {
-                HashField(field: Array("f\($0)".utf8), value: Array("v".utf8), expireAtMs: $0 == 0 ? expiry : nil)
-            }), rdbType: 0)
-        }
+    static func hash(_ key: String, count: Int, expiry: Int64) -> RDBEntry {
+        RDBEntry(db: 0, key: Array(key.utf8), value: .hash((0..<count).map {
+            HashField(field: Array("f\($0)".utf8), value: Array("v".utf8), expireAtMs: $0 == 0 ? expiry : nil)
+        }), rdbType: 0)
+    }
+
+    /// Field expiries outside what Redis loads (1...2^48-1): the writer refuses them, naming the key
+    /// (8.2 rejects a file holding 2^48: "Hash listpack integrity check failed"; found by patching
+    /// an 8.2-written file).
+    @Test func writerRefusesFieldExpiriesRedisWouldNotLoad() throws {
+        func hash(_ key: String, count: Int, expiry: Int64) -> RDBEntry { Self.hash(key, count: count, expiry: expiry) }
         for expiry in [RDBFieldExpiry.max + 1, 0, -1, Int64.max] {
             for count in [2, 200] {  // HASH_LISTPACK_EX and HASH_METADATA
                 let w = try RDBWriter(sink: MemoryByteSink(), options: RDBWriterOptions(rdbVersion: 12))
@@ -143,10 +142,13 @@ import TestSupport
                 }
             }
         }
-        guard let bin = Self.binary else {
-            print(RedisServerProcess.redis82MissingReason)
-            return
-        }
+    }
+
+    /// Redis 8.2 loads the largest accepted field expiry, 2^48-1, in both encodings.
+    @Test(.enabled(if: have82, no82))
+    func redis82LoadsTheLargestFieldExpiry() throws {
+        let bin = try #require(Self.binary)
+        func hash(_ key: String, count: Int, expiry: Int64) -> RDBEntry { Self.hash(key, count: count, expiry: expiry) }
         try TestPaths.withTemporaryDirectory { dir in
             let entries = [hash("h:lpex", count: 2, expiry: RDBFieldExpiry.max),
                            hash("h:meta", count: 200, expiry: RDBFieldExpiry.max),
@@ -168,11 +170,8 @@ import TestSupport
 
     /// `rdb convert` of an 8.2 fixture down to RDB 10 with --drop-field-ttl (options.dropFieldTTL)
     /// loads in Redis 7.0 with every key, value and key TTL; only the field TTLs are gone.
-    @Test func fixtureDowngradedTo10LoadsInRedis70() throws {
-        guard FileManager.default.isExecutableFile(atPath: RedisServerProcess.defaultBinaryPath) else {
-            print("skipping: no redis-server 7.0 at \(RedisServerProcess.defaultBinaryPath)")
-            return
-        }
+    @Test(.enabled(if: WriterServerTests.haveRedis70, WriterServerTests.no70))
+    func fixtureDowngradedTo10LoadsInRedis70() throws {
         let rdb = TestPaths.fixturesDirectory.appendingPathComponent("redis-8.2/all-types.rdb")
         guard FileManager.default.fileExists(atPath: rdb.path) else {
             Issue.record("missing \(rdb.path)")

@@ -107,13 +107,14 @@ import TestSupport
     }
 
     static var haveRedis70: Bool { FileManager.default.isExecutableFile(atPath: RedisServerProcess.defaultBinaryPath) }
+    static var haveCheckRDB70: Bool { FileManager.default.isExecutableFile(atPath: RedisServerProcess.checkRDBBinaryPath) }
+    static var haveRedis62: Bool { RedisServerProcess.redis62BinaryPath != nil }
+    static let no70: Comment = "no redis-server 7.0 (REDIS_SERVER_BIN, default /usr/bin/redis-server; tools/install-deps)"
+    static let no62: Comment = "no Redis 6.2 binary (set REDIS_62_SERVER_BIN or run tools/install-deps)"
 
-    @Test(arguments: [7, 8, 9, 10])
+    @Test(.enabled(if: haveCheckRDB70, "no redis-check-rdb 7.0 (REDIS_CHECK_RDB_BIN, default /usr/bin/redis-check-rdb)"),
+          arguments: [7, 8, 9, 10])
     func redisCheckRDBAcceptsWrittenFiles(version: Int) throws {
-        guard FileManager.default.isExecutableFile(atPath: RedisServerProcess.checkRDBBinaryPath) else {
-            print("skipping: no redis-check-rdb at \(RedisServerProcess.checkRDBBinaryPath)")
-            return
-        }
         try TestPaths.withTemporaryDirectory { dir in
             let url = dir.appendingPathComponent("v\(version).rdb")
             let entries = WriterSamples.entries(fieldTTL: false, streams: version >= 9)
@@ -126,12 +127,8 @@ import TestSupport
         }
     }
 
-    @Test(arguments: [7, 8, 9, 10])
+    @Test(.enabled(if: haveRedis70, no70), arguments: [7, 8, 9, 10])
     func redis70LoadsExactlyTheDataset(version: Int) throws {
-        guard Self.haveRedis70 else {
-            print("skipping: no redis-server at \(RedisServerProcess.defaultBinaryPath)")
-            return
-        }
         try TestPaths.withTemporaryDirectory { dir in
             let entries = WriterSamples.entries(fieldTTL: false, streams: version >= 9)
             try Self.write(entries, version: version, functions: version >= 10 ? [WriterSamples.functionCode] : [],
@@ -150,12 +147,9 @@ import TestSupport
         }
     }
 
-    @Test(arguments: [7, 8, 9])
+    @Test(.enabled(if: haveRedis62, no62), arguments: [7, 8, 9])
     func redis62LoadsExactlyTheDataset(version: Int) throws {
-        guard let bin = RedisServerProcess.redis62BinaryPath else {
-            print("skipping: no Redis 6.2 binary (set REDIS_62_SERVER_BIN or run tools/install-deps)")
-            return
-        }
+        let bin = try #require(RedisServerProcess.redis62BinaryPath)
         try TestPaths.withTemporaryDirectory { dir in
             let entries = WriterSamples.entries(fieldTTL: false, streams: version >= 9)
             try Self.write(entries, version: version, to: dir.appendingPathComponent("w.rdb"))
@@ -169,11 +163,8 @@ import TestSupport
 
     /// A replica restarted on a file carrying repl-id / repl-offset / repl-stream-db adopts them
     /// (`loadDataFromDisk` -> INFO replication shows master_replid and master_repl_offset).
-    @Test func replicationPositionIsWhatRedisReads() throws {
-        guard Self.haveRedis70 else {
-            print("skipping: no redis-server at \(RedisServerProcess.defaultBinaryPath)")
-            return
-        }
+    @Test(.enabled(if: haveRedis70, no70))
+    func replicationPositionIsWhatRedisReads() throws {
         try TestPaths.withTemporaryDirectory { dir in
             let replID = "0123456789abcdef0123456789abcdef01234567"
             let position = ReplicationPosition(replid: replID, offset: 123_456_789_012, streamDB: 3)
@@ -216,16 +207,13 @@ import TestSupport
 
     /// Fixtures written by real servers, converted (same version and downgraded where representable),
     /// loaded by the real servers: the same DEBUG DIGEST as the original.
-    @Test(arguments: ["redis-7.0", "redis-6.2"])
+    @Test(.enabled(if: haveRedis70 && haveRedis62, "needs redis-server 7.0 and Redis 6.2 (tools/install-deps)"),
+          arguments: ["redis-7.0", "redis-6.2"])
     func convertedFixturesHaveTheOriginalDigest(folder: String) throws {
-        let binary = folder == "redis-7.0" ? (Self.haveRedis70 ? RedisServerProcess.defaultBinaryPath : nil)
-                                           : RedisServerProcess.redis62BinaryPath
-        guard let binary else {
-            print("skipping: no server binary for \(folder)")
-            return
-        }
+        let binary = try #require(folder == "redis-7.0" ? RedisServerProcess.defaultBinaryPath
+                                                        : RedisServerProcess.redis62BinaryPath)
         let pairs = TestPaths.fixturePairs(server: folder)
-        if pairs.isEmpty { print("skipping: no Fixtures/\(folder)") }
+        #expect(pairs.count >= 8, "Fixtures/\(folder) holds \(pairs.count) pairs")
         var compared = 0
         try TestPaths.withTemporaryDirectory { dir in
             for (rdb, _) in pairs {
@@ -247,15 +235,13 @@ import TestSupport
             }
         }
         print("\(folder): \(compared) converted files have the original's DEBUG DIGEST")
-        #expect(compared > 0 || pairs.isEmpty)
+        #expect(compared >= pairs.count)
     }
 
     /// A Redis 7.0 dataset downgraded to RDB 9 is what Redis 6.2 loads: same digest as 7.0 had.
-    @Test func redis70FixturesDowngradedLoadInRedis62() throws {
-        guard Self.haveRedis70, let bin62 = RedisServerProcess.redis62BinaryPath else {
-            print("skipping: needs both redis-server 7.0 and 6.2")
-            return
-        }
+    @Test(.enabled(if: haveRedis70 && haveRedis62, "needs redis-server 7.0 and Redis 6.2 (tools/install-deps)"))
+    func redis70FixturesDowngradedLoadInRedis62() throws {
+        let bin62 = try #require(RedisServerProcess.redis62BinaryPath)
         var compared = 0
         try TestPaths.withTemporaryDirectory { dir in
             for (rdb, _) in TestPaths.fixturePairs(server: "redis-7.0") {
@@ -273,5 +259,6 @@ import TestSupport
             }
         }
         print("redis-7.0 fixtures as RDB 9 in Redis 6.2: \(compared) compared")
+        #expect(compared >= 8, "only \(compared) Fixtures/redis-7.0 files compared")
     }
 }

@@ -130,11 +130,10 @@ import TestSupport
         try Self.resumeAfterRestart(binary: RedisServerProcess.defaultBinaryPath, diskless: true)
     }
 
-    @Test func redis62AuxEqualsFullResyncAndResumes() throws {
-        guard let bin = RedisServerProcess.redis62BinaryPath else {
-            print("skipped: Redis 6.2 binary not installed (tools/install-deps)")
-            return
-        }
+    @Test(.enabled(if: RedisServerProcess.redis62BinaryPath != nil,
+                   "no Redis 6.2 binary (set REDIS_62_SERVER_BIN or run tools/install-deps)"))
+    func redis62AuxEqualsFullResyncAndResumes() throws {
+        let bin = try #require(RedisServerProcess.redis62BinaryPath)
         try Self.resumeAfterRestart(binary: bin, diskless: false)
     }
 
@@ -146,21 +145,32 @@ import TestSupport
         let stop = ManagedAtomicFlag()
         let finished = DispatchSemaphore(value: 0)
         let port = server.port
+        let load = WriteLoadResult()
         let writer = Thread {
             defer { finished.signal() }
-            guard let c = try? RedisClient(port: port) else { return }
-            var i = 0
-            while !stop.isSet && i < 200_000 {
-                _ = try? c.call("SET", "w\(i % 1000)", String(i))
-                i += 1
+            do {
+                let c = try RedisClient(port: port)
+                defer { c.close() }
+                var i = 0
+                while !stop.isSet && i < 200_000 {
+                    let reply = try c.call("SET", "w\(i % 1000)", String(i))
+                    guard reply.string == "OK" else { throw WriteLoadResult.Unexpected(reply: "\(reply)") }
+                    i += 1
+                    load.wrote()
+                }
+            } catch {
+                load.failed(error)
             }
-            c.close()
         }
         writer.start()
-        defer {
+        var stopped = false
+        func stopWriter() {
+            guard !stopped else { return }
+            stopped = true
             stop.set()
             finished.wait()
         }
+        defer { stopWriter() }
         for _ in 0..<4 {
             let (c, sync) = try Self.fullSync(server)
             let fs = SimulatedFileSystem()
@@ -171,7 +181,23 @@ import TestSupport
             try store.close()
             c.close()
         }
+        let writesDuringSyncs = load.writes
+        stopWriter()
+        #expect(load.error == nil, "the write load failed: \(load.error.map { "\($0)" } ?? "")")
+        #expect(writesDuringSyncs > 0, "no write ran while the full syncs were taken")
     }
+}
+
+/// What the write-load thread did: how many SETs succeeded, and the error that stopped it, if any.
+final class WriteLoadResult: @unchecked Sendable {
+    struct Unexpected: Error { var reply: String }
+    private let lock = NSLock()
+    private var count = 0
+    private var firstError: Error?
+    var writes: Int { lock.lock(); defer { lock.unlock() }; return count }
+    var error: Error? { lock.lock(); defer { lock.unlock() }; return firstError }
+    func wrote() { lock.lock(); count += 1; lock.unlock() }
+    func failed(_ e: Error) { lock.lock(); if firstError == nil { firstError = e }; lock.unlock() }
 }
 
 func ReplicaStore_TestPublish(_ store: ReplicaStore, _ id: String, _ off: Int64, _ rdb: [UInt8]) throws -> SnapshotRecord {
