@@ -152,6 +152,41 @@ struct StoredState {
     }
 }
 
+/// The dataset of a master at a moment when no writes run (between loading it and the full sync):
+/// what the stored snapshot must hold.
+struct QuietDataset {
+    var digest: String
+    var keys: Int
+    var binary: String
+
+    static func of(_ master: RedisServerProcess) throws -> QuietDataset {
+        let c = try master.client(timeout: 120)
+        defer { c.close() }
+        var keys = 0
+        for (_, value) in try c.info("keyspace") {
+            for part in value.split(separator: ",") where part.hasPrefix("keys=") { keys += Int(part.dropFirst(5)) ?? 0 }
+        }
+        return QuietDataset(digest: try master.debugDigest(), keys: keys, binary: master.binaryPath)
+    }
+
+    /// Checks the follower's stored snapshot without the follower or this project's reader: the
+    /// master version's own redis-check-rdb accepts it, and a fresh server of that version loading it
+    /// has the master's DEBUG DIGEST and key count.
+    func expectStored(in dir: String) throws -> [String] {
+        // Read-only (ReplicaStore.inspect, as `status` does): works while follow runs.
+        guard let file = try ReplicaStore.inspect(directory: dir).snapshot?.file else { return ["no snapshot in the manifest"] }
+        let path = dir + "/" + file
+        var problems: [String] = []
+        let url = URL(fileURLWithPath: path)
+        let (status, output) = try RedisServerProcess.checkRDB(url, binary: RedisServerProcess.checkRDBBinary(for: binary))
+        if status != 0 || !output.contains("RDB looks OK") { problems.append("redis-check-rdb: status \(status): \(output)") }
+        let loaded = try RedisServerProcess.loadedDigest(of: url, binary: binary)
+        if loaded.digest != digest { problems.append("loaded DEBUG DIGEST \(loaded.digest), master had \(digest)") }
+        if loaded.keys != keys { problems.append("loaded \(loaded.keys) keys, master had \(keys)") }
+        return problems
+    }
+}
+
 /// An independent replica connection (`PSYNC ? -1` without `capa eof`, so the RDB is disk-based) that skips
 /// the RDB and records every stream byte, ACKing once a second so the master keeps it.
 final class StreamRecorder: @unchecked Sendable {
@@ -229,9 +264,22 @@ final class StreamRecorder: @unchecked Sendable {
 final class BackgroundWriter: @unchecked Sendable {
     private let lock = NSLock()
     private var running = true
-    private(set) var commands = 0
+    private var count = 0
     private var thread: Thread?
     private var failure: Error?
+
+    /// Commands written so far.
+    var commands: Int { lock.withLock { count } }
+
+    /// Waits (polling, with a deadline) until `n` more commands than now have been written: a
+    /// stretch of stream the test can rely on, instead of a fixed sleep.
+    func waitForMore(_ n: Int, timeout: Double = 20) throws {
+        let target = commands + n
+        try waitUntil(timeout, "\(n) more commands from the background writer") {
+            if let failure = lock.withLock({ self.failure }) { throw failure }
+            return commands >= target
+        }
+    }
 
     init(port: UInt16, seed: UInt64) throws {
         let client = try RedisClient(port: port)
@@ -254,7 +302,7 @@ final class BackgroundWriter: @unchecked Sendable {
                     default: try client.call("SET", "key:\(k)", "value-\(n)-\(rng.next())")
                     }
                     n += 1
-                    lock.withLock { commands = n }
+                    lock.withLock { count = n }
                     if n % 50 == 0 { usleep(1000) }
                 } catch {
                     lock.withLock { failure = error; running = false }

@@ -24,8 +24,11 @@ struct FollowIntegrationTests {
 
     @Test("full sync from a disk-based and a diskless master, then streaming; offsets match the master", arguments: ["no", "yes"])
     func fullSync(diskless: String) throws {
-        let master = try RedisServerProcess(extraArguments: ["--repl-diskless-sync", diskless, "--repl-diskless-sync-delay", "0"])
+        let master = try RedisServerProcess(extraArguments: ["--repl-diskless-sync", diskless, "--repl-diskless-sync-delay", "0",
+                                                             "--enable-debug-command", "yes"])
         try Self.loadSmallDataset(master)
+        let quiet = try QuietDataset.of(master)
+        #expect(quiet.keys == 3 * 205)
         let tmp = try TestPaths.makeTemporaryDirectory()
         let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: 17001)
         try follower.start()
@@ -47,6 +50,9 @@ struct FollowIntegrationTests {
         #expect(follower.log.contains(diskless == "yes" ? "diskless, EOF mark" : "disk-based"))
         #expect(follower.log.contains("REPL_STATE TRANSFER -> CONNECTED"))
         #expect(follower.log.contains("RDB verified"))
+        // No write ran between loading the dataset and the full sync.
+        let problems = try quiet.expectStored(in: follower.dir)
+        #expect(problems.isEmpty, "\(problems)")
     }
 
     @Test("a >= 100 MB dataset syncs (diskless, uncompressed RDB)")
@@ -57,6 +63,8 @@ struct FollowIntegrationTests {
         ])
         let c = try master.client(timeout: 120)
         try c.call("DEBUG", "POPULATE", "1000000", "key", "100")
+        let quiet = try QuietDataset.of(master)
+        #expect(quiet.keys == 1_000_000)
         let tmp = try TestPaths.makeTemporaryDirectory()
         let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: 17002)
         try follower.start()
@@ -67,6 +75,8 @@ struct FollowIntegrationTests {
         #expect((state.snapshotSize ?? 0) >= 100_000_000)
         #expect(state.position?.offset == offset)
         #expect(follower.log.contains("1000000 keys"))
+        let problems = try quiet.expectStored(in: follower.dir)
+        #expect(problems.isEmpty, "\(problems)")
     }
 
     @Test("graceful restart under write load resumes with +CONTINUE (sync_partial_ok +1, sync_full unchanged)")
@@ -79,15 +89,15 @@ struct FollowIntegrationTests {
         defer { follower.stop() }
         try follower.waitCaughtUp()
         let writer = try BackgroundWriter(port: master.port, seed: 42)
-        usleep(300_000)
+        try writer.waitForMore(500)
         let fullBefore = try master.stat("sync_full")
         let partialBefore = try master.stat("sync_partial_ok")
         #expect(follower.stop() == 0)
         #expect(follower.log.contains("Log synced at offset"))
-        usleep(200_000)
+        try writer.waitForMore(200)   // written while the replica is down
         try follower.start()
         try waitUntil(20, "sync_partial_ok to increase") { try master.stat("sync_partial_ok") == partialBefore + 1 }
-        usleep(300_000)
+        try writer.waitForMore(500)   // streamed after the resume
         try writer.stop()
         let offset = try follower.waitCaughtUp()
         #expect(try master.stat("sync_full") == fullBefore)
@@ -120,7 +130,7 @@ struct FollowIntegrationTests {
             try waitUntil(20, "partial resync #\(round + 1)") { try master.stat("sync_partial_ok") == partial + 1 }
             partial += 1
         }
-        usleep(200_000)
+        try writer.waitForMore(200)
         try writer.stop()
         let offset = try follower.waitCaughtUp()
         #expect(try master.stat("sync_full") == full)
@@ -230,12 +240,16 @@ struct FollowIntegrationTests {
         try Self.loadSmallDataset(master)
         let c = try master.client()
         try c.call("EVAL", "return redis.call('SET', KEYS[1], ARGV[1])", "1", "scripted", "1")
+        let quiet = try QuietDataset.of(master)
         let tmp = try TestPaths.makeTemporaryDirectory()
         let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: 17011)
         try follower.start()
         defer { follower.stop() }
         try follower.waitCaughtUp()
         #expect(follower.log.contains("REDIS0009"))
+        // The snapshot is the file as published (read-only here; follow keeps appending to the log).
+        let problems = try quiet.expectStored(in: follower.dir)
+        #expect(problems.isEmpty, "\(problems)")
         try c.call("SET", "more", "1")
         follower.kill9()
         try c.call("SET", "while-down", "1")

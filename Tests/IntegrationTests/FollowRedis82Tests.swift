@@ -14,7 +14,8 @@ struct FollowRedis82Tests {
                    "Redis 8.2 not installed (set REDIS_82_SERVER_BIN or run tools/install-deps)"))
     func redis82Master() throws {
         let binary = try #require(RedisServerProcess.redis82BinaryPath)
-        let master = try RedisServerProcess(binary: binary, extraArguments: ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"])
+        let master = try RedisServerProcess(binary: binary, extraArguments: ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
+                                                                             "--enable-debug-command", "yes"])
         try FollowIntegrationTests.loadSmallDataset(master)
         let c = try master.client()
         // What is new in RDB 11/12: field TTLs (listpackex and hashtable), a string set (listpack), a stream with a reader.
@@ -27,6 +28,7 @@ struct FollowRedis82Tests {
         try c.call("XADD", "st", "1-1", "f", "v")
         try c.call("XGROUP", "CREATE", "st", "g", "0")
         try c.call("XREADGROUP", "GROUP", "g", "alice", "STREAMS", "st", ">")
+        let quiet = try QuietDataset.of(master)
 
         let tmp = try TestPaths.makeTemporaryDirectory()
         let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: 17012)
@@ -55,5 +57,8 @@ struct FollowRedis82Tests {
         let stream = String(decoding: state.log, as: UTF8.self)
         #expect(stream.contains("HSETEX") || stream.contains("hsetex"), "no HSETEX in the stored stream")
         #expect(stream.contains("4102444801000"))
+        // The snapshot, checked by 8.2's own tools: it holds the dataset as it was before the sync.
+        let problems = try quiet.expectStored(in: follower.dir)
+        #expect(problems.isEmpty, "\(problems)")
     }
 }
