@@ -34,7 +34,8 @@ let package = Package(
         // The RDB format: streaming reader, writer, LZF, CRC-64, opcode/type table. No I/O policy.
         .target(name: "RDB", dependencies: ["Base", "CZlib"]),
 
-        // Tools built on the format: canonical JSON output, key filters (Redis glob), file policy (`rdb convert`).
+        // Tools built on the format: canonical JSON output, key filters (Redis glob), file policy (`rdb convert`),
+        // RESP/RESTORE export, memory estimates, diff.
         .target(name: "RDBTools", dependencies: ["RDB"]),
 
         // Redis-exact pure operations on string values: HyperLogLog (PFADD/PFCOUNT/PFMERGE), bit

@@ -3,58 +3,125 @@ import Foundation
 import RDB
 import RDBTools
 
-/// `redis-replica rdb dump FILE [--format json|jsonl]`: the canonical JSON of a file
-/// ("rdb-corpus-expected/1" shapes, see README "JSON format"), streamed to stdout in 1 MiB writes.
+/// `redis-replica rdb dump FILE [--format json|jsonl|resp|restore] [-o OUT [--force]]`: the canonical JSON of
+/// a file ("rdb-corpus-expected/1" shapes, see README "JSON format"), or the Redis commands that rebuild it,
+/// streamed to stdout (or OUT) in 1 MiB writes.
 public struct DumpCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Print an RDB file's contents as canonical JSON (json or jsonl).",
+        abstract: "Print an RDB file's contents as canonical JSON (json, jsonl) or as Redis commands (resp, restore).",
         discussion: """
             json: one document, databases first (keys in file order), then rdb_file and functions. \
             jsonl: one key per line (with its db), then a last line with rdb_file and functions. \
-            Both stream: memory is bounded by the largest key, not the file.
+            resp: the commands an AOF rewrite would write (SELECT, SET/RPUSH/SADD/ZADD/HSET/XADD, stream groups, \
+            consumers and pending entries, PEXPIREAT/HPEXPIREAT, FUNCTION LOAD), 64 elements a command, for \
+            `redis-cli --pipe`. restore: one RESTORE key ttl payload [ABSTTL] per key with DUMP payloads for \
+            --rdb-version (modules survive). All stream: memory is bounded by the largest key, not the file.
             """
     )
 
     @Argument(help: "The RDB file (plain or gzip).")
     var file: String
 
-    @Option(name: .long, help: "Output format: json or jsonl.")
+    @Option(name: .long, help: "Output format: json, jsonl, resp or restore.")
     var format: String = "json"
+
+    @Option(name: .customLong("rdb-version"),
+            help: "resp/restore: the target server's RDB version (9: Redis 6.2, 10: 7.0, 11: 7.2, 12: 7.4+); default: the input's.")
+    var rdbVersion: Int?
+
+    @Flag(name: .customLong("replace"), help: "restore: RESTORE ... REPLACE (overwrite existing keys).")
+    var replace = false
+
+    @Option(name: [.customShort("o"), .customLong("output")],
+            help: "Write to this file (published only when complete) instead of standard output.")
+    var output: String?
+
+    @Flag(name: .customLong("force"), help: "Replace an existing --output file.")
+    var force = false
 
     @OptionGroup(title: "Key filters (docs/filters.md)") var filters: FilterOptions
     @OptionGroup var reader: ReaderFlags
 
     public init() {}
 
+    static let formats = ["json", "jsonl", "resp", "restore"]
+
     public func validate() throws {
-        guard CanonicalJSONEncoder.Format(rawValue: format) != nil else {
-            throw ValidationError("--format must be json or jsonl, not \(format)")
+        guard Self.formats.contains(format) else {
+            throw ValidationError("--format must be json, jsonl, resp or restore, not \(format)")
+        }
+        if let v = rdbVersion, !RDBWriterOptions.supportedVersions.contains(v) {
+            throw ValidationError("--rdb-version must be \(RDBWriterOptions.oldestVersion)...\(RDBWriterOptions.newestVersion)")
         }
     }
 
     public func run() throws {
-        let fmt = CanonicalJSONEncoder.Format(rawValue: format) ?? .json
-        let writer = JSONWriter(flushThreshold: 1 << 20, sink: StandardOutput.sink())
-        let encoder = CanonicalJSONEncoder(format: fmt, writer: writer)
-        var filter = filters.keyFilter
-        let outcome: RDBFileScan.Outcome
-        if filter.isEmpty {
-            outcome = try RDBFileScan.scan(path: file, options: reader.readerOptions()) { try encoder.consume($0) }
-        } else {
-            outcome = try RDBFileScan.scan(path: file, options: reader.readerOptions()) { record in
-                filter.observe(record)
-                if case .entry(let e) = record, !filter.accepts(e) { return }
-                try encoder.consume(record)
+        let file = try output.map { path -> AtomicOutputFile in
+            do { return try AtomicOutputFile(path: path, force: force) } catch {
+                StandardOutput.error("\(error)")
+                throw ExitCode(2)
             }
         }
-        if outcome.error != nil {
-            try? writer.flush()
-            fflush(stdout)
+        let sink: JSONWriter.Sink = file.map { f in { try f.write($0) } } ?? StandardOutput.sink()
+        if let style = RESPExportOptions.Style(rawValue: format) {
+            try runRESP(style, sink: sink, file: file)
+        } else {
+            try runJSON(sink: sink, file: file)
         }
-        try outcome.exitOnError()
-        try encoder.finish()
-        fflush(stdout)
+    }
+
+    private func runJSON(sink: @escaping JSONWriter.Sink, file: AtomicOutputFile?) throws {
+        let fmt = CanonicalJSONEncoder.Format(rawValue: format) ?? .json
+        let writer = JSONWriter(flushThreshold: 1 << 20, sink: sink)
+        let encoder = CanonicalJSONEncoder(format: fmt, writer: writer)
+        let outcome = try scan { try encoder.consume($0) }
+        try finishOutput(outcome, file: file) {
+            try encoder.finish()
+        }
+    }
+
+    private func runRESP(_ style: RESPExportOptions.Style, sink: @escaping JSONWriter.Sink, file: AtomicOutputFile?) throws {
+        let out = RESPOutput(flushThreshold: 1 << 20, sink: sink)
+        let exporter = RESPExporter(output: out, options: RESPExportOptions(
+            style: style, targetVersion: rdbVersion, replace: replace))
+        var writeError: RDBWriteError?
+        let outcome = try scan { record in
+            do { try exporter.consume(record) } catch let e as RDBWriteError {
+                writeError = e
+                throw e
+            }
+        }
+        if let e = writeError {
+            file?.discard()
+            StandardOutput.error("\(self.file): \(e)")
+            throw ExitCode(1)
+        }
+        try finishOutput(outcome, file: file) { try exporter.finish() }
+    }
+
+    /// Scans the file with the reader flags, handing `visit` every record except the keys the filters reject.
+    private func scan(_ visit: @escaping (RDBRecord) throws -> Void) throws -> RDBFileScan.Outcome {
+        var filter = filters.keyFilter
+        if filter.isEmpty {
+            return try RDBFileScan.scan(path: file, options: reader.readerOptions(), visit: visit)
+        }
+        return try RDBFileScan.scan(path: file, options: reader.readerOptions()) { record in
+            filter.observe(record)
+            if case .entry(let e) = record, !filter.accepts(e) { return }
+            try visit(record)
+        }
+    }
+
+    /// On a file error: what was streamed to stdout is flushed (the error follows on stderr), a file output is
+    /// discarded; then exit 1. Otherwise the last bytes go out and the file is published.
+    private func finishOutput(_ outcome: RDBFileScan.Outcome, file: AtomicOutputFile?, finish: () throws -> Void) throws {
+        if outcome.error != nil {
+            if let file { file.discard() } else { fflush(stdout) }
+            try outcome.exitOnError()
+        }
+        try finish()
+        if let file { try file.commit() } else { fflush(stdout) }
         outcome.printWarnings()
     }
 }

@@ -78,7 +78,7 @@ struct DumpInfoCommandTests {
     func dumpBadFormat() throws {
         let r = try CLIRunner.run(["rdb", "dump", "--format", "xml", path])
         #expect(r.status != 0)
-        #expect(r.stderr.contains("json or jsonl"))
+        #expect(r.stderr.contains("json, jsonl, resp or restore"))
     }
 
     @Test("info: header, aux, databases, types, encodings, largest keys")

@@ -92,7 +92,7 @@ extension RDBWriter {
         default: type = RDBType.streamListpacks
         }
         out.put(type)
-        emitString(key, to: out)
+        emitKey(key)
         out.putLength(nodeCount)
         out.put(nodes.bytes)
         nodes.reset()

@@ -58,7 +58,7 @@ extension RDBWriter {
         switch e.value {
         case .string(let s):
             out.put(RDBType.string)
-            emitString(e.key, to: out)
+            emitKey(e.key)
             emitString(s, to: out)
         case .list(let items):
             try writeList(key: e.key, items)
@@ -72,7 +72,7 @@ extension RDBWriter {
             writeStream(key: e.key, s)
         case .module(let m):
             out.put(RDBType.module2)
-            emitString(e.key, to: out)
+            emitKey(e.key)
             out.putLength(m.moduleID)
             out.put(m.raw)
         }
@@ -129,7 +129,7 @@ extension RDBWriter {
             finishNode()
             out.put(RDBType.listQuicklist)
         }
-        emitString(key, to: out)
+        emitKey(key)
         out.putLength(nodeCount)
         out.put(nodes.bytes)
         nodes.reset()
@@ -150,7 +150,7 @@ extension RDBWriter {
             if ints.count == members.count {
                 IntsetBuilder.build(ints, into: blob)
                 out.put(RDBType.setIntset)
-                emitString(key, to: out)
+                emitKey(key)
                 emitString(blob.bytes, to: out)
                 return
             }
@@ -161,12 +161,12 @@ extension RDBWriter {
             for m in members { lp.append(m) }
             lp.finish()
             out.put(RDBType.setListpack)
-            emitString(key, to: out)
+            emitKey(key)
             emitString(blob.bytes, to: out)
             return
         }
         out.put(RDBType.set)
-        emitString(key, to: out)
+        emitKey(key)
         out.putLength(members.count)
         for m in members { emitString(m, to: out) }
     }
@@ -196,7 +196,7 @@ extension RDBWriter {
             zl.finish()
             out.put(ziplist)
         }
-        emitString(key, to: out)
+        emitKey(key)
         emitString(blob.bytes, to: out)
     }
 
@@ -212,7 +212,7 @@ extension RDBWriter {
         }
         if version >= 8 {
             out.put(RDBType.zset2)
-            emitString(key, to: out)
+            emitKey(key)
             out.putLength(members.count)
             for m in members {
                 emitString(m.member, to: out)
@@ -220,7 +220,7 @@ extension RDBWriter {
             }
         } else {
             out.put(RDBType.zset)
-            emitString(key, to: out)
+            emitKey(key)
             out.putLength(members.count)
             for m in members {
                 emitString(m.member, to: out)
@@ -284,13 +284,13 @@ extension RDBWriter {
                 }
                 lp.finish()
                 out.put(RDBType.hashListpackEx)
-                emitString(key, to: out)
+                emitKey(key)
                 out.putLE(minExpire)
                 emitString(blob.bytes, to: out)
             } else {
                 // HASH_METADATA: min expiry, count, then (ttl, field, value) with ttl = expiry - min + 1, 0 = none.
                 out.put(RDBType.hashMetadata)
-                emitString(key, to: out)
+                emitKey(key)
                 out.putLE(minExpire)
                 out.putLength(fields.count)
                 for f in fields {
@@ -313,7 +313,7 @@ extension RDBWriter {
             return
         }
         out.put(RDBType.hash)
-        emitString(key, to: out)
+        emitKey(key)
         out.putLength(fields.count)
         for f in fields {
             emitString(f.field, to: out)

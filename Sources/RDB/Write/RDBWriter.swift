@@ -39,6 +39,9 @@ public final class RDBWriter<Sink: ByteSink> {
     private var headerWritten = false
     private var finished = false
     public private(set) var currentDB: Int?
+    /// When true, values are written without their key (type byte, then the value): the body of a
+    /// DUMP payload (`DumpPayload.encode`).
+    var omitsKeys = false
 
     static var flushThreshold: Int { 1 << 20 }
 
@@ -267,6 +270,11 @@ public final class RDBWriter<Sink: ByteSink> {
         }
         target.putLength(n)
         target.put(p)
+    }
+
+    /// The key after a value's type byte; nothing in value-only mode (DUMP payloads).
+    @inline(__always) func emitKey(_ key: Bytes) {
+        if !omitsKeys { emitString(key, to: out) }
     }
 
     @inline(__always) func emitString(_ bytes: Bytes, to target: WriteBuffer) {

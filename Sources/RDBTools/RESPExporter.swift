@@ -1,0 +1,301 @@
+import RDB
+
+/// How `RESPExporter` writes a file's dataset as Redis commands.
+public struct RESPExportOptions: Sendable {
+    public enum Style: String, Sendable, CaseIterable {
+        /// Plain commands (SET, RPUSH, SADD, ZADD, HSET, XADD, ...), as an AOF rewrite writes them.
+        case commands = "resp"
+        /// One `RESTORE key ttl payload [ABSTTL]` per key, with DUMP payloads.
+        case restore = "restore"
+    }
+
+    public var style: Style
+    /// The RDB version the target server reads (Redis 6.2: 9, 7.0: 10, 7.2: 11, 7.4+/8.x: 12); nil: the
+    /// input's (capped at 12). Decides the DUMP payload encoding and which command options exist
+    /// (ENTRIESREAD / ENTRIESADDED / MAXDELETEDID need 10, HPEXPIREAT needs 12, functions need 10).
+    public var targetVersion: Int?
+    /// `RESTORE ... REPLACE`: overwrite keys the target already has (default: such a key is an error reply).
+    public var replace: Bool
+    /// Elements per command for big collections (`AOF_REWRITE_ITEMS_PER_CMD`).
+    public var itemsPerCommand: Int
+
+    public init(style: Style = .commands, targetVersion: Int? = nil, replace: Bool = false,
+                itemsPerCommand: Int = 64) {
+        self.style = style
+        self.targetVersion = targetVersion
+        self.replace = replace
+        self.itemsPerCommand = max(1, itemsPerCommand)
+    }
+}
+
+/// Turns an RDB record stream into commands that rebuild its dataset on an empty server (Redis
+/// `src/aof.c`, `rewriteAppendOnlyFileRio`): `FUNCTION LOAD` per library, `SELECT` per database, then per key
+/// the commands that build its value, in chunks of `itemsPerCommand` elements, then `PEXPIREAT` for its TTL.
+///
+/// Streams follow `rewriteStreamObject`: XADD per entry (or `XADD key MAXLEN 0 0-1 x y` for an empty stream),
+/// `XSETID` (with ENTRIESADDED and MAXDELETEDID from RDB 10), per group `XGROUP CREATE` (with ENTRIESREAD from
+/// RDB 10), per consumer `XGROUP CREATECONSUMER` when it owns nothing, else one
+/// `XCLAIM key group consumer 0 id TIME ms RETRYCOUNT n JUSTID FORCE` per pending entry. Hash field TTLs follow
+/// `rewriteHashObject`: `HPEXPIREAT key ms FIELDS 1 field`. Module values, which only their module can rebuild,
+/// are written as `RESTORE` with a DUMP payload in both styles. Module AUX data has no command and is counted
+/// in `skippedModuleAux`.
+public final class RESPExporter {
+    public let output: RESPOutput
+    public let options: RESPExportOptions
+    public private(set) var keysWritten = 0
+    public private(set) var keysRead = 0
+    public private(set) var functionsWritten = 0
+    public private(set) var skippedModuleAux = 0
+    public private(set) var commandsWritten: Int64 = 0
+    private var version: Int
+    private var selectedDB: Int?
+
+    public init(output: RESPOutput, options: RESPExportOptions) {
+        self.output = output
+        self.options = options
+        version = options.targetVersion ?? RDBWriterOptions.newestVersion
+    }
+
+    /// The RDB version commands and payloads are written for (fixed once the header is seen).
+    public var targetVersion: Int { version }
+
+    public func consume(_ record: RDBRecord) throws {
+        switch record {
+        case .header(let h):
+            if options.targetVersion == nil {
+                version = RDBWriterOptions.defaultVersion(forInput: h.version, magic: h.magic)
+            }
+        case .function(let code):
+            guard version >= 10 else {
+                throw RDBWriteError(.notRepresentable, "functions need Redis 7.0 (RDB 10); target is RDB \(version)")
+            }
+            output.command(3)
+            output.bulk("FUNCTION" as StaticString)
+            output.bulk("LOAD" as StaticString)
+            output.bulk(code)
+            commandsWritten += 1
+            functionsWritten += 1
+        case .moduleAux:
+            skippedModuleAux += 1
+        case .entry(let e):
+            keysRead += 1
+            do {
+                try writeEntry(e)
+            } catch var err as RDBWriteError {
+                if err.key == nil { err.key = e.key; err.db = e.db }
+                throw err
+            }
+            keysWritten += 1
+        default:
+            break
+        }
+        try output.flushIfNeeded()
+    }
+
+    /// Flushes what is left.
+    public func finish() throws {
+        try output.flush()
+    }
+
+    private func writeEntry(_ e: RDBEntry) throws {
+        if selectedDB != e.db {
+            output.command(2)
+            output.bulk("SELECT" as StaticString)
+            output.bulk(int: Int64(e.db))
+            commandsWritten += 1
+            selectedDB = e.db
+        }
+        if options.style == .restore {
+            try writeRestore(e)
+            return
+        }
+        switch e.value {
+        case .string(let v):
+            output.command(3)
+            output.bulk("SET" as StaticString)
+            output.bulk(e.key)
+            output.bulk(v)
+            commandsWritten += 1
+        case .list(let items):
+            chunked(items.count, "RPUSH", key: e.key, perItem: 1) { output.bulk(items[$0]) }
+        case .set(let members):
+            chunked(members.count, "SADD", key: e.key, perItem: 1) { output.bulk(members[$0]) }
+        case .sortedSet(let members):
+            chunked(members.count, "ZADD", key: e.key, perItem: 2) {
+                output.bulk(score: members[$0].score)
+                output.bulk(members[$0].member)
+            }
+        case .hash(let fields):
+            try writeHash(e.key, fields)
+        case .stream(let s):
+            try writeStream(e.key, version >= 10 ? s.withV2Metadata() : s)
+        case .module:
+            try writeRestore(e)
+            return  // RESTORE carries the TTL
+        }
+        if let at = e.expireAtMs {
+            output.command(3)
+            output.bulk("PEXPIREAT" as StaticString)
+            output.bulk(e.key)
+            output.bulk(int: at)
+            commandsWritten += 1
+        }
+    }
+
+    /// `CMD key item...` in commands of at most `itemsPerCommand` items (`perItem` arguments each).
+    @inline(__always)
+    private func chunked(_ n: Int, _ name: StaticString, key: Bytes, perItem: Int, _ item: (Int) -> Void) {
+        var i = 0
+        let chunk = options.itemsPerCommand
+        while i < n {
+            let m = min(chunk, n - i)
+            output.command(2 + m * perItem)
+            output.bulk(name)
+            output.bulk(key)
+            for j in i..<(i + m) { item(j) }
+            commandsWritten += 1
+            i += m
+        }
+    }
+
+    private func writeHash(_ key: Bytes, _ fields: [HashField]) throws {
+        chunked(fields.count, "HSET", key: key, perItem: 2) {
+            output.bulk(fields[$0].field)
+            output.bulk(fields[$0].value)
+        }
+        guard fields.contains(where: { $0.expireAtMs != nil }) else { return }
+        guard version >= 12 else {
+            throw RDBWriteError(.notRepresentable, "hash field TTLs need Redis 7.4 (RDB 12); target is RDB \(version)")
+        }
+        for f in fields {
+            guard let at = f.expireAtMs else { continue }
+            output.command(6)
+            output.bulk("HPEXPIREAT" as StaticString)
+            output.bulk(key)
+            output.bulk(int: at)
+            output.bulk("FIELDS" as StaticString)
+            output.bulk("1" as StaticString)
+            output.bulk(f.field)
+            commandsWritten += 1
+        }
+    }
+
+    private func writeStream(_ key: Bytes, _ s: StreamValue) throws {
+        guard version >= 9 else {
+            throw RDBWriteError(.notRepresentable, "streams need Redis 5.0 (RDB 9); target is RDB \(version)")
+        }
+        if s.entries.isEmpty {
+            output.command(7)
+            output.bulk("XADD" as StaticString)
+            output.bulk(key)
+            output.bulk("MAXLEN" as StaticString)
+            output.bulk("0" as StaticString)
+            output.bulk(id: StreamID(ms: 0, seq: 1))
+            output.bulk("x" as StaticString)
+            output.bulk("y" as StaticString)
+            commandsWritten += 1
+        }
+        for entry in s.entries {
+            output.command(3 + 2 * entry.fields.count)
+            output.bulk("XADD" as StaticString)
+            output.bulk(key)
+            output.bulk(id: entry.id)
+            for (f, v) in entry.fields {
+                output.bulk(f)
+                output.bulk(v)
+            }
+            commandsWritten += 1
+            try output.flushIfNeeded()
+        }
+        if version >= 10, let added = s.entriesAdded {
+            output.command(7)
+            output.bulk("XSETID" as StaticString)
+            output.bulk(key)
+            output.bulk(id: s.lastID)
+            output.bulk("ENTRIESADDED" as StaticString)
+            output.bulk(uint: added)
+            output.bulk("MAXDELETEDID" as StaticString)
+            output.bulk(id: s.maxDeletedEntryID ?? .zero)
+        } else {
+            output.command(3)
+            output.bulk("XSETID" as StaticString)
+            output.bulk(key)
+            output.bulk(id: s.lastID)
+        }
+        commandsWritten += 1
+        for g in s.groups {
+            let entriesRead = version >= 10 ? g.entriesReadRaw : nil
+            output.command(entriesRead == nil ? 5 : 7)
+            output.bulk("XGROUP" as StaticString)
+            output.bulk("CREATE" as StaticString)
+            output.bulk(key)
+            output.bulk(g.name)
+            output.bulk(id: g.lastDeliveredID)
+            if let raw = entriesRead {
+                output.bulk("ENTRIESREAD" as StaticString)
+                output.bulk(int: Int64(bitPattern: raw))  // UInt64.max is -1, "unknown"
+            }
+            commandsWritten += 1
+            var nacks: [StreamID: StreamPendingEntry] = [:]
+            nacks.reserveCapacity(g.pending.count)
+            for p in g.pending { nacks[p.id] = p }
+            for c in g.consumers {
+                if c.pendingIDs.isEmpty {
+                    output.command(5)
+                    output.bulk("XGROUP" as StaticString)
+                    output.bulk("CREATECONSUMER" as StaticString)
+                    output.bulk(key)
+                    output.bulk(g.name)
+                    output.bulk(c.name)
+                    commandsWritten += 1
+                    continue
+                }
+                for id in c.pendingIDs {
+                    let nack = nacks[id]
+                    output.command(12)
+                    output.bulk("XCLAIM" as StaticString)
+                    output.bulk(key)
+                    output.bulk(g.name)
+                    output.bulk(c.name)
+                    output.bulk("0" as StaticString)
+                    output.bulk(id: id)
+                    output.bulk("TIME" as StaticString)
+                    output.bulk(int: nack?.deliveryTimeMs ?? 0)
+                    output.bulk("RETRYCOUNT" as StaticString)
+                    output.bulk(uint: nack?.deliveryCount ?? 0)
+                    output.bulk("JUSTID" as StaticString)
+                    output.bulk("FORCE" as StaticString)
+                    commandsWritten += 1
+                }
+                try output.flushIfNeeded()
+            }
+        }
+    }
+
+    /// `RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s | FREQ f]` (Redis `restoreCommand`).
+    private func writeRestore(_ e: RDBEntry) throws {
+        var value = e.value
+        if version >= 10, case .stream(let s) = value { value = .stream(s.withV2Metadata()) }
+        let payload = try DumpPayload.encode(value, key: e.key, rdbVersion: version)
+        var n = 4
+        if options.replace { n += 1 }
+        if e.expireAtMs != nil { n += 1 }
+        if e.lruIdleSeconds != nil { n += 2 } else if e.lfuFreq != nil { n += 2 }
+        output.command(n)
+        output.bulk("RESTORE" as StaticString)
+        output.bulk(e.key)
+        // An expiry at or before the epoch is already past: 1 ms keeps it past (RESTORE refuses TTLs < 0).
+        output.bulk(int: e.expireAtMs.map { max(1, $0) } ?? 0)
+        output.bulk(payload)
+        if options.replace { output.bulk("REPLACE" as StaticString) }
+        if e.expireAtMs != nil { output.bulk("ABSTTL" as StaticString) }
+        if let idle = e.lruIdleSeconds {
+            output.bulk("IDLETIME" as StaticString)
+            output.bulk(uint: idle)
+        } else if let freq = e.lfuFreq {
+            output.bulk("FREQ" as StaticString)
+            output.bulk(uint: UInt64(freq))
+        }
+        commandsWritten += 1
+    }
+}

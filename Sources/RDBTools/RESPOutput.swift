@@ -1,0 +1,179 @@
+import RDB
+
+/// Buffered RESP output: commands as arrays of bulk strings (`*N\r\n$len\r\nbytes\r\n...`), the form
+/// `redis-cli --pipe` and an AOF file carry (Redis `src/rio.c`, `rioWriteBulkCount` / `rioWriteBulkString`).
+///
+/// Bytes gather in one buffer and go to the sink in `flushThreshold`-sized writes.
+public final class RESPOutput {
+    public typealias Sink = (UnsafeRawBufferPointer) throws -> Void
+
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    public private(set) var count = 0
+    public let flushThreshold: Int
+    private let sink: Sink?
+    /// Bytes handed to the sink so far.
+    public private(set) var bytesFlushed: Int64 = 0
+
+    public init(flushThreshold: Int = 1 << 20, sink: Sink? = nil) {
+        self.flushThreshold = flushThreshold
+        self.sink = sink
+        capacity = max(4096, flushThreshold + 4096)
+        base = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    /// Everything written and not yet flushed.
+    public var pending: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// The unflushed bytes as an array (tests, small outputs).
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    public func flushIfNeeded() throws {
+        if count >= flushThreshold { try flush() }
+    }
+
+    public func flush() throws {
+        guard count > 0, let sink else { return }
+        try sink(UnsafeRawBufferPointer(start: base, count: count))
+        bytesFlushed += Int64(count)
+        count = 0
+    }
+
+    @inline(__always) private func reserve(_ n: Int) {
+        if count &+ n > capacity { grow(count + n) }
+    }
+
+    @inline(never) private func grow(_ needed: Int) {
+        var c = capacity
+        while c < needed { c *= 2 }
+        let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+        fresh.update(from: base, count: count)
+        base.deallocate()
+        base = fresh
+        capacity = c
+    }
+
+    @inline(__always) private func put(_ b: UInt8) {
+        base[count] = b
+        count &+= 1
+    }
+
+    /// Decimal digits of `v` (reserve 20 bytes first).
+    @inline(__always) private func putDecimal(_ v: UInt64) {
+        var t = v
+        var digits = 1
+        while t >= 10 { t /= 10; digits &+= 1 }
+        var m = v
+        var i = count &+ digits
+        count = i
+        repeat {
+            i &-= 1
+            base[i] = UInt8(truncatingIfNeeded: m % 10) &+ 0x30
+            m /= 10
+        } while m > 0
+    }
+
+    @inline(__always) private func crlf() {
+        put(0x0d)
+        put(0x0a)
+    }
+
+    /// `*n\r\n`: an array of `n` bulk strings follows.
+    @inline(__always) public func command(_ n: Int) {
+        reserve(24)
+        put(UInt8(ascii: "*"))
+        putDecimal(UInt64(n))
+        crlf()
+    }
+
+    @inline(__always) public func bulk(_ p: UnsafeRawBufferPointer) {
+        let n = p.count
+        reserve(n &+ 26)
+        put(UInt8(ascii: "$"))
+        putDecimal(UInt64(n))
+        crlf()
+        if n > 0, let src = p.baseAddress {
+            UnsafeMutableRawPointer(base + count).copyMemory(from: src, byteCount: n)
+            count &+= n
+        }
+        crlf()
+    }
+
+    @inline(__always) public func bulk(_ b: Bytes) {
+        b.withUnsafeBytes { bulk($0) }
+    }
+
+    @inline(__always) public func bulk(_ s: StaticString) {
+        bulk(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    public func bulk(_ s: String) {
+        var s = s
+        s.withUTF8 { bulk(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// An integer as decimal text (`rioWriteBulkLongLong`).
+    @inline(__always) public func bulk(int v: Int64) {
+        reserve(48)
+        let negative = v < 0
+        let m = v.magnitude
+        var t = m
+        var digits = 1
+        while t >= 10 { t /= 10; digits &+= 1 }
+        put(UInt8(ascii: "$"))
+        putDecimal(UInt64(digits + (negative ? 1 : 0)))
+        crlf()
+        if negative { put(UInt8(ascii: "-")) }
+        putDecimal(m)
+        crlf()
+    }
+
+    @inline(__always) public func bulk(uint v: UInt64) {
+        reserve(48)
+        var t = v
+        var digits = 1
+        while t >= 10 { t /= 10; digits &+= 1 }
+        put(UInt8(ascii: "$"))
+        putDecimal(UInt64(digits))
+        crlf()
+        putDecimal(v)
+        crlf()
+    }
+
+    /// A stream ID `ms-seq` (`rioWriteBulkStreamID`).
+    public func bulk(id: StreamID) {
+        reserve(64)
+        var t = id.ms, digits = 1
+        while t >= 10 { t /= 10; digits &+= 1 }
+        var u = id.seq, seqDigits = 1
+        while u >= 10 { u /= 10; seqDigits &+= 1 }
+        put(UInt8(ascii: "$"))
+        putDecimal(UInt64(digits + 1 + seqDigits))
+        crlf()
+        putDecimal(id.ms)
+        put(UInt8(ascii: "-"))
+        putDecimal(id.seq)
+        crlf()
+    }
+
+    /// A sorted-set score as text that parses back (`strtod`) to the same double: integral values within
+    /// ±2^53 as integers, `inf` / `-inf`, otherwise the shortest round-trip form (as exact as Redis's `%.17g`,
+    /// and what Redis 7's `fpconv_dtoa` writes).
+    public func bulk(score d: Double) {
+        if d == d.rounded(.towardZero), abs(d) < 9_007_199_254_740_992 {
+            if d == 0 && d.sign == .minus {
+                bulk("-0" as StaticString)
+            } else {
+                bulk(int: Int64(d))
+            }
+        } else if d == .infinity {
+            bulk("inf" as StaticString)
+        } else if d == -.infinity {
+            bulk("-inf" as StaticString)
+        } else {
+            bulk(d.description)
+        }
+    }
+}
