@@ -51,4 +51,8 @@ public struct RESPLimits: Sendable, Equatable {
     }
 
     public static let `default` = RESPLimits()
+
+    /// For the stream from a master: no bulk limit (Redis checks `proto-max-bulk-len` for every client but
+    /// its master, networking.c `processMultibulkBuffer`). 2^62 keeps `length + 2` from overflowing.
+    public static let masterStream = RESPLimits(maxBulkLength: 1 << 62)
 }

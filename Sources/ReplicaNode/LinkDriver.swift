@@ -20,7 +20,16 @@ final class LinkDriver: @unchecked Sendable {
     /// Opens the connection to the master; tests pass one that returns an `EmbeddedChannel`.
     typealias Connector = (LinkDriver) -> EventLoopFuture<Channel>
     /// Checks a received RDB before publishing (`SnapshotVerifier.verify` by default).
-    typealias Verifier = (_ path: String, _ depth: SnapshotVerifyDepth) throws -> String
+    typealias Verifier = @Sendable (_ path: String, _ depth: SnapshotVerifyDepth) throws -> String
+    /// Runs the blocking part of persisting a snapshot (fsync, verify, publish) off the event loop and
+    /// completes on it; tests pass one that runs inline.
+    typealias Offload = (EventLoop, @escaping @Sendable () throws -> PersistOutcome) -> EventLoopFuture<PersistOutcome>
+
+    /// How persisting a received RDB ended.
+    enum PersistOutcome: Sendable {
+        case published(SnapshotRecord, verified: String?)
+        case rejected(String)
+    }
 
     let options: FollowOptions
     let loop: EventLoop
@@ -44,14 +53,29 @@ final class LinkDriver: @unchecked Sendable {
     private var pending = CircularBuffer<LinkEvent>()
     private var handlingEvents = false
     private let connector: Connector
-    var verifier: Verifier = SnapshotVerifier.verify
+    var verifier: Verifier = { try SnapshotVerifier.verify(path: $0, depth: $1) }
+    private let offload: Offload
+    private let persistPool: NIOThreadPool?
+    /// The snapshot being persisted off the loop; while it runs the loop keeps ticking (keepalive
+    /// newlines), the socket is not read, and no new connection starts.
+    private var persisting: EventLoopFuture<Void>?
+    private var connectAfterPersist = false
     /// Counters for logs and tests.
     private(set) var fullSyncs = 0
     private(set) var partialSyncs = 0
 
     init(options: FollowOptions, group: EventLoopGroup, store: ReplicaStore, logger: Logger,
-         connector: Connector? = nil) {
+         connector: Connector? = nil, offload: Offload? = nil) {
         self.connector = connector ?? LinkDriver.connectTCP
+        if let offload {
+            self.offload = offload
+            self.persistPool = nil
+        } else {
+            let pool = NIOThreadPool(numberOfThreads: 1)
+            pool.start()
+            self.persistPool = pool
+            self.offload = { loop, work in pool.runIfActive(eventLoop: loop, work) }
+        }
         self.options = options
         self.group = group
         self.loop = group.next()
@@ -112,6 +136,16 @@ final class LinkDriver: @unchecked Sendable {
         ch?.close(promise: nil)
         fullSync?.abort()
         fullSync = nil
+        if let persisting {
+            // The store is closed once the snapshot in flight is published (or refused).
+            persisting.whenComplete { _ in self.closeStore(error: error) }
+        } else {
+            closeStore(error: error)
+        }
+    }
+
+    private func closeStore(error: Error?) {
+        persistPool?.shutdownGracefully { _ in }
         var closeError: Error?
         do {
             try store.close()
@@ -135,6 +169,10 @@ final class LinkDriver: @unchecked Sendable {
     private func connect() {
         guard !stopping else { return }
         reconnectTask = nil
+        if persisting != nil {
+            connectAfterPersist = true
+            return
+        }
         handle(.connecting(now: self.now()))
         logger.info("Connecting to MASTER \(options.masterAddress)")
         connector(self).whenComplete { result in
@@ -162,11 +200,26 @@ final class LinkDriver: @unchecked Sendable {
         let bootstrap = ClientBootstrap(group: driver.loop)
             .connectTimeout(.seconds(Int64(max(1, driver.options.replTimeoutSeconds))))
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
+            .channelOption(LinkDriver.tcpKeepIdle, value: LinkDriver.tcpKeepAliveSeconds)
+            .channelOption(LinkDriver.tcpKeepInterval, value: max(1, LinkDriver.tcpKeepAliveSeconds / 3))
+            .channelOption(LinkDriver.tcpKeepCount, value: 3)
             .channelInitializer { ch in
                 ch.pipeline.addHandler(LinkHandler(driver: driver))
             }
         return bootstrap.connect(host: driver.options.masterHost, port: driver.options.masterPort)
     }
+
+    /// TCP keepalive as Redis sets it on every connection, the one to its master included (anet.c
+    /// `anetKeepAlive` with `tcp-keepalive 300`): probes after 300 s idle, every 100 s, 3 of them.
+    static let tcpKeepAliveSeconds = 300
+    #if os(Linux)
+    static let tcpKeepIdle = ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: CInt(TCP_KEEPIDLE)))
+    #else
+    static let tcpKeepIdle = ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: CInt(TCP_KEEPALIVE)))
+    #endif
+    static let tcpKeepInterval = ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: CInt(TCP_KEEPINTVL)))
+    static let tcpKeepCount = ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: CInt(TCP_KEEPCNT)))
 
     private func scheduleReconnect() {
         guard !stopping, reconnectTask == nil else { return }
@@ -315,27 +368,60 @@ final class LinkDriver: @unchecked Sendable {
         }
     }
 
-    /// Verifies the received RDB, publishes it, and tells the link.
+    /// Finishes the received RDB off the loop (fsync, verification, publish), then tells the link with
+    /// `.snapshotPersisted` or `.snapshotRejected`. Meanwhile the loop keeps ticking, so the link sends its
+    /// keepalive newlines, and the socket is not read (as Redis does not read while it loads: the master
+    /// buffers the stream for us).
     private func finishFullSync(total: Int64) throws {
         guard let w = fullSync else { throw FollowError(.local, "end of RDB without a full sync in progress") }
         fullSync = nil
-        try w.finish()
-        if let depth = options.verifyDepth {
-            let started = self.now()
-            do {
-                let summary = try verifier(w.path, depth)
-                logger.notice("RDB verified: \(summary) in \((self.now() - started) / 1_000_000) ms")
-            } catch {
-                // A corrupt transfer: drop it and let the master send a new one.
-                w.abort()
-                logger.error("The received RDB failed verification: \(error)")
-                handle(.snapshotRejected(now: self.now(), reason: "\(error)"))
-                return
+        let channelAtEnd = channel
+        channelAtEnd?.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        let depth = options.verifyDepth
+        let verify = verifier
+        let store = self.store
+        let started = now()
+        let work = offload(loop) { () throws -> PersistOutcome in
+            try w.finish()
+            var summary: String?
+            if let depth {
+                do {
+                    summary = try verify(w.path, depth)
+                } catch {
+                    // A corrupt transfer: drop it and let the master send a new one.
+                    w.abort()
+                    return .rejected("\(error)")
+                }
+            }
+            return .published(try store.publish(w), verified: summary)
+        }
+        persisting = work.map { _ in () }
+        work.whenComplete { result in
+            self.persisting = nil
+            if let ch = channelAtEnd, ch === self.channel {
+                ch.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+            }
+            if self.connectAfterPersist {
+                self.connectAfterPersist = false
+                self.loop.execute { self.connect() }
+            }
+            guard !self.stopping else { return }
+            switch result {
+            case .success(.published(let snapshot, let summary)):
+                if let summary {
+                    self.logger.notice("RDB verified: \(summary) in \((self.now() - started) / 1_000_000) ms")
+                }
+                self.logger.notice("MASTER <-> REPLICA sync: snapshot of \(total) bytes published as \(snapshot.file) at \(w.replid):\(w.offset)")
+                self.handle(.snapshotPersisted(now: self.now(), streamDB: snapshot.streamDB))
+            case .success(.rejected(let reason)):
+                self.logger.error("The received RDB failed verification: \(reason)")
+                self.handle(.snapshotRejected(now: self.now(), reason: reason))
+            case .failure(let error):
+                let e = FollowError(.local, "persisting the received RDB failed: \(error)")
+                self.logger.critical("\(e.message)")
+                self.stop(error: e)
             }
         }
-        let snapshot = try store.publish(w)
-        logger.notice("MASTER <-> REPLICA sync: snapshot of \(total) bytes published as \(snapshot.file) at \(w.replid):\(w.offset)")
-        handle(.snapshotPersisted(now: self.now(), streamDB: snapshot.streamDB))
     }
 
     // MARK: Status file

@@ -72,17 +72,29 @@ public struct LinkConfiguration: Sendable {
     public var replTimeoutNanos: UInt64
     /// How often `REPLCONF ACK` is sent (Redis: every second from `replicationCron`).
     public var ackIntervalNanos: UInt64
+    /// Bounds for the master's replies and stream. The default, `.masterStream`, sets no bulk limit: Redis
+    /// checks `proto-max-bulk-len` for every client but its master (networking.c `processMultibulkBuffer`).
     public var limits: RESPLimits
+    /// After this many protocol errors in a row in the stream at the same master offset, the cached master
+    /// is dropped and the next sync is a full one (Redis drops it after the first: `freeClient` of the
+    /// master on a protocol error does not cache it).
+    public var maxIdenticalStreamFailures: Int
+    /// While the driver persists a received RDB, a newline goes to the master this often, so its
+    /// `repl-timeout` does not cut us (replication.c `replicationSendNewlineToMaster`, once a second).
+    public var keepaliveNewlineIntervalNanos: UInt64
 
     public init(masterUser: String? = nil, masterPassword: String? = nil, listeningPort: Int = 0,
                 replTimeoutSeconds: Int = 60, ackIntervalNanos: UInt64 = 1_000_000_000,
-                limits: RESPLimits = .default) {
+                limits: RESPLimits = .masterStream, maxIdenticalStreamFailures: Int = 3,
+                keepaliveNewlineIntervalNanos: UInt64 = 1_000_000_000) {
         self.masterUser = masterUser
         self.masterPassword = masterPassword
         self.listeningPort = listeningPort
         self.replTimeoutNanos = UInt64(max(1, replTimeoutSeconds)) * 1_000_000_000
         self.ackIntervalNanos = ackIntervalNanos
         self.limits = limits
+        self.maxIdenticalStreamFailures = max(1, maxIdenticalStreamFailures)
+        self.keepaliveNewlineIntervalNanos = keepaliveNewlineIntervalNanos
     }
 }
 

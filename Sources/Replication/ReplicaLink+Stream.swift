@@ -92,9 +92,24 @@ extension ReplicaLink {
         phase = .streaming(s)
     }
 
-    /// A protocol error in the stream: close and retry (PSYNC from the committed offset).
+    /// A protocol error in the stream: close and retry with PSYNC from the committed offset. The same bytes
+    /// would come again, so after `maxIdenticalStreamFailures` failures in a row at that offset the cached
+    /// master is dropped and the next sync is a full one, as Redis does (it never caches a master it freed
+    /// for a protocol error, replication.c `replicationCacheMaster` is only reached on a clean loss).
     mutating func streamFailed(_ failure: LinkFailure, _ out: inout [LinkAction]) {
         fail(failure, &out)
+        guard let p = position else { return }
+        var count = 1
+        if let last = repeatedStreamFailure, last.offset == p.offset { count = last.count + 1 }
+        repeatedStreamFailure = (p.offset, count)
+        let limit = configuration.maxIdenticalStreamFailures
+        if count >= limit {
+            out.append(.log(.warning, "Protocol error in the replication stream at master offset \(p.offset + 1) \(count) time(s) in a row: discarding the cached master \(p.replid):\(p.offset); the next sync is a full one"))
+            position = nil
+            repeatedStreamFailure = nil
+        } else {
+            out.append(.log(.notice, "Protocol error \(count) of \(limit) at master offset \(p.offset + 1): retrying PSYNC \(p.replid) \(p.offset + 1)"))
+        }
     }
 
     /// Hands out the complete commands that end outside MULTI and advances the committed position.

@@ -22,11 +22,23 @@ struct TransferState: Sendable {
     }
     var target: FullSyncTarget
     var progress: Progress = .awaitingPreamble
+    /// When the last keepalive newline went out while awaiting persistence.
+    var lastNewline: UInt64 = 0
 }
 
 extension ReplicaLink {
     mutating func transferTick(_ t: inout TransferState, _ out: inout [LinkAction], now: UInt64, idle: UInt64) {
-        if case .awaitingPersist = t.progress { return }
+        if case .awaitingPersist = t.progress {
+            // The master counts its repl-timeout from the end of the transfer until our first ACK; while
+            // the driver fsyncs, verifies and publishes, a newline shows we are alive
+            // (replication.c `replicationSendNewlineToMaster`, called while loading).
+            if now &- t.lastNewline >= configuration.keepaliveNewlineIntervalNanos - configuration.keepaliveNewlineIntervalNanos / 4 {
+                t.lastNewline = now
+                out.append(.send([UInt8(ascii: "\n")]))
+                phase = .transfer(t)
+            }
+            return
+        }
         if idle > configuration.replTimeoutNanos {
             fail(LinkFailure(.timeout, "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter to a larger value."), &out)
         }
@@ -104,6 +116,7 @@ extension ReplicaLink {
 
     private mutating func finishRDB(_ t: inout TransferState, _ out: inout [LinkAction], total: Int64) {
         t.progress = .awaitingPersist
+        t.lastNewline = input.lastActivity
         out.append(.log(.notice, "MASTER <-> REPLICA sync: Finished with success (\(total) bytes)"))
         out.append(.endOfRDB(totalBytes: total))
     }

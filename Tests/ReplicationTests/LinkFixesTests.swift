@@ -98,4 +98,65 @@ struct LinkFixesTests {
             #expect(b == cmd("REPLCONF", "ACK", String(offset)))
         }
     }
+
+    @Test("the same protocol error at the same offset 3 times drops the cached master: the next PSYNC is ? -1")
+    func retryBound() {
+        var h = Harness(position: ReplicationPosition(replid: replidA, offset: 100, streamDB: 0))
+        let good = cmd("SET", "a", "b")
+        func attempt(_ h: inout Harness, garbageAfter prefix: [UInt8]) {
+            h.handshake()
+            h.feed("+CONTINUE\r\n")
+            h.feed(prefix + bytes("?garbage\r\n"))
+            h.handle(.disconnected(now: h.now))
+        }
+        // Errors at different offsets do not count as identical.
+        attempt(&h, garbageAfter: [])
+        attempt(&h, garbageAfter: good)
+        let committed = 100 + Int64(good.count)
+        #expect(h.link.position?.offset == committed)
+        attempt(&h, garbageAfter: [])
+        #expect(h.link.position?.offset == committed)
+        attempt(&h, garbageAfter: [])
+        #expect(h.closes.count == 4)
+        #expect(h.link.position == nil)
+        let logs = h.actions.compactMap { if case .log(_, let m) = $0 { return m } else { return nil } }
+        #expect(logs.contains { $0.contains("discarding the cached master \(replidA):\(committed)") && $0.contains("full one") })
+        h.handshake()
+        #expect(h.sent.suffix(cmd("PSYNC", "?", "-1").count) == ArraySlice(cmd("PSYNC", "?", "-1")))
+        // The commands committed before the errors stay committed (nothing is taken back).
+        #expect(h.streamed == good)
+    }
+
+    @Test("a bulk over 2 GiB from the master is not a protocol error (Redis sets no bulk limit for its master)")
+    func hugeBulkIsNotAnError() {
+        var h = streamingHarness()
+        let set = cmd("SET", "a", "b")
+        h.feed(set + bytes("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3000000000\r\n") + [UInt8](repeating: 0x41, count: 4096))
+        #expect(h.closes.isEmpty)
+        #expect(h.link.state == .connected)
+        #expect(h.streamed == set)
+        // A length past any sane size is still refused, naming the offset.
+        var g = streamingHarness()
+        g.feed(bytes("*2\r\n$3\r\nGET\r\n$9000000000000000000\r\n"))
+        #expect(g.closes.map(\.kind) == [.protocolError])
+    }
+
+    @Test("while the RDB is persisted, a newline goes to the master every second and repl-timeout does not fire")
+    func keepaliveNewlines() {
+        let rdb = fakeRDB(size: 100, seed: 4)
+        var h = Harness(timeout: 60)
+        h.handshake()
+        h.feed("+FULLRESYNC \(replidA) 7\r\n$\(rdb.count)\r\n")
+        h.feed(rdb)
+        let before = h.sent.count
+        for _ in 0..<150 {
+            h.now += sec
+            h.handle(.tick(now: h.now))
+        }
+        #expect(h.closes.isEmpty)
+        #expect(Array(h.sent[before...]) == [UInt8](repeating: UInt8(ascii: "\n"), count: 150))
+        h.handle(.snapshotPersisted(now: h.now, streamDB: 0))
+        #expect(h.link.state == .connected)
+        #expect(h.acks == [7])
+    }
 }
