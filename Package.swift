@@ -94,6 +94,13 @@ let package = Package(
         .testTarget(name: "ReplicaStoreTests", dependencies: ["Base", "ReplicaStore", "RDB", "TestSupport"]),
         .testTarget(name: "SQLiteExportTests", dependencies: ["SQLiteExport", "RDB", "RDBTools", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "RDB", "RDBTools", "TestSupport"]),
+        .testTarget(name: "ReplicaNodeTests", dependencies: [
+            "ReplicaNode", "ReplicaStore", "Replication",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "Base", "ReplicaNode", "ReplicaStore", "RDB", "RESP", "TestSupport",
         ]),
