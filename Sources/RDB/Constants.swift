@@ -1,83 +1,99 @@
-/// The one table of RDB opcodes, value types and versions.
+/// The one table of RDB opcodes, value types and encodings: real enums over the on-disk bytes.
 ///
-/// Source of truth: Redis `src/rdb.h` (RDB_OPCODE_*, RDB_TYPE_*, RDB_ENC_*), Valkey `src/rdb.h`
-/// for the `VALKEY` magic.
-public enum RDBOpcode {
-    /// Opcode 243: KEY_META in Redis 8.6 (RDB 13) but SLOT_IMPORT under the `VALKEY` magic.
-    public static let keyMetaOrSlotImport: UInt8 = 243
-    /// Valkey 9.2-dev: an inline replication command written during a forkless save.
-    public static let valkeyUpdate: UInt8 = 242
-    public static let slotInfo: UInt8 = 244
-    public static let function2: UInt8 = 245
+/// Source of truth: Redis `src/rdb.h` (`RDB_OPCODE_*`, `RDB_TYPE_*`, `RDB_ENC_*`, `RDB_MODULE_OPCODE_*`),
+/// `src/quicklist.h` (`QUICKLIST_NODE_CONTAINER_*`), and Valkey `src/rdb.h` for the `VALKEY` magic.
+/// Three bytes mean different things in Redis and Valkey (opcode 243, types 22 and 23); each is one case
+/// here, named for both meanings, and the reader decides by the file's magic. Every raw value is pinned
+/// by `ConstantsPinTests`.
+public enum RDBOpcode: UInt8, CaseIterable, Sendable {
+    /// Valkey 9.2-dev (`VALKEY081`) `RDB_OPCODE_UPDATE`: an inline replication command written during a
+    /// forkless save. Not an opcode under the `REDIS` magic.
+    case valkeyUpdate = 242
+    /// Redis 8.6 (RDB 13) `RDB_OPCODE_KEY_META`, but `RDB_OPCODE_SLOT_IMPORT` under the `VALKEY` magic.
+    case keyMetaOrSlotImport = 243
+    case slotInfo = 244
+    case function2 = 245
     /// Redis 7.0 release candidates only; Redis rejects it: "Pre-release function format not supported".
-    public static let functionPreGA: UInt8 = 246
-    public static let moduleAux: UInt8 = 247
-    public static let idle: UInt8 = 248
-    public static let freq: UInt8 = 249
-    public static let aux: UInt8 = 250
-    public static let resizeDB: UInt8 = 251
-    public static let expireTimeMs: UInt8 = 252
-    public static let expireTime: UInt8 = 253
-    public static let selectDB: UInt8 = 254
-    public static let eof: UInt8 = 255
+    case functionPreGA = 246
+    case moduleAux = 247
+    case idle = 248
+    case freq = 249
+    case aux = 250
+    case resizeDB = 251
+    case expireTimeMs = 252
+    case expireTime = 253
+    case selectDB = 254
+    case eof = 255
 }
 
-/// RDB value type bytes (`RDB_TYPE_*`).
-public enum RDBType {
-    public static let string: UInt8 = 0
-    public static let list: UInt8 = 1
-    public static let set: UInt8 = 2
-    public static let zset: UInt8 = 3
-    public static let hash: UInt8 = 4
-    public static let zset2: UInt8 = 5
+/// RDB value type bytes (`RDB_TYPE_*`). Byte 8 was never used (`rdbIsObjectType`).
+public enum RDBType: UInt8, CaseIterable, Sendable {
+    case string = 0
+    case list = 1
+    case set = 2
+    case zset = 3
+    case hash = 4
+    case zset2 = 5
     /// Redis 4.0 release candidates; not self-describing, rejected as Redis does.
-    public static let modulePreGA: UInt8 = 6
-    public static let module2: UInt8 = 7
-    public static let hashZipmap: UInt8 = 9
-    public static let listZiplist: UInt8 = 10
-    public static let setIntset: UInt8 = 11
-    public static let zsetZiplist: UInt8 = 12
-    public static let hashZiplist: UInt8 = 13
-    public static let listQuicklist: UInt8 = 14
-    public static let streamListpacks: UInt8 = 15
-    public static let hashListpack: UInt8 = 16
-    public static let zsetListpack: UInt8 = 17
-    public static let listQuicklist2: UInt8 = 18
-    public static let streamListpacks2: UInt8 = 19
-    public static let setListpack: UInt8 = 20
-    public static let streamListpacks3: UInt8 = 21
+    case modulePreGA = 6
+    case module2 = 7
+    case hashZipmap = 9
+    case listZiplist = 10
+    case setIntset = 11
+    case zsetZiplist = 12
+    case hashZiplist = 13
+    case listQuicklist = 14
+    case streamListpacks = 15
+    case hashListpack = 16
+    case zsetListpack = 17
+    case listQuicklist2 = 18
+    case streamListpacks2 = 19
+    case setListpack = 20
+    case streamListpacks3 = 21
     /// Redis 7.4 RC HASH_METADATA_PRE_GA (absolute TTLs); HASH_2 under the `VALKEY` magic.
-    public static let hashMetadataPreGAOrValkeyHash2: UInt8 = 22
+    case hashMetadataPreGAOrValkeyHash2 = 22
     /// Redis 7.4 RC HASH_LISTPACK_EX_PRE_GA; PATH_HASH under Valkey 9.2-dev.
-    public static let hashListpackExPreGA: UInt8 = 23
-    public static let hashMetadata: UInt8 = 24
-    public static let hashListpackEx: UInt8 = 25
-    public static let streamListpacks4: UInt8 = 26
-    public static let streamListpacks5: UInt8 = 27
+    case hashListpackExPreGA = 23
+    case hashMetadata = 24
+    case hashListpackEx = 25
+    /// Redis 8.6 (RDB 13): stream IDMP (idempotent producer) data.
+    case streamListpacks4 = 26
+    /// Redis 8.8 (RDB 14): per-group NACK zone; not read yet.
+    case streamListpacks5 = 27
 }
 
 /// Special string encodings after the `11` length prefix (`RDB_ENC_*`).
-public enum RDBStringEncoding {
-    public static let int8: UInt8 = 0
-    public static let int16: UInt8 = 1
-    public static let int32: UInt8 = 2
-    public static let lzf: UInt8 = 3
+public enum RDBStringEncoding: UInt8, CaseIterable, Sendable {
+    case int8 = 0
+    case int16 = 1
+    case int32 = 2
+    case lzf = 3
+}
+
+/// The two top bits of a length byte (`RDB_6BITLEN`, `RDB_14BITLEN`, `RDB_ENCVAL`), and the whole first
+/// byte of the 32- and 64-bit forms (`RDB_32BITLEN`, `RDB_64BITLEN`).
+public enum RDBLengthPrefix {
+    public static let bits6: UInt8 = 0
+    public static let bits14: UInt8 = 1
+    public static let encoded: UInt8 = 3
+    public static let bits32: UInt8 = 0x80
+    public static let bits64: UInt8 = 0x81
 }
 
 /// Quicklist v2 node containers (`QUICKLIST_NODE_CONTAINER_*`).
-public enum QuicklistContainer {
-    public static let plain: UInt64 = 1
-    public static let packed: UInt64 = 2
+public enum QuicklistContainer: UInt64, CaseIterable, Sendable {
+    case plain = 1
+    case packed = 2
 }
 
 /// Module value sub-opcodes inside MODULE_2 values and MODULE_AUX records (`RDB_MODULE_OPCODE_*`).
-public enum RDBModuleOpcode {
-    public static let eof: UInt64 = 0
-    public static let sint: UInt64 = 1
-    public static let uint: UInt64 = 2
-    public static let float: UInt64 = 3
-    public static let double: UInt64 = 4
-    public static let string: UInt64 = 5
+public enum RDBModuleOpcode: UInt64, CaseIterable, Sendable {
+    case eof = 0
+    case sint = 1
+    case uint = 2
+    case float = 3
+    case double = 4
+    case string = 5
 }
 
 /// RDB format versions this project reads and writes.

@@ -24,8 +24,8 @@ extension RDBReader {
 
     func readStream(type: UInt8) throws -> StreamValue {
         let decode = options.decodeValues
-        let v2 = type >= RDBType.streamListpacks2
-        let v3 = type >= RDBType.streamListpacks3
+        let v2 = type >= RDBType.streamListpacks2.rawValue
+        let v3 = type >= RDBType.streamListpacks3.rawValue
         let nodes = try readCount("stream listpack count")
         var entries: [StreamEntry] = []
         var previous: StreamID? = nil
@@ -108,7 +108,7 @@ extension RDBReader {
         }
         var value = StreamValue(entries: entries, length: length, listpackNodes: nodes, lastID: lastID,
                                 firstID: firstID, maxDeletedEntryID: maxDeleted, entriesAdded: added, groups: groups)
-        if type >= RDBType.streamListpacks4 {
+        if type >= RDBType.streamListpacks4.rawValue {
             let idmp = try readStreamIDMP()
             if decode { value.idmp = idmp }
         }
@@ -244,13 +244,13 @@ extension RDBReader {
         while true {
             let at = bytesConsumed
             let op = try readLength()
-            switch op {
-            case RDBModuleOpcode.eof: return
-            case RDBModuleOpcode.sint, RDBModuleOpcode.uint: _ = try readLength()
-            case RDBModuleOpcode.float: try skip(4)
-            case RDBModuleOpcode.double: try skip(8)
-            case RDBModuleOpcode.string: try skipString()
-            default:
+            switch RDBModuleOpcode(rawValue: op) {
+            case .eof?: return
+            case .sint?, .uint?: _ = try readLength()
+            case .float?: try skip(4)
+            case .double?: try skip(8)
+            case .string?: try skipString()
+            case nil:
                 throw error(.module, "unknown module opcode \(op) in module data", at: at)
             }
         }
@@ -277,7 +277,7 @@ extension RDBReader {
         do {
             let at = bytesConsumed
             let whenOp = try readLength()
-            guard whenOp == RDBModuleOpcode.uint else {
+            guard whenOp == RDBModuleOpcode.uint.rawValue else {
                 throw error(.module, "MODULE_AUX of \(name): 'when' is not stored as a UINT opcode (\(whenOp))", at: at)
             }
             _ = try readLength()

@@ -18,73 +18,75 @@ extension RDBReader {
         return entry
     }
 
+    /// Refuses type bytes this reader cannot read before the key is read: bytes that are no `RDBType`,
+    /// Valkey 9.2's PATH_HASH (23 under the `VALKEY` magic), and STREAM_LISTPACKS_5 (RDB 14).
     func checkValueType(_ type: UInt8, at offset: Int64) throws {
-        switch type {
-        case 0...7, 9...21, 24, 25: return
-        case 22: return
-        case 23:
-            if isValkey {
-                throw error(.unknownType, "value type 23 (Valkey 9.2 PATH_HASH) is not supported", at: offset)
-            }
-        case 26: return
-        case 27:
+        switch RDBType(rawValue: type) {
+        case .hashListpackExPreGA? where isValkey:
+            throw error(.unknownType, "value type 23 (Valkey 9.2 PATH_HASH) is not supported", at: offset)
+        case .streamListpacks5?:
             throw error(.unknownType, "value type 27 (STREAM_LISTPACKS_5, RDB 14) is not supported", at: offset)
-        default:
+        case nil:
             throw error(.unknownType, "unknown value type or opcode \(type) (0x\(String(type, radix: 16)))", at: offset)
+        default:
+            return
         }
     }
 
     func readValue(type: UInt8, typeOffset: Int64) throws -> RDBValue {
         let decode = options.decodeValues
-        switch type {
-        case RDBType.string:
+        guard let rdbType = RDBType(rawValue: type) else {
+            throw error(.unknownType, "unknown value type \(type)", at: typeOffset)
+        }
+        switch rdbType {
+        case .string:
             if decode { return .string(try readString()) }
             try skipString()
             return .string([])
-        case RDBType.list:
+        case .list:
             return .list(try readStringSequence())
-        case RDBType.set:
+        case .set:
             return .set(try readStringSequence())
-        case RDBType.zset, RDBType.zset2:
-            return .sortedSet(try readSortedSet(binaryScores: type == RDBType.zset2))
-        case RDBType.hash:
+        case .zset, .zset2:
+            return .sortedSet(try readSortedSet(binaryScores: rdbType == .zset2))
+        case .hash:
             return .hash(try readPlainHash())
-        case RDBType.modulePreGA:
+        case .modulePreGA:
             throw error(.preRelease, "Pre-release module format not supported (value type 6, Redis 4.0 release candidates: the payload cannot be skipped without the module)", at: typeOffset)
-        case RDBType.module2:
+        case .module2:
             return .module(try readModuleValue())
-        case RDBType.hashZipmap:
+        case .hashZipmap:
             return .hash(try readZipmapHash())
-        case RDBType.listZiplist:
+        case .listZiplist:
             return .list(try readPackedList(listpack: false))
-        case RDBType.setIntset:
+        case .setIntset:
             return .set(try readIntsetSet())
-        case RDBType.zsetZiplist:
+        case .zsetZiplist:
             return .sortedSet(try readPackedSortedSet(listpack: false))
-        case RDBType.hashZiplist:
+        case .hashZiplist:
             return .hash(try readPackedHash(listpack: false))
-        case RDBType.listQuicklist:
+        case .listQuicklist:
             return .list(try readQuicklist(version: 1))
-        case RDBType.listQuicklist2:
+        case .listQuicklist2:
             return .list(try readQuicklist(version: 2))
-        case RDBType.hashListpack:
+        case .hashListpack:
             return .hash(try readPackedHash(listpack: true))
-        case RDBType.zsetListpack:
+        case .zsetListpack:
             return .sortedSet(try readPackedSortedSet(listpack: true))
-        case RDBType.setListpack:
+        case .setListpack:
             return .set(try readPackedList(listpack: true))
-        case RDBType.streamListpacks, RDBType.streamListpacks2, RDBType.streamListpacks3, RDBType.streamListpacks4:
+        case .streamListpacks, .streamListpacks2, .streamListpacks3, .streamListpacks4:
             return .stream(try readStream(type: type))
-        case RDBType.hashMetadataPreGAOrValkeyHash2:
+        case .hashMetadataPreGAOrValkeyHash2:
             return .hash(isValkey ? try readValkeyHash2() : try readHashMetadata(hasMinExpire: false))
-        case RDBType.hashMetadata:
+        case .hashMetadata:
             return .hash(try readHashMetadata(hasMinExpire: true))
-        case RDBType.hashListpackExPreGA:
+        case .hashListpackExPreGA:
             return .hash(try readHashListpackEx(hasMinExpire: false))
-        case RDBType.hashListpackEx:
+        case .hashListpackEx:
             return .hash(try readHashListpackEx(hasMinExpire: true))
-        default:
-            throw error(.unknownType, "unknown value type \(type)", at: typeOffset)
+        case .streamListpacks5:
+            throw error(.unknownType, "value type 27 (STREAM_LISTPACKS_5, RDB 14) is not supported", at: typeOffset)
         }
     }
 
@@ -283,12 +285,13 @@ extension RDBReader {
             var container = QuicklistContainer.packed
             if version == 2 {
                 let at = bytesConsumed
-                container = try readLength()
-                guard container == QuicklistContainer.plain || container == QuicklistContainer.packed else {
-                    throw error(.quicklist, "quicklist node has unknown container type \(container)", at: at)
+                let raw = try readLength()
+                guard let c = QuicklistContainer(rawValue: raw) else {
+                    throw error(.quicklist, "quicklist node has unknown container type \(raw)", at: at)
                 }
+                container = c
             }
-            if container == QuicklistContainer.plain {
+            if container == .plain {
                 if decode { out.append(try readString()) } else { try skipString() }
                 total += 1
                 continue

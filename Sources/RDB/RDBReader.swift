@@ -255,17 +255,17 @@ public final class RDBReader<Source: ByteSource> {
     func readLengthOrEncoding() throws -> (UInt64, Bool) {
         let b = try readByte()
         switch b >> 6 {
-        case 0: return (UInt64(b & 0x3f), false)
-        case 1:
+        case RDBLengthPrefix.bits6: return (UInt64(b & 0x3f), false)
+        case RDBLengthPrefix.bits14:
             let b2 = try readByte()
             return ((UInt64(b & 0x3f) << 8) | UInt64(b2), false)
         case 2:
-            if b == 0x80 {
+            if b == RDBLengthPrefix.bits32 {
                 try ensure(4)
                 let v = UInt32(bigEndian: buf.loadUnaligned(fromByteOffset: pos, as: UInt32.self))
                 pos &+= 4
                 return (UInt64(v), false)
-            } else if b == 0x81 {
+            } else if b == RDBLengthPrefix.bits64 {
                 try ensure(8)
                 let v = UInt64(bigEndian: buf.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
                 pos &+= 8
@@ -306,18 +306,18 @@ public final class RDBReader<Source: ByteSource> {
         let start = bytesConsumed
         let (v, encoded) = try readLengthOrEncoding()
         if !encoded { return .raw(try checkStringLength(v, at: start)) }
-        switch UInt8(v) {
-        case RDBStringEncoding.int8:
+        switch RDBStringEncoding(rawValue: UInt8(truncatingIfNeeded: v)) {
+        case .int8?:
             return .int(Int64(Int8(bitPattern: try readByte())))
-        case RDBStringEncoding.int16:
+        case .int16?:
             try ensure(2)
             let x = Int16(littleEndian: buf.loadUnaligned(fromByteOffset: pos, as: Int16.self))
             pos &+= 2
             return .int(Int64(x))
-        case RDBStringEncoding.int32:
+        case .int32?:
             let x = Int32(bitPattern: try readUInt32LE())
             return .int(Int64(x))
-        case RDBStringEncoding.lzf:
+        case .lzf?:
             let clen = try checkStringLength(try readLength(), at: start)
             let len = try checkStringLength(try readLength(), at: start)
             // LZF expands at most ~132x (a 3-byte back-reference copies up to 264 bytes).
@@ -325,7 +325,7 @@ public final class RDBReader<Source: ByteSource> {
                 throw error(.lzf, "LZF string with compressed length \(clen) cannot expand to \(len) bytes", at: start)
             }
             return .lzf(compressed: clen, length: len)
-        default:
+        case nil:
             throw error(.badStringEncoding, "unknown string encoding \(v)", at: start)
         }
     }
@@ -493,13 +493,19 @@ public final class RDBReader<Source: ByteSource> {
         while true {
             let opStart = bytesConsumed
             let op = try readByte()
-            switch op {
-            case RDBOpcode.eof:
+            guard let opcode = RDBOpcode(rawValue: op) else {
+                if Self.isEnterpriseOpcode(op) {
+                    throw error(.unknownOpcode, "unknown opcode \(op) (0x\(String(op, radix: 16))): a Redis Enterprise extension, not part of the open-source RDB format", at: opStart)
+                }
+                return .entry(try readEntry(type: op, typeOffset: opStart, meta: meta))
+            }
+            switch opcode {
+            case .eof:
                 guard meta.start == nil else {
                     throw error(.corrupt, "EOF after key metadata without a key", at: opStart)
                 }
                 return try readEOF()
-            case RDBOpcode.selectDB:
+            case .selectDB:
                 let db = try readLength()
                 guard db <= UInt64(Int32.max) else {
                     throw error(.badLength, "database number \(db) is out of range", at: opStart)
@@ -507,33 +513,33 @@ public final class RDBReader<Source: ByteSource> {
                 currentDB = Int(db)
                 try noPendingMeta(meta, opStart, "SELECTDB")
                 return .selectDB(Int(db))
-            case RDBOpcode.expireTime:
+            case .expireTime:
                 let secs = Int32(bitPattern: try readUInt32LE())
                 meta.start = meta.start ?? opStart
                 meta.expireAtMs = Int64(secs) * 1000
-            case RDBOpcode.expireTimeMs:
+            case .expireTimeMs:
                 meta.start = meta.start ?? opStart
                 meta.expireAtMs = try readInt64LE()
-            case RDBOpcode.resizeDB:
+            case .resizeDB:
                 let a = try readLength()
                 let b = try readLength()
                 try noPendingMeta(meta, opStart, "RESIZEDB")
                 return .resizeDB(dbSize: a, expiresSize: b)
-            case RDBOpcode.aux:
+            case .aux:
                 let k = try readString()
                 let v = try readString()
                 try noPendingMeta(meta, opStart, "AUX")
                 return .aux(key: k, value: v)
-            case RDBOpcode.freq:
+            case .freq:
                 meta.start = meta.start ?? opStart
                 meta.freq = try readByte()
-            case RDBOpcode.idle:
+            case .idle:
                 meta.start = meta.start ?? opStart
                 meta.idle = try readLength()
-            case RDBOpcode.moduleAux:
+            case .moduleAux:
                 try noPendingMeta(meta, opStart, "MODULE_AUX")
                 return .moduleAux(try readModuleAux(opStart))
-            case RDBOpcode.functionPreGA:
+            case .functionPreGA:
                 guard options.allowPreReleaseFunctions else {
                     throw error(.preRelease, "Pre-release function format not supported (opcode 246, Redis 7.0 release candidates; read it with RDBReaderOptions.allowPreReleaseFunctions, `rdb` commands' --allow-pre-release-functions)", at: opStart)
                 }
@@ -547,16 +553,16 @@ public final class RDBReader<Source: ByteSource> {
                 }
                 if hasDescription == 1 { try skipString() }
                 return .function(code: try readString())
-            case RDBOpcode.function2:
+            case .function2:
                 try noPendingMeta(meta, opStart, "FUNCTION2")
                 return .function(code: try readString())
-            case RDBOpcode.slotInfo:
+            case .slotInfo:
                 let slot = try readLength()
                 let keys = try readLength()
                 let expires = try readLength()
                 try noPendingMeta(meta, opStart, "SLOT_INFO")
                 return .slotInfo(slot: slot, keys: keys, expires: expires)
-            case RDBOpcode.keyMetaOrSlotImport:
+            case .keyMetaOrSlotImport:
                 if isValkey {
                     try noPendingMeta(meta, opStart, "SLOT_IMPORT")
                     return .valkeySlotImport(raw: try readSlotImport())
@@ -566,13 +572,20 @@ public final class RDBReader<Source: ByteSource> {
                 }
                 meta.start = meta.start ?? opStart
                 try skipKeyMeta(opStart)
-            case RDBOpcode.valkeyUpdate where isValkey:
+            case .valkeyUpdate:
+                // An opcode only under the VALKEY magic; elsewhere byte 242 is an unknown value type.
+                guard isValkey else { return .entry(try readEntry(type: op, typeOffset: opStart, meta: meta)) }
                 throw error(.unknownOpcode, "Valkey UPDATE opcode 242 (forkless save, VALKEY081) is not supported", at: opStart)
-            case 101, 102, 107, 121:
-                throw error(.unknownOpcode, "unknown opcode \(op) (0x\(String(op, radix: 16))): a Redis Enterprise extension, not part of the open-source RDB format", at: opStart)
-            default:
-                return .entry(try readEntry(type: op, typeOffset: opStart, meta: meta))
             }
+        }
+    }
+
+    /// Bytes Redis Enterprise writes as opcodes (101, 102, 107, 121); not part of the open-source format.
+    @inline(__always)
+    static func isEnterpriseOpcode(_ b: UInt8) -> Bool {
+        switch b {
+        case 101, 102, 107, 121: return true
+        default: return false
         }
     }
 

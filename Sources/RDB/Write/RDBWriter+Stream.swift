@@ -87,9 +87,9 @@ extension RDBWriter {
 
         let type: UInt8
         switch version {
-        case 11...: type = RDBType.streamListpacks3
-        case 10: type = RDBType.streamListpacks2
-        default: type = RDBType.streamListpacks
+        case 11...: type = RDBType.streamListpacks3.rawValue
+        case 10: type = RDBType.streamListpacks2.rawValue
+        default: type = RDBType.streamListpacks.rawValue
         }
         out.put(type)
         emitKey(key)

@@ -39,16 +39,16 @@ extension RDBWriter {
         }
 
         if let exp = e.expireAtMs {
-            out.put(RDBOpcode.expireTimeMs)
+            out.put(RDBOpcode.expireTimeMs.rawValue)
             out.putLE(exp)
         }
         if version >= 9 {
             if let idle = e.lruIdleSeconds {
-                out.put(RDBOpcode.idle)
+                out.put(RDBOpcode.idle.rawValue)
                 out.putLength(idle)
             }
             if let freq = e.lfuFreq {
-                out.put(RDBOpcode.freq)
+                out.put(RDBOpcode.freq.rawValue)
                 out.put(freq)
             }
         } else if e.lruIdleSeconds != nil || e.lfuFreq != nil {
@@ -57,7 +57,7 @@ extension RDBWriter {
 
         switch e.value {
         case .string(let s):
-            out.put(RDBType.string)
+            out.put(RDBType.string.rawValue)
             emitKey(e.key)
             emitString(s, to: out)
         case .list(let items):
@@ -71,7 +71,7 @@ extension RDBWriter {
         case .stream(let s):
             writeStream(key: e.key, s)
         case .module(let m):
-            out.put(RDBType.module2)
+            out.put(RDBType.module2.rawValue)
             emitKey(e.key)
             out.putLength(m.moduleID)
             out.put(m.raw)
@@ -91,7 +91,7 @@ extension RDBWriter {
             func finishNode() {
                 guard lp.count > 0 else { return }
                 lp.finish()
-                nodes.putLength(QuicklistContainer.packed)
+                nodes.putLength(QuicklistContainer.packed.rawValue)
                 emitString(blob.bytes, to: nodes)
                 nodeCount += 1
                 lp = ListpackBuilder(blob)
@@ -100,7 +100,7 @@ extension RDBWriter {
                 item.withUnsafeBytes { p in
                     if p.count >= RDBWriter.plainNodeThreshold {
                         finishNode()
-                        nodes.putLength(QuicklistContainer.plain)
+                        nodes.putLength(QuicklistContainer.plain.rawValue)
                         emitString(p, to: nodes)
                         nodeCount += 1
                         return
@@ -110,7 +110,7 @@ extension RDBWriter {
                 }
             }
             finishNode()
-            out.put(RDBType.listQuicklist2)
+            out.put(RDBType.listQuicklist2.rawValue)
         } else {
             var zl = ZiplistBuilder(blob)
             func finishNode() {
@@ -127,7 +127,7 @@ extension RDBWriter {
                 }
             }
             finishNode()
-            out.put(RDBType.listQuicklist)
+            out.put(RDBType.listQuicklist.rawValue)
         }
         emitKey(key)
         out.putLength(nodeCount)
@@ -149,7 +149,7 @@ extension RDBWriter {
             }
             if ints.count == members.count {
                 IntsetBuilder.build(ints, into: blob)
-                out.put(RDBType.setIntset)
+                out.put(RDBType.setIntset.rawValue)
                 emitKey(key)
                 emitString(blob.bytes, to: out)
                 return
@@ -160,12 +160,12 @@ extension RDBWriter {
             var lp = ListpackBuilder(blob)
             for m in members { lp.append(m) }
             lp.finish()
-            out.put(RDBType.setListpack)
+            out.put(RDBType.setListpack.rawValue)
             emitKey(key)
             emitString(blob.bytes, to: out)
             return
         }
-        out.put(RDBType.set)
+        out.put(RDBType.set.rawValue)
         emitKey(key)
         out.putLength(members.count)
         for m in members { emitString(m, to: out) }
@@ -205,13 +205,13 @@ extension RDBWriter {
             && members.allSatisfy({ $0.member.count <= options.zsetMaxListpackValue }) {
             // Packed zsets must be ordered by (score, member) — Redis walks them assuming it.
             let sorted = RDBWriter.isZsetOrdered(members) ? members : members.sorted(by: RDBWriter.zsetOrder)
-            writePackedPairs(key: key, sorted, listpack: RDBType.zsetListpack, ziplist: RDBType.zsetZiplist) {
+            writePackedPairs(key: key, sorted, listpack: RDBType.zsetListpack.rawValue, ziplist: RDBType.zsetZiplist.rawValue) {
                 ($0.member, scoreText($0.score))
             }
             return
         }
         if version >= 8 {
-            out.put(RDBType.zset2)
+            out.put(RDBType.zset2.rawValue)
             emitKey(key)
             out.putLength(members.count)
             for m in members {
@@ -219,7 +219,7 @@ extension RDBWriter {
                 out.putLE(m.score.bitPattern)
             }
         } else {
-            out.put(RDBType.zset)
+            out.put(RDBType.zset.rawValue)
             emitKey(key)
             out.putLength(members.count)
             for m in members {
@@ -283,13 +283,13 @@ extension RDBWriter {
                     lp.append(integer: f.expireAtMs ?? 0)
                 }
                 lp.finish()
-                out.put(RDBType.hashListpackEx)
+                out.put(RDBType.hashListpackEx.rawValue)
                 emitKey(key)
                 out.putLE(minExpire)
                 emitString(blob.bytes, to: out)
             } else {
                 // HASH_METADATA: min expiry, count, then (ttl, field, value) with ttl = expiry - min + 1, 0 = none.
-                out.put(RDBType.hashMetadata)
+                out.put(RDBType.hashMetadata.rawValue)
                 emitKey(key)
                 out.putLE(minExpire)
                 out.putLength(fields.count)
@@ -307,12 +307,12 @@ extension RDBWriter {
         }
 
         if small {
-            writePackedPairs(key: key, fields, listpack: RDBType.hashListpack, ziplist: RDBType.hashZiplist) {
+            writePackedPairs(key: key, fields, listpack: RDBType.hashListpack.rawValue, ziplist: RDBType.hashZiplist.rawValue) {
                 ($0.field, $0.value)
             }
             return
         }
-        out.put(RDBType.hash)
+        out.put(RDBType.hash.rawValue)
         emitKey(key)
         out.putLength(fields.count)
         for f in fields {

@@ -98,7 +98,7 @@ public final class RDBWriter<Sink: ByteSink> {
     /// One AUX record (opcode 250); values that are canonical integers are stored int-encoded.
     public func writeAux(_ key: Bytes, _ value: Bytes) throws {
         try requireOpen()
-        out.put(RDBOpcode.aux)
+        out.put(RDBOpcode.aux.rawValue)
         emitString(key, to: out)
         emitString(value, to: out)
         try flushIfNeeded()
@@ -115,7 +115,7 @@ public final class RDBWriter<Sink: ByteSink> {
             throw RDBWriteError(.notRepresentable,
                                 "functions need RDB 10 (Redis 7.0); target is \(version) (use --drop-functions to skip them)")
         }
-        out.put(RDBOpcode.function2)
+        out.put(RDBOpcode.function2.rawValue)
         emitString(code, to: out)
         stats.functions += 1
         try flushIfNeeded()
@@ -128,7 +128,7 @@ public final class RDBWriter<Sink: ByteSink> {
             throw RDBWriteError(.notRepresentable,
                                 "module aux data for \(aux.moduleName) needs RDB 9; target is \(version)")
         }
-        out.put(RDBOpcode.moduleAux)
+        out.put(RDBOpcode.moduleAux.rawValue)
         out.putLength(aux.moduleID)
         out.put(aux.raw)
         try flushIfNeeded()
@@ -138,10 +138,10 @@ public final class RDBWriter<Sink: ByteSink> {
     public func selectDB(_ db: Int, resize: (keys: UInt64, expires: UInt64)? = nil) throws {
         try requireOpen()
         guard db >= 0 else { throw RDBWriteError(.invalidValue, "negative db \(db)") }
-        out.put(RDBOpcode.selectDB)
+        out.put(RDBOpcode.selectDB.rawValue)
         out.putLength(db)
         if let resize {
-            out.put(RDBOpcode.resizeDB)
+            out.put(RDBOpcode.resizeDB.rawValue)
             out.putLength(resize.keys)
             out.putLength(resize.expires)
         }
@@ -151,7 +151,7 @@ public final class RDBWriter<Sink: ByteSink> {
     /// RESIZEDB on its own, right after `selectDB`, for callers replaying another file's records.
     public func writeResizeDB(keys: UInt64, expires: UInt64) throws {
         try requireOpen()
-        out.put(RDBOpcode.resizeDB)
+        out.put(RDBOpcode.resizeDB.rawValue)
         out.putLength(keys)
         out.putLength(expires)
     }
@@ -160,7 +160,7 @@ public final class RDBWriter<Sink: ByteSink> {
     public func writeSlotInfo(slot: UInt64, keys: UInt64, expires: UInt64) throws {
         try requireOpen()
         guard version >= 12 else { return }
-        out.put(RDBOpcode.slotInfo)
+        out.put(RDBOpcode.slotInfo.rawValue)
         out.putLength(slot)
         out.putLength(keys)
         out.putLength(expires)
@@ -190,7 +190,7 @@ public final class RDBWriter<Sink: ByteSink> {
     @discardableResult
     public func finish() throws -> UInt64 {
         try requireOpen()
-        out.put(RDBOpcode.eof)
+        out.put(RDBOpcode.eof.rawValue)
         try flush()
         let sum = options.checksum ? crc : 0
         out.putLE(sum)
@@ -244,15 +244,15 @@ public final class RDBWriter<Sink: ByteSink> {
         let n = p.count
         if n <= 11, let v = canonicalInt64(p) {
             if v >= -128 && v <= 127 {
-                target.put(0xC0 | RDBStringEncoding.int8)
+                target.put(0xC0 | RDBStringEncoding.int8.rawValue)
                 target.put(UInt8(bitPattern: Int8(v)))
                 return
             } else if v >= -32768 && v <= 32767 {
-                target.put(0xC0 | RDBStringEncoding.int16)
+                target.put(0xC0 | RDBStringEncoding.int16.rawValue)
                 target.putLE(Int16(v))
                 return
             } else if v >= Int64(Int32.min) && v <= Int64(Int32.max) {
-                target.put(0xC0 | RDBStringEncoding.int32)
+                target.put(0xC0 | RDBStringEncoding.int32.rawValue)
                 target.putLE(Int32(v))
                 return
             }
@@ -261,7 +261,7 @@ public final class RDBWriter<Sink: ByteSink> {
             ensureLZFScratch(n - 4)
             let c = lzf.compress(p, into: UnsafeMutableRawBufferPointer(start: lzfScratch, count: n - 4))
             if c > 0 {
-                target.put(0xC0 | RDBStringEncoding.lzf)
+                target.put(0xC0 | RDBStringEncoding.lzf.rawValue)
                 target.putLength(c)
                 target.putLength(n)
                 target.put(UnsafeRawBufferPointer(start: lzfScratch, count: c))

@@ -98,10 +98,10 @@ final class WriteBuffer {
             base[count + 1] = UInt8(len & 0xff)
             count += 2
         } else if len <= UInt64(UInt32.max) {
-            put(0x80)
+            put(RDBLengthPrefix.bits32)
             putBE(UInt32(len))
         } else {
-            put(0x81)
+            put(RDBLengthPrefix.bits64)
             putBE(len)
         }
     }
