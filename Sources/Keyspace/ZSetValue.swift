@@ -51,11 +51,14 @@ public struct ZSetValue: Sendable, Equatable {
         }
     }
 
-    /// Inserts or re-scores `member`; true when it is new.
+    /// Inserts or re-scores `member`; true when it is new. A packed set stores -0.0 as 0, as Redis 7+'s
+    /// listpack does (`zzlInsertAt` writes a score that `double2ll` accepts as the integer 0).
     @discardableResult
-    public mutating func set(_ member: Bytes, _ score: Double) -> Bool {
+    public mutating func set(_ member: Bytes, _ newScore: Double) -> Bool {
+        var score = newScore
         switch storage {
         case .packed(var p, var s):
+            if score == 0 { score = 0 }
             storage = .packed(PackedBytes(), [])
             var isNew = true
             if let i = p.firstIndex(of: member) {

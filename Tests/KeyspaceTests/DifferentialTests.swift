@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+import RDB
+@testable import Keyspace
+import TestSupport
+
+/// A seeded workload runs on a real master while a raw replica connection takes the full sync (RDB) and
+/// then the command stream; the Keyspace loads the RDB and applies the stream. At the end the master's
+/// SAVE and our dataset must hold the same canonical JSON.
+@Suite(.serialized) struct DifferentialTests {
+    static var server70Available: Bool { FileManager.default.isExecutableFile(atPath: RedisServerProcess.defaultBinaryPath) }
+
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Consumer seen/active times are the replica's own clock (a real replica's differ too): zeroed.
+    /// With `groupReads: false` group entries_read is dropped too: Redis 7.0 propagates XREADGROUP as
+    /// XCLAIM only, so a real replica never learns it (compared against the master only).
+    static func comparable(_ ks: Keyspace, groupReads: Bool = true) throws -> [String] {
+        var k = ks
+        for (db, d) in ks.databases {
+            for (key, e) in d {
+                guard case .stream(var s) = e.value else { continue }
+                for g in s.groups.indices {
+                    if !groupReads { s.groups[g].entriesReadRaw = 0 }
+                    for c in s.groups[g].consumers.indices {
+                        s.groups[g].consumers[c].seenTimeMs = 0
+                        s.groups[g].consumers[c].activeTimeMs = 0
+                    }
+                }
+                var e2 = e
+                e2.value = .stream(s)
+                k[db, key] = e2
+            }
+        }
+        return try k.canonicalJSONLines()
+    }
+
+    func run(binary: String?, seed: UInt64, before: Int, after: Int) throws {
+        let master = try RedisServerProcess(binary: binary, extraArguments: ["--repl-diskless-sync", "no", "--hz", "50"])
+        defer { master.stop() }
+        // A real replica alongside ours: what a Redis replica holds is the reference.
+        let replica = try RedisServerProcess(binary: binary, extraArguments: ["--replicaof", "127.0.0.1", String(master.port)])
+        defer { replica.stop() }
+        let client = try master.client()
+        var workload = DifferentialWorkload(seed: seed)
+        func drive(_ n: Int) throws {
+            for _ in 0..<n { for cmd in workload.next() { _ = try client.command(cmd) } }
+        }
+        try drive(before)
+
+        // The replica side: PSYNC, FULLRESYNC, the RDB, then the stream.
+        let link = try master.client(timeout: 20)
+        _ = try link.call("REPLCONF", "capa", "psync2")
+        try link.send(["PSYNC", "?", "-1"].map { Array($0.utf8) })
+        var line = try link.readLine()
+        while line.isEmpty { line = try link.readLine() }
+        let parts = String(decoding: line, as: UTF8.self).split(separator: " ")
+        try #require(parts.count == 3 && parts[0] == "+FULLRESYNC", "seed \(seed): \(parts)")
+        let startOffset = try #require(Int64(parts[2]))
+        line = try link.readLine()
+        while line.isEmpty { line = try link.readLine() }
+        let rdbLength = try #require(Int(String(decoding: line.dropFirst(), as: UTF8.self)))
+        let rdb = try link.readExactly(rdbLength)
+        try link.send(["REPLCONF", "ACK", String(startOffset)].map { Array($0.utf8) })
+
+        var applier = ReplicaApplier(keyspace: try Keyspace.load(rdb: rdb))
+        var splitter = RESPCommandSplitter(offset: startOffset)
+
+        try drive(after)
+        // Let short TTLs fire on the master (its DELs are part of the stream), then read to its offset.
+        Thread.sleep(forTimeInterval: 0.6)
+        let masterOffset = try #require(Int64(try client.info("replication")["master_repl_offset"] ?? ""))
+        var applied = 0
+        while splitter.offset < masterOffset {
+            splitter.append(try link.readSome())
+            while let (args, end) = try splitter.next() {
+                if case .diverged(let d) = applier.apply(args, at: end, nowMs: Self.nowMs()) {
+                    Issue.record("seed \(seed): \(d) args \(args.map { String(decoding: $0, as: UTF8.self) })")
+                }
+                applied += 1
+            }
+        }
+        #expect(applier.divergence == nil, "seed \(seed)")
+        _ = try client.call("SAVE")
+        let saved = try Keyspace.load(rdb: Array(try Data(contentsOf: master.rdbPath)))
+        let replicaClient = try replica.client()
+        var waited = 0
+        while try replicaClient.info("replication")["master_repl_offset"].flatMap({ Int64($0) }) ?? -1 < masterOffset && waited < 200 {
+            Thread.sleep(forTimeInterval: 0.05)
+            waited += 1
+        }
+        _ = try replicaClient.call("SAVE")
+        let real = try Self.comparable(try Keyspace.load(rdb: Array(try Data(contentsOf: replica.rdbPath))))
+        let ours = try Self.comparable(applier.keyspace)
+        let sameAsReplica = ours == real
+        #expect(sameAsReplica, "seed \(seed): our dataset differs from a real replica's")
+        try compare(ours: Self.comparable(applier.keyspace, groupReads: false), theirs: Self.comparable(saved, groupReads: false),
+                    seed: seed, applied: applied)
+        if !sameAsReplica { try compare(ours: ours, theirs: real, seed: seed, applied: applied) }
+        let reloaded = try Self.comparable(try Keyspace.load(rdb: try applier.keyspace.rdbBytes())) == ours
+        #expect(reloaded, "seed \(seed): our dataset changed through RDB")
+        #expect(applied > after / 2, "seed \(seed)")
+    }
+
+    func compare(ours: [String], theirs: [String], seed: UInt64, applied: Int) throws {
+        if ours != theirs {
+            let a = Set(ours), b = Set(theirs)
+            let onlyOurs = a.subtracting(b).sorted(), onlyTheirs = b.subtracting(a).sorted()
+            for (x, y) in zip(onlyOurs, onlyTheirs).prefix(8) {
+                let cut = zip(x, y).prefix { $0 == $1 }.count
+                print("seed \(seed) differs: \(x.prefix(90)) …\n   ours:   \(x.dropFirst(max(0, cut - 60)).prefix(260))\n   master: \(y.dropFirst(max(0, cut - 60)).prefix(260))")
+            }
+            print("seed \(seed): \(onlyOurs.count) lines only ours, \(onlyTheirs.count) only the master's")
+        }
+        let same = ours == theirs
+        #expect(same, "seed \(seed): datasets differ (\(applied) commands applied)")
+    }
+
+    @Test(.enabled(if: server70Available, "redis-server 7.0 not installed"), arguments: [UInt64(11), 12])
+    func redis70(seed: UInt64) throws {
+        try run(binary: nil, seed: seed, before: 300, after: 1500)
+    }
+
+    @Test(.enabled(if: RedisServerProcess.redis82BinaryPath != nil, "REDIS_82_SERVER_BIN not set"), arguments: [UInt64(21)])
+    func redis82(seed: UInt64) throws {
+        try run(binary: RedisServerProcess.redis82BinaryPath, seed: seed, before: 300, after: 1500)
+    }
+}

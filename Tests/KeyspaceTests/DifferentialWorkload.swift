@@ -1,0 +1,166 @@
+import TestSupport
+
+/// A seeded random workload of the write commands the applier covers, as a client would send them to a
+/// master (the master rewrites them for its replicas). Errors from the master (wrong types, …) are fine:
+/// nothing is propagated for them.
+struct DifferentialWorkload {
+    var rng: SeededRandom
+    init(seed: UInt64) { rng = SeededRandom(seed: seed) }
+
+    mutating func int(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
+    mutating func pick<T>(_ xs: [T]) -> T { xs[int(xs.count)] }
+    mutating func chance(_ percent: Int) -> Bool { int(100) < percent }
+
+    mutating func key(_ type: String) -> String { "\(type):\(int(5))" }
+    mutating func value() -> String {
+        switch int(6) {
+        case 0: return String(int(1000))
+        case 1: return String(repeating: "x", count: 65 + int(40))  // past the packed-value limit
+        default: return "v\(int(50))"
+        }
+    }
+    mutating func score() -> String { pick(["1", "2.5", "-3", "0", "inf", "-inf", "1e300", "0.1", "7", "-0"]) }
+    mutating func member() -> String { "m\(int(12))" }
+
+    /// One command (or a short list sent back to back, e.g. MULTI … EXEC).
+    mutating func next() -> [[String]] {
+        switch int(100) {
+        case 0..<14: return [strings()]
+        case 14..<22: return [keys()]
+        case 22..<36: return [lists()]
+        case 36..<46: return [sets()]
+        case 46..<62: return [zsets()]
+        case 62..<72: return [hashes()]
+        case 72..<84: return [streams()]
+        case 84..<88: return [pick([["PFADD", key("hll"), member(), member()], ["PFMERGE", key("hll"), key("hll"), key("hll")],
+                                    ["PFCOUNT", key("hll")], ["GEOADD", key("geo"), "13.36", "38.11", member()]])]
+        case 88..<93: return [["SELECT", String(int(3))]]
+        case 93..<96: return [["MULTI"], strings(), lists(), zsets(), ["EXEC"]]
+        case 96..<98:
+            return [["EVAL", "redis.call('SET', KEYS[1], ARGV[1]); redis.call('RPUSH', KEYS[2], ARGV[1]); return 1", "2",
+                     key("str"), key("list"), value()]]
+        default:
+            return [["FUNCTION", "LOAD", "REPLACE", "#!lua name=lib\nredis.register_function('f', function(k, a) redis.call('INCR', k[1]); return redis.call('HSET', k[2], 'f', a[1]) end)"],
+                    ["FCALL", "f", "2", key("cnt"), key("hash"), value()]]
+        }
+    }
+
+    mutating func strings() -> [String] {
+        let k = key("str")
+        switch int(14) {
+        case 0: return ["SET", k, value()] + pick([[], ["EX", "100"], ["PX", String(50 + int(400))], ["KEEPTTL"], ["NX"], ["XX"], ["GET"], ["XX", "PXAT", "4102444800000"]])
+        case 1: return ["SETEX", k, "100", value()]
+        case 2: return ["PSETEX", k, String(100 + int(300)), value()]
+        case 3: return ["SETNX", k, value()]
+        case 4: return ["GETSET", k, value()]
+        case 5: return ["GETDEL", k]
+        case 6: return ["GETEX", k] + pick([["PX", "250"], ["PERSIST"], ["EXAT", "4102444800"]])
+        case 7: return [pick(["INCR", "DECR"]), key("cnt")]
+        case 8: return [pick(["INCRBY", "DECRBY"]), key("cnt"), String(int(2000) - 1000)]
+        case 9: return ["INCRBYFLOAT", key("flt"), pick(["1.5", "-0.25", "3e2", "0.1"])]
+        case 10: return ["APPEND", k, value()]
+        case 11: return ["SETRANGE", k, String(int(10)), value()]
+        case 12: return ["MSET", key("str"), value(), key("str"), value()]
+        default: return ["MSETNX", key("str"), value(), key("str"), value()]
+        }
+    }
+
+    mutating func keys() -> [String] {
+        let t = pick(["str", "list", "set", "zset", "hash", "stream"])
+        switch int(13) {
+        case 0: return ["EXPIRE", key(t), String(50 + int(100))]
+        case 1: return ["PEXPIRE", key(t), String(30 + int(400))]
+        case 2: return ["PERSIST", key(t)]
+        case 3: return ["DEL", key(t), key(t)]
+        case 4: return ["UNLINK", key(t)]
+        case 5: return ["RENAME", key(t), key(t)]
+        case 6: return ["RENAMENX", key(t), key(t)]
+        case 7: return ["COPY", key(t), key(t), "REPLACE"]
+        case 8: return ["MOVE", key(t), String(int(3))]
+        case 9: return ["SWAPDB", "0", String(1 + int(2))]
+        case 10: return chance(20) ? ["FLUSHDB"] : ["PEXPIREAT", key(t), "4102444800000"]
+        case 11: return ["EXPIRE", key(t), "100", pick(["NX", "XX", "GT", "LT"])]
+        default: return ["COPY", key(t), key(t), "DB", String(int(3))]
+        }
+    }
+
+    mutating func lists() -> [String] {
+        let k = key("list")
+        switch int(13) {
+        case 0: return ["LPUSH", k, value(), value()]
+        case 1: return ["RPUSH", k, value(), value(), value()]
+        case 2: return [pick(["LPUSHX", "RPUSHX"]), k, value()]
+        case 3: return ["LPOP", k] + (chance(50) ? [String(1 + int(3))] : [])
+        case 4: return ["RPOP", k] + (chance(50) ? [String(1 + int(3))] : [])
+        case 5: return ["LSET", k, String(int(4) - 2), value()]
+        case 6: return ["LINSERT", k, pick(["BEFORE", "AFTER"]), value(), value()]
+        case 7: return ["LREM", k, String(int(5) - 2), value()]
+        case 8: return ["LTRIM", k, String(int(3)), String(int(8) - 2)]
+        case 9: return ["LMOVE", k, key("list"), pick(["LEFT", "RIGHT"]), pick(["LEFT", "RIGHT"])]
+        case 10: return ["RPOPLPUSH", k, key("list")]
+        case 11: return ["LMPOP", "2", k, key("list"), pick(["LEFT", "RIGHT"]), "COUNT", "2"]
+        default: return ["BLPOP", k, key("list"), "0.01"]
+        }
+    }
+
+    mutating func sets() -> [String] {
+        let k = key("set")
+        switch int(8) {
+        case 0, 1: return ["SADD", k, member(), member(), member()] + (chance(10) ? (0..<130).map { "n\($0)" } : [])
+        case 2: return ["SREM", k, member(), member()]
+        case 3: return ["SPOP", k] + (chance(50) ? [String(1 + int(3))] : [])
+        case 4: return ["SMOVE", k, key("set"), member()]
+        default: return [pick(["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"]), key("set"), k, key("set")]
+        }
+    }
+
+    mutating func zsets() -> [String] {
+        let k = key("zset")
+        switch int(14) {
+        case 0, 1, 2:
+            let flags = pick([[], ["NX"], ["XX"], ["GT"], ["LT"], ["CH"], ["XX", "GT", "CH"], ["NX", "CH"]])
+            return ["ZADD", k] + flags + [score(), member(), score(), member()]
+        case 3:
+            let flags: [String] = pick([[], ["XX"], ["NX"], ["GT"]])
+            return ["ZADD", k] + flags + ["INCR", score(), member()]
+        case 4: return ["ZINCRBY", k, score(), member()]
+        case 5: return ["ZREM", k, member(), member()]
+        case 6: return ["ZREMRANGEBYSCORE", k, pick(["-inf", "(0", "1"]), pick(["+inf", "(2.5", "7"])]
+        case 7: return ["ZREMRANGEBYRANK", k, String(int(3)), String(int(4) - 2)]
+        case 8: return ["ZREMRANGEBYLEX", k, pick(["-", "[m3", "(m1"]), pick(["+", "[m7", "(m9"])]
+        case 9:
+            return [pick(["ZUNIONSTORE", "ZINTERSTORE"]), key("zset"), "2", k, pick([key("zset"), key("set")])]
+                + pick([[], ["WEIGHTS", score(), score()], ["AGGREGATE", pick(["SUM", "MIN", "MAX"])], ["WEIGHTS", "2", "-1", "AGGREGATE", "MAX"]])
+        case 10: return ["ZDIFFSTORE", key("zset"), "2", k, key("zset")]
+        case 11: return ["ZRANGESTORE", key("zset"), k] + pick([["0", "-1"], ["1", "2", "REV"], ["(0", "+inf", "BYSCORE", "LIMIT", "0", "2"], ["[m2", "+", "BYLEX"]])
+        case 12: return [pick(["ZPOPMIN", "ZPOPMAX"]), k] + (chance(50) ? [String(1 + int(3))] : [])
+        default: return ["ZMPOP", "2", k, key("zset"), pick(["MIN", "MAX"]), "COUNT", "2"]
+        }
+    }
+
+    mutating func hashes() -> [String] {
+        let k = key("hash")
+        switch int(6) {
+        case 0, 1: return ["HSET", k, member(), value(), member(), value()]
+        case 2: return ["HSETNX", k, member(), value()]
+        case 3: return ["HDEL", k, member(), member()]
+        case 4: return ["HINCRBY", k, "cnt", String(int(100))]
+        default: return ["HINCRBYFLOAT", k, "flt", pick(["1.5", "0.1", "-2e3"])]
+        }
+    }
+
+    mutating func streams() -> [String] {
+        let k = key("stream")
+        switch int(12) {
+        case 0, 1, 2: return ["XADD", k] + pick([[], ["MAXLEN", "~", "5"], ["MAXLEN", "8"], ["MINID", "0-1"]]) + ["*", "f", value()]
+        case 3: return ["XTRIM", k, "MAXLEN", String(int(10))]
+        case 4: return ["XDEL", k, "0-1", "9999999999999-0"]
+        case 5: return ["XGROUP", "CREATE", k, "g\(int(2))", pick(["$", "0"]), "MKSTREAM"]
+        case 6, 7: return ["XREADGROUP", "GROUP", "g\(int(2))", "c\(int(3))", "COUNT", "2", "STREAMS", k, ">"]
+        case 8: return ["XAUTOCLAIM", k, "g\(int(2))", "c\(int(3))", "0", "0-0", "COUNT", "2"]
+        case 9: return ["XGROUP", pick(["CREATECONSUMER", "DELCONSUMER"]), k, "g\(int(2))", "c\(int(3))"]
+        case 10: return ["XGROUP", "SETID", k, "g\(int(2))", pick(["0", "$"])]
+        default: return ["XGROUP", "DESTROY", k, "g\(int(2))"]
+        }
+    }
+}
