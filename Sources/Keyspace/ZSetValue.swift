@@ -30,7 +30,7 @@ public struct ZSetValue: Sendable, Equatable {
             for m in members { t[m.member] = m.score }
             z.storage = .table(t)
         } else {
-            for m in members { z.set(m.member, m.score) }
+            for m in members { z.set(m.member, m.score, keepNegativeZero: true) }
         }
         return z
     }
@@ -52,13 +52,14 @@ public struct ZSetValue: Sendable, Equatable {
     }
 
     /// Inserts or re-scores `member`; true when it is new. A packed set stores -0.0 as 0, as Redis 7+'s
-    /// listpack does (`zzlInsertAt` writes a score that `double2ll` accepts as the integer 0).
+    /// listpack does (`zzlInsertAt` writes a score that `double2ll` accepts as the integer 0); loading
+    /// keeps a file's -0 as stored (`keepNegativeZero`), so load and save stay lossless.
     @discardableResult
-    public mutating func set(_ member: Bytes, _ newScore: Double) -> Bool {
+    public mutating func set(_ member: Bytes, _ newScore: Double, keepNegativeZero: Bool = false) -> Bool {
         var score = newScore
         switch storage {
         case .packed(var p, var s):
-            if score == 0 { score = 0 }
+            if score == 0 && !keepNegativeZero { score = 0 }
             storage = .packed(PackedBytes(), [])
             var isNew = true
             if let i = p.firstIndex(of: member) {
