@@ -3,6 +3,7 @@
 //
 // Targets are layered; dependencies point one way, downward:
 //   CLI -> ReplicaNode -> Replication -> RESP, Base
+//                      -> ReplicaServer -> ReplicaStore
 //                      -> ReplicaStore -> RDB -> Base, CZlib
 //       -> SQLiteExport -> RDBTools -> RDB
 //   Keyspace -> RDB, Base, swift-collections
@@ -60,11 +61,20 @@ let package = Package(
 
         // The SwiftNIO driver that runs the state machine against a socket and the store.
         .target(name: "ReplicaNode", dependencies: [
-            "Base", "Replication", "ReplicaStore", "RDB",
+            "Base", "Replication", "ReplicaStore", "ReplicaServer", "RDB",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
+        // The RESP port of `follow --port`: connection/server commands of a read-only replica, and
+        // downstream replicas served from the store's snapshot and log.
+        .target(name: "ReplicaServer", dependencies: [
+            "ReplicaStore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
 
         // RDB -> SQLite, as a sink of records.
@@ -76,7 +86,7 @@ let package = Package(
 
         // The command-line interface: one file per subcommand.
         .target(name: "CLI", dependencies: [
-            "RDB", "RDBTools", "ReplicaStore", "ReplicaNode", "SQLiteExport",
+            "RDB", "RDBTools", "ReplicaStore", "ReplicaNode", "ReplicaServer", "SQLiteExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -90,6 +100,11 @@ let package = Package(
         .testTarget(name: "KeyspaceTests", dependencies: ["Base", "Keyspace", "RDB", "RDBTools", "TestSupport"]),
         .testTarget(name: "RedisValueOpsTests", dependencies: ["RedisValueOps", "TestSupport"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"]),
+        .testTarget(name: "ReplicaServerTests", dependencies: [
+            "ReplicaServer", "ReplicaStore", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .testTarget(name: "ReplicationTests", dependencies: ["Base", "Replication", "RESP", "TestSupport"]),
         .testTarget(name: "ReplicaStoreTests", dependencies: ["Base", "ReplicaStore", "RDB", "TestSupport"]),
         .testTarget(name: "SQLiteExportTests", dependencies: ["SQLiteExport", "RDB", "RDBTools", "TestSupport"]),
@@ -102,7 +117,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Base", "ReplicaNode", "ReplicaStore", "RDB", "RESP", "TestSupport",
+            "Base", "ReplicaNode", "ReplicaStore", "ReplicaServer", "RDB", "RESP", "TestSupport",
         ]),
     ],
     swiftLanguageModes: [.v5]

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import ReplicaNode
+import ReplicaServer
 import ReplicaStore
 
 /// `redis-replica follow`: a persistent replica of a Redis/Valkey master.
@@ -38,8 +39,20 @@ public struct FollowCommand: ParsableCommand {
     @Option(name: .customLong("repl-timeout"), help: "Seconds without data before the link is dropped (handshake, transfer, stream).")
     var replTimeout: Int = 60
 
-    @Option(name: .customLong("listening-port"), help: "The port announced with REPLCONF listening-port.")
-    var listeningPort: Int = 0
+    @Option(name: .customLong("listening-port"), help: "The port announced with REPLCONF listening-port (default: --port, else 0).")
+    var listeningPort: Int?
+
+    @Option(name: .customLong("port"), help: "Serve RESP on this port: INFO/ROLE/PING..., and downstream replicas (replicaof us). 0 or absent: no server.")
+    var servePort: Int = 0
+
+    @Option(name: .long, help: "The address --port listens on.")
+    var bind: String = "127.0.0.1"
+
+    @Option(name: .customLong("requirepass-file"), help: "A file holding the password clients of --port must AUTH with (trailing newline ignored).")
+    var requirepassFile: String?
+
+    @Option(name: .long, help: "Most clients --port accepts at once.")
+    var maxclients: Int = 10000
 
     @Option(name: .long, help: "How to check a received RDB before publishing it: full (read it back with the RDB reader), checksum (CRC-64 only) or none.")
     var verify: String = "full"
@@ -81,7 +94,9 @@ public struct FollowCommand: ParsableCommand {
             throw ValidationError("--fsync must be always, everysec or no")
         }
         guard replTimeout >= 1 else { throw ValidationError("--repl-timeout must be at least 1") }
-        guard (0...65535).contains(listeningPort) else { throw ValidationError("--listening-port must be 0...65535") }
+        guard (0...65535).contains(listeningPort ?? 0) else { throw ValidationError("--listening-port must be 0...65535") }
+        guard (0...65535).contains(servePort) else { throw ValidationError("--port must be 0...65535") }
+        guard maxclients >= 1 else { throw ValidationError("--maxclients must be at least 1") }
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown --log-level \(logLevel)") }
         let verifyDepth: SnapshotVerifyDepth?
         if verify == "none" {
@@ -92,6 +107,16 @@ public struct FollowCommand: ParsableCommand {
             throw ValidationError("--verify must be full, checksum or none")
         }
         let password = try FollowCommand.readPassword(file: masterauthFile)
+        var requirepass: String?
+        if let requirepassFile {
+            guard let data = FileManager.default.contents(atPath: requirepassFile) else {
+                throw ValidationError("cannot read --requirepass-file \(requirepassFile)")
+            }
+            var s = String(decoding: data, as: UTF8.self)
+            while s.hasSuffix("\n") || s.hasSuffix("\r") { s.removeLast() }
+            guard !s.isEmpty else { throw ValidationError("--requirepass-file \(requirepassFile) is empty") }
+            requirepass = s
+        }
         if masteruser != nil && password == nil {
             throw ValidationError("--masteruser needs a password (--masterauth-file or REDIS_REPLICA_MASTERAUTH)")
         }
@@ -104,13 +129,18 @@ public struct FollowCommand: ParsableCommand {
         var configuredLogger = Logger(label: "redis-replica.follow")
         configuredLogger.logLevel = level
         let logger = configuredLogger
-        let options = FollowOptions(masterHost: host, masterPort: port, directory: dir, masterUser: masteruser,
+        var options = FollowOptions(masterHost: host, masterPort: port, directory: dir, masterUser: masteruser,
                                     masterPassword: password, fsync: policy, replTimeoutSeconds: replTimeout,
-                                    listeningPort: listeningPort, verifyDepth: verifyDepth)
+                                    listeningPort: listeningPort ?? servePort, verifyDepth: verifyDepth)
+        if servePort > 0 {
+            options.server = ServerConfiguration(port: servePort, bindAddress: bind, password: requirepass, maxClients: maxclients,
+                                                 masterHost: host, masterPort: port)
+        }
         logger.notice("follow \(options.masterAddress) into \(dir) (fsync \(policy.rawValue), repl-timeout \(replTimeout) s, auth \(password == nil ? "none" : "configured"))")
 
+        let runOptions = options
         let outcome = FollowCommand.blockOn {
-            try await FollowService.runUntilShutdown(options: options, logger: logger)
+            try await FollowService.runUntilShutdown(options: runOptions, logger: logger)
         }
         switch outcome {
         case .success:

@@ -1,3 +1,4 @@
+import ReplicaServer
 import ReplicaStore
 
 /// Everything `redis-replica follow` is configured with.
@@ -18,6 +19,8 @@ public struct FollowOptions: Sendable {
     /// How each received RDB is checked before it is published: `full` reads it back with the RDB reader
     /// (every key's structure and the CRC-64), `checksum` only checks the magic and CRC-64, nil skips it.
     public var verifyDepth: SnapshotVerifyDepth?
+    /// `--port`: serve RESP (and downstream replicas) on this port; nil = no server.
+    public var server: ServerConfiguration?
 
     public init(masterHost: String, masterPort: Int, directory: String, masterUser: String? = nil,
                 masterPassword: String? = nil, fsync: FsyncPolicy = .everysec, replTimeoutSeconds: Int = 60,

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import ReplicaServer
 import ReplicaStore
 import ServiceLifecycle
 
@@ -25,6 +26,20 @@ public final class FollowService: Service, @unchecked Sendable {
         if let torn = store.recoveredTornTail {
             logger.warning("Recovery cut a torn log tail: \(torn)")
         }
+        var server: ReplicaServer?
+        if let config = options.server {
+            let directory = options.directory
+            let s = ReplicaServer(configuration: config, store: store, logger: logger,
+                                  linkStatus: { LinkStatus.fromStateFile(directory: directory) })
+            do {
+                try s.start()
+            } catch {
+                try? store.close()
+                throw FollowError(.local, "cannot listen on \(config.bindAddress):\(config.port): \(error)")
+            }
+            server = s
+        }
+        defer { server?.stop() }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let driver = LinkDriver(options: options, group: group, store: store, logger: logger)
         driver.start()

@@ -1,0 +1,189 @@
+import Foundation
+import NIOCore
+
+/// One client connection: reads its query buffer, runs each complete command, writes the replies in
+/// order. A protocol error is answered with Redis's error and the connection closed; a command left
+/// incomplete for `incompleteCommandTimeout` closes it too. After PSYNC/SYNC the connection belongs to a
+/// `DownstreamReplica` and inbound bytes are only scanned for `REPLCONF ACK`.
+final class ClientHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    unowned let server: ReplicaServer
+    private(set) var session: ClientSession!
+    private(set) var channel: Channel?
+    var replica: DownstreamReplica?
+    private var buffer: [UInt8] = []
+    private var readIndex = 0
+    private var closing = false
+    private var registered = false
+    private var incompleteTimer: Scheduled<Void>?
+    private let parser: QueryParser
+
+    init(server: ReplicaServer) {
+        self.server = server
+        parser = QueryParser(maxBulkLength: server.configuration.maxBulkLength,
+                             queryBufferLimit: server.configuration.queryBufferLimit)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        channel = context.channel
+        let remote = context.channel.remoteAddress
+        let isLoopback = ClientHandler.isLoopback(remote)
+        session = ClientSession(id: server.newClientID(), address: ClientHandler.describe(remote),
+                                localAddress: ClientHandler.describe(context.channel.localAddress),
+                                isLoopback: isLoopback, passwordRequired: server.configuration.password != nil)
+        if let refusal = server.admit(self, isLoopback: isLoopback) {
+            server.logger.info("Refusing client \(session.address): \(refusal.encoded(protocolVersion: 2).prefix(40))")
+            write(refusal)
+            closeAfterFlush(context)
+            return
+        }
+        registered = true
+        server.register(self)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        incompleteTimer?.cancel()
+        if registered { server.unregister(self) }
+        registered = false
+        replica?.stop()
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { replica?.pump() }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        var bytes = unwrapInboundIn(data)
+        server.netInputBytes += Int64(bytes.readableBytes)
+        if readIndex > 0 && readIndex == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            readIndex = 0
+        }
+        bytes.withUnsafeReadableBytes { buffer.append(contentsOf: $0) }
+        session.lastInteraction = Date()
+        process(context)
+    }
+
+    private func process(_ context: ChannelHandlerContext) {
+        var wrote = false
+        while !closing && readIndex < buffer.count {
+            let outcome = buffer.withUnsafeBytes { raw in
+                parser.parse(UnsafeRawBufferPointer(rebasing: raw[readIndex...]), authRequired: !session.authenticated)
+            }
+            switch outcome {
+            case .needMore:
+                if buffer.count - readIndex > server.configuration.queryBufferLimit {
+                    closing = true
+                    context.close(promise: nil)
+                }
+                armIncompleteTimer(context)
+                if wrote { context.flush() }
+                return
+            case .protocolError(let text):
+                server.logger.info("Protocol error from client \(session.address): \(text); closing it")
+                if replica == nil {
+                    write(.err(text))
+                    server.errorReplies += 1
+                }
+                closeAfterFlush(context)
+                return
+            case .command(let args, let consumed):
+                readIndex += consumed
+                if let replica {
+                    replica.received(args)
+                    continue
+                }
+                server.totalCommands += 1
+                let (reply, after) = Commands(server: server).execute(args, session)
+                if let reply {
+                    if case .error = reply { server.errorReplies += 1 }
+                    write(reply)
+                    wrote = true
+                }
+                switch after {
+                case .none: break
+                case .close:
+                    closeAfterFlush(context)
+                    return
+                case .replicate(let replid, let offset, let isSync):
+                    if wrote { context.flush() }
+                    wrote = false
+                    session.isReplica = true
+                    replica = DownstreamReplica(server: server, handler: self, session: session)
+                    replica?.start(replid: replid, offset: offset, isSync: isSync)
+                }
+            }
+        }
+        incompleteTimer?.cancel()
+        incompleteTimer = nil
+        if readIndex == buffer.count {
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 64 << 10)
+            readIndex = 0
+        }
+        if wrote { context.flush() }
+    }
+
+    private func armIncompleteTimer(_ context: ChannelHandlerContext) {
+        guard incompleteTimer == nil else { return }
+        let ch = context.channel
+        incompleteTimer = context.eventLoop.scheduleTask(in: server.configuration.incompleteCommandTimeout) { [weak self] in
+            guard let self, !self.closing else { return }
+            self.server.logger.info("Closing client \(self.session.address): its command stayed incomplete for \(self.server.configuration.incompleteCommandTimeout)")
+            self.closing = true
+            ch.close(promise: nil)
+        }
+    }
+
+    func write(_ reply: Reply) {
+        guard let ch = channel else { return }
+        let bytes = reply.encoded(protocolVersion: session?.protocolVersion ?? 2)
+        server.netOutputBytes += Int64(bytes.count)
+        ch.write(ch.allocator.buffer(bytes: bytes), promise: nil)
+    }
+
+    /// Writes raw bytes (the replication stream) and flushes when asked.
+    func writeRaw(_ bytes: [UInt8], flush: Bool) {
+        guard let ch = channel else { return }
+        server.netOutputBytes += Int64(bytes.count)
+        if flush {
+            ch.writeAndFlush(ch.allocator.buffer(bytes: bytes), promise: nil)
+        } else {
+            ch.write(ch.allocator.buffer(bytes: bytes), promise: nil)
+        }
+    }
+
+    private func closeAfterFlush(_ context: ChannelHandlerContext) {
+        closing = true
+        let ch = context.channel
+        ch.writeAndFlush(ch.allocator.buffer(capacity: 0)).whenComplete { _ in ch.close(promise: nil) }
+    }
+
+    func close() {
+        closing = true
+        channel?.close(promise: nil)
+    }
+
+    static func isLoopback(_ a: SocketAddress?) -> Bool {
+        guard let a else { return false }
+        switch a {
+        case .v4: return a.ipAddress?.hasPrefix("127.") ?? false
+        case .v6: return a.ipAddress == "::1" || (a.ipAddress?.hasPrefix("::ffff:127.") ?? false)
+        case .unixDomainSocket: return true
+        }
+    }
+
+    static func describe(_ a: SocketAddress?) -> String {
+        guard let a, let ip = a.ipAddress else { return "?" }
+        if case .v6 = a { return "[\(ip)]:\(a.port ?? 0)" }
+        return "\(ip):\(a.port ?? 0)"
+    }
+}

@@ -1,0 +1,92 @@
+/// The commands this server knows: the ones it answers, and Redis's write commands, which a read-only
+/// replica refuses with `-READONLY` (Redis `processCommand`: `server.masterhost && server.repl_slave_ro`
+/// and `CMD_WRITE`). Arity follows Redis's command table (src/commands/*.json): n > 0 means exactly n
+/// arguments including the name, n < 0 means at least -n.
+struct CommandSpec: Sendable {
+    var name: String
+    var arity: Int
+    var flags: [String]
+    var group: String
+    var since: String
+    var summary: String
+    var subcommands: [String] = []
+}
+
+enum CommandTable {
+    /// The commands answered here (the connection/server group of a read-only replica).
+    static let served: [CommandSpec] = [
+        CommandSpec(name: "ping", arity: -1, flags: ["fast", "sentinel"], group: "connection", since: "1.0.0", summary: "Returns the server's liveliness response."),
+        CommandSpec(name: "echo", arity: 2, flags: ["loading", "stale", "fast"], group: "connection", since: "1.0.0", summary: "Returns the given string."),
+        CommandSpec(name: "auth", arity: -2, flags: ["noscript", "loading", "stale", "fast", "no_auth", "sentinel", "allow_busy"], group: "connection", since: "1.0.0", summary: "Authenticates the connection."),
+        CommandSpec(name: "hello", arity: -1, flags: ["noscript", "loading", "stale", "fast", "no_auth", "sentinel", "allow_busy"], group: "connection", since: "6.0.0", summary: "Handshakes with the Redis server."),
+        CommandSpec(name: "select", arity: 2, flags: ["loading", "stale", "fast"], group: "connection", since: "1.0.0", summary: "Changes the selected database."),
+        CommandSpec(name: "quit", arity: -1, flags: ["allow_busy", "noscript", "loading", "stale", "fast", "no_auth"], group: "connection", since: "1.0.0", summary: "Closes the connection."),
+        CommandSpec(name: "reset", arity: 1, flags: ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], group: "connection", since: "6.2.0", summary: "Resets the connection."),
+        CommandSpec(name: "client", arity: -2, flags: ["sentinel"], group: "connection", since: "2.4.0", summary: "A container for client connection commands.",
+                    subcommands: ["id", "getname", "setname", "info", "list", "setinfo", "help"]),
+        CommandSpec(name: "command", arity: -1, flags: ["loading", "stale", "sentinel"], group: "server", since: "2.8.13", summary: "Returns detailed information about all commands.",
+                    subcommands: ["count", "docs", "info", "list", "help"]),
+        CommandSpec(name: "time", arity: 1, flags: ["loading", "stale", "fast"], group: "server", since: "2.6.0", summary: "Returns the server time."),
+        CommandSpec(name: "role", arity: 1, flags: ["noscript", "loading", "stale", "fast", "sentinel"], group: "server", since: "2.8.12", summary: "Returns the replication role."),
+        CommandSpec(name: "info", arity: -1, flags: ["loading", "stale", "sentinel"], group: "server", since: "1.0.0", summary: "Returns information and statistics about the server."),
+        CommandSpec(name: "replconf", arity: -1, flags: ["admin", "noscript", "loading", "stale", "allow_busy"], group: "server", since: "3.0.0", summary: "An internal command for configuring the replication stream."),
+        CommandSpec(name: "psync", arity: -3, flags: ["no_async_loading", "admin", "no_multi", "noscript"], group: "server", since: "2.8.0", summary: "An internal command used in replication."),
+        CommandSpec(name: "sync", arity: 1, flags: ["no_async_loading", "admin", "no_multi", "noscript"], group: "server", since: "1.0.0", summary: "An internal command used in replication."),
+    ]
+
+    /// Redis's commands flagged WRITE (Redis 8.2's command table, which includes 6.2's and 7.0's).
+    static let writeArity: [(String, Int)] = [
+        ("append", 3), ("bitfield", -2), ("bitop", -4), ("blmove", 6), ("blmpop", -5), ("blpop", -3), ("brpop", -3),
+        ("brpoplpush", 4), ("bzmpop", -5), ("bzpopmax", -3), ("bzpopmin", -3), ("copy", -3), ("decr", 2), ("decrby", 3),
+        ("del", -2), ("expire", -3), ("expireat", -3), ("flushall", -1), ("flushdb", -1), ("geoadd", -5), ("georadius", -6),
+        ("georadiusbymember", -5), ("geosearchstore", -8), ("getdel", 2), ("getex", -2), ("getset", 3), ("hdel", -3),
+        ("hexpire", -6), ("hexpireat", -6), ("hgetdel", -5), ("hgetex", -5), ("hincrby", 4), ("hincrbyfloat", 4), ("hmset", -4),
+        ("hpersist", -5), ("hpexpire", -6), ("hpexpireat", -6), ("hset", -4), ("hsetex", -6), ("hsetnx", 4), ("incr", 2),
+        ("incrby", 3), ("incrbyfloat", 3), ("linsert", 5), ("lmove", 5), ("lmpop", -4), ("lpop", -2), ("lpush", -3),
+        ("lpushx", -3), ("lrem", 4), ("lset", 4), ("ltrim", 4), ("migrate", -6), ("move", 3), ("mset", -3), ("msetnx", -3),
+        ("persist", 2), ("pexpire", -3), ("pexpireat", -3), ("pfadd", -2), ("pfdebug", 3), ("pfmerge", -2), ("psetex", 4),
+        ("rename", 3), ("renamenx", 3), ("restore-asking", -4), ("restore", -4), ("rpop", -2), ("rpoplpush", 3), ("rpush", -3),
+        ("rpushx", -3), ("sadd", -3), ("sdiffstore", -3), ("set", -3), ("setbit", 4), ("setex", 4), ("setnx", 3),
+        ("setrange", 4), ("sinterstore", -3), ("smove", 4), ("sort", -2), ("spop", -2), ("srem", -3),
+        ("sunionstore", -3), ("swapdb", 3), ("unlink", -2), ("xack", -4), ("xadd", -5), ("xautoclaim", -6), ("xclaim", -6),
+        ("xdel", -3), ("xreadgroup", -7), ("xsetid", -3), ("xtrim", -4), ("zadd", -4), ("zdiffstore", -4), ("zincrby", 4),
+        ("zinterstore", -4), ("zmpop", -4), ("zpopmax", -2), ("zpopmin", -2), ("zrangestore", -5), ("zrem", -3),
+        ("zremrangebylex", 4), ("zremrangebyrank", 4), ("zremrangebyscore", 4), ("zunionstore", -4),
+    ]
+
+    static let servedByName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: served.map { ($0.name, $0) })
+    static let writeByName: [String: Int] = Dictionary(uniqueKeysWithValues: writeArity)
+
+    /// Every known command's spec (served ones, then write commands).
+    static func spec(_ name: String) -> CommandSpec? {
+        if let s = servedByName[name] { return s }
+        if let a = writeByName[name] {
+            return CommandSpec(name: name, arity: a, flags: ["write"], group: "generic", since: "1.0.0", summary: "A write command (refused on a read-only replica).")
+        }
+        return nil
+    }
+
+    static var allNames: [String] { served.map(\.name) + writeArity.map(\.0) }
+
+    /// One `COMMAND INFO` entry, Redis 7's ten-element form (name, arity, flags, first key, last key, step,
+    /// ACL categories, tips, key specs, subcommands). The key positions are 0 for the served commands (they
+    /// take no keys); a write command's are given as 1/1/1, enough for clients that route by key.
+    static func info(_ s: CommandSpec) -> Reply {
+        let keyed = s.flags.contains("write")
+        let key: Int64 = keyed ? 1 : 0
+        return .array([
+            .bulk(s.name), .integer(Int64(s.arity)), .set(s.flags.map { .simple($0) }),
+            .integer(key), .integer(key), .integer(key),
+            .set([.simple("@" + (keyed ? "write" : s.group))]), .set([]), .array([]),
+            .array(s.subcommands.map { sub in
+                .array([.bulk("\(s.name)|\(sub)"), .integer(-2), .set([]), .integer(0), .integer(0), .integer(0),
+                        .set([]), .set([]), .array([]), .array([])])
+            }),
+        ])
+    }
+
+    /// One `COMMAND DOCS` entry: summary, since, group.
+    static func docs(_ s: CommandSpec) -> Reply {
+        .map([(.bulk("summary"), .bulk(s.summary)), (.bulk("since"), .bulk(s.since)), (.bulk("group"), .bulk(s.group))])
+    }
+}

@@ -1,0 +1,144 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ReplicaStore
+
+/// Reads the committed replication stream back out of a store's log segments, from any offset, for a
+/// downstream replica: the bytes after offset X are exactly the bytes the master sent after X.
+///
+/// It follows the record framing of `LogRecord` (28-byte header: magic, version, payload length, start
+/// offset, stream db, CRC-32) and checks magic, version and that each record starts where the previous
+/// ended; the CRCs were checked by recovery at open (or the records were appended by this process).
+/// Files are opened by descriptor and kept open, so a segment deleted by a new full sync stays readable
+/// until the reader is closed. Reads are positional (`pread`) and bounded by `maxChunk`.
+final class LogTail {
+    enum Failure: Error, CustomStringConvertible {
+        case notInLog(offset: Int64, first: Int64, end: Int64)
+        case damaged(file: String, at: Int64, String)
+        case io(file: String, errno: Int32)
+        var description: String {
+            switch self {
+            case .notInLog(let o, let first, let end): return "offset \(o) is not in the log (it holds \(first)...\(end))"
+            case .damaged(let f, let at, let why): return "\(f) at byte \(at): \(why)"
+            case .io(let f, let e): return "\(f): \(String(cString: strerror(e)))"
+            }
+        }
+    }
+
+    let directory: String
+    /// The replication offset of the last byte returned (the next byte returned is `offset + 1`).
+    private(set) var offset: Int64
+    private var segments: [SegmentRecord]
+    private var segmentIndex: Int
+    private var fd: Int32 = -1
+    private var path = ""
+    /// File position of the record that holds `offset + 1`, its start offset and payload length.
+    private var recordPos: Int64 = 0
+    private var recordStart: Int64 = 0
+    private var recordLength: Int64 = 0
+
+    /// A reader positioned after `offset`, which must lie in the log: from the snapshot's offset to the end.
+    init(store: ReplicaStore, after offset: Int64) throws {
+        guard let m = store.currentManifest, let end = store.position?.offset,
+              offset >= m.snapshot.offset, offset <= end else {
+            let m = store.currentManifest
+            throw Failure.notInLog(offset: offset, first: m?.snapshot.offset ?? -1, end: store.position?.offset ?? -1)
+        }
+        directory = store.directory
+        self.offset = offset
+        segments = m.segments
+        segmentIndex = segments.lastIndex { $0.start <= offset } ?? 0
+        try open(segmentIndex)
+        recordStart = segments[segmentIndex].start
+        // Walk the records of the segment to the one holding offset + 1.
+        while recordStart < end {
+            guard try loadHeader() else { break }
+            if recordStart + recordLength > offset { break }
+            recordPos += Int64(LogRecord.headerSize) + recordLength
+            recordStart += recordLength
+            recordLength = 0
+        }
+    }
+
+    deinit { close() }
+
+    func close() {
+        if fd >= 0 { _ = Glibc.close(fd) }
+        fd = -1
+    }
+
+    /// Up to `maxChunk` bytes after `offset`, never past `end` (the store's committed end offset).
+    /// `manifest` is the store's current one, consulted when a segment is used up. Returns [] when there
+    /// is nothing new yet.
+    func read(upTo end: Int64, maxChunk: Int, manifest: () -> Manifest?) throws -> [UInt8] {
+        guard end > offset else { return [] }
+        if recordLength == 0 || recordStart + recordLength <= offset {
+            // Past the current record: the next one starts here, in this segment or the next.
+            if recordLength > 0 {
+                recordPos += Int64(LogRecord.headerSize) + recordLength
+                recordStart += recordLength
+                recordLength = 0
+            }
+            if try !loadHeader() {
+                if let m = manifest() { segments = m.segments }
+                guard segmentIndex + 1 < segments.count, segments[segmentIndex + 1].start == offset else { return [] }
+                segmentIndex += 1
+                try open(segmentIndex)
+                recordStart = offset
+                guard try loadHeader() else { return [] }
+            }
+        }
+        let inRecord = offset - recordStart
+        let n = Int(min(Int64(maxChunk), recordLength - inRecord, end - offset))
+        var out = [UInt8](repeating: 0, count: n)
+        let got = try pread(into: &out, at: recordPos + Int64(LogRecord.headerSize) + inRecord)
+        guard got == n else { throw Failure.damaged(file: path, at: recordPos, "record payload cut short") }
+        offset += Int64(n)
+        return out
+    }
+
+    private func open(_ index: Int) throws {
+        close()
+        path = directory.hasSuffix("/") ? directory + segments[index].file : directory + "/" + segments[index].file
+        fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure.io(file: path, errno: errno) }
+        recordPos = 0
+        recordLength = 0
+    }
+
+    /// Reads the header at `recordPos`; false when there is none (yet) at the end of the file.
+    private func loadHeader() throws -> Bool {
+        var h = [UInt8](repeating: 0, count: LogRecord.headerSize)
+        let got = try pread(into: &h, at: recordPos)
+        guard got == h.count else { return false }
+        guard Array(h[0..<4]) == LogRecord.magic, h[4] == LogRecord.version else {
+            throw Failure.damaged(file: path, at: recordPos, "not a log record header")
+        }
+        func le(_ at: Int, _ n: Int) -> UInt64 { (0..<n).reduce(UInt64(0)) { $0 | UInt64(h[at + $1]) << (8 * UInt64($1)) } }
+        let length = Int64(le(8, 4))
+        let start = Int64(bitPattern: le(12, 8))
+        guard length > 0, start == recordStart else {
+            throw Failure.damaged(file: path, at: recordPos, "record starts at offset \(start), expected \(recordStart)")
+        }
+        recordLength = length
+        return true
+    }
+
+    private func pread(into buf: inout [UInt8], at position: Int64) throws -> Int {
+        var got = 0
+        while got < buf.count {
+            let n = buf.withUnsafeMutableBytes { p in
+                Glibc.pread(fd, p.baseAddress! + got, p.count - got, off_t(position + Int64(got)))
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Failure.io(file: path, errno: errno)
+            }
+            if n == 0 { break }
+            got += n
+        }
+        return got
+    }
+}

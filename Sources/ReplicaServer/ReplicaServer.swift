@@ -1,0 +1,152 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ReplicaStore
+
+/// The RESP port of `follow --port`: answers the connection/server commands of a read-only Redis
+/// replica and serves downstream replicas (PSYNC) from the store's snapshot and log.
+///
+/// Everything runs on one event loop of its own group, apart from the link's: a slow or hostile client
+/// can only delay other clients of this port, never the link to the master. All state below is
+/// confined to `loop`.
+public final class ReplicaServer: @unchecked Sendable {
+    /// The Redis version we answer as (HELLO, INFO): the protocol and replication behaviour we implement.
+    public static let redisVersion = "7.0.0"
+
+    public let configuration: ServerConfiguration
+    let store: ReplicaStore
+    let linkStatus: @Sendable () -> LinkStatus
+    var logger: Logger
+    let group: MultiThreadedEventLoopGroup
+    let loop: EventLoop
+    private var listener: Channel?
+    private var poller: RepeatedTask?
+
+    var clients: [Int64: ClientHandler] = [:]
+    private var nextClientID: Int64 = 1
+    let startedAt = Date()
+    let runID: String = (0..<40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
+
+    // Stats (INFO stats).
+    var totalConnections: Int64 = 0
+    var totalCommands: Int64 = 0
+    var rejectedConnections: Int64 = 0
+    var syncFull: Int64 = 0
+    var syncPartialOK: Int64 = 0
+    var syncPartialErr: Int64 = 0
+    var netInputBytes: Int64 = 0
+    var netOutputBytes: Int64 = 0
+    var errorReplies: Int64 = 0
+
+    /// What the downstream replicas are following: a change of snapshot (an upstream full sync) or of
+    /// replid (an upstream +CONTINUE with a new id) disconnects them, as Redis does with its sub-replicas.
+    private var servedSnapshot: String?
+    private var servedReplid: String?
+    /// When our log last grew (for master_last_io_seconds_ago).
+    private(set) var lastLogGrowth = Date()
+    private var lastEnd: Int64 = -1
+
+    public init(configuration: ServerConfiguration, store: ReplicaStore, logger: Logger,
+                linkStatus: @escaping @Sendable () -> LinkStatus) {
+        self.configuration = configuration
+        self.store = store
+        self.logger = logger
+        self.linkStatus = linkStatus
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        loop = group.next()
+    }
+
+    /// The port actually bound (useful with port 0).
+    public private(set) var boundPort = 0
+
+    /// Binds and starts accepting clients; throws when the address cannot be bound.
+    public func start() throws {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 511)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 256 << 10, high: 1 << 20))
+            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { ch in
+                ch.pipeline.addHandler(ClientHandler(server: self))
+            }
+        let ch = try bootstrap.bind(host: configuration.bindAddress, port: configuration.port).wait()
+        listener = ch
+        boundPort = ch.localAddress?.port ?? configuration.port
+        try loop.submit {
+            self.refreshServedPosition(disconnect: false)
+            self.poller = self.loop.scheduleRepeatedTask(initialDelay: self.configuration.pollInterval,
+                                                         delay: self.configuration.pollInterval) { _ in self.poll() }
+        }.wait()
+        logger.notice("Serving RESP on \(configuration.bindAddress):\(boundPort) (auth \(configuration.password == nil ? "none, protected mode" : "required"), maxclients \(configuration.maxClients))")
+    }
+
+    /// Closes the listener and every client; waits for the loop to finish.
+    public func stop() {
+        let done: EventLoopFuture<Void> = loop.flatSubmit {
+            self.poller?.cancel()
+            self.poller = nil
+            for c in self.clients.values { c.close() }
+            return self.listener?.close() ?? self.loop.makeSucceededVoidFuture()
+        }
+        try? done.wait()
+        try? group.syncShutdownGracefully()
+    }
+
+    // MARK: Clients (on loop)
+
+    var sessions: [ClientSession] { clients.values.map(\.session).sorted { $0.id < $1.id } }
+
+    /// Admits a new connection (Redis `acceptCommonHandler` / `clientAcceptHandler`): nil when it is
+    /// admitted, else the error to write before closing it.
+    func admit(_ handler: ClientHandler, isLoopback: Bool) -> Reply? {
+        totalConnections += 1
+        if clients.count >= configuration.maxClients {
+            rejectedConnections += 1
+            return Errors.maxClients
+        }
+        if configuration.protectedMode && configuration.password == nil && !isLoopback {
+            rejectedConnections += 1
+            return Errors.denied
+        }
+        return nil
+    }
+
+    func newClientID() -> Int64 {
+        defer { nextClientID += 1 }
+        return nextClientID
+    }
+
+    func register(_ h: ClientHandler) { clients[h.session.id] = h }
+    func unregister(_ h: ClientHandler) { clients.removeValue(forKey: h.session.id) }
+
+    var downstreams: [DownstreamReplica] { clients.values.compactMap(\.replica).sorted { $0.session.id < $1.session.id } }
+
+    // MARK: Streaming (on loop)
+
+    private func poll() {
+        refreshServedPosition(disconnect: true)
+        for r in downstreams { r.pump() }
+    }
+
+    private func refreshServedPosition(disconnect: Bool) {
+        let m = store.currentManifest
+        let end = store.position?.offset ?? -1
+        if end != lastEnd {
+            lastEnd = end
+            lastLogGrowth = Date()
+        }
+        let snapshot = m?.snapshot.file
+        let replid = m?.replid
+        if disconnect && (snapshot != servedSnapshot || replid != servedReplid) {
+            let why = snapshot != servedSnapshot ? "a new full sync from our master" : "a new replication id from our master (\(replid ?? "none"))"
+            for r in downstreams {
+                logger.notice("Disconnecting replica \(r.describe) after \(why), as Redis does with its sub-replicas")
+                r.handler.close()
+            }
+        }
+        servedSnapshot = snapshot
+        servedReplid = replid
+    }
+}
