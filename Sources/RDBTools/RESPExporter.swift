@@ -63,7 +63,8 @@ public final class RESPExporter {
         switch record {
         case .header(let h):
             if options.targetVersion == nil {
-                version = RDBWriterOptions.defaultVersion(forInput: h.version, magic: h.magic)
+                // Payloads are written for RDB 7 at least (the oldest the writer knows; every server since 3.2 reads it).
+                version = max(RDBWriterOptions.oldestVersion, RDBWriterOptions.defaultVersion(forInput: h.version, magic: h.magic))
             }
         case .function(let code):
             guard version >= 10 else {
