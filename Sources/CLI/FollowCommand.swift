@@ -54,6 +54,9 @@ public struct FollowCommand: ParsableCommand {
     @Option(name: .long, help: "Most clients --port accepts at once.")
     var maxclients: Int = 10000
 
+    @Option(name: .customLong("replica-buffer-limit"), help: "client-output-buffer-limit replica: HARD[,SOFT,SECONDS] in bytes a downstream replica may fall behind our log before it is disconnected.")
+    var replicaBufferLimit: String = "268435456,67108864,60"
+
     @Option(name: .long, help: "How to check a received RDB before publishing it: full (read it back with the RDB reader), checksum (CRC-64 only) or none.")
     var verify: String = "full"
 
@@ -97,6 +100,10 @@ public struct FollowCommand: ParsableCommand {
         guard (0...65535).contains(listeningPort ?? 0) else { throw ValidationError("--listening-port must be 0...65535") }
         guard (0...65535).contains(servePort) else { throw ValidationError("--port must be 0...65535") }
         guard maxclients >= 1 else { throw ValidationError("--maxclients must be at least 1") }
+        let limits = replicaBufferLimit.split(separator: ",").map { Int64($0) }
+        guard (limits.count == 1 || limits.count == 3), limits.allSatisfy({ ($0 ?? -1) > 0 }) else {
+            throw ValidationError("--replica-buffer-limit must be HARD or HARD,SOFT,SECONDS (positive integers)")
+        }
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown --log-level \(logLevel)") }
         let verifyDepth: SnapshotVerifyDepth?
         if verify == "none" {
@@ -133,8 +140,16 @@ public struct FollowCommand: ParsableCommand {
                                     masterPassword: password, fsync: policy, replTimeoutSeconds: replTimeout,
                                     listeningPort: listeningPort ?? servePort, verifyDepth: verifyDepth)
         if servePort > 0 {
-            options.server = ServerConfiguration(port: servePort, bindAddress: bind, password: requirepass, maxClients: maxclients,
-                                                 masterHost: host, masterPort: port)
+            var config = ServerConfiguration(port: servePort, bindAddress: bind, password: requirepass, maxClients: maxclients,
+                                             masterHost: host, masterPort: port)
+            config.replicaHardLimit = limits[0]!
+            if limits.count == 3 {
+                config.replicaSoftLimit = limits[1]!
+                config.replicaSoftSeconds = Int(limits[2]!)
+            } else {
+                config.replicaSoftLimit = limits[0]!
+            }
+            options.server = config
         }
         logger.notice("follow \(options.masterAddress) into \(dir) (fsync \(policy.rawValue), repl-timeout \(replTimeout) s, auth \(password == nil ? "none" : "configured"))")
 

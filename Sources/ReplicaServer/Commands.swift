@@ -53,6 +53,7 @@ struct Commands {
                 // A master running FAILOVER hands its role over with PSYNC ... FAILOVER (replication.c
                 // syncCommand). We never take over: refusing makes the master abort the failover
                 // ("Failover target rejected psync request") and stay writable.
+                server.logger.warning("Refused PSYNC FAILOVER from \(s.address): our master tried to hand its role over to us (FAILOVER); it will abort and stay the master")
                 return (.err("PSYNC FAILOVER refused: this replica is a persistent log, never a failover target"), .none)
             }
             guard let offset = Int64(String(decoding: rest[1], as: UTF8.self)) else { return (Errors.notInteger, .none) }
