@@ -1,5 +1,6 @@
 // Geohash arithmetic exactly as Redis's src/geohash.c and src/geohash_helper.c (7.0 = 8.x; 6.2
-// computed distances without the equal-longitude shortcut and checked boxes in another order):
+// computed distances without the equal-longitude shortcut and tested boxes with full haversines,
+// kept here as `distance62` / `GeoShape.redis62`):
 // 52-bit interleaved scores (26 steps per axis, latitude on the even bits), decoding to the cell
 // centre, neighbours, the haversine distance on a sphere of radius 6372797.560856 m, and the
 // choice of the nine cells a radius or box search scans. The same libm (sin, cos, asin, sqrt)
@@ -159,6 +160,14 @@ public enum Geo {
         return 2.0 * earthRadius * asin(sqrt(a))
     }
 
+    /// Redis 6.2's geohashGetDistance: the full haversine, whatever the longitudes.
+    static func distance62(lon1: Double, lat1: Double, lon2: Double, lat2: Double) -> Double {
+        let lat1r = degRad(lat1), lon1r = degRad(lon1), lat2r = degRad(lat2), lon2r = degRad(lon2)
+        let u = sin((lat2r - lat1r) / 2)
+        let v = sin((lon2r - lon1r) / 2)
+        return 2.0 * earthRadius * asin(sqrt(u * u + cos(lat1r) * cos(lat2r) * v * v))
+    }
+
     static func estimateSteps(radius: Double, latitude lat: Double) -> Int {
         if radius == 0 { return 26 }
         var range = radius
@@ -232,9 +241,22 @@ struct GeoShape {
     var isRadius: Bool
     var radius = 0.0, width = 0.0, height = 0.0
     var conversion: Double
+    /// Redis 6.2's distance and box test (geohash_helper.c before 7.0).
+    var redis62 = false
 
     /// geoWithinShape for a point already decoded: the distance from the centre if inside.
     func distanceIfInside(lon: Double, lat: Double) -> Double? {
+        if redis62 {
+            let d62 = Geo.distance62
+            if isRadius {
+                let d = d62(longitude, latitude, lon, lat)
+                return d > radius * conversion ? nil : d
+            }
+            let lonDistance = d62(lon, lat, longitude, lat)
+            let latDistance = d62(lon, lat, lon, latitude)
+            if lonDistance > width * conversion / 2 || latDistance > height * conversion / 2 { return nil }
+            return d62(longitude, latitude, lon, lat)
+        }
         if isRadius {
             let d = Geo.distance(lon1: longitude, lat1: latitude, lon2: lon, lat2: lat)
             return d > radius * conversion ? nil : d

@@ -15,9 +15,8 @@
 //       new members and scores; empty means Redis deletes the destination (it replaces any value
 //       of any type, and drops its TTL, otherwise). Outcome.matches: the results in reply order.
 //       The reply of a store is `stored.count`.
-// Known limit: with COUNT and more matches than COUNT, Redis picks the first COUNT with its own
-// partial quicksort; when several matches are at exactly the same distance at the cut, which of
-// them are kept may differ from Redis (here: the stable order of the scan).
+// With COUNT and more matches than COUNT, the first COUNT are picked with Redis's own partial
+// quicksort (PartialQuickSort.swift), so ties at the cut keep the same members as Redis.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -85,7 +84,12 @@ public enum GeoSearch {
     static func err(_ s: String) -> GeoError { GeoError(message: s) }
     static let syntax = err("ERR syntax error")
 
-    public static func run(_ argv: [[UInt8]], source: GeoSortedSet?) -> Result<Outcome, GeoError> {
+    /// `redis62`: compute as a Redis 6.2 master does (case-sensitive units, 6.2's distance and
+    /// box test, 6.2's error texts).
+    public static func run(_ argv: [[UInt8]], source: GeoSortedSet?, redis62: Bool = false) -> Result<Outcome, GeoError> {
+        let unit = { (u: [UInt8]) in GeoSearch.unit(u, caseSensitive: redis62) }
+        let unitError = redis62 ? "ERR unsupported unit provided. please use m, km, ft, mi"
+                                : "ERR unsupported unit provided. please use M, KM, FT, MI"
         guard let name = argv.first else { return .failure(syntax) }
         let isSearch = RedisArgument.equalsIgnoringCase(name, "geosearch") || RedisArgument.equalsIgnoringCase(name, "geosearchstore")
         let isSearchStore = RedisArgument.equalsIgnoringCase(name, "geosearchstore")
@@ -95,20 +99,20 @@ public enum GeoSearch {
         let minArgs = isSearchStore ? 8 : isSearch ? 7 : byCoords ? 6 : 5  // the commands' arities
         guard argv.count >= minArgs else { return .failure(err("ERR wrong number of arguments for '\(String(decoding: name, as: UTF8.self).lowercased())' command")) }
 
-        var shape = GeoShape(longitude: 0, latitude: 0, isRadius: true, conversion: 0)
+        var shape = GeoShape(longitude: 0, latitude: 0, isRadius: true, conversion: 0, redis62: redis62)
         var storeKey: [UInt8]? = nil
         var storeDist = false
         var base: Int
         if byCoords {
             base = 6
             switch lonLat(argv[2], argv[3]) { case .failure(let e): return .failure(e); case .success(let xy): (shape.longitude, shape.latitude) = xy }
-            switch radiusAndUnit(argv[4], argv[5]) { case .failure(let e): return .failure(e); case .success(let ru): (shape.radius, shape.conversion) = ru }
+            switch radiusAndUnit(argv[4], argv[5], redis62) { case .failure(let e): return .failure(e); case .success(let ru): (shape.radius, shape.conversion) = ru }
         } else if byMember {
             base = 5
             if let source {
                 guard let s = source.score(of: argv[2]) else { return .failure(err("ERR could not decode requested zset member")) }
                 (shape.longitude, shape.latitude) = Geo.decode(score: s)
-                switch radiusAndUnit(argv[3], argv[4]) { case .failure(let e): return .failure(e); case .success(let ru): (shape.radius, shape.conversion) = ru }
+                switch radiusAndUnit(argv[3], argv[4], redis62) { case .failure(let e): return .failure(e); case .success(let ru): (shape.radius, shape.conversion) = ru }
             }
         } else {
             base = isSearchStore ? 3 : 2
@@ -155,7 +159,7 @@ public enum GeoSearch {
                 fromLoc = true
                 i += 2
             } else if isArg("byradius") && i + 2 < remaining && isSearch && !byBox {
-                switch radiusAndUnit(arg(i + 1), arg(i + 2)) { case .failure(let e): return .failure(e); case .success(let ru): (shape.radius, shape.conversion) = ru }
+                switch radiusAndUnit(arg(i + 1), arg(i + 2), redis62) { case .failure(let e): return .failure(e); case .success(let ru): (shape.radius, shape.conversion) = ru }
                 shape.isRadius = true
                 byRadius = true
                 i += 2
@@ -163,7 +167,7 @@ public enum GeoSearch {
                 guard let w = RedisDouble.parse(arg(i + 1)) else { return .failure(err("ERR need numeric width")) }
                 guard let h = RedisDouble.parse(arg(i + 2)) else { return .failure(err("ERR need numeric height")) }
                 if h < 0 || w < 0 { return .failure(err("ERR height or width cannot be negative")) }
-                guard let conv = unit(arg(i + 3)) else { return .failure(err("ERR unsupported unit provided. please use M, KM, FT, MI")) }
+                guard let conv = unit(arg(i + 3)) else { return .failure(err(unitError)) }
                 (shape.width, shape.height, shape.conversion) = (w, h, conv)
                 shape.isRadius = false
                 byBox = true
@@ -172,6 +176,9 @@ public enum GeoSearch {
                 return .failure(syntax)
             }
             i += 1
+        }
+        if storeKey != nil && withOptions && redis62 {
+            return .failure(err("ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORDS options"))
         }
         if storeKey != nil && withOptions {
             return .failure(err("ERR \(isSearchStore ? "GEOSEARCHSTORE" : "STORE option in GEORADIUS") is not compatible with WITHDIST, WITHHASH and WITHCOORD options"))
@@ -203,15 +210,23 @@ public enum GeoSearch {
             }
             lastProcessed = k
         }
-        if sort == 1 { found = stableSorted(found) { $0.distance < $1.distance } }
-        if sort == 2 { found = stableSorted(found) { $0.distance > $1.distance } }
+        if sort != 0 {
+            // sort_gp_asc / sort_gp_desc; all of them: glibc's qsort (a stable merge sort); the
+            // first COUNT only: Redis's pqsort.
+            let sign = sort == 1 ? 1 : -1
+            let cmp = { (a: Match, b: Match) -> Int in sign * (a.distance > b.distance ? 1 : a.distance == b.distance ? 0 : -1) }
+            if count == 0 || found.count <= Int(count) {
+                found = found.enumerated().sorted { x, y in
+                    let c = cmp(x.element, y.element)
+                    return c != 0 ? c < 0 : x.offset < y.offset
+                }.map(\.element)
+            } else {
+                PartialQuickSort.sort(&found, lrange: 0, rrange: Int(count) - 1, by: cmp)
+            }
+        }
         if count > 0 && found.count > Int(count) { found.removeLast(found.count - Int(count)) }
         for k in found.indices { found[k].distance /= shape.conversion }
         return .success(Outcome(storeKey: storeKey, storeDistance: storeDist, matches: found))
-    }
-
-    static func stableSorted(_ xs: [Match], _ less: (Match, Match) -> Bool) -> [Match] {
-        xs.enumerated().sorted { a, b in less(a.element, b.element) || (!less(b.element, a.element) && a.offset < b.offset) }.map(\.element)
     }
 
     /// extractLongLatOrReply.
@@ -224,18 +239,25 @@ public enum GeoSearch {
     }
 
     /// extractDistanceOrReply: the radius, then the unit's size in metres.
-    static func radiusAndUnit(_ r: [UInt8], _ u: [UInt8]) -> Result<(Double, Double), GeoError> {
+    static func radiusAndUnit(_ r: [UInt8], _ u: [UInt8], _ redis62: Bool) -> Result<(Double, Double), GeoError> {
         guard let d = RedisDouble.parse(r) else { return .failure(err("ERR need numeric radius")) }
         if d < 0 { return .failure(err("ERR radius cannot be negative")) }
-        guard let conv = unit(u) else { return .failure(err("ERR unsupported unit provided. please use M, KM, FT, MI")) }
+        guard let conv = unit(u, caseSensitive: redis62) else {
+            return .failure(err(redis62 ? "ERR unsupported unit provided. please use m, km, ft, mi"
+                                        : "ERR unsupported unit provided. please use M, KM, FT, MI"))
+        }
         return .success((d, conv))
     }
 
-    static func unit(_ u: [UInt8]) -> Double? {
-        if RedisArgument.equalsIgnoringCase(u, "m") { return 1 }
-        if RedisArgument.equalsIgnoringCase(u, "km") { return 1000 }
-        if RedisArgument.equalsIgnoringCase(u, "ft") { return 0.3048 }
-        if RedisArgument.equalsIgnoringCase(u, "mi") { return 1609.34 }
+    /// extractUnitOrReply: the unit's size in metres (6.2 compares with strcmp, 7.0 with strcasecmp).
+    static func unit(_ u: [UInt8], caseSensitive: Bool) -> Double? {
+        func isUnit(_ w: String) -> Bool {
+            caseSensitive ? Array(u.prefix { $0 != 0 }) == Array(w.utf8) : RedisArgument.equalsIgnoringCase(u, w)
+        }
+        if isUnit("m") { return 1 }
+        if isUnit("km") { return 1000 }
+        if isUnit("ft") { return 0.3048 }
+        if isUnit("mi") { return 1609.34 }
         return nil
     }
 }

@@ -9,10 +9,16 @@ import TestSupport
 /// destination's members and scores (ZRANGE ... WITHSCORES) must be equal.
 @Suite(.serialized) struct GeoServerTests {
     static let v82 = RedisServerProcess.redis82BinaryPath
+    static let v62 = RedisServerProcess.redis62BinaryPath
 
     @Test("geo stores equal Redis 7.0's", arguments: [1 as UInt64, 2])
     func redis70(seed: UInt64) throws {
         try Self.run(binary: RedisServerProcess.defaultBinaryPath, seed: seed, queries: 400)
+    }
+
+    @Test("geo stores equal Redis 6.2's (6.2's distance and box test)", .enabled(if: v62 != nil, "no Redis 6.2 binary (tools/install-deps)"))
+    func redis62() throws {
+        try Self.run(binary: Self.v62!, seed: 5, queries: 400, redis62: true)
     }
 
     @Test("geo stores equal Redis 8.2's", .enabled(if: v82 != nil, "no Redis 8.2 binary (tools/install-deps)"))
@@ -24,7 +30,7 @@ import TestSupport
 
     static func fmt(_ d: Double) -> String { String(d) }
 
-    static func run(binary: String, seed: UInt64, queries: Int) throws {
+    static func run(binary: String, seed: UInt64, queries: Int, redis62: Bool = false) throws {
         let server = try RedisServerProcess(binary: binary)
         defer { server.stop() }
         let client = try server.client()
@@ -32,11 +38,16 @@ import TestSupport
         var points: [(member: [UInt8], score: Double)] = []
         let centers: [(Double, Double)] = [(13.36, 38.11), (-0.12, 51.5), (179.99, -16.5), (-179.95, 65.0),
                                            (2.35, 84.9), (-70.6, -84.8), (0, 0), (151.2, -33.86)]
+        var placed: [(Double, Double)] = []
         for n in 0..<600 {
-            let (cx, cy) = pick(centers, &rng)
-            let scale = pick([0.001, 0.01, 0.1, 1, 5, 30], &rng)
+            var (cx, cy) = pick(centers, &rng)
+            // One point in ten shares another's place exactly: ties in distance, cut by COUNT.
+            let duplicate = !placed.isEmpty && Int.random(in: 0..<10, using: &rng) == 0
+            if duplicate { (cx, cy) = pick(placed, &rng) }
+            let scale = duplicate ? 0 : pick([0.001, 0.01, 0.1, 1, 5, 30], &rng)
             let lon = min(180, max(-180, cx + Double.random(in: -scale...scale, using: &rng)))
             let lat = min(85.05112878, max(-85.05112878, cy + Double.random(in: -scale...scale, using: &rng)))
+            placed.append((lon, lat))
             let member = Array("p\(n)".utf8)
             try client.call([Array("GEOADD".utf8), Array("src".utf8), Array(fmt(lon).utf8), Array(fmt(lat).utf8), member])
             let ours = try #require(Geo.score(longitude: lon, latitude: lat))
@@ -75,7 +86,7 @@ import TestSupport
             }
             let reply = try client.command(args)
             let srcName = args[0] == "GEOSEARCHSTORE" ? args[2] : args[1]
-            let outcome = GeoSearch.run(args.map { Array($0.utf8) }, source: srcName == "src" ? source : nil)
+            let outcome = GeoSearch.run(args.map { Array($0.utf8) }, source: srcName == "src" ? source : nil, redis62: redis62)
             switch outcome {
             case .failure(let e):
                 #expect(reply == .error(e.message), "seed \(seed) query \(q): \(args.joined(separator: " "))")
