@@ -16,6 +16,9 @@ let package = Package(
         .executable(name: "redis-replica", targets: ["redis-replica"]),
         .library(name: "RDB", targets: ["RDB"]),
         .library(name: "RDBTools", targets: ["RDBTools"]),
+        // For the libFuzzer harnesses in tools/fuzz (a separate package: the main build never pays for sanitizers).
+        .library(name: "Replication", targets: ["Replication"]),
+        .library(name: "ReplicaStore", targets: ["ReplicaStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

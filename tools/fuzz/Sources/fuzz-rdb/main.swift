@@ -4,18 +4,10 @@
 // canonical JSON encoder) and once validating only (`decodeValues: false`, what `rdb check` uses).
 // Findings: a crash, a hang, a leak, an error that is not an `RDBError`, or the two modes
 // disagreeing about whether the input is valid or how many keys it holds.
-//
-// Top-level code calls libFuzzer's driver itself: SwiftPM's generated main would hide
-// libFuzzer's (see ../shared/notes/swift-on-this-machine.md).
+import FuzzDriver
 import Glibc
 import RDB
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
+import RDBTools
 
 /// Keeps a fuzzed length from legitimately asking for hundreds of MB (which libFuzzer's
 /// malloc limit would report as an out-of-memory finding).
@@ -41,7 +33,7 @@ func run(_ bytes: [UInt8], decodeValues: Bool, chunking: MemoryByteSource.Chunki
         outcome.error = e.code
         _ = e.description
     } catch {
-        fatalError("non-RDBError thrown: \(error)")
+        finding("non-RDBError thrown: \(error)")
     }
     return outcome
 }
@@ -51,7 +43,7 @@ func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let full = run(bytes, decodeValues: true, chunking: .all, encode: true)
     let check = run(bytes, decodeValues: false, chunking: .random(seed: UInt64(size), maxChunk: 4096), encode: false)
     if (full.error == nil) != (check.error == nil) || (full.error == nil && full.keys != check.keys) {
-        fatalError("decodeValues true/false disagree: \(full) vs \(check)")
+        finding("decodeValues true/false disagree: \(full) vs \(check)")
     }
     return 0
 }
@@ -63,6 +55,4 @@ public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     fuzzOne(data, size)
 }
 
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzzOne(data, size) }))
+runFuzzer { data, size in fuzzOne(data, size) }
