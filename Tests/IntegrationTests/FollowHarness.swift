@@ -137,7 +137,18 @@ struct StoredState {
     var snapshotSize: Int64?
 
     static func read(_ dir: String) throws -> StoredState {
-        let store = try ReplicaStore.open(directory: dir, fsync: .no)
+        // A redis-server being spawned by a parallel test holds a copy of the LOCK descriptor until
+        // its exec (O_CLOEXEC): retry `.locked` briefly, nothing else.
+        let deadline = Date().addingTimeInterval(5)
+        var opened: ReplicaStore?
+        while opened == nil {
+            do {
+                opened = try ReplicaStore.open(directory: dir, fsync: .no)
+            } catch let e as StoreError where e.code == .locked && Date() < deadline {
+                usleep(10_000)
+            }
+        }
+        let store = opened!
         defer { try? store.close() }
         var bytes: [UInt8] = []
         var start: Int64?

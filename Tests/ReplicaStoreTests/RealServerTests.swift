@@ -110,7 +110,7 @@ import TestSupport
         try store.close()
 
         // "Restart": reopen the directory and resume with PSYNC id offset+1.
-        store = try ReplicaStore.open(directory: dir, fsync: .always)
+        store = try reopen(directory: dir, fsync: .always)
         let pos = try #require(store.position)
         #expect(pos == ReplicationPosition(replid: sync.replid, offset: target, streamDB: 3))
         try store.close()

@@ -83,3 +83,18 @@ func makeTempDirectory() throws -> String {
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
+
+/// `ReplicaStore.open` for a reopen right after `close()` in a test process that starts
+/// redis-servers from parallel tests: a child being spawned (posix_spawn) holds a copy of the
+/// LOCK descriptor until its exec closes it (O_CLOEXEC), so the flock can outlive our close by
+/// that window. Retries `.locked` only, for at most 5 s; any other error is thrown at once.
+func reopen(directory: String, fsync: FsyncPolicy) throws -> ReplicaStore {
+    let deadline = Date().addingTimeInterval(5)
+    while true {
+        do {
+            return try ReplicaStore.open(directory: directory, fsync: fsync)
+        } catch let e as StoreError where e.code == .locked && Date() < deadline {
+            usleep(10_000)
+        }
+    }
+}
