@@ -150,6 +150,8 @@ public struct FollowCommand: ParsableCommand {
                 config.replicaSoftLimit = limits[0]!
             }
             options.server = config
+        } else {
+            options.failoverGuard = listeningPort == nil
         }
         logger.notice("follow \(options.masterAddress) into \(dir) (fsync \(policy.rawValue), repl-timeout \(replTimeout) s, auth \(password == nil ? "none" : "configured"))")
 

@@ -21,6 +21,9 @@ public struct FollowOptions: Sendable {
     public var verifyDepth: SnapshotVerifyDepth?
     /// `--port`: serve RESP (and downstream replicas) on this port; nil = no server.
     public var server: ServerConfiguration?
+    /// Without `--port` (and without `--listening-port`): listen on a free port that only refuses
+    /// `PSYNC ... FAILOVER`, and announce it, so a FAILOVER on the master never hands over to us.
+    public var failoverGuard = false
 
     public init(masterHost: String, masterPort: Int, directory: String, masterUser: String? = nil,
                 masterPassword: String? = nil, fsync: FsyncPolicy = .everysec, replTimeoutSeconds: Int = 60,

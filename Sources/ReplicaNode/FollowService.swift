@@ -27,6 +27,10 @@ public final class FollowService: Service, @unchecked Sendable {
             logger.warning("Recovery cut a torn log tail: \(torn)")
         }
         var server: ReplicaServer?
+        var options = self.options
+        if options.server == nil && options.failoverGuard {
+            options.server = .failoverGuard(masterHost: options.masterHost, masterPort: options.masterPort)
+        }
         if let config = options.server {
             let directory = options.directory
             let s = ReplicaServer(configuration: config, store: store, logger: logger,
@@ -38,6 +42,7 @@ public final class FollowService: Service, @unchecked Sendable {
                 throw FollowError(.local, "cannot listen on \(config.bindAddress):\(config.port): \(error)")
             }
             server = s
+            if config.failoverGuardOnly { options.listeningPort = s.boundPort }
         }
         defer { server?.stop() }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

@@ -9,6 +9,7 @@ struct Commands {
     func execute(_ args: [[UInt8]], _ s: ClientSession) -> (Reply?, AfterReply) {
         guard let first = args.first else { return (nil, .none) }
         let name = String(decoding: first, as: UTF8.self).lowercased()
+        if server.configuration.failoverGuardOnly && !(name == "psync" && args.count >= 4) { return guardOnly(name, args, s) }
         guard let spec = CommandTable.spec(name) else { return (Errors.unknownCommand(args), .none) }
         if (spec.arity > 0 && args.count != spec.arity) || args.count < -spec.arity {
             return (Errors.wrongArity(name), .none)
@@ -56,10 +57,21 @@ struct Commands {
                 server.logger.warning("Refused PSYNC FAILOVER from \(s.address): our master tried to hand its role over to us (FAILOVER); it will abort and stay the master")
                 return (.err("PSYNC FAILOVER refused: this replica is a persistent log, never a failover target"), .none)
             }
+            if server.configuration.failoverGuardOnly { return guardOnly(name, args, s) }
             guard let offset = Int64(String(decoding: rest[1], as: UTF8.self)) else { return (Errors.notInteger, .none) }
             return (nil, .replicate(replid: String(decoding: rest[0], as: UTF8.self), offset: offset, isSync: false))
         default:
             return (Errors.unknownCommand(args), .none)
+        }
+    }
+
+    /// The failover guard's whole command set (see `ServerConfiguration.failoverGuardOnly`).
+    private func guardOnly(_ name: String, _ args: [[UInt8]], _ s: ClientSession) -> (Reply?, AfterReply) {
+        switch name {
+        case "ping": return (.simple("PONG"), .none)
+        case "auth", "replconf": return (.ok, .none)
+        default:
+            return (.err("this port only refuses FAILOVER handovers; start follow with --port to serve clients and replicas"), .close)
         }
     }
 

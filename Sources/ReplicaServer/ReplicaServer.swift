@@ -79,6 +79,10 @@ public final class ReplicaServer: @unchecked Sendable {
             self.poller = self.loop.scheduleRepeatedTask(initialDelay: self.configuration.pollInterval,
                                                          delay: self.configuration.pollInterval) { _ in self.poll() }
         }.wait()
+        if configuration.failoverGuardOnly {
+            logger.notice("Failover guard on \(configuration.bindAddress):\(boundPort), announced to the master: a FAILOVER there reaches us and is refused (it serves nothing else)")
+            return
+        }
         logger.notice("Serving RESP on \(configuration.bindAddress):\(boundPort) (auth \(configuration.password == nil ? "none, protected mode" : "required"), maxclients \(configuration.maxClients))")
     }
 
@@ -106,7 +110,7 @@ public final class ReplicaServer: @unchecked Sendable {
             rejectedConnections += 1
             return Errors.maxClients
         }
-        if configuration.protectedMode && configuration.password == nil && !isLoopback {
+        if configuration.protectedMode && configuration.password == nil && !isLoopback && !configuration.failoverGuardOnly {
             rejectedConnections += 1
             return Errors.denied
         }

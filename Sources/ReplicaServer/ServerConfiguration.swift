@@ -30,6 +30,22 @@ public struct ServerConfiguration: Sendable {
     public var masterPort: Int
     /// How often streaming replicas look for new log bytes.
     public var pollInterval: TimeAmount
+    /// The failover guard of a `follow` without `--port`: the port announced to the master only so that a
+    /// FAILOVER there (which picks any replica whose ACK equals its offset, replication.c
+    /// `updateFailoverStatus`) reaches us and is refused at `PSYNC ... FAILOVER`. It serves nothing: any
+    /// client may connect (no data, so no protected mode), PING/AUTH/REPLCONF get +PONG/+OK, everything
+    /// else an error and the connection closed.
+    public var failoverGuardOnly = false
+
+    /// The guard: all interfaces (the master connects to the address it sees us at), a free port.
+    public static func failoverGuard(masterHost: String, masterPort: Int) -> ServerConfiguration {
+        var c = ServerConfiguration(port: 0, bindAddress: "0.0.0.0", maxClients: 16, protectedMode: false,
+                                    maxBulkLength: 64 << 10, queryBufferLimit: 1 << 20,
+                                    incompleteCommandTimeout: .seconds(10), masterHost: masterHost, masterPort: masterPort,
+                                    pollInterval: .seconds(1))
+        c.failoverGuardOnly = true
+        return c
+    }
 
     public init(port: Int, bindAddress: String = "127.0.0.1", password: String? = nil, maxClients: Int = 10000,
                 protectedMode: Bool = true, maxBulkLength: Int = 512 << 20, queryBufferLimit: Int = 1 << 30,

@@ -60,8 +60,10 @@ final class Follower {
     }
 
     func start(masterPort: UInt16? = nil) throws {
+        // A negative listeningPort omits --listening-port (follow then announces --port, or its failover guard).
+        let announce = listeningPort >= 0 ? ["--listening-port", String(listeningPort)] : []
         let args = ["follow", "--master", "127.0.0.1:\(masterPort ?? master.port)", "--dir", dir,
-                    "--listening-port", String(listeningPort), "--repl-timeout", "20"] + extra
+                    "--repl-timeout", "20"] + announce + extra
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "REDIS_REPLICA_MASTERAUTH")
         if let environment { env.merge(environment) { $1 } }

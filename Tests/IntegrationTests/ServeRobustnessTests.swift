@@ -74,4 +74,38 @@ struct ServeRobustnessTests {
         try follower.waitCaughtUp()
         #expect(follower.log.contains("Refused PSYNC FAILOVER"))
     }
+
+    /// Without --port, follow announces its failover guard's port: the master's FAILOVER reaches it, is
+    /// refused at PSYNC ... FAILOVER, and the master stays a writable master.
+    @Test func failoverWithoutPortLeavesTheMasterWritable() throws {
+        let master = try RedisServerProcess()
+        try FollowIntegrationTests.loadSmallDataset(master)
+        let tmp = try TestPaths.makeTemporaryDirectory()
+        let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: -1)
+        try follower.start()
+        defer { follower.stop() }
+        try waitUntil(30, "the follower to be online and caught up") {
+            let r = try master.replicationInfo()
+            guard let slave = r["slave0"], let offset = r["master_repl_offset"] else { return false }
+            return slave.contains("state=online") && slave.hasSuffix("offset=\(offset),lag=0") || slave.contains("offset=\(offset),")
+        }
+        let slave = try #require(try master.replicationInfo()["slave0"])
+        #expect(!slave.contains("port=0,"), "the master sees port 0: \(slave)")
+        let c = try master.client()
+        #expect(try c.command("FAILOVER", "TIMEOUT", "5000") == .simple("OK"))
+        try waitUntil(10, "the master to abort the failover (log: \(master.logPath.path))") {
+            master.log().contains("Failover target rejected psync request")
+        }
+        try waitUntil(10, "the master to be a master again") {
+            let r = try master.replicationInfo()
+            return r["role"] == "master" && r["master_failover_state"] == "no-failover"
+        }
+        #expect(try c.command("SET", "after-failover", "1") == .simple("OK"))
+        #expect(follower.log.contains("Refused PSYNC FAILOVER"))
+        // The guard serves nothing else.
+        let port = try #require(slave.split(separator: ",").first { $0.hasPrefix("port=") }.flatMap { UInt16($0.dropFirst(5)) })
+        let other = try RedisClient(port: port)
+        defer { other.close() }
+        #expect(try other.command("INFO").description.contains("only refuses FAILOVER handovers"))
+    }
 }
