@@ -172,6 +172,42 @@ struct ServeDownstreamTests {
         r62.stop()
     }
 
+    /// An upstream failover: FAILOVER TO a real replica R of our master M. M becomes R's replica with R's new
+    /// replid; our link's PSYNC to M is answered +CONTINUE <new id>, so we keep the old id as replid2 and
+    /// disconnect our downstream, whose PSYNC <old id> <offset> we then answer +CONTINUE from our log.
+    @Test("an upstream failover keeps the downstream on +CONTINUE")
+    func upstreamFailover() throws {
+        let chain = try Chain()
+        defer { chain.stop() }
+        let r = try RedisServerProcess(extraArguments: ServeDownstreamTests.debug(nil) + ["--replicaof", "127.0.0.1", String(chain.master.port)])
+        let d = try chain.downstream()
+        try checkInSync(chain, [r, d])
+        let oldID = try chain.master.replicationInfo()["master_replid"]
+        func count(_ needle: String) -> Int { d.log().components(separatedBy: needle).count - 1 }
+        let (fullBefore, partialBefore) = (count("Full resync from master"), count("Master accepted a Partial Resynchronization"))
+        let c = try chain.master.client()
+        #expect(try c.command("FAILOVER", "TO", "127.0.0.1", String(r.port), "TIMEOUT", "10000") == .simple("OK"))
+        try waitUntil(20, "R to be the master") {
+            try r.replicationInfo()["role"] == "master" && chain.master.replicationInfo()["master_link_status"] == "up"
+        }
+        let newID = try r.replicationInfo()["master_replid"]
+        #expect(newID != oldID)
+        let rc = try r.client()
+        for i in 0..<100 { try rc.call("SET", "after-failover:\(i)", String(i)) }
+        try waitUntil(30, "the downstream to follow R's history through M and us") {
+            let di = try d.replicationInfo()
+            let ri = try r.replicationInfo()
+            return di["master_link_status"] == "up" && di["master_replid"] == newID && di["slave_repl_offset"] == ri["master_repl_offset"]
+        }
+        #expect(try chain.digest(d) == chain.digest(r))
+        #expect(count("Full resync from master") == fullBefore, "log of the downstream:\n\(d.log().suffix(3000))")
+        #expect(count("Master accepted a Partial Resynchronization") > partialBefore)
+        let served = try chain.servedInfo("replication")
+        #expect(served["master_replid"] == newID && served["master_replid2"] == oldID)
+        #expect(chain.follower.log.contains("Disconnecting replica"))
+        for s in [d, r] { s.stop() }
+    }
+
     /// Waits until every replica is at the master's offset, then compares digests with the master's.
     func checkInSync(_ chain: Chain, _ replicas: [RedisServerProcess]) throws {
         for r in replicas {
