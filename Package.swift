@@ -6,7 +6,7 @@
 //                      -> ReplicaServer -> ReplicaStore
 //                      -> ReplicaStore -> RDB -> Base, CZlib
 //       -> SQLiteExport -> RDBTools -> RDB
-//   Keyspace -> RDB, Base, swift-collections
+//   Keyspace -> RDB, Base, RedisValueOps (pure Redis-exact HLL/bit/geo operations), swift-collections
 import PackageDescription
 
 let package = Package(
