@@ -43,3 +43,42 @@ import RDB
         #expect(g2.pending.isEmpty && g2.consumers.count == 1 && stream(r, "t")?.groups.isEmpty == true && !r.diverged)
     }
 }
+
+@Suite struct ApplierRestoreSortTests {
+    @Test func restoreTakesADumpPayload() throws {
+        var r = Run()
+        let payload = try DumpPayload.encode(.list([[1], [2, 3]]), rdbVersion: 10)
+        r.call([Array("RESTORE".utf8), Array("k".utf8), Array("1800000000000".utf8), payload, Array("ABSTTL".utf8)])
+        r.call([Array("RESTORE".utf8), Array("k2".utf8), Array("0".utf8), payload, Array("IDLETIME".utf8), Array("7".utf8)])
+        #expect(r.entry("k")?.expireAtMs == 1_800_000_000_000 && r.entry("k2")?.lruIdleSeconds == 7)
+        guard case .list(let l)? = r.entry("k")?.value else { Issue.record("not a list"); return }
+        #expect(l.elements == [[1], [2, 3]] && !r.diverged)
+        var bad = payload
+        bad[bad.count - 1] ^= 1
+        r.call([Array("RESTORE".utf8), Array("k3".utf8), Array("0".utf8), bad])
+        #expect(r.applier.divergence?.command == "RESTORE" && r.entry("k3") == nil)
+    }
+
+    @Test func functionRestoreReadsFunction2Records() {
+        var r = Run()
+        let code = Array("#!lua name=lib2\nredis.register_function('g', function() return 2 end)".utf8)
+        var body: [UInt8] = [245, UInt8(code.count >> 8) | 0x40, UInt8(code.count & 0xFF)] + code + [10, 0]
+        let crc = CRC64.checksum(body)
+        for i in 0..<8 { body.append(UInt8(truncatingIfNeeded: crc >> (8 * UInt64(i)))) }
+        r.call([Array("FUNCTION".utf8), Array("RESTORE".utf8), body])
+        #expect(r.ks.functions == [code] && !r.diverged)
+        r.call([Array("FUNCTION".utf8), Array("RESTORE".utf8), body])  // APPEND: the library exists
+        #expect(r.applier.divergence?.command == "FUNCTION")
+    }
+
+    @Test func sortStoreWithPatterns() {
+        var r = Run()
+        r.callAll(["RPUSH l 3 1 2", "SET w_1 30", "SET w_2 10", "SET w_3 20", "HSET h_1 f a", "HSET h_3 f c",
+                   "SORT l STORE o1", "SORT l BY w_* GET # GET h_*->f STORE o2", "SORT l DESC LIMIT 0 2 STORE o3",
+                   "SADD s b a c", "SORT s BY nosort STORE o4", "SORT l BY nosort DESC STORE o5", "SORT missing STORE o1"])
+        #expect(r.list("o2") == ["2", "", "3", "c", "1", "a"] && r.list("o3") == ["3", "2"])
+        #expect(r.list("o4") == ["a", "b", "c"] && r.list("o5") == ["2", "1", "3"] && r.entry("o1") == nil && !r.diverged)
+        r.callAll(["RPUSH t x", "SORT t STORE o6"])
+        #expect(r.applier.divergence?.reason == "One or more scores can't be converted into double")
+    }
+}

@@ -10,6 +10,8 @@ import TestSupport
 @Suite(.serialized) struct DifferentialTests {
     static var server70Available: Bool { FileManager.default.isExecutableFile(atPath: RedisServerProcess.defaultBinaryPath) }
 
+    static let trace = ProcessInfo.processInfo.environment["DIFF_TRACE"].map { Array($0.utf8) }
+
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     /// Consumer seen/active times are the replica's own clock (a real replica's differ too): zeroed.
@@ -71,11 +73,20 @@ import TestSupport
         Thread.sleep(forTimeInterval: 0.6)
         let masterOffset = try #require(Int64(try client.info("replication")["master_repl_offset"] ?? ""))
         var applied = 0
+        var traceDB = applier.selectedDB
         while splitter.offset < masterOffset {
             splitter.append(try link.readSome())
             while let (args, end) = try splitter.next() {
+                // DIFF_TRACE=key prints every command naming that key (and every SELECT), to chase a difference.
+                if args.first.map(Arg.upper) == "SELECT", args.count == 2 { traceDB = Int(String(decoding: args[1], as: UTF8.self)) ?? -1 }
+                if let t = Self.trace, args.contains(t) || args.first.map(Arg.upper) == "SWAPDB" {
+                    print("trace db \(traceDB): \(args.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " "))")
+                }
                 if case .diverged(let d) = applier.apply(args, at: end, nowMs: Self.nowMs()) {
                     Issue.record("seed \(seed): \(d) args \(args.map { String(decoding: $0, as: UTF8.self) })")
+                }
+                if let t = Self.trace, args.contains(t), !applier.inTransaction {
+                    print("trace   now \(applier.keyspace[traceDB, t].map { try! Keyspace.canonicalLine(RDBEntry(db: traceDB, key: t, value: $0.value.rdbValue, rdbType: 0)).suffix(120) } ?? "nil")")
                 }
                 applied += 1
             }
@@ -110,6 +121,8 @@ import TestSupport
                 let cut = zip(x, y).prefix { $0 == $1 }.count
                 print("seed \(seed) differs: \(x.prefix(90)) …\n   ours:   \(x.dropFirst(max(0, cut - 60)).prefix(260))\n   master: \(y.dropFirst(max(0, cut - 60)).prefix(260))")
             }
+            for x in onlyOurs.dropFirst(min(onlyOurs.count, onlyTheirs.count)).prefix(3) { print("seed \(seed) only ours: \(x.prefix(300))") }
+            for y in onlyTheirs.dropFirst(min(onlyOurs.count, onlyTheirs.count)).prefix(3) { print("seed \(seed) only theirs: \(y.prefix(300))") }
             print("seed \(seed): \(onlyOurs.count) lines only ours, \(onlyTheirs.count) only the master's")
         }
         let same = ours == theirs
@@ -119,6 +132,13 @@ import TestSupport
     @Test(.enabled(if: server70Available, "redis-server 7.0 not installed"), arguments: [UInt64(11), 12])
     func redis70(seed: UInt64) throws {
         try run(binary: nil, seed: seed, before: 300, after: 1500)
+    }
+
+    /// KEYSPACE_DIFF_SEEDS=first-last runs more seeds against 7.0 (not in CI).
+    @Test(.enabled(if: server70Available && ProcessInfo.processInfo.environment["KEYSPACE_DIFF_SEEDS"] != nil, "KEYSPACE_DIFF_SEEDS not set"))
+    func redis70MoreSeeds() throws {
+        let range = ProcessInfo.processInfo.environment["KEYSPACE_DIFF_SEEDS"]!.split(separator: "-").compactMap { UInt64($0) }
+        for seed in (range.first ?? 1)...(range.last ?? 1) { try run(binary: nil, seed: seed, before: 300, after: 3000) }
     }
 
     @Test(.enabled(if: RedisServerProcess.redis82BinaryPath != nil, "REDIS_82_SERVER_BIN not set"), arguments: [UInt64(21)])

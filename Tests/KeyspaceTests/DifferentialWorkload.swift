@@ -33,7 +33,13 @@ struct DifferentialWorkload {
         case 62..<72: return [hashes()]
         case 72..<84: return [streams()]
         case 84..<88: return [pick([["PFADD", key("hll"), member(), member()], ["PFMERGE", key("hll"), key("hll"), key("hll")],
-                                    ["PFCOUNT", key("hll")], ["GEOADD", key("geo"), "13.36", "38.11", member()]])]
+                                    ["PFCOUNT", key("hll")], ["GEOADD", key("geo"), String(13 + int(3)), String(38 + int(3)), member()],
+                                    ["GEOSEARCHSTORE", key("geo"), key("geo"), "FROMLONLAT", "14", "39", "BYRADIUS", "200", "km"] + pick([[], ["STOREDIST"], ["COUNT", "1"]]),
+                                    ["GEORADIUS", key("geo"), "14", "39", "150", "km", "STORE", key("geo")],
+                                    ["SETBIT", key("bits"), String(int(64)), String(int(2))],
+                                    ["BITFIELD", key("bits"), "INCRBY", "u8", "#\(int(4))", "100", "SET", "i5", "3", "9"],
+                                    ["BITOP", pick(["AND", "OR", "XOR"]), key("bits"), key("bits"), key("bits")],
+                                    ["SORT", key(pick(["list", "set", "zset"])), "STORE", key("list")] + pick([[], ["ALPHA"], ["ALPHA", "DESC", "LIMIT", "1", "3"], ["BY", "nosort"], ["BY", "hash:*->cnt", "GET", "#", "GET", "str:*"]])])]
         case 88..<93: return [["SELECT", String(int(3))]]
         case 93..<96: return [["MULTI"], strings(), lists(), zsets(), ["EXEC"]]
         case 96..<98:

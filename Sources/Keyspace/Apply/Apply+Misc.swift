@@ -23,6 +23,8 @@ extension ApplyContext {
             guard a.count == 3 else { throw ApplyError.arity("function delete") }
             guard let i = ks.functionIndex(named: a[2]) else { throw ApplyError("Library not found") }
             ks.functions.remove(at: i)
+        case "RESTORE":
+            try functionRestore(a)
         case "FLUSH":
             guard a.count <= 3 else { throw ApplyError.syntax }
             ks.functions = []

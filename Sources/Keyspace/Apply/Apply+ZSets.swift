@@ -25,7 +25,7 @@ extension ApplyContext {
             guard a.count == 4 else { throw ApplyError.arity("zremrangebylex") }
             let r = try LexRange(a[2], a[3])
             guard let z = try c.zset(a[1]) else { return }
-            let doomed = z.sorted.filter { r.contains($0.member) }
+            let doomed = r.run(in: z.sorted, reverse: false)
             try c.mutateZSet(a[1], create: false) { z in for d in doomed { z.remove(d.member) } }
         }
         h["ZREMRANGEBYRANK"] = { c, a in
@@ -173,7 +173,44 @@ struct LexRange {
         }
     }
 
-    func contains(_ m: Bytes) -> Bool {
+    /// The elements a lex range selects in Redis order, as Redis's listpack walk does
+    /// (`zzlFirstInLexRange` / `zzlLastInLexRange`): from the first element (from the tail when
+    /// `reverse`) on the right side of the near bound, then consecutive elements while they stay inside
+    /// the far bound. The same as a filter when all scores are equal, which is what BYLEX is for.
+    func run(in items: [(member: Bytes, score: Double)], reverse: Bool) -> [(member: Bytes, score: Double)] {
+        var out: [(member: Bytes, score: Double)] = []
+        // zzlIsInLexRange: an empty range, a last element below min or a first above max select nothing.
+        guard let head = items.first, let tail = items.last, !isEmptyRange, aboveMin(tail.member), belowMax(head.member) else { return [] }
+        let order = reverse ? Array(items.indices.reversed()) : Array(items.indices)
+        guard let first = order.firstIndex(where: { reverse ? belowMax(items[$0].member) : aboveMin(items[$0].member) }) else { return [] }
+        for k in order[first...] {
+            let m = items[k].member
+            guard reverse ? aboveMin(m) : belowMax(m) else { break }
+            out.append(items[k])
+        }
+        return out
+    }
+
+    func contains(_ m: Bytes) -> Bool { aboveMin(m) && belowMax(m) }
+
+    /// `sdscmplex(min, max) > 0`, or equal with an exclusive end.
+    var isEmptyRange: Bool {
+        func rank(_ b: Bound) -> (Int, Bytes, Bool) {
+            switch b {
+            case .minusInf: return (0, [], false)
+            case .plusInf: return (2, [], false)
+            case .incl(let x): return (1, x, false)
+            case .excl(let x): return (1, x, true)
+            }
+        }
+        let (a, x, ax) = rank(min), (b, y, bx) = rank(max)
+        if a != b { return a > b }
+        if a != 1 { return false }
+        if x == y { return ax || bx }
+        return y.lexicographicallyPrecedes(x)
+    }
+
+    func aboveMin(_ m: Bytes) -> Bool {
         let aboveMin: Bool
         switch min {
         case .minusInf: aboveMin = true
@@ -181,6 +218,10 @@ struct LexRange {
         case .incl(let x): aboveMin = !m.lexicographicallyPrecedes(x)
         case .excl(let x): aboveMin = x.lexicographicallyPrecedes(m)
         }
+        return aboveMin
+    }
+
+    func belowMax(_ m: Bytes) -> Bool {
         let belowMax: Bool
         switch max {
         case .minusInf: belowMax = false
@@ -188,6 +229,6 @@ struct LexRange {
         case .incl(let x): belowMax = !x.lexicographicallyPrecedes(m)
         case .excl(let x): belowMax = m.lexicographicallyPrecedes(x)
         }
-        return aboveMin && belowMax
+        return belowMax
     }
 }

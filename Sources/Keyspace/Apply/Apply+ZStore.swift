@@ -151,8 +151,7 @@ extension ApplyContext {
         } else if byLex {
             let r = try LexRange(lo, hi)
             let z = try zset(a[2])
-            var items = (z?.sorted ?? []).filter { r.contains($0.member) }
-            if rev { items.reverse() }
+            let items = r.run(in: z?.sorted ?? [], reverse: rev)
             picked = ApplyContext.limited(items, offset, limit)
         } else {
             let s = try Arg.int(lo), e = try Arg.int(hi)

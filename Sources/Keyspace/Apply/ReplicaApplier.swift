@@ -165,6 +165,8 @@ struct ApplyContext {
         registerStreams(&h)
         registerMisc(&h)
         registerHyperLogLog(&h)
+        registerValueOps(&h)
+        registerSort(&h)
         return h
     }()
 }
