@@ -18,6 +18,9 @@ final class ClientHandler: ChannelInboundHandler {
     private var closing = false
     private var registered = false
     private var incompleteTimer: Scheduled<Void>?
+    /// A client that does not read its replies stops being read (its replies wait in at most the
+    /// channel's high-water mark), so it cannot grow our memory by pipelining without reading.
+    private var pausedForOutput = false
     private let parser: QueryParser
 
     init(server: ReplicaServer) {
@@ -53,7 +56,15 @@ final class ClientHandler: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { replica?.pump() }
+        guard context.channel.isWritable else { return }
+        if let replica {
+            replica.pump()
+        } else if pausedForOutput {
+            // The client read its replies: take its next commands again.
+            pausedForOutput = false
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+            process(context)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -76,6 +87,12 @@ final class ClientHandler: ChannelInboundHandler {
     private func process(_ context: ChannelHandlerContext) {
         var wrote = false
         while !closing && readIndex < buffer.count {
+            if replica == nil && !context.channel.isWritable {
+                pausedForOutput = true
+                context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+                context.flush()
+                return
+            }
             let outcome = buffer.withUnsafeBytes { raw in
                 parser.parse(UnsafeRawBufferPointer(rebasing: raw[readIndex...]), authRequired: !session.authenticated)
             }

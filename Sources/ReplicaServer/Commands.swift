@@ -15,7 +15,7 @@ struct Commands {
             return (Errors.wrongArity(name), .none)
         }
         if !s.authenticated && !spec.flags.contains("no_auth") { return (Errors.noAuth, .none) }
-        s.lastCommand = name
+        s.lastCommand = spec.subcommands.isEmpty || args.count < 2 ? name : name + "|" + String(decoding: args[1], as: UTF8.self).lowercased()
         if spec.flags.contains("write") { return (Errors.readOnly, .none) }
         let rest = Array(args.dropFirst())
         switch name {

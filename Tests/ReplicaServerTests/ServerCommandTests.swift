@@ -197,3 +197,30 @@ func waitFor(_ timeout: Double = 5, _ cond: () throws -> Bool) throws {
         usleep(20_000)
     }
 }
+
+@Suite struct ServerBackpressureTests {
+    /// A client that pipelines without reading is no longer read once its replies pass the high-water
+    /// mark; when it reads, the rest of its commands are answered, in order.
+    @Test func pipelineWithoutReading() throws {
+        let f = try ServerFixture()
+        let c = try f.client()
+        defer { c.close() }
+        let payload = String(repeating: "e", count: 10_000)
+        let n = 2000   // 20 MB of ECHO replies
+        var wire: [UInt8] = []
+        for _ in 0..<n { wire += RedisClient.encode([Array("ECHO".utf8), Array(payload.utf8)]) }
+        let bytes = wire
+        let sender = Thread { try? c.sendRaw(bytes) }
+        sender.start()
+        usleep(500_000)
+        let other = try f.client()
+        defer { other.close() }
+        #expect(try other.ping())
+        var got = 0
+        while got < n {
+            guard case .bulk(let b?) = try c.readReply(), b.count == payload.utf8.count else { break }
+            got += 1
+        }
+        #expect(got == n)
+    }
+}
