@@ -208,6 +208,27 @@ struct ServeDownstreamTests {
         for s in [d, r] { s.stop() }
     }
 
+    /// Our own full resync (follow was down while the master's 1 MB backlog moved on) disconnects the
+    /// downstream; its PSYNC then falls outside our new log and it full-syncs from the new snapshot.
+    @Test("an upstream full resync disconnects the downstream, which full-syncs from the new snapshot")
+    func upstreamFullResync() throws {
+        let chain = try Chain()
+        defer { chain.stop() }
+        let d = try chain.downstream()
+        try checkInSync(chain, [d])
+        func count(_ needle: String) -> Int { d.log().components(separatedBy: needle).count - 1 }
+        let fullBefore = count("Full resync from master")
+        chain.follower.kill9()
+        try chain.write(megabytes: 3, prefix: "while-down")
+        try chain.follower.start()
+        try chain.follower.waitCaughtUp()
+        try checkInSync(chain, [d])
+        #expect(chain.follower.log.contains("after a new full sync from our master"))
+        #expect(count("Full resync from master") == fullBefore + 1, "log of the downstream:\n\(d.log().suffix(3000))")
+        #expect(try chain.master.stat("sync_full") == 2)
+        d.stop()
+    }
+
     /// Waits until every replica is at the master's offset, then compares digests with the master's.
     func checkInSync(_ chain: Chain, _ replicas: [RedisServerProcess]) throws {
         for r in replicas {
