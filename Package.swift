@@ -4,9 +4,12 @@
 // Targets are layered; dependencies point one way, downward:
 //   CLI -> ReplicaNode -> Replication -> RESP, Base
 //                      -> ReplicaServer -> ReplicaStore
-//                      -> ReplicaStore -> RDB -> Base, CZlib
-//       -> SQLiteExport -> RDBTools -> RDB
+//                      -> ReplicaStore -> RDB -> Base -> CZlib
+//       -> SQLiteExport -> RDBTools -> RDB       (SQLiteExport and RDBTools use Base directly too)
 //   Keyspace -> RDB, Base, RedisValueOps (pure Redis-exact HLL/bit/geo operations), swift-collections
+// Base is the bottom layer: the replication position and the durable-file layer (the `FileSystem` seam,
+// EINTR-safe POSIX files, atomic replace, CRC-32, little-endian helpers). Test equipment (the simulated,
+// crashable file system, seeded randomness, real servers) lives in TestSupport, never in the product.
 import PackageDescription
 
 let package = Package(
@@ -32,15 +35,16 @@ let package = Package(
         // System zlib: CRC-32 for the replica log, gzip for `.rdb.gz` input.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-        // The bottom layer: the replication position shared by the link, the store and the RDB AUX fields.
-        .target(name: "Base"),
+        // The bottom layer: the replication position shared by the link, the store and the RDB AUX fields,
+        // and every durable file read and write (FileSystem, POSIXFileSystem, writeAtomically, CRC32).
+        .target(name: "Base", dependencies: ["CZlib"]),
 
         // The RDB format: streaming reader, writer, LZF, CRC-64, opcode/type table. No I/O policy.
         .target(name: "RDB", dependencies: ["Base", "CZlib"]),
 
         // Tools built on the format: canonical JSON output, key filters (Redis glob), file policy (`rdb convert`),
         // RESP/RESTORE export, memory estimates, diff.
-        .target(name: "RDBTools", dependencies: ["RDB"]),
+        .target(name: "RDBTools", dependencies: ["Base", "RDB"]),
 
         // Redis-exact pure operations on string values: HyperLogLog (PFADD/PFCOUNT/PFMERGE), bit
         // operations, geohash. No dependencies.
@@ -60,7 +64,7 @@ let package = Package(
         ]),
 
         // The data directory: manifest, snapshots, framed log, recovery.
-        .target(name: "ReplicaStore", dependencies: ["Base", "RDB", "CZlib"]),
+        .target(name: "ReplicaStore", dependencies: ["Base", "RDB"]),
 
         // The SwiftNIO driver that runs the state machine against a socket and the store.
         .target(name: "ReplicaNode", dependencies: [
@@ -82,7 +86,7 @@ let package = Package(
 
         // RDB -> SQLite, as a sink of records.
         .target(name: "SQLiteExport", dependencies: [
-            "RDB", "RDBTools",
+            "Base", "RDB", "RDBTools",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
@@ -95,8 +99,9 @@ let package = Package(
         ]),
         .executableTarget(name: "redis-replica", dependencies: ["CLI"]),
 
-        // Test helpers: real redis-server processes on free loopback ports, a tiny RESP client.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Test helpers: real redis-server processes on free loopback ports, a tiny RESP client, seeded
+        // randomness and the simulated (crashable) file system.
+        .target(name: "TestSupport", dependencies: ["Base"], path: "Tests/TestSupport"),
 
         .testTarget(name: "RDBTests", dependencies: ["Base", "RDB", "RDBTools", "TestSupport"]),
         .testTarget(name: "RDBToolsTests", dependencies: ["RDB", "RDBTools", "TestSupport"]),
@@ -110,7 +115,7 @@ let package = Package(
         ]),
         .testTarget(name: "ReplicationTests", dependencies: ["Base", "Replication", "RESP", "TestSupport"]),
         .testTarget(name: "ReplicaStoreTests", dependencies: ["Base", "ReplicaStore", "RDB", "TestSupport"]),
-        .testTarget(name: "SQLiteExportTests", dependencies: ["SQLiteExport", "RDB", "RDBTools", "TestSupport"]),
+        .testTarget(name: "SQLiteExportTests", dependencies: ["Base", "SQLiteExport", "RDB", "RDBTools", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "RDB", "RDBTools", "TestSupport"]),
         .testTarget(name: "ReplicaNodeTests", dependencies: [
             "ReplicaNode", "ReplicaStore", "Replication",

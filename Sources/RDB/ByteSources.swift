@@ -1,50 +1,37 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Base
 import CZlib
 
-/// `read(2)` under a name that does not clash with `ByteSource.read(into:)`.
-@inline(__always)
-private func systemRead(_ fd: Int32, _ buf: UnsafeMutableRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    return Glibc.read(fd, buf, count)
-    #else
-    return Darwin.read(fd, buf, count)
-    #endif
-}
-
-/// Reads a file with `read(2)` straight into the caller's buffer (no `Data`, no extra copies).
+/// Reads a file sequentially through the durable-file seam (`Base.DurableFile`, positional reads that retry
+/// EINTR) straight into the caller's buffer: no `Data`, no extra copy, no allocation per read.
 public final class FileByteSource: ByteSource {
     public let path: String
-    private var fd: Int32
-    private var offset: Int64 = 0
+    private let file: DurableFile
+    private var offset: Int64
 
-    public init(path: String) throws {
+    public init(path: String, fileSystem: FileSystem = POSIXFileSystem()) throws {
         self.path = path
-        fd = open(path, O_RDONLY)
-        if fd < 0 {
-            let e = errno
-            throw RDBError(.io, at: 0, "cannot open: \(String(cString: strerror(e)))", file: path)
+        do {
+            file = try fileSystem.openForReading(path)
+        } catch let e as FileIOError {
+            throw RDBError(.io, at: 0, "cannot open: \(e.message)", file: path)
         }
+        offset = 0
     }
 
-    deinit {
-        if fd >= 0 { close(fd) }
+    /// Reads an open file from `offset` on (the file stays open as long as this source).
+    public init(file: DurableFile, from offset: Int64 = 0) {
+        self.path = file.path
+        self.file = file
+        self.offset = offset
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard let base = buffer.baseAddress, buffer.count > 0, fd >= 0 else { return 0 }
-        while true {
-            let n = systemRead(fd, base, buffer.count)
-            if n >= 0 {
-                offset += Int64(n)
-                return n
-            }
-            let e = errno
-            if e == EINTR { continue }
-            throw RDBError(.io, at: offset, "read failed: \(String(cString: strerror(e)))", file: path)
+        do {
+            let n = try file.read(at: offset, into: buffer)
+            offset += Int64(n)
+            return n
+        } catch let e as FileIOError {
+            throw RDBError(.io, at: offset, "read failed: \(e.message)", file: path)
         }
     }
 }
@@ -60,9 +47,9 @@ public final class GzipByteSource: ByteSource {
     private var finished = false
     private var compressedOffset: Int64 = 0
 
-    public init(path: String, inputBufferSize: Int = 256 * 1024) throws {
+    public init(path: String, inputBufferSize: Int = 256 * 1024, fileSystem: FileSystem = POSIXFileSystem()) throws {
         self.path = path
-        file = try FileByteSource(path: path)
+        file = try FileByteSource(path: path, fileSystem: fileSystem)
         stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
         input = UnsafeMutableRawBufferPointer.allocate(byteCount: max(4096, inputBufferSize), alignment: 16)
@@ -186,8 +173,8 @@ public struct AnyByteSource: ByteSource {
 }
 
 /// Opens an RDB file for reading, inflating it transparently when it starts with the gzip magic `1f 8b`.
-public func openRDBSource(path: String) throws -> any ByteSource {
-    let probe = try FileByteSource(path: path)
+public func openRDBSource(path: String, fileSystem: FileSystem = POSIXFileSystem()) throws -> any ByteSource {
+    let probe = try FileByteSource(path: path, fileSystem: fileSystem)
     var magic: [UInt8] = [0, 0]
     var got = 0
     while got < 2 {
@@ -196,7 +183,7 @@ public func openRDBSource(path: String) throws -> any ByteSource {
         got += n
     }
     if got == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-        return try GzipByteSource(path: path)
+        return try GzipByteSource(path: path, fileSystem: fileSystem)
     }
-    return try FileByteSource(path: path)
+    return try FileByteSource(path: path, fileSystem: fileSystem)
 }

@@ -1,3 +1,4 @@
+import Base
 import RDB
 #if canImport(Glibc)
 import Glibc
@@ -48,18 +49,24 @@ public struct RDBConvertSummary: Sendable {
 /// Rewrites an RDB file: same or older target version, optionally only some databases / keys / types.
 ///
 /// Two streaming passes over the input: the first (values validated but not materialized) counts the
-/// kept keys and expires per database, so RESIZEDB is exact; the second writes. Output goes to a
-/// temporary file next to `output`, which is fsynced and renamed over `output` only when complete;
-/// on any error the temporary file is removed and `output` is untouched.
+/// kept keys and expires per database, so RESIZEDB is exact; the second writes. Output is replaced with
+/// `FileSystem.writeAtomically`: a temporary file next to `output` (`OUT.tmp-<pid>`), fsynced and renamed
+/// over `output` only when complete, then the directory fsynced; on any error the temporary file is
+/// removed and `output` is untouched. A crash at any point leaves the old output or the whole new one.
 public enum RDBConvert {
     public static func convert(input: String, output: String, options: RDBConvertOptions = RDBConvertOptions(),
-                               readerOptions: RDBReaderOptions = RDBReaderOptions()) throws -> RDBConvertSummary {
+                               readerOptions: RDBReaderOptions = RDBReaderOptions(),
+                               fileSystem: FileSystem = POSIXFileSystem()) throws -> RDBConvertSummary {
+        func openReader(_ options: RDBReaderOptions) throws -> AnyRDBReader {
+            RDBReader(source: AnyByteSource(try openRDBSource(path: input, fileSystem: fileSystem)),
+                      fileName: input, options: options)
+        }
         var summary = RDBConvertSummary()
 
         // Pass 1: header and exact per-db counts of what will be written.
         var countOptions = readerOptions
         countOptions.decodeValues = false
-        let counter = try RDBReader(path: input, options: countOptions)
+        let counter = try openReader(countOptions)
         var filter = options.filter
         while let record = try counter.next() {
             filter.observe(record)
@@ -84,18 +91,34 @@ public enum RDBConvert {
                                              dropFieldTTL: options.dropFieldTTL, dropFunctions: options.dropFunctions)
         writerOptions.checksum = true
 
-        // Pass 2: write to a temporary file, then rename.
-        let temp = output + ".tmp-\(getpid())"
-        let sink = try FileByteSink(path: temp)
-        var renamed = false
-        defer { if !renamed { _ = unlink(temp) } }
-        let writer = try RDBWriter(sink: sink, options: writerOptions)
-        let reader = try RDBReader(path: input, options: readerOptions)
-        let sameVersion = summary.inputHeader?.magic == .redis && inputVersion == version
+        // Pass 2: write to a temporary file, then publish it under the final name.
+        let writer: RDBWriter<FileByteSink>
+        do {
+            writer = try fileSystem.writeAtomically(output, temporary: output + ".tmp-\(getpid())",
+                                                    durable: options.sync) { file in
+                let writer = try RDBWriter(sink: FileByteSink(file: file), options: writerOptions)
+                try copyRecords(from: try openReader(readerOptions), to: writer, summary: &summary, filter: &filter,
+                                options: options,
+                                sameVersion: summary.inputHeader?.magic == .redis && inputVersion == version)
+                try writer.sink.flush()
+                return writer
+            }
+        } catch let e as FileIOError {
+            throw RDBWriteError(.io, e.description)
+        }
+        summary.bytesWritten = writer.bytesWritten
+        summary.writer = writer.stats
+        return summary
+    }
+
+    /// Pass 2's loop: every record the filter keeps, SELECTDB/RESIZEDB emitted lazily with exact counts.
+    private static func copyRecords(from reader: AnyRDBReader, to writer: RDBWriter<FileByteSink>,
+                                    summary: inout RDBConvertSummary, filter: inout KeyFilter,
+                                    options: RDBConvertOptions, sameVersion: Bool) throws {
+        let version = writer.version
         var resized = Set<Int>()
         var sawEOF = false
         // `filter` keeps pass 1's reference time, so both passes keep the same keys.
-
         while let record = try reader.next() {
             filter.observe(record)
             switch record {
@@ -133,19 +156,7 @@ public enum RDBConvert {
                 sawEOF = true
             }
         }
-        guard sawEOF else { throw RDBWriteError(.invalidValue, "\(input): no EOF record") }
-        try sink.close(sync: options.sync)
-        if rename(temp, output) != 0 {
-            throw RDBWriteError(.io, "cannot rename \(temp) to \(output): \(String(cString: strerror(errno)))")
-        }
-        renamed = true
-        if options.sync {
-            let dir = output.contains("/") ? String(output[..<output.lastIndex(of: "/")!]) : "."
-            try FileByteSink.syncDirectory(dir.isEmpty ? "/" : dir)
-        }
-        summary.bytesWritten = writer.bytesWritten
-        summary.writer = writer.stats
-        return summary
+        guard sawEOF else { throw RDBWriteError(.invalidValue, "\(reader.fileName ?? "input"): no EOF record") }
     }
 
     /// AUX fields pass through, except: `redis-ver` names the first release writing the target

@@ -1,4 +1,4 @@
-import Foundation
+import Base
 import RDB
 
 /// Checks a received RDB before it is published.
@@ -9,11 +9,16 @@ import RDB
 /// checksum, 0 = checksum disabled).
 enum SnapshotVerifier {
     static func verify(path: String, depth: SnapshotVerifyDepth) throws -> String {
+        try verify(path: path, depth: depth, fileSystem: POSIXFileSystem())
+    }
+
+    static func verify(path: String, depth: SnapshotVerifyDepth, fileSystem: FileSystem) throws -> String {
         switch depth {
         case .checksum:
-            return try verifyChecksum(path: path)
+            return try verifyChecksum(path: path, fileSystem: fileSystem)
         case .full:
-            let reader = try AnyRDBReader(path: path, options: RDBReaderOptions(verifyChecksum: true, decodeValues: false))
+            let reader = AnyRDBReader(source: AnyByteSource(try openRDBSource(path: path, fileSystem: fileSystem)),
+                                      fileName: path, options: RDBReaderOptions(verifyChecksum: true, decodeValues: false))
             var keys = 0
             var dbs = Set<Int>()
             var header = ""
@@ -37,20 +42,21 @@ enum SnapshotVerifier {
         var description: String
     }
 
-    /// Returns a one-line summary, or throws naming the file and byte offset.
-    static func verifyChecksum(path: String) throws -> String {
-        guard let fh = FileHandle(forReadingAtPath: path) else {
-            throw Failure(description: "\(path): cannot open")
+    /// Returns a one-line summary, or throws naming the file and byte offset. Reads through the durable-file
+    /// seam (positional reads, EINTR and short reads handled there).
+    static func verifyChecksum(path: String, fileSystem: FileSystem = POSIXFileSystem()) throws -> String {
+        let file: DurableFile
+        do {
+            file = try fileSystem.openForReading(path)
+        } catch let e as FileIOError {
+            throw Failure(description: "\(path): cannot open: \(e.message)")
         }
-        defer { try? fh.close() }
-        let fd = fh.fileDescriptor
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw Failure(description: "\(path): cannot stat") }
-        let size = Int64(st.st_size)
+        defer { file.close() }
+        let size = try file.size()
         guard size >= 9 + 1 else { throw Failure(description: "\(path): error at byte 0: only \(size) bytes, not an RDB") }
 
-        var header = [UInt8](repeating: 0, count: 9)
-        guard pread(fd, &header, 9, 0) == 9 else { throw Failure(description: "\(path): cannot read the header") }
+        let header = try file.readFully(at: 0, count: 9)
+        guard header.count == 9 else { throw Failure(description: "\(path): error at byte \(header.count): cannot read the header") }
         let magic = String(decoding: header, as: UTF8.self)
         let version: Int
         if magic.hasPrefix("REDIS"), let v = Int(magic.dropFirst(5)) {
@@ -67,13 +73,14 @@ enum SnapshotVerifier {
         let bodyEnd = size - 8
         var crc: UInt64 = 0
         var lastByte: UInt8 = 0
-        let chunk = 1 << 20
-        var buffer = [UInt8](repeating: 0, count: chunk)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var pos: Int64 = 0
         while pos < bodyEnd {
-            let want = Int(min(Int64(chunk), bodyEnd - pos))
-            let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(pos)) }
-            guard got > 0 else { throw Failure(description: "\(path): error at byte \(pos): read failed") }
+            let want = Int(min(Int64(buffer.count), bodyEnd - pos))
+            let got = try buffer.withUnsafeMutableBytes {
+                try file.readFully(at: pos, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]))
+            }
+            guard got > 0 else { throw Failure(description: "\(path): error at byte \(pos): the file ends before its recorded size") }
             crc = buffer.withUnsafeBytes { CRC64.update(crc, UnsafeRawBufferPointer(rebasing: $0[0..<got])) }
             lastByte = buffer[got - 1]
             pos += Int64(got)
@@ -81,9 +88,9 @@ enum SnapshotVerifier {
         guard lastByte == 0xFF else {
             throw Failure(description: "\(path): error at byte \(bodyEnd - 1): expected the EOF opcode 0xFF before the checksum, found 0x\(String(lastByte, radix: 16))")
         }
-        var trailer = [UInt8](repeating: 0, count: 8)
-        guard pread(fd, &trailer, 8, off_t(bodyEnd)) == 8 else { throw Failure(description: "\(path): cannot read the checksum") }
-        let stored = trailer.enumerated().reduce(UInt64(0)) { $0 | (UInt64($1.element) << (8 * UInt64($1.offset))) }
+        let trailer = try file.readFully(at: bodyEnd, count: 8)
+        guard trailer.count == 8 else { throw Failure(description: "\(path): error at byte \(bodyEnd): cannot read the checksum") }
+        let stored = LittleEndian.load(trailer, at: 0, as: UInt64.self)
         if stored != 0 && stored != crc {
             throw Failure(description: "\(path): error at byte \(bodyEnd): checksum mismatch (stored \(String(stored, radix: 16)), computed \(String(crc, radix: 16)))")
         }

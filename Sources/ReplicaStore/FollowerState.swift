@@ -1,3 +1,4 @@
+import Base
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -44,21 +45,20 @@ public struct FollowerState: Codable, Sendable, Equatable {
         self.ackedOffset = ackedOffset
     }
 
-    /// Writes `state.json` atomically (temp file + rename).
+    /// Writes `state.json` atomically (`FileSystem.writeAtomically` without the fsyncs: the file is advisory
+    /// and written on every link change: after a power loss it may be old, empty or absent, which `read` treats
+    /// as no state).
     public static func write(_ state: FollowerState, directory: String,
-                             fileSystem: StoreFileSystem = POSIXFileSystem()) throws {
+                             fileSystem: FileSystem = POSIXFileSystem()) throws {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let bytes = Array(try enc.encode(state)) + [0x0A]
-        let tmp = joinPath(directory, tempFileName)
-        let f = try fileSystem.openForWriting(tmp, truncate: true)
-        try f.write(bytes)
-        f.close()
-        try fileSystem.rename(tmp, joinPath(directory, fileName))
+        try fileSystem.writeAtomically(joinPath(directory, fileName), bytes: bytes,
+                                       temporary: joinPath(directory, tempFileName), durable: false)
     }
 
     /// Reads `state.json`; nil when absent or unreadable.
-    public static func read(directory: String, fileSystem: StoreFileSystem = POSIXFileSystem()) -> FollowerState? {
+    public static func read(directory: String, fileSystem: FileSystem = POSIXFileSystem()) -> FollowerState? {
         let path = joinPath(directory, fileName)
         guard let f = try? fileSystem.openForReading(path), let size = try? f.size(), size < 1 << 20,
               let bytes = try? f.readFully(at: 0, count: Int(size)) else { return nil }

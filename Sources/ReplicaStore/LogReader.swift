@@ -1,3 +1,4 @@
+import Base
 /// One record read back from the log.
 public struct LogEntry: Sendable, Equatable {
     /// Replication offset before the first payload byte.

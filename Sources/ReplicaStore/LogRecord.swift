@@ -1,4 +1,4 @@
-import CZlib
+import Base
 
 /// One record of a log segment: a framed batch of raw replication stream bytes.
 ///
@@ -37,12 +37,12 @@ public enum LogRecord {
         var h = [UInt8](repeating: 0, count: headerSize)
         h[0] = magic[0]; h[1] = magic[1]; h[2] = magic[2]; h[3] = magic[3]
         h[4] = version
-        putLE(&h, 8, UInt64(payload.count), 4)
-        putLE(&h, 12, UInt64(bitPattern: startOffset), 8)
-        putLE(&h, 20, UInt64(UInt32(truncatingIfNeeded: streamDB)), 4)
-        var crc = crc32Update(0, h, count: 24)
-        crc = crc32Update(crc, payload)
-        putLE(&h, 24, UInt64(crc), 4)
+        LittleEndian.store(UInt32(payload.count), into: &h, at: 8)
+        LittleEndian.store(UInt64(bitPattern: startOffset), into: &h, at: 12)
+        LittleEndian.store(UInt32(truncatingIfNeeded: streamDB), into: &h, at: 20)
+        var crc = h.withUnsafeBytes { CRC32.update(0, UnsafeRawBufferPointer(rebasing: $0[0..<24])) }
+        crc = CRC32.update(crc, payload)
+        LittleEndian.store(crc, into: &h, at: 24)
         return h
     }
 
@@ -53,7 +53,7 @@ public enum LogRecord {
         var streamDB: Int
         var crc: UInt32
         /// CRC of bytes 0..<24, to be continued over the payload.
-        var partialCRC: UInt
+        var partialCRC: UInt32
     }
 
     /// Parses a 28-byte header; nil when magic, version or reserved bytes are wrong.
@@ -61,42 +61,12 @@ public enum LogRecord {
         guard b.count >= headerSize,
               b[0] == magic[0], b[1] == magic[1], b[2] == magic[2], b[3] == magic[3],
               b[4] == version, b[5] == 0, b[6] == 0, b[7] == 0 else { return nil }
-        let len = Int(getLE(b, 8, 4))
-        let start = Int64(bitPattern: getLE(b, 12, 8))
-        let db = Int(getLE(b, 20, 4))
-        let crc = UInt32(getLE(b, 24, 4))
+        let len = Int(LittleEndian.load(b, at: 8, as: UInt32.self))
+        let start = LittleEndian.load(b, at: 12, as: Int64.self)
+        let db = Int(LittleEndian.load(b, at: 20, as: UInt32.self))
+        let crc = LittleEndian.load(b, at: 24, as: UInt32.self)
         guard len > 0, start >= 0 else { return nil }
-        let partial = crc32Update(0, UnsafeRawBufferPointer(rebasing: b[0..<24]))
+        let partial = CRC32.update(0, UnsafeRawBufferPointer(rebasing: b[0..<24]))
         return Header(payloadLength: len, startOffset: start, streamDB: db, crc: crc, partialCRC: partial)
     }
-
-    static func putLE(_ a: inout [UInt8], _ at: Int, _ v: UInt64, _ n: Int) {
-        for i in 0..<n { a[at + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) }
-    }
-
-    static func getLE(_ b: UnsafeRawBufferPointer, _ at: Int, _ n: Int) -> UInt64 {
-        var v: UInt64 = 0
-        for i in 0..<n { v |= UInt64(b[at + i]) << (8 * UInt64(i)) }
-        return v
-    }
-}
-
-/// zlib CRC-32, continued from `crc` over `bytes`.
-@inline(__always)
-func crc32Update(_ crc: UInt, _ bytes: UnsafeRawBufferPointer) -> UInt {
-    guard var p = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return crc }
-    var left = bytes.count
-    var c = crc
-    while left > 0 {
-        let n = min(left, Int(UInt32.max >> 1))
-        c = UInt(crc32(uLong(c), p, uInt(n)))
-        p += n
-        left -= n
-    }
-    return c
-}
-
-@inline(__always)
-func crc32Update(_ crc: UInt, _ bytes: [UInt8], count: Int) -> UInt {
-    bytes.withUnsafeBytes { crc32Update(crc, UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
 }

@@ -1,3 +1,4 @@
+import Base
 /// Reads a log segment's records front to back, checking each one (header, CRC, offset chain).
 ///
 /// Linear in the segment's size, with large sequential reads (1 MiB) and zlib's CRC-32; nothing is
@@ -23,14 +24,14 @@ struct LogDamage: Sendable, Equatable {
     var reason: String
 }
 
-/// A buffered positional reader over a `StoreFile`.
+/// A buffered positional reader over a `DurableFile`.
 struct SequentialReader {
-    let file: StoreFile
+    let file: DurableFile
     private var storage: [UInt8]
     private var bufStart: Int64 = 0
     private var bufCount = 0
 
-    init(file: StoreFile, bufferSize: Int = 1 << 20) {
+    init(file: DurableFile, bufferSize: Int = 1 << 20) {
         self.file = file
         storage = [UInt8](repeating: 0, count: max(bufferSize, LogRecord.headerSize))
     }
@@ -60,7 +61,7 @@ struct SequentialReader {
     }
 
     /// Continues `crc` over `count` bytes at `offset`; nil if the file ends first.
-    mutating func crc(at offset: Int64, count: Int, continuing crc: UInt) throws -> UInt? {
+    mutating func crc(at offset: Int64, count: Int, continuing crc: UInt32) throws -> UInt32? {
         var c = crc
         var off = offset
         var left = count
@@ -70,7 +71,7 @@ struct SequentialReader {
             if avail <= 0 { return nil }
             let n = min(avail, left)
             let from = Int(off - bufStart)
-            c = storage.withUnsafeBytes { crc32Update(c, UnsafeRawBufferPointer(rebasing: $0[from..<(from + n)])) }
+            c = storage.withUnsafeBytes { CRC32.update(c, UnsafeRawBufferPointer(rebasing: $0[from..<(from + n)])) }
             off += Int64(n)
             left -= n
         }
@@ -80,7 +81,7 @@ struct SequentialReader {
 
 enum LogScanner {
     /// Scans a whole segment and reports the valid prefix and the first damage.
-    static func scan(file: StoreFile, name: String, startOffset: Int64) throws -> SegmentScan {
+    static func scan(file: DurableFile, name: String, startOffset: Int64) throws -> SegmentScan {
         let size = try file.size()
         var reader = SequentialReader(file: file)
         var pos: Int64 = 0
@@ -134,15 +135,15 @@ enum LogScanner {
                                        continuing: header.partialCRC) else {
             return .invalid("incomplete record payload (file shorter than its size)")
         }
-        if UInt32(truncatingIfNeeded: crc) != header.crc {
-            return .invalid("record CRC mismatch (stored \(hex32(header.crc)), computed \(hex32(UInt32(truncatingIfNeeded: crc))))")
+        if crc != header.crc {
+            return .invalid("record CRC mismatch (stored \(hex32(header.crc)), computed \(hex32(crc)))")
         }
         return .valid(payloadLength: header.payloadLength, streamDB: header.streamDB)
     }
 
     /// Looks for a whole valid record anywhere after `from` whose start offset is at least `minStart`.
     /// Returns its file offset and start offset. Used to tell a torn tail from damage in the middle.
-    static func findValidRecord(file: StoreFile, from: Int64, fileSize: Int64, minStart: Int64) throws -> (Int64, Int64)? {
+    static func findValidRecord(file: DurableFile, from: Int64, fileSize: Int64, minStart: Int64) throws -> (Int64, Int64)? {
         var scanReader = SequentialReader(file: file)
         var checkReader = SequentialReader(file: file, bufferSize: 64 << 10)
         let chunk = 1 << 20
@@ -165,7 +166,7 @@ enum LogScanner {
                 let at = off + Int64(i)
                 if case .valid = try checkRecord(&checkReader, at: at, fileSize: fileSize, expectedStart: nil) {
                     let start = try checkReader.withBytes(at: at, count: LogRecord.headerSize) {
-                        Int64(bitPattern: LogRecord.getLE($0, 12, 8))
+                        LittleEndian.load($0, at: 12, as: Int64.self)
                     } ?? -1
                     if start >= minStart { return (at, start) }
                 }

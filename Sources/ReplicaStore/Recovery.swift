@@ -48,7 +48,7 @@ enum Recovery {
         return Int(digits)
     }
 
-    static func run(fs: StoreFileSystem, directory: String) throws -> RecoveryResult {
+    static func run(fs: FileSystem, directory: String) throws -> RecoveryResult {
         let names = try fs.list(directory)
         let highest = names.filter(isOurs).compactMap(fileNumber).max() ?? 0
         let manifestPath = joinPath(directory, Manifest.fileName)

@@ -56,13 +56,13 @@ public final class ReplicaStore: @unchecked Sendable {
 
     public let directory: String
     public let fsyncPolicy: FsyncPolicy
-    let fs: StoreFileSystem
+    let fs: FileSystem
     let options: Options
     private let lock = Lock()
     private var lockToken: AnyObject?
 
     private var manifest: Manifest?
-    private var segment: StoreFile?
+    private var segment: DurableFile?
     private var segmentBytes: Int64 = 0
     /// File bytes of all segments before the current one.
     private var earlierSegmentsBytes: Int64 = 0
@@ -79,7 +79,7 @@ public final class ReplicaStore: @unchecked Sendable {
     /// Leftover files deleted at open.
     public private(set) var removedLeftovers: [String] = []
 
-    private init(directory: String, fsync: FsyncPolicy, fs: StoreFileSystem, options: Options) {
+    private init(directory: String, fsync: FsyncPolicy, fs: FileSystem, options: Options) {
         self.directory = directory
         self.fsyncPolicy = fsync
         self.fs = fs
@@ -98,7 +98,7 @@ public final class ReplicaStore: @unchecked Sendable {
     /// Throws `StoreError` naming the file and byte offset when the directory cannot be trusted.
     /// An empty directory opens with `position == nil` (send `PSYNC ? -1`).
     public static func open(directory: String, fsync: FsyncPolicy = .everysec,
-                            fileSystem: StoreFileSystem = POSIXFileSystem(), options: Options = Options()) throws -> ReplicaStore {
+                            fileSystem: FileSystem = POSIXFileSystem(), options: Options = Options()) throws -> ReplicaStore {
         let store = ReplicaStore(directory: directory, fsync: fsync, fs: fileSystem, options: options)
         if !fileSystem.exists(directory) {
             // A new directory's own name lives in its parent: fsync the parent too, or a crash could
@@ -106,7 +106,11 @@ public final class ReplicaStore: @unchecked Sendable {
             try fileSystem.createDirectory(directory)
             try fileSystem.syncDirectory(parentDirectory(of: directory))
         }
-        store.lockToken = try fileSystem.lock(joinPath(directory, "LOCK"))
+        do {
+            store.lockToken = try fileSystem.lock(joinPath(directory, "LOCK"))
+        } catch let e as FileLockedError {
+            throw StoreError(.locked, file: e.path, offset: nil, "another process holds this data directory's lock (is `redis-replica follow` running?)")
+        }
         let r = try Recovery.run(fs: fileSystem, directory: directory)
         store.nextFileNumber = r.highestFileNumber + 1
         var removedAny = false
@@ -141,7 +145,7 @@ public final class ReplicaStore: @unchecked Sendable {
 
     /// A read-only look at a data directory: the same checks as `open`, but nothing is cut, deleted or
     /// locked, so it is safe while `follow` runs (a record being appended shows up as `tornTail`).
-    public static func inspect(directory: String, fileSystem: StoreFileSystem = POSIXFileSystem()) throws -> StoreStatus {
+    public static func inspect(directory: String, fileSystem: FileSystem = POSIXFileSystem()) throws -> StoreStatus {
         // The follower may roll or publish (replace and delete files) while we read: when a look fails and
         // the manifest changed meanwhile, look again; when it did not change, the error is real.
         let manifestPath = joinPath(directory, Manifest.fileName)
@@ -360,7 +364,7 @@ public final class ReplicaStore: @unchecked Sendable {
     /// fsyncs the current segment now; returns the durable offset.
     @discardableResult
     public func sync() throws -> Int64 {
-        let (file, end): (StoreFile?, Int64) = try lock.withLock {
+        let (file, end): (DurableFile?, Int64) = try lock.withLock {
             try checkUsable()
             return (segment, endOffset)
         }
@@ -424,17 +428,12 @@ public final class ReplicaStore: @unchecked Sendable {
         segmentBytes = 0
     }
 
-    /// MANIFEST.tmp, fsync, rename over MANIFEST, fsync the directory.
+    /// MANIFEST.tmp, fsync, rename over MANIFEST, fsync the directory (`FileSystem.writeAtomically`).
     private func writeManifest(_ m: Manifest) throws {
         var m = m
         m.nextFileNumber = max(m.nextFileNumber, nextFileNumber)
-        let tmp = joinPath(directory, Manifest.tempFileName)
-        let f = try fs.openForWriting(tmp, truncate: true)
-        try f.write(try m.encoded())
-        try f.sync()
-        f.close()
-        try fs.rename(tmp, joinPath(directory, Manifest.fileName))
-        try fs.syncDirectory(directory)
+        try fs.writeAtomically(joinPath(directory, Manifest.fileName), bytes: try m.encoded(),
+                               temporary: joinPath(directory, Manifest.tempFileName))
     }
 
     private func startTimer() {
@@ -447,7 +446,7 @@ public final class ReplicaStore: @unchecked Sendable {
 
     /// The `everysec` fsync: runs on `syncQueue`, never under the lock while fsyncing, so appends go on.
     private func backgroundSync() {
-        let job: (StoreFile, Int64)? = lock.withLock {
+        let job: (DurableFile, Int64)? = lock.withLock {
             guard !closed, failure == nil, let s = segment, endOffset > durable else { return nil }
             return (s, endOffset)
         }
@@ -460,7 +459,7 @@ public final class ReplicaStore: @unchecked Sendable {
         }
     }
 
-    fileprivate func fileSystem() -> StoreFileSystem { fs }
+    fileprivate func fileSystem() -> FileSystem { fs }
 
     static func isPlainName(_ s: String) -> Bool {
         !s.isEmpty && !s.contains("/") && s != "." && s != ".." && !s.contains("\0")
@@ -470,7 +469,7 @@ public final class ReplicaStore: @unchecked Sendable {
 /// Receives one full sync's RDB payload into a temp file in the data directory.
 public final class FullSyncWriter: @unchecked Sendable {
     weak var store: ReplicaStore?
-    private let file: StoreFile
+    private let file: DurableFile
     /// The temp file's path: verify it with the RDB reader between `finish()` and `publish`.
     public let path: String
     public let name: String
@@ -481,7 +480,7 @@ public final class FullSyncWriter: @unchecked Sendable {
     public internal(set) var isFinished = false
     var isPublished = false
 
-    init(store: ReplicaStore, file: StoreFile, path: String, name: String, replid: String, offset: Int64) {
+    init(store: ReplicaStore, file: DurableFile, path: String, name: String, replid: String, offset: Int64) {
         self.store = store
         self.file = file
         self.path = path
@@ -518,14 +517,6 @@ public final class FullSyncWriter: @unchecked Sendable {
         isFinished = true
         try? store?.fileSystem().remove(path)
     }
-}
-
-/// The parent of a path ("." for a bare name).
-func parentDirectory(of path: String) -> String {
-    var p = path
-    while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
-    guard let slash = p.lastIndex(of: "/") else { return "." }
-    return slash == p.startIndex ? "/" : String(p[..<slash])
 }
 
 func format6(_ n: Int) -> String {

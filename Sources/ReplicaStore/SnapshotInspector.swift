@@ -1,3 +1,4 @@
+import Base
 import RDB
 
 /// Reads a snapshot's replication position from its first records with the streaming `RDBReader`: the
@@ -8,8 +9,8 @@ import RDB
 /// the databases; they carry no position and are not read here.)
 enum SnapshotInspector {
     /// Returns the header text (e.g. `REDIS0010`) and the replication AUX fields (nil if none of the three).
-    static func readPosition(file: StoreFile, name: String) throws -> (String, SnapshotAux?) {
-        let reader = RDBReader(source: StoreFileByteSource(file: file), fileName: name,
+    static func readPosition(file: DurableFile, name: String) throws -> (String, SnapshotAux?) {
+        let reader = RDBReader(source: FileByteSource(file: file), fileName: name,
                                options: RDBReaderOptions(verifyChecksum: false, decodeValues: false,
                                                          maxStringLength: 64 << 20, bufferSize: 64 << 10))
         var header: String?
@@ -43,16 +44,5 @@ enum SnapshotInspector {
         guard let header else { throw bad("empty file, not an RDB snapshot") }
         if replid == nil && offset == nil && db == nil { return (header, nil) }
         return (header, SnapshotAux(replid: replid, offset: offset, streamDB: db))
-    }
-}
-
-/// A `ByteSource` over a `StoreFile`, reading sequentially from offset 0.
-struct StoreFileByteSource: ByteSource {
-    let file: StoreFile
-    var offset: Int64 = 0
-    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let n = try file.read(at: offset, into: buffer)
-        offset += Int64(n)
-        return n
     }
 }

@@ -1,3 +1,4 @@
+import Base
 /// What `redis-replica status` reports about a data directory (JSON with `--json`).
 public struct StoreStatus: Codable, Sendable, Equatable {
     public var directory: String

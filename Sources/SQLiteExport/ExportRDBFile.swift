@@ -1,3 +1,4 @@
+import Base
 import Foundation
 import RDB
 
@@ -5,7 +6,7 @@ extension SQLiteExporter {
     /// Converts an RDB file (plain or gzip) to a new SQLite database: `redis-replica rdb sqlite`.
     ///
     /// Streams the file with `RDBReader` (bounded memory: one key's value at a time) into a `SQLiteSink`
-    /// writing `OUT.tmp-<pid>`, renamed to `outputPath` at the end; on any error (corrupt input, disk full)
+    /// writing `OUT.tmp-<pid>`, published as `outputPath` at the end (fsync, rename, directory fsync); on any error (corrupt input, disk full)
     /// the temporary file is removed and an existing output is left untouched.
     /// - Parameters:
     ///   - progress: called with (bytes read, keys seen) after every record.
@@ -13,25 +14,27 @@ extension SQLiteExporter {
     public static func exportFile(inputPath: String, outputPath: String, options: SQLiteExportOptions,
                                   readerOptions: RDBReaderOptions = RDBReaderOptions(),
                                   progress: ((Int64, Int) -> Void)? = nil,
-                                  loaded: ((Int64, Int) -> Void)? = nil) throws -> SQLiteExportSummary {
+                                  loaded: ((Int64, Int) -> Void)? = nil,
+                                  fileSystem: FileSystem = POSIXFileSystem()) throws -> SQLiteExportSummary {
         try checkOutput(outputPath, force: options.force)
         if sameFile(inputPath, outputPath) {
             throw SQLiteExportError("\(outputPath): is the input file; choose another output")
         }
-        let source = try openRDBSource(path: inputPath)
+        let source = try openRDBSource(path: inputPath, fileSystem: fileSystem)
         let reader = RDBReader(source: source, fileName: inputPath, options: readerOptions)
         let name = (inputPath as NSString).lastPathComponent
         return try export(to: outputPath, sourceFileName: name, options: options, next: reader.next,
                           onRecord: { summary in progress?(reader.bytesConsumed, summary.keysSeen) },
-                          onLoaded: { summary in loaded?(reader.bytesConsumed, summary.keysSeen) })
+                          onLoaded: { summary in loaded?(reader.bytesConsumed, summary.keysSeen) },
+                          fileSystem: fileSystem)
     }
 
     /// Whether the input is gzip-compressed (then `bytesConsumed` counts inflated bytes, not file bytes).
-    public static func isGzip(_ path: String) -> Bool {
-        guard let fh = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? fh.close() }
-        let magic = fh.readData(ofLength: 2)
-        return magic.count == 2 && magic[magic.startIndex] == 0x1f && magic[magic.startIndex + 1] == 0x8b
+    public static func isGzip(_ path: String, fileSystem: FileSystem = POSIXFileSystem()) -> Bool {
+        guard let file = try? fileSystem.openForReading(path) else { return false }
+        defer { file.close() }
+        let magic = (try? file.readFully(at: 0, count: 2)) ?? []
+        return magic == [0x1f, 0x8b]
     }
 
     static func sameFile(_ a: String, _ b: String) -> Bool {

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 import GRDB
 import RDB
@@ -28,8 +29,10 @@ public struct SQLiteExportOptions: Sendable {
 }
 
 /// Writes a stream of records to a new SQLite file safely: refuses to overwrite unless forced, writes
-/// `OUT.tmp-<pid>` next to the output, renames it into place only after the final commit, and removes it
-/// on any error (so a failed export leaves no output file behind).
+/// `OUT.tmp-<pid>` next to the output (through SQLite's own VFS), and after the final commit publishes it
+/// through the durable-file seam (`FileSystem.publish`: fsync the file, rename it into place, fsync the
+/// directory); it removes it on any error, so a failed export leaves no output file behind, and a crash
+/// leaves the old output or the complete new one under the final name.
 public enum SQLiteExporter {
     /// The temporary file an export of `outputPath` writes to.
     public static func temporaryPath(for outputPath: String) -> String {
@@ -57,12 +60,13 @@ public enum SQLiteExporter {
     ///   - onLoaded: called once all records are in, before the indexes are built.
     public static func export(to outputPath: String, sourceFileName: String?, options: SQLiteExportOptions,
                               next: () throws -> RDBRecord?, onRecord: (SQLiteExportSummary) -> Void = { _ in },
-                              onLoaded: (SQLiteExportSummary) -> Void = { _ in })
+                              onLoaded: (SQLiteExportSummary) -> Void = { _ in },
+                              fileSystem: FileSystem = POSIXFileSystem())
         throws -> SQLiteExportSummary
     {
         try checkOutput(outputPath, force: options.force)
         let tmp = temporaryPath(for: outputPath)
-        removeTemporary(tmp)
+        removeTemporary(tmp, fileSystem: fileSystem)
         TemporaryFileCleanup.register(tmp)
         defer { TemporaryFileCleanup.unregister() }
         do {
@@ -100,18 +104,28 @@ public enum SQLiteExporter {
                 }
                 try queue.close()
             }
-            guard rename(tmp, outputPath) == 0 else {
-                throw SQLiteExportError("\(outputPath): cannot rename \(tmp) into place: \(String(cString: strerror(errno)))")
-            }
+            try publish(temporary: tmp, as: outputPath, fileSystem: fileSystem)
             return summary
         } catch {
-            removeTemporary(tmp)
+            removeTemporary(tmp, fileSystem: fileSystem)
             throw error
         }
     }
 
-    static func removeTemporary(_ tmp: String) {
-        for suffix in ["", "-journal", "-wal", "-shm"] { unlink(tmp + suffix) }
+    /// Puts a complete, closed database file under its final name: fsync, rename, directory fsync
+    /// (`FileSystem.publish`), the temporary file removed if any step fails.
+    public static func publish(temporary tmp: String, as outputPath: String,
+                               fileSystem: FileSystem = POSIXFileSystem()) throws {
+        do {
+            try fileSystem.publish(temporary: tmp, as: outputPath)
+        } catch let e as FileIOError {
+            throw SQLiteExportError("\(outputPath): cannot publish \(tmp): \(e)")
+        }
+    }
+
+    /// Removes the temporary database and any journal SQLite left next to it.
+    static func removeTemporary(_ tmp: String, fileSystem: FileSystem) {
+        for suffix in ["", "-journal", "-wal", "-shm"] { try? fileSystem.remove(tmp + suffix) }
     }
 }
 

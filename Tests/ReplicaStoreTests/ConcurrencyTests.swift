@@ -1,3 +1,5 @@
+import Base
+import TestSupport
 import Foundation
 import Testing
 @testable import ReplicaStore

@@ -1,3 +1,5 @@
+import Base
+import TestSupport
 import RDB
 import Testing
 @testable import ReplicaStore
@@ -32,7 +34,7 @@ import Testing
     static let idA = replid("a"), idB = replid("b"), idC = replid("c")
 
     static func commands(_ n: Int, seed: UInt64) -> [([UInt8], Int)] {
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededRandom(seed: seed)
         var out: [([UInt8], Int)] = []
         var db = 0
         for i in 0..<n {
@@ -139,7 +141,7 @@ import Testing
             for seed in seeds {
                 let fs = SimulatedFileSystem()
                 let model = Model()
-                var rng = SplitMix64(seed: seed &* 1_000_003 &+ UInt64(n))
+                var rng = SeededRandom(seed: seed &* 1_000_003 &+ UInt64(n))
                 fs.failAfter(operations: n)
                 if rng.next() % 2 == 0 { fs.tearFailingWriteAt = Int(rng.next() % 64) }
                 do {
@@ -165,7 +167,7 @@ import Testing
 
     @Test func crashDuringRecoveryItself() throws {
         // Crash in the middle of the script, then again in the middle of the recovering open, then open.
-        var rng = SplitMix64(seed: 99)
+        var rng = SeededRandom(seed: 99)
         let total = try Self.operationCount(policy: .no)
         for _ in 0..<150 {
             let fs = SimulatedFileSystem()

@@ -1,3 +1,5 @@
+import Base
+import TestSupport
 import RDB
 import Testing
 @testable import ReplicaStore
@@ -168,7 +170,7 @@ import Testing
         let (fs, m, cmds) = try populated(records: 3)
         let seg = path(m.segments[0].file)
         var bytes = try #require(fs.contents(seg))
-        var rng = SplitMix64(seed: 7)
+        var rng = SeededRandom(seed: 7)
         for _ in 0..<500 { bytes.append(UInt8(truncatingIfNeeded: rng.next())) }
         fs.setContents(seg, bytes)
         let store = try open(fs)

@@ -1,3 +1,5 @@
+import Base
+import TestSupport
 import Testing
 @testable import ReplicaStore
 
@@ -20,7 +22,7 @@ import Testing
     }
 
     @Test func mutatedSegmentsNeverCrashRecovery() throws {
-        var rng = SplitMix64(seed: 2024)
+        var rng = SeededRandom(seed: 2024)
         let (base, m, all) = try build()
         let paths = m.segments.map { "/d/" + $0.file }
         let originals = paths.map { base.contents($0)! }
@@ -57,7 +59,7 @@ import Testing
     }
 
     @Test func mutatedManifestsNeverCrashRecovery() throws {
-        var rng = SplitMix64(seed: 77)
+        var rng = SeededRandom(seed: 77)
         let (base, _, _) = try build()
         let original = try #require(base.contents("/d/MANIFEST"))
         for _ in 0..<300 {

@@ -1,3 +1,5 @@
+import Base
+import TestSupport
 import Foundation
 import RDB
 @testable import ReplicaStore

@@ -1,4 +1,4 @@
-/// A tiny deterministic PRNG (SplitMix64) so random splits and fuzz inputs are reproducible from a seed.
+/// A tiny deterministic PRNG (SeededRandom) so random splits and fuzz inputs are reproducible from a seed.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
     public var state: UInt64
     public init(seed: UInt64) { state = seed }

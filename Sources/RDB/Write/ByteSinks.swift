@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Base
 
 /// An in-memory sink: everything written ends up in `bytes`.
 public struct MemoryByteSink: ByteSink {
@@ -13,14 +9,16 @@ public struct MemoryByteSink: ByteSink {
     }
 }
 
-/// A buffered sink writing to a file descriptor, with `sync()` (fsync) for durability.
+/// A buffered sink writing to a `Base.DurableFile` (the durable-file seam), with `sync()` (fsync) for durability.
 ///
 /// Small writes are gathered in a buffer; writes at least as large as the buffer go straight to
-/// the file once the buffer is drained. Short writes and EINTR are retried. Errors are
-/// `RDBWriteError(.io)` naming the path and errno text.
+/// the file once the buffer is drained. The file layer retries short writes and EINTR. Errors are
+/// `RDBWriteError(.io)` naming the path and errno text. To replace a file atomically, write through
+/// `FileSystem.writeAtomically` and `init(file:)` (as `RDBConvert` does).
 public final class FileByteSink: ByteSink {
     public let path: String
-    private var fd: Int32
+    private let file: DurableFile
+    private var isClosed = false
     private let buffer: UnsafeMutableRawPointer
     private let capacity: Int
     private var used = 0
@@ -28,19 +26,27 @@ public final class FileByteSink: ByteSink {
     public private(set) var bytesFlushed: Int64 = 0
 
     /// Creates (or truncates) `path` with mode 0644.
-    public init(path: String, bufferSize: Int = 1 << 20) throws {
-        self.path = path
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw RDBWriteError(.io, "\(path): cannot create: \(String(cString: strerror(errno)))")
+    public init(path: String, bufferSize: Int = 1 << 20, fileSystem: FileSystem = POSIXFileSystem()) throws {
+        do {
+            file = try fileSystem.openForWriting(path, truncate: true)
+        } catch let e as FileIOError {
+            throw RDBWriteError(.io, "\(path): cannot create: \(e.message)")
         }
-        self.fd = fd
+        self.path = path
+        capacity = max(4096, bufferSize)
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+    }
+
+    /// Writes to an open (empty) file; `close` closes it.
+    public init(file: DurableFile, bufferSize: Int = 1 << 20) {
+        self.file = file
+        path = file.path
         capacity = max(4096, bufferSize)
         buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
     }
 
     deinit {
-        if fd >= 0 { _ = systemClose(fd) }
+        if !isClosed { file.close() }
         buffer.deallocate()
     }
 
@@ -71,62 +77,29 @@ public final class FileByteSink: ByteSink {
     /// Flushes and fsyncs the file.
     public func sync() throws {
         try flush()
-        guard fd >= 0 else { throw RDBWriteError(.io, "\(path): sync after close") }
-        if fsync(fd) != 0 {
-            throw RDBWriteError(.io, "\(path): fsync failed: \(String(cString: strerror(errno)))")
+        guard !isClosed else { throw RDBWriteError(.io, "\(path): sync after close") }
+        do {
+            try file.sync()
+        } catch let e as FileIOError {
+            throw RDBWriteError(.io, "\(path): fsync failed: \(e.message)")
         }
     }
 
-    /// Flushes (and fsyncs when `sync`), then closes the descriptor.
+    /// Flushes (and fsyncs when `sync`), then closes the file.
     public func close(sync: Bool = true) throws {
-        guard fd >= 0 else { return }
+        guard !isClosed else { return }
         if sync { try self.sync() } else { try flush() }
-        let rc = systemClose(fd)
-        fd = -1
-        if rc != 0 {
-            throw RDBWriteError(.io, "\(path): close failed: \(String(cString: strerror(errno)))")
-        }
+        isClosed = true
+        file.close()
     }
 
     private func writeAll(_ p: UnsafeRawPointer, _ n: Int) throws {
-        guard fd >= 0 else { throw RDBWriteError(.io, "\(path): write after close") }
-        var done = 0
-        while done < n {
-            let r = systemWrite(fd, p + done, n - done)
-            if r < 0 {
-                if errno == EINTR { continue }
-                throw RDBWriteError(.io, "\(path): write failed at byte \(bytesFlushed): \(String(cString: strerror(errno)))")
-            }
-            done += r
-            bytesFlushed += Int64(r)
+        guard !isClosed else { throw RDBWriteError(.io, "\(path): write after close") }
+        do {
+            try file.write(UnsafeRawBufferPointer(start: p, count: n))
+        } catch let e as FileIOError {
+            throw RDBWriteError(.io, "\(path): write failed at byte \(bytesFlushed): \(e.message)")
         }
+        bytesFlushed += Int64(n)
     }
-
-    /// fsyncs a directory (after a rename into it), so the new name is durable.
-    public static func syncDirectory(_ path: String) throws {
-        let dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dfd >= 0 else {
-            throw RDBWriteError(.io, "\(path): cannot open directory: \(String(cString: strerror(errno)))")
-        }
-        defer { _ = systemClose(dfd) }
-        if fsync(dfd) != 0 {
-            throw RDBWriteError(.io, "\(path): directory fsync failed: \(String(cString: strerror(errno)))")
-        }
-    }
-}
-
-@inline(__always) private func systemClose(_ fd: Int32) -> Int32 {
-    #if canImport(Glibc)
-    return Glibc.close(fd)
-    #else
-    return Darwin.close(fd)
-    #endif
-}
-
-@inline(__always) private func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
-    #if canImport(Glibc)
-    return Glibc.write(fd, p, n)
-    #else
-    return Darwin.write(fd, p, n)
-    #endif
 }

@@ -3,8 +3,10 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Base
 
-/// An in-memory file system that models what survives a crash, for fault-injection tests.
+/// An in-memory file system that models what survives a crash, for fault-injection tests (test equipment:
+/// it lives in TestSupport, outside the product).
 ///
 /// It keeps, per file, the bytes written and the bytes known durable (as of the last `sync()`), and for the
 /// namespace the names as they are and as they were at the last `syncDirectory` plus the directory
@@ -22,7 +24,7 @@ import Darwin
 /// `failAfter(operations:)` makes the N-th following mutating operation (write, sync, truncate, open
 /// for writing, rename, remove, syncDirectory) throw `SimulatedCrashError` instead of running; a write chosen
 /// that way may first apply a prefix of its bytes (`tearFailingWriteAt`), like a torn write.
-public final class SimulatedFileSystem: StoreFileSystem, @unchecked Sendable {
+public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
     final class Node {
         let serial: Int
         init(serial: Int) { self.serial = serial }
@@ -70,7 +72,7 @@ public final class SimulatedFileSystem: StoreFileSystem, @unchecked Sendable {
     /// Simulates power loss and reboot; see the type's documentation. Deterministic for a seed.
     public func crash(seed: UInt64) {
         lock.withLock {
-            var rng = SplitMix64(seed: seed)
+            var rng = SeededRandom(seed: seed)
             var allNodes: [ObjectIdentifier: Node] = [:]
             for n in names.values { allNodes[ObjectIdentifier(n)] = n }
             for n in durableNames.values { allNodes[ObjectIdentifier(n)] = n }
@@ -131,9 +133,9 @@ public final class SimulatedFileSystem: StoreFileSystem, @unchecked Sendable {
     /// Test helper: all paths, sorted.
     public func allPaths() -> [String] { lock.withLock { names.keys.sorted() } }
 
-    // MARK: StoreFileSystem
+    // MARK: FileSystem
 
-    public func openForWriting(_ path: String, truncate: Bool) throws -> StoreFile {
+    public func openForWriting(_ path: String, truncate: Bool) throws -> DurableFile {
         try lock.withLock {
             try countMutation("open", path)
             let node: Node
@@ -152,10 +154,10 @@ public final class SimulatedFileSystem: StoreFileSystem, @unchecked Sendable {
         }
     }
 
-    public func openForReading(_ path: String) throws -> StoreFile {
+    public func openForReading(_ path: String) throws -> DurableFile {
         try lock.withLock {
             guard let node = names[path] else {
-                throw StoreIOError("open", path, errno: ENOENT, "No such file or directory")
+                throw FileIOError("open", path, errno: ENOENT, "No such file or directory")
             }
             return SimulatedFile(fs: self, node: node, path: path, epoch: epoch)
         }
@@ -165,7 +167,7 @@ public final class SimulatedFileSystem: StoreFileSystem, @unchecked Sendable {
         try lock.withLock {
             try countMutation("rename", from)
             guard names[from] != nil else {
-                throw StoreIOError("rename to \(to)", from, errno: ENOENT, "No such file or directory")
+                throw FileIOError("rename to \(to)", from, errno: ENOENT, "No such file or directory")
             }
             let op = NameOp.rename(from, to)
             SimulatedFileSystem.apply(op, to: &names)
@@ -187,7 +189,7 @@ public final class SimulatedFileSystem: StoreFileSystem, @unchecked Sendable {
         try lock.withLock {
             let dir = directory.hasSuffix("/") ? directory : directory + "/"
             guard directories.contains(directory) || directories.contains(dir) else {
-                throw StoreIOError("opendir", directory, errno: ENOENT, "No such file or directory")
+                throw FileIOError("opendir", directory, errno: ENOENT, "No such file or directory")
             }
             return names.keys.compactMap { path in
                 guard path.hasPrefix(dir) else { return nil }
@@ -232,7 +234,7 @@ public final class SimulatedFileSystem: StoreFileSystem, @unchecked Sendable {
     public func lock(_ path: String) throws -> AnyObject {
         try lock.withLock {
             if locked[path] != nil {
-                throw StoreError(.locked, file: path, offset: nil, "another process holds this data directory's lock")
+                throw FileLockedError(path: path)
             }
             let token = LockToken(fs: self, path: path)
             locked[path] = ObjectIdentifier(token)
@@ -259,7 +261,7 @@ public final class SimulatedFileSystem: StoreFileSystem, @unchecked Sendable {
     }
 
     fileprivate func checkEpoch(_ e: Int, _ path: String) throws {
-        if e != epoch { throw StoreIOError("use of a handle from before the crash", path, errno: EBADF, "stale handle") }
+        if e != epoch { throw FileIOError("use of a handle from before the crash", path, errno: EBADF, "stale handle") }
     }
 
     fileprivate var lockForFiles: Lock { lock }
@@ -278,13 +280,17 @@ public final class SimulatedFileSystem: StoreFileSystem, @unchecked Sendable {
 public struct SimulatedCrashError: Error, CustomStringConvertible, Sendable {
     public var operation: String
     public var path: String
+    public init(operation: String, path: String) {
+        self.operation = operation
+        self.path = path
+    }
     public var description: String { "simulated crash at \(operation) \(path)" }
 }
 
-final class SimulatedFile: StoreFile, @unchecked Sendable {
+final class SimulatedFile: DurableFile, @unchecked Sendable {
     private let fs: SimulatedFileSystem
     private let node: SimulatedFileSystem.Node
-    private let path: String
+    let path: String
     private let epoch: Int
 
     init(fs: SimulatedFileSystem, node: SimulatedFileSystem.Node, path: String, epoch: Int) {
@@ -350,36 +356,4 @@ final class SimulatedFile: StoreFile, @unchecked Sendable {
     }
 
     func close() {}
-}
-
-/// A small seeded generator for deterministic tests and crash simulation.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// A pthread mutex (no Foundation, no macOS 15 availability needed).
-final class Lock: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    init() {
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-    }
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
-    }
 }

@@ -4,21 +4,20 @@ import Glibc
 import Darwin
 #endif
 
-/// The real file system: plain POSIX calls, no buffering of our own.
-public final class POSIXFileSystem: StoreFileSystem, @unchecked Sendable {
+/// The real file system: plain POSIX calls, no buffering of our own; EINTR and short reads/writes are
+/// retried here, so no caller loops on them.
+public final class POSIXFileSystem: FileSystem, @unchecked Sendable {
     public init() {}
 
-    public func openForWriting(_ path: String, truncate: Bool) throws -> StoreFile {
+    public func openForWriting(_ path: String, truncate: Bool) throws -> DurableFile {
         var flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC
         if truncate { flags |= O_TRUNC }
-        let fd = open(path, flags, 0o644)
-        if fd < 0 { throw posixError("open", path) }
+        let fd = try retryingEINTR("open", path) { open(path, flags, 0o644) }
         return POSIXFile(fd: fd, path: path)
     }
 
-    public func openForReading(_ path: String) throws -> StoreFile {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw posixError("open", path) }
+    public func openForReading(_ path: String) throws -> DurableFile {
+        let fd = try retryingEINTR("open", path) { open(path, O_RDONLY | O_CLOEXEC) }
         return POSIXFile(fd: fd, path: path)
     }
 
@@ -64,10 +63,8 @@ public final class POSIXFileSystem: StoreFileSystem, @unchecked Sendable {
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
             _ = sysClose(fd)
-            if code == EWOULDBLOCK {
-                throw StoreError(.locked, file: path, offset: nil, "another process holds this data directory's lock (is `redis-replica follow` running?)")
-            }
-            throw StoreIOError("flock", path, errno: code, String(cString: strerror(code)))
+            if code == EWOULDBLOCK { throw FileLockedError(path: path) }
+            throw FileIOError("flock", path, errno: code, String(cString: strerror(code)))
         }
         return POSIXFile(fd: fd, path: path)
     }
@@ -76,11 +73,11 @@ public final class POSIXFileSystem: StoreFileSystem, @unchecked Sendable {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd < 0 { throw posixError("open directory", path) }
         defer { _ = sysClose(fd) }
-        if fsync(fd) != 0 { throw posixError("fsync directory", path) }
+        _ = try retryingEINTR("fsync directory", path) { fsync(fd) }
     }
 }
 
-final class POSIXFile: StoreFile, @unchecked Sendable {
+final class POSIXFile: DurableFile, @unchecked Sendable {
     private var fd: Int32
     let path: String
 
@@ -108,7 +105,10 @@ final class POSIXFile: StoreFile, @unchecked Sendable {
     func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         while true {
-            let n = pread(fd, base, buffer.count, off_t(offset))
+            var n = pread(fd, base, buffer.count, off_t(offset))
+            // A pipe or FIFO (e.g. `<(gunzip -c f.rdb.gz)`) cannot pread; its readers read it front to
+            // back, so the next bytes are the ones at `offset`.
+            if n < 0 && errno == ESPIPE { n = sysRead(fd, base, buffer.count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw posixError("read", path)
@@ -118,11 +118,11 @@ final class POSIXFile: StoreFile, @unchecked Sendable {
     }
 
     func sync() throws {
-        if fsync(fd) != 0 { throw posixError("fsync", path) }
+        _ = try retryingEINTR("fsync", path) { fsync(fd) }
     }
 
     func truncate(to size: Int64) throws {
-        if ftruncate(fd, off_t(size)) != 0 { throw posixError("ftruncate", path) }
+        _ = try retryingEINTR("ftruncate", path) { ftruncate(fd, off_t(size)) }
     }
 
     func size() throws -> Int64 {
@@ -139,12 +139,23 @@ final class POSIXFile: StoreFile, @unchecked Sendable {
     }
 }
 
-func posixError(_ operation: String, _ path: String) -> StoreIOError {
+func posixError(_ operation: String, _ path: String) -> FileIOError {
     let code = errno
-    return StoreIOError(operation, path, errno: code, String(cString: strerror(code)))
+    return FileIOError(operation, path, errno: code, String(cString: strerror(code)))
+}
+
+/// Runs a system call until it does not fail with EINTR; throws on any other failure (a negative result).
+@inline(__always)
+private func retryingEINTR(_ operation: String, _ path: String, _ call: () -> Int32) throws -> Int32 {
+    while true {
+        let r = call()
+        if r >= 0 { return r }
+        if errno != EINTR { throw posixError(operation, path) }
+    }
 }
 
 // File-scope wrappers: inside the types above, `rename`/`close`/`write` name their own methods.
 private func sysRename(_ from: String, _ to: String) -> Int32 { rename(from, to) }
 private func sysClose(_ fd: Int32) -> Int32 { close(fd) }
+private func sysRead(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int) -> Int { read(fd, p, n) }
 private func sysWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int { write(fd, p, n) }
