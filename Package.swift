@@ -103,6 +103,7 @@ let package = Package(
         // randomness and the simulated (crashable) file system.
         .target(name: "TestSupport", dependencies: ["Base"], path: "Tests/TestSupport"),
 
+        .testTarget(name: "BaseTests", dependencies: ["Base", "TestSupport"]),
         .testTarget(name: "RDBTests", dependencies: ["Base", "RDB", "RDBTools", "TestSupport"]),
         .testTarget(name: "RDBToolsTests", dependencies: ["RDB", "RDBTools", "TestSupport"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Base", "Keyspace", "RDB", "RDBTools", "TestSupport"]),

@@ -39,7 +39,8 @@ extension FileSystem {
     public func publish(temporary: String, as path: String) throws {
         var renamed = false
         defer { if !renamed { try? remove(temporary) } }
-        let file = try openForWriting(temporary, truncate: false)
+        // Opened for reading: fsync works on any descriptor, and a missing file is an error, not created.
+        let file = try openForReading(temporary)
         do {
             try file.sync()
             file.close()
