@@ -2,29 +2,28 @@
 /// its name, never a partial one: write a temporary file in the same directory, fsync it, rename it over
 /// the final name, fsync the directory (the sequence of Redis's `rdbSave`, temp file + `rename`, plus the
 /// directory fsync that makes the rename itself durable). The temporary file is removed when anything throws.
+///
+/// Three entry points, one sequence (`commit`): `writeAtomically` (scoped: a closure writes the content),
+/// `commit` (for writers that fill an open temporary file over time, e.g. `rdb dump -o`), and
+/// `publish(temporary:as:)` (for a file another library wrote, e.g. SQLite's database).
 extension FileSystem {
     /// Writes `path` atomically: `body` writes the content to a temporary file (`temporary`, by default
-    /// `path + ".tmp"`, which must be in the same directory), which is then published with
-    /// `publish(temporary:as:)`. With `durable: false` the fsyncs are skipped (the rename stays atomic, but
-    /// after a power loss the file may be empty or old: for advisory files only).
+    /// `path + ".tmp"`, which must be in the same directory), then `commit` publishes it. With
+    /// `durable: false` the fsyncs are skipped (the rename stays atomic, but after a power loss the file may
+    /// be empty or old: for advisory files only).
     public func writeAtomically<T>(_ path: String, temporary: String? = nil, durable: Bool = true,
                                    _ body: (DurableFile) throws -> T) throws -> T {
         let tmp = temporary ?? path + ".tmp"
-        var published = false
-        defer { if !published { try? remove(tmp) } }
         let file = try openForWriting(tmp, truncate: true)
         let result: T
         do {
             result = try body(file)
-            if durable { try file.sync() }
-            file.close()
         } catch {
             file.close()
+            try? remove(tmp)
             throw error
         }
-        try rename(tmp, path)
-        published = true
-        if durable { try syncDirectory(parentDirectory(of: path)) }
+        try commit(file, temporary: tmp, as: path, durable: durable)
         return result
     }
 
@@ -33,16 +32,14 @@ extension FileSystem {
         try writeAtomically(path, temporary: temporary, durable: durable) { try $0.write(bytes) }
     }
 
-    /// Publishes a complete file written by someone else (e.g. SQLite) under its final name: fsync
-    /// `temporary`, rename it to `path`, fsync the directory. On a throw the temporary file is removed
-    /// (the final name keeps what it had, or, after the rename, the new content).
-    public func publish(temporary: String, as path: String) throws {
+    /// Publishes the complete temporary file `file` (opened at `temporary`, in `path`'s directory) under
+    /// `path`: fsync it, close it, rename it over `path`, fsync the directory. On a throw before the rename
+    /// the temporary file is removed and `path` keeps what it had.
+    public func commit(_ file: DurableFile, temporary: String, as path: String, durable: Bool = true) throws {
         var renamed = false
         defer { if !renamed { try? remove(temporary) } }
-        // Opened for reading: fsync works on any descriptor, and a missing file is an error, not created.
-        let file = try openForReading(temporary)
         do {
-            try file.sync()
+            if durable { try file.sync() }
             file.close()
         } catch {
             file.close()
@@ -50,6 +47,20 @@ extension FileSystem {
         }
         try rename(temporary, path)
         renamed = true
-        try syncDirectory(parentDirectory(of: path))
+        if durable { try syncDirectory(parentDirectory(of: path)) }
+    }
+
+    /// Publishes a complete file written by someone else (e.g. SQLite) under its final name (`commit`).
+    /// The file is opened for reading (fsync works on any descriptor): a missing file is an error, never
+    /// created empty and published.
+    public func publish(temporary: String, as path: String) throws {
+        let file: DurableFile
+        do {
+            file = try openForReading(temporary)
+        } catch {
+            try? remove(temporary)
+            throw error
+        }
+        try commit(file, temporary: temporary, as: path)
     }
 }

@@ -3,26 +3,36 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Base
 import RDB
 
 /// An output file that appears under its name only when complete: bytes go to a temporary file next to it,
-/// which `commit()` fsyncs and renames over the name (then fsyncs the directory); anything else (an error,
-/// `discard()`, deinit without commit) removes the temporary file and leaves the name untouched.
+/// which `commit()` publishes with `FileSystem.commit` (fsync, rename over the name, directory fsync);
+/// anything else (an error, `discard()`, deinit without commit) removes the temporary file and leaves the
+/// name untouched.
 ///
 /// An existing file under the name is refused unless `force` (as `rdb sqlite` does).
 public final class AtomicOutputFile {
     public let path: String
     public let temporaryPath: String
+    private let fileSystem: FileSystem
+    private let file: DurableFile
     private let sink: FileByteSink
     private var done = false
 
-    public init(path: String, force: Bool) throws {
-        if !force && access(path, F_OK) == 0 {
+    public init(path: String, force: Bool, fileSystem: FileSystem = POSIXFileSystem()) throws {
+        if !force && fileSystem.exists(path) {
             throw RDBWriteError(.io, "\(path) already exists (use --force to replace it)")
         }
         self.path = path
+        self.fileSystem = fileSystem
         temporaryPath = path + ".tmp-\(getpid())"
-        sink = try FileByteSink(path: temporaryPath)
+        do {
+            file = try fileSystem.openForWriting(temporaryPath, truncate: true)
+        } catch let e as FileIOError {
+            throw RDBWriteError(.io, "\(temporaryPath): cannot create: \(e.message)")
+        }
+        sink = FileByteSink(file: file)
     }
 
     deinit { discard() }
@@ -34,22 +44,23 @@ public final class AtomicOutputFile {
     /// Publishes the file under its name.
     public func commit() throws {
         guard !done else { return }
-        try sink.close(sync: true)
-        if rename(temporaryPath, path) != 0 {
-            let reason = String(cString: strerror(errno))
-            discard()
-            throw RDBWriteError(.io, "cannot rename \(temporaryPath) to \(path): \(reason)")
-        }
         done = true
-        let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        try FileByteSink.syncDirectory(dir.isEmpty ? "/" : dir)
+        do {
+            try sink.flush()
+            try fileSystem.commit(file, temporary: temporaryPath, as: path)
+        } catch {
+            file.close()
+            try? fileSystem.remove(temporaryPath)
+            if let e = error as? FileIOError { throw RDBWriteError(.io, e.description) }
+            throw error
+        }
     }
 
     /// Removes the temporary file (no-op after `commit`).
     public func discard() {
         guard !done else { return }
         done = true
-        try? sink.close(sync: false)
-        _ = unlink(temporaryPath)
+        file.close()
+        try? fileSystem.remove(temporaryPath)
     }
 }

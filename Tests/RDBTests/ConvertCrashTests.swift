@@ -72,3 +72,41 @@ import TestSupport
         #expect(fs.allPaths() == [Self.input], "no output and no temporary file: \(fs.allPaths())")
     }
 }
+
+/// `rdb dump -o`'s output file (`AtomicOutputFile`) through the simulated file system: the same guarantee.
+@Suite struct AtomicOutputFileCrashTests {
+    @Test func crashAtEveryOperationLeavesOldOrCompleteNewOutput() throws {
+        let path = "/out/dump.json"
+        let old = Array("old dump\n".utf8)
+        let new = (0..<3000).flatMap { Array("{\"key\":\"k\($0)\"}\n".utf8) }
+        var seen: Set<String> = []
+        let operations = try crashAtEveryOperation(
+            setUp: { fs in
+                try fs.createDirectory("/out")
+                fs.setContents(path, old)
+            },
+            operation: { fs in
+                let out = try AtomicOutputFile(path: path, force: true, fileSystem: fs)
+                try new.withUnsafeBytes { try out.write($0) }
+                try out.commit()
+            },
+            check: { fs, completed in
+                let got = fs.contents(path)
+                if completed { #expect(got == new) }
+                #expect(got == old || got == new, "partial output under the final name")
+                seen.insert(got == old ? "old" : "new")
+            })
+        #expect(operations >= 5)
+        #expect(seen == ["old", "new"])
+    }
+
+    @Test func refusesAnExistingFileUnlessForcedAndDiscardRemovesTheTemporaryFile() throws {
+        let fs = SimulatedFileSystem()
+        fs.setContents("/out/x", [1])
+        #expect(throws: RDBWriteError.self) { _ = try AtomicOutputFile(path: "/out/x", force: false, fileSystem: fs) }
+        let out = try AtomicOutputFile(path: "/out/x", force: true, fileSystem: fs)
+        try [UInt8](repeating: 9, count: 10).withUnsafeBytes { try out.write($0) }
+        out.discard()
+        #expect(fs.allPaths() == ["/out/x"] && fs.contents("/out/x") == [1])
+    }
+}
