@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(name: "SQLiteExportTests", dependencies: ["Base", "SQLiteExport", "RDB", "RDBTools", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "RDB", "RDBTools", "TestSupport"]),
         .testTarget(name: "ReplicaNodeTests", dependencies: [
-            "ReplicaNode", "ReplicaStore", "Replication",
+            "ReplicaNode", "ReplicaStore", "Replication", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

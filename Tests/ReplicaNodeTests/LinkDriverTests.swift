@@ -7,6 +7,7 @@ import NIOPosix
 import ReplicaStore
 import Replication
 import Testing
+import TestSupport
 
 /// A small, well-formed RDB (version 10) with the repl AUX fields, as a master sends it.
 func tinyRDB(replid: String, offset: Int64, streamDB: UInt8 = 0) -> [UInt8] {
