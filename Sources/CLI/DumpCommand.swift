@@ -23,8 +23,13 @@ public struct DumpCommand: ParsableCommand {
     @Argument(help: "The RDB file (plain or gzip).")
     var file: String
 
-    @Option(name: .long, help: "Output format: json, jsonl, resp or restore.")
-    var format: String = "json"
+    /// `--format`.
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case json, jsonl, resp, restore
+    }
+
+    @Option(name: .long, help: "Output format.")
+    var format: Format = .json
 
     @Option(name: .customLong("rdb-version"),
             help: "resp/restore: the target server's RDB version (9: Redis 6.2, 10: 7.0, 11: 7.2, 12: 7.4+); default: the input's.")
@@ -45,12 +50,7 @@ public struct DumpCommand: ParsableCommand {
 
     public init() {}
 
-    static let formats = ["json", "jsonl", "resp", "restore"]
-
     public func validate() throws {
-        guard Self.formats.contains(format) else {
-            throw ValidationError("--format must be json, jsonl, resp or restore, not \(format)")
-        }
         if let v = rdbVersion, !RDBWriterOptions.supportedVersions.contains(v) {
             throw ValidationError("--rdb-version must be \(RDBWriterOptions.oldestVersion)...\(RDBWriterOptions.newestVersion)")
         }
@@ -64,7 +64,7 @@ public struct DumpCommand: ParsableCommand {
             }
         }
         let sink: JSONWriter.Sink = file.map { f in { try f.write($0) } } ?? StandardOutput.sink()
-        if let style = RESPExportOptions.Style(rawValue: format) {
+        if let style = RESPExportOptions.Style(rawValue: format.rawValue) {
             try runRESP(style, sink: sink, file: file)
         } else {
             try runJSON(sink: sink, file: file)
@@ -72,7 +72,7 @@ public struct DumpCommand: ParsableCommand {
     }
 
     private func runJSON(sink: @escaping JSONWriter.Sink, file: AtomicOutputFile?) throws {
-        let fmt = CanonicalJSONEncoder.Format(rawValue: format) ?? .json
+        let fmt = CanonicalJSONEncoder.Format(rawValue: format.rawValue) ?? .json
         let writer = JSONWriter(flushThreshold: 1 << 20, sink: sink)
         let encoder = CanonicalJSONEncoder(format: fmt, writer: writer)
         let outcome = try scan { try encoder.consume($0) }

@@ -7,7 +7,7 @@ import ReplicaServer
 import ReplicaStore
 
 /// `redis-replica follow`: a persistent replica of a Redis/Valkey master.
-public struct FollowCommand: ParsableCommand {
+public struct FollowCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "follow",
         abstract: "Replicate a master into a data directory; resume with PSYNC after any restart.",
@@ -33,8 +33,8 @@ public struct FollowCommand: ParsableCommand {
     @Option(name: .customLong("masterauth-file"), help: "A file holding the master's password (trailing newline ignored).")
     var masterauthFile: String?
 
-    @Option(name: .long, help: "When to fsync the log: always, everysec or no.")
-    var fsync: String = "everysec"
+    @Option(name: .long, help: "When to fsync the log.")
+    var fsync: FsyncPolicy = .everysec
 
     @Option(name: .customLong("repl-timeout"), help: "Seconds without data before the link is dropped (handshake, transfer, stream).")
     var replTimeout: Int = 60
@@ -58,10 +58,22 @@ public struct FollowCommand: ParsableCommand {
     var replicaBufferLimit: String = "268435456,67108864,60"
 
     @Option(name: .long, help: "How to check a received RDB before publishing it: full (read it back with the RDB reader), checksum (CRC-64 only) or none.")
-    var verify: String = "full"
+    var verify: VerifyOption = .full
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
-    var logLevel: String = "info"
+    @Option(name: .customLong("log-level"), help: "The lowest level logged.")
+    var logLevel: LogLevelOption = .info
+
+    /// `--verify`: a `SnapshotVerifyDepth`, or none.
+    enum VerifyOption: String, ExpressibleByArgument, CaseIterable {
+        case full, checksum, none
+        var depth: SnapshotVerifyDepth? { self == .none ? nil : SnapshotVerifyDepth(rawValue: rawValue) }
+    }
+
+    /// `--log-level`: swift-log's levels.
+    enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
+        case trace, debug, info, notice, warning, error, critical
+        var level: Logger.Level { Logger.Level(rawValue: rawValue) ?? .info }
+    }
 
     public init() {}
 
@@ -91,42 +103,50 @@ public struct FollowCommand: ParsableCommand {
         return nil
     }
 
-    public func run() throws {
-        let (host, port) = try FollowCommand.parseMaster(master)
-        guard let policy = FsyncPolicy(rawValue: fsync) else {
-            throw ValidationError("--fsync must be always, everysec or no")
+    /// The password in `file` (trailing newlines dropped), for `--requirepass-file`.
+    static func readRequirepass(file: String?) throws -> String? {
+        guard let file else { return nil }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ValidationError("cannot read --requirepass-file \(file)")
         }
+        var s = String(decoding: data, as: UTF8.self)
+        while s.hasSuffix("\n") || s.hasSuffix("\r") { s.removeLast() }
+        guard !s.isEmpty else { throw ValidationError("--requirepass-file \(file) is empty") }
+        return s
+    }
+
+    /// `--replica-buffer-limit HARD[,SOFT,SECONDS]`: one or three positive integers.
+    static func parseBufferLimit(_ text: String) throws -> [Int64] {
+        let limits = text.split(separator: ",").map { Int64($0) }
+        guard limits.count == 1 || limits.count == 3, limits.allSatisfy({ ($0 ?? -1) > 0 }) else {
+            throw ValidationError("--replica-buffer-limit must be HARD or HARD,SOFT,SECONDS (positive integers)")
+        }
+        return limits.compactMap { $0 }
+    }
+
+    /// Every usage error, before anything runs (so ArgumentParser prints this command's usage).
+    public func validate() throws {
+        _ = try FollowCommand.parseMaster(master)
         guard replTimeout >= 1 else { throw ValidationError("--repl-timeout must be at least 1") }
         guard (0...65535).contains(listeningPort ?? 0) else { throw ValidationError("--listening-port must be 0...65535") }
         guard (0...65535).contains(servePort) else { throw ValidationError("--port must be 0...65535") }
         guard maxclients >= 1 else { throw ValidationError("--maxclients must be at least 1") }
-        let limits = replicaBufferLimit.split(separator: ",").map { Int64($0) }
-        guard (limits.count == 1 || limits.count == 3), limits.allSatisfy({ ($0 ?? -1) > 0 }) else {
-            throw ValidationError("--replica-buffer-limit must be HARD or HARD,SOFT,SECONDS (positive integers)")
-        }
-        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown --log-level \(logLevel)") }
-        let verifyDepth: SnapshotVerifyDepth?
-        if verify == "none" {
-            verifyDepth = nil
-        } else if let d = SnapshotVerifyDepth(rawValue: verify) {
-            verifyDepth = d
-        } else {
-            throw ValidationError("--verify must be full, checksum or none")
-        }
+        _ = try FollowCommand.parseBufferLimit(replicaBufferLimit)
+        _ = try FollowCommand.readRequirepass(file: requirepassFile)
         let password = try FollowCommand.readPassword(file: masterauthFile)
-        var requirepass: String?
-        if let requirepassFile {
-            guard let data = FileManager.default.contents(atPath: requirepassFile) else {
-                throw ValidationError("cannot read --requirepass-file \(requirepassFile)")
-            }
-            var s = String(decoding: data, as: UTF8.self)
-            while s.hasSuffix("\n") || s.hasSuffix("\r") { s.removeLast() }
-            guard !s.isEmpty else { throw ValidationError("--requirepass-file \(requirepassFile) is empty") }
-            requirepass = s
-        }
         if masteruser != nil && password == nil {
             throw ValidationError("--masteruser needs a password (--masterauth-file or REDIS_REPLICA_MASTERAUTH)")
         }
+    }
+
+    public func run() async throws {
+        let (host, port) = try FollowCommand.parseMaster(master)
+        let policy = fsync
+        let level = logLevel.level
+        let verifyDepth = verify.depth
+        let password = try FollowCommand.readPassword(file: masterauthFile)
+        let requirepass = try FollowCommand.readRequirepass(file: requirepassFile)
+        let limits = try FollowCommand.parseBufferLimit(replicaBufferLimit)
 
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
@@ -142,12 +162,12 @@ public struct FollowCommand: ParsableCommand {
         if servePort > 0 {
             var config = ServerConfiguration(port: servePort, bindAddress: bind, password: requirepass, maxClients: maxclients,
                                              masterHost: host, masterPort: port)
-            config.replicaHardLimit = limits[0]!
+            config.replicaHardLimit = limits[0]
             if limits.count == 3 {
-                config.replicaSoftLimit = limits[1]!
-                config.replicaSoftSeconds = Int(limits[2]!)
+                config.replicaSoftLimit = limits[1]
+                config.replicaSoftSeconds = Int(limits[2])
             } else {
-                config.replicaSoftLimit = limits[0]!
+                config.replicaSoftLimit = limits[0]
             }
             options.server = config
         } else {
@@ -155,14 +175,10 @@ public struct FollowCommand: ParsableCommand {
         }
         logger.notice("follow \(options.masterAddress) into \(dir) (fsync \(policy.rawValue), repl-timeout \(replTimeout) s, auth \(password == nil ? "none" : "configured"))")
 
-        let runOptions = options
-        let outcome = FollowCommand.blockOn {
-            try await FollowService.runUntilShutdown(options: runOptions, logger: logger)
-        }
-        switch outcome {
-        case .success:
+        do {
+            try await FollowService.runUntilShutdown(options: options, logger: logger)
             logger.notice("follow stopped")
-        case .failure(let error):
+        } catch {
             let follow = FollowCommand.findFollowError(error)
             logger.critical("follow failed: \(follow.map(\.message) ?? "\(error)")")
             throw ExitCode(follow?.exitStatus ?? 1)
@@ -178,17 +194,5 @@ public struct FollowCommand: ParsableCommand {
             if let inner = child.value as? Error, let e = findFollowError(inner) { return e }
         }
         return nil
-    }
-
-    /// Runs async work from this synchronous command (the root command is not async).
-    static func blockOn(_ body: @escaping @Sendable () async throws -> Void) -> Result<Void, Error> {
-        let semaphore = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Result<Void, Error> = .success(())
-        Task.detached {
-            do { try await body() } catch { result = .failure(error) }
-            semaphore.signal()
-        }
-        semaphore.wait()
-        return result
     }
 }

@@ -38,7 +38,7 @@ public struct SQLiteCommand: ParsableCommand {
     var summary = false
 
     @Option(name: .customLong("sqlite-layer"), help: ArgumentHelp("SQLite layer: c (raw C API) or grdb.", visibility: .hidden))
-    var layer: String = SQLiteLayer.cAPI.rawValue
+    var layer: SQLiteLayer = .cAPI
 
     @Flag(name: .customLong("keys-without-rowid"), help: ArgumentHelp("keys as a WITHOUT ROWID table.", visibility: .hidden))
     var keysWithoutRowID = false
@@ -54,14 +54,10 @@ public struct SQLiteCommand: ParsableCommand {
 
     public init() {}
 
-    public func validate() throws {
-        if SQLiteLayer(rawValue: layer) == nil { throw ValidationError("--sqlite-layer must be c or grdb") }
-    }
-
     public func run() throws {
         var options = SQLiteExportOptions(force: force)
         options.filter = filters.keyFilter
-        options.layer = SQLiteLayer(rawValue: layer) ?? .cAPI
+        options.layer = layer
         options.layout.keysWithoutRowID = keysWithoutRowID
         options.layout.cacheSizeKiB = max(1, cacheMiB) * 1024
         options.layout.batchRows = batchRows

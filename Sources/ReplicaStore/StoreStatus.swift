@@ -76,7 +76,7 @@ extension StoreStatus {
     /// The status as JSON (sorted keys), for `status --json`.
     public func json() throws -> String {
         let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try enc.encode(self), as: UTF8.self)
     }
 

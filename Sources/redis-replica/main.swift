@@ -1,3 +1,3 @@
 import CLI
 
-RedisReplicaCommand.main()
+await RedisReplicaCommand.runMain()

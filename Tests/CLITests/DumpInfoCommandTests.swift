@@ -77,8 +77,10 @@ struct DumpInfoCommandTests {
     @Test("dump rejects an unknown format")
     func dumpBadFormat() throws {
         let r = try CLIRunner.run(["rdb", "dump", "--format", "xml", path])
-        #expect(r.status != 0)
-        #expect(r.stderr.contains("json, jsonl, resp or restore"))
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("'xml' is invalid for '--format"), "\(r.stderr)")
+        #expect(r.stderr.contains("'json', 'jsonl', 'resp'"), "\(r.stderr)")
+        #expect(r.stderr.contains("Usage: redis-replica rdb dump"), "\(r.stderr)")
     }
 
     @Test("info: header, aux, databases, types, encodings, largest keys")
