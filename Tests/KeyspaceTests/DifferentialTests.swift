@@ -68,40 +68,68 @@ import TestSupport
         var applier = ReplicaApplier(keyspace: try Keyspace.load(rdb: rdb))
         var splitter = RESPCommandSplitter(offset: startOffset)
 
-        try drive(after)
-        // Let short TTLs fire on the master (its DELs are part of the stream), then read to its offset.
-        Thread.sleep(forTimeInterval: 0.6)
-        let masterOffset = try #require(Int64(try client.info("replication")["master_repl_offset"] ?? ""))
         var applied = 0
         var traceDB = applier.selectedDB
-        while splitter.offset < masterOffset {
-            splitter.append(try link.readSome())
-            while let (args, end) = try splitter.next() {
-                // DIFF_TRACE=key prints every command naming that key (and every SELECT), to chase a difference.
-                if args.first.map(Arg.upper) == "SELECT", args.count == 2 { traceDB = Int(String(decoding: args[1], as: UTF8.self)) ?? -1 }
-                if let t = Self.trace, args.contains(t) || args.first.map(Arg.upper) == "SWAPDB" {
-                    print("trace db \(traceDB): \(args.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " "))")
+        /// Reads and applies the stream up to the master's current offset.
+        func catchUp() throws -> Int64 {
+            let masterOffset = try #require(Int64(try client.info("replication")["master_repl_offset"] ?? ""))
+            while splitter.offset < masterOffset {
+                splitter.append(try link.readSome())
+                while let (args, end) = try splitter.next() {
+                    // DIFF_TRACE=key prints every command naming that key (and every SWAPDB), to chase a difference.
+                    if args.first.map(Arg.upper) == "SELECT", args.count == 2 { traceDB = Int(String(decoding: args[1], as: UTF8.self)) ?? -1 }
+                    if let t = Self.trace, args.contains(t) || args.first.map(Arg.upper) == "SWAPDB" {
+                        print("trace db \(traceDB): \(args.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " "))")
+                    }
+                    if case .diverged(let d) = applier.apply(args, at: end, nowMs: Self.nowMs()) {
+                        Issue.record("seed \(seed): \(d) args \(args.map { String(decoding: $0, as: UTF8.self) })")
+                    }
+                    if let t = Self.trace, args.contains(t), !applier.inTransaction {
+                        print("trace   now \(applier.keyspace[traceDB, t].map { try! Keyspace.canonicalLine(RDBEntry(db: traceDB, key: t, value: $0.value.rdbValue, rdbType: 0)).suffix(160) } ?? "nil")")
+                    }
+                    applied += 1
                 }
-                if case .diverged(let d) = applier.apply(args, at: end, nowMs: Self.nowMs()) {
-                    Issue.record("seed \(seed): \(d) args \(args.map { String(decoding: $0, as: UTF8.self) })")
-                }
-                if let t = Self.trace, args.contains(t), !applier.inTransaction {
-                    print("trace   now \(applier.keyspace[traceDB, t].map { try! Keyspace.canonicalLine(RDBEntry(db: traceDB, key: t, value: $0.value.rdbValue, rdbType: 0)).suffix(120) } ?? "nil")")
-                }
-                applied += 1
             }
+            return masterOffset
         }
+        let replicaClient = try replica.client()
+        /// The real replica's dataset once it has reached `offset`.
+        func replicaDataset(at offset: Int64) throws -> [String] {
+            var waited = 0
+            while try replicaClient.info("replication")["master_repl_offset"].flatMap({ Int64($0) }) ?? -1 < offset && waited < 200 {
+                Thread.sleep(forTimeInterval: 0.05)
+                waited += 1
+            }
+            _ = try replicaClient.call("SAVE")
+            return try Self.comparable(try Keyspace.load(rdb: Array(try Data(contentsOf: replica.rdbPath))))
+        }
+        // KEYSPACE_DIFF_CHECK=n compares with the real replica every n commands and stops at the first
+        // difference, printing the commands of that stretch (to find a bug; not in CI).
+        if let every = ProcessInfo.processInfo.environment["KEYSPACE_DIFF_CHECK"].flatMap({ Int($0) }) {
+            var done = 0
+            while done < after {
+                var sent: [[String]] = []
+                for _ in 0..<every { for cmd in workload.next() { sent.append(cmd); _ = try client.command(cmd) } }
+                done += every
+                let offset = try catchUp()
+                let real = try replicaDataset(at: offset)
+                if try Self.comparable(applier.keyspace) != real {
+                    try compare(ours: Self.comparable(applier.keyspace), theirs: real, seed: seed, applied: applied)
+                    print("seed \(seed): first difference within commands \(done - every)..<\(done):")
+                    for c in sent { print("   " + c.joined(separator: " ").prefix(160)) }
+                    break
+                }
+            }
+        } else {
+            try drive(after)
+        }
+        // Let short TTLs fire on the master (its DELs are part of the stream), then read to its offset.
+        Thread.sleep(forTimeInterval: 0.6)
+        let masterOffset = try catchUp()
         #expect(applier.divergence == nil, "seed \(seed)")
         _ = try client.call("SAVE")
         let saved = try Keyspace.load(rdb: Array(try Data(contentsOf: master.rdbPath)))
-        let replicaClient = try replica.client()
-        var waited = 0
-        while try replicaClient.info("replication")["master_repl_offset"].flatMap({ Int64($0) }) ?? -1 < masterOffset && waited < 200 {
-            Thread.sleep(forTimeInterval: 0.05)
-            waited += 1
-        }
-        _ = try replicaClient.call("SAVE")
-        let real = try Self.comparable(try Keyspace.load(rdb: Array(try Data(contentsOf: replica.rdbPath))))
+        let real = try replicaDataset(at: masterOffset)
         let ours = try Self.comparable(applier.keyspace)
         let sameAsReplica = ours == real
         #expect(sameAsReplica, "seed \(seed): our dataset differs from a real replica's")
