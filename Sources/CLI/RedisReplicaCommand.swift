@@ -23,7 +23,7 @@ public struct RDBCommand: ParsableCommand {
         subcommands: [
             // check, dump, info, convert, sqlite: one file each.
             CheckCommand.self, DumpCommand.self, InfoCommand.self, ConvertCommand.self, SQLiteCommand.self,
-            DiffCommand.self,
+            DiffCommand.self, MemoryCommand.self,
         ]
     )
     public init() {}

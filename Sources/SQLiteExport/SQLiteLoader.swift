@@ -81,7 +81,7 @@ final class SQLiteLoader<Backend: SQLBackend> {
         insFunction = try ins("functions", 3)
         insModuleAux = try ins("module_aux", 5)
         insSlotImport = try ins("valkey_slot_import", 2)
-        insKey = try ins("keys", 10)
+        insKey = try ins("keys", 11)
         insString = try ins("strings", 4)
         insList = try ins("list_items", 5)
         insSet = try ins("set_members", 4)
@@ -244,6 +244,7 @@ final class SQLiteLoader<Backend: SQLBackend> {
             s.bind(8, Int64(length))
             s.bind(9, entry.serializedSize)
             s.bind(10, keyFlag)
+            s.bind(11, Int64(MemoryEstimator.usage(of: entry)))
             do { try s.run() } catch let e as SQLiteExportError where e.code == SQLITE_CONSTRAINT {
                 throw duplicateKeyError(db: db, key: entry.key)
             }

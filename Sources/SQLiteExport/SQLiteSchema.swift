@@ -12,7 +12,7 @@
 ///   INTEGER, so `ORDER BY ms, seq` stays in ID order. Module type ids are the raw 64-bit pattern.
 /// - Indexes are created after the bulk load.
 public enum SQLiteSchema {
-    public static let version = 1
+    public static let version = 2  // 2: keys.memory_bytes
 
     /// Declared "type" of unsigned 64-bit columns: none (BLOB affinity), so an INTEGER stays an INTEGER and
     /// the exact decimal TEXT of a value >= 2^63 is not turned into a lossy REAL by INTEGER/NUMERIC affinity.
@@ -32,7 +32,7 @@ public enum SQLiteSchema {
             "CREATE TABLE valkey_slot_import(pos INTEGER NOT NULL, raw BLOB NOT NULL)",
             "CREATE TABLE keys(db INTEGER NOT NULL, key BLOB NOT NULL, type TEXT NOT NULL, expire_at_ms INTEGER, "
                 + "lfu_freq INTEGER, lru_idle_s \(u64), rdb_type INTEGER NOT NULL, length INTEGER NOT NULL, "
-                + "rdb_bytes INTEGER NOT NULL, utf8 INTEGER NOT NULL"
+                + "rdb_bytes INTEGER NOT NULL, utf8 INTEGER NOT NULL, memory_bytes INTEGER NOT NULL"
                 + (keysWithoutRowID ? ", PRIMARY KEY(db, key)) WITHOUT ROWID" : ")"),
             "CREATE TABLE strings(db INTEGER NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, utf8 INTEGER NOT NULL)",
             "CREATE TABLE list_items(db INTEGER NOT NULL, key BLOB NOT NULL, idx INTEGER NOT NULL, value BLOB NOT NULL, "
@@ -86,7 +86,7 @@ public enum SQLiteSchema {
     static let views: [String] = [
         "CREATE VIEW keys_text AS SELECT db, \(text("key", 1)), type, expire_at_ms, "
             + "CASE WHEN expire_at_ms IS NOT NULL THEN strftime('%Y-%m-%dT%H:%M:%fZ', expire_at_ms / 1000.0, 'unixepoch') END "
-            + "AS expire_at, lfu_freq, lru_idle_s, length, rdb_type, rdb_bytes FROM keys",
+            + "AS expire_at, lfu_freq, lru_idle_s, length, rdb_type, rdb_bytes, memory_bytes FROM keys",
         "CREATE VIEW strings_text AS SELECT db, \(text("key", 1)), \(text("value", 2)) FROM strings",
         "CREATE VIEW list_items_text AS SELECT db, \(text("key", 1)), idx, \(text("value", 2)) FROM list_items",
         "CREATE VIEW set_members_text AS SELECT db, \(text("key", 1)), \(text("member", 2)) FROM set_members",

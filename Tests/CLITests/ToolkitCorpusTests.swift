@@ -3,7 +3,7 @@ import RDB
 import Testing
 import TestSupport
 
-/// rdb dump --format resp/restore and rdb diff over every RDB file of the shared corpus (read in place):
+/// rdb dump --format resp/restore, rdb memory and rdb diff over every RDB file of the shared corpus (read in place):
 /// each succeeds exactly where `rdb check` does, and fails with the same error where it does not.
 @Suite("toolkit commands on the shared corpus", .serialized)
 struct ToolkitCorpusTests {
@@ -40,6 +40,9 @@ struct ToolkitCorpusTests {
                 }
                 try? FileManager.default.removeItem(atPath: out)
             }
+            let m = try CLIRunner.run(["rdb", "memory", file, "--format", "json"])
+            #expect(m.status == (ok ? 0 : 1), "\(file): rdb memory \(m.status) \(m.stderr)")
+            if !ok { #expect(m.stderr == check.stderr, "\(file)") }
             let d = try CLIRunner.run(["rdb", "diff", "--quiet", file, file])
             #expect(d.status == (ok ? 0 : 2), "\(file): diff with itself \(d.status) \(d.stderr)")
         }

@@ -1,0 +1,161 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import RDB
+
+/// Sizes of Redis 7.0's allocations as `zmalloc_size` reports them (jemalloc 5 on x86-64), the building blocks
+/// of `MemoryEstimator`.
+enum AllocatorModel {
+    /// jemalloc's size class for an `n`-byte request: 8, then multiples of 16 up to 128, then four classes per
+    /// doubling (160, 192, 224, 256, 320, ...), the same rule for large and huge sizes.
+    @inline(__always) static func jemalloc(_ n: Int) -> Int {
+        if n <= 8 { return 8 }
+        if n <= 128 { return (n + 15) & ~15 }
+        let lg = Int.bitWidth - 1 - (n - 1).leadingZeroBitCount
+        let spacing = 1 << (lg - 2)
+        return (n + spacing - 1) & ~(spacing - 1)
+    }
+
+    /// Header bytes of an sds of length `len` (`sds.c` sdsReqType: type 5, 8, 16, 32, 64).
+    @inline(__always) static func sdsHeader(_ len: Int) -> Int {
+        if len < 1 << 5 { return 1 }
+        if len < 1 << 8 { return 3 }
+        if len < 1 << 16 { return 5 }
+        if len < 1 << 32 { return 9 }
+        return 17
+    }
+
+    /// `sdsZmallocSize` of an sds made by `sdsnewlen(len)`.
+    @inline(__always) static func sds(_ len: Int) -> Int { jemalloc(sdsHeader(len) + len + 1) }
+
+    // Structure sizes on 64-bit Redis 7.0.
+    static let robj = 16
+    static let dictEntry = 24
+    static let dict = 56
+    static let quicklist = 40
+    static let quicklistNode = 40
+    static let zset = 16
+    static let zskiplist = 32
+    static let stream = 80
+    static let streamCG = 40
+    static let streamConsumer = 24
+    static let streamNACK = 24
+    /// The skiplist header node: 32 levels (`zslCreate`).
+    static let skiplistHeader = jemalloc(24 + 16 * 32)
+    /// The expected allocation of a skiplist node (24 bytes + 16 per level; level L with probability
+    /// 0.75 x 0.25^(L-1), `zslRandomLevel`).
+    static let skiplistNodeExpected: Double = {
+        var e = 0.0
+        var p = 0.75
+        for level in 1...32 {
+            e += p * Double(jemalloc(24 + 16 * level))
+            p *= 0.25
+        }
+        return e
+    }()
+
+    /// Buckets of a dict holding `n` entries: the smallest power of two >= n, at least 4 (`_dictNextExp`).
+    @inline(__always) static func dictSlots(_ n: Int) -> Int {
+        if n <= 4 { return 4 }
+        return 1 << (Int.bitWidth - (n - 1).leadingZeroBitCount)
+    }
+
+    /// `streamRadixTreeMemoryUsage`: 16 bytes per element plus 4 + 240 per node; a radix tree of 128-bit IDs
+    /// has about two nodes per element (one node when empty).
+    @inline(__always) static func streamRax(elements: Int) -> Int {
+        let nodes = max(1, 2 * elements)
+        return elements * 16 + nodes * (4 + 8 * 30)
+    }
+}
+
+/// Byte sizes of listpack entries (`listpack.c` lpEncodeGetType / lpEncodeBacklen) and intsets.
+enum PackedSize {
+    /// The value of `p` when `lpStringToInt64` accepts it (canonical decimal, no sign on 0, fits int64).
+    @inline(__always) static func integerValue(_ p: UnsafeRawBufferPointer) -> Int64? {
+        let n = p.count
+        guard n > 0, n <= 20, let base = p.baseAddress else { return nil }
+        var i = 0
+        var negative = false
+        if base.load(as: UInt8.self) == UInt8(ascii: "-") {
+            negative = true
+            i = 1
+            guard n > 1 else { return nil }
+        }
+        let first = base.load(fromByteOffset: i, as: UInt8.self)
+        if first == UInt8(ascii: "0") { return (n == 1) ? 0 : nil }
+        var v: UInt64 = 0
+        while i < n {
+            let c = base.load(fromByteOffset: i, as: UInt8.self)
+            guard c >= 0x30 && c <= 0x39 else { return nil }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (s, o2) = m.addingReportingOverflow(UInt64(c - 0x30))
+            if o1 || o2 { return nil }
+            v = s
+            i += 1
+        }
+        if negative {
+            guard v <= UInt64(Int64.max) + 1 else { return nil }
+            return v == UInt64(Int64.max) + 1 ? Int64.min : -Int64(v)
+        }
+        guard v <= UInt64(Int64.max) else { return nil }
+        return Int64(v)
+    }
+
+    @inline(__always) static func integerValue(_ b: Bytes) -> Int64? { b.withUnsafeBytes { integerValue($0) } }
+
+    @inline(__always) static func intEntry(_ v: Int64) -> Int {
+        let enc: Int
+        if v >= 0 && v <= 127 { enc = 1 }
+        else if v >= -4096 && v <= 4095 { enc = 2 }
+        else if v >= -32768 && v <= 32767 { enc = 3 }
+        else if v >= -8_388_608 && v <= 8_388_607 { enc = 4 }
+        else if v >= Int64(Int32.min) && v <= Int64(Int32.max) { enc = 5 }
+        else { enc = 9 }
+        return enc + 1
+    }
+
+    @inline(__always) static func backlen(_ l: Int) -> Int {
+        if l <= 127 { return 1 }
+        if l < 16383 { return 2 }
+        if l < 2_097_151 { return 3 }
+        if l < 268_435_455 { return 4 }
+        return 5
+    }
+
+    /// One listpack entry holding `b`: an integer encoding when it is a canonical integer, else a string.
+    @inline(__always) static func entry(_ b: Bytes) -> Int {
+        if let v = integerValue(b) { return intEntry(v) }
+        let n = b.count
+        let enc = n < 64 ? 1 + n : (n < 4096 ? 2 + n : 5 + n)
+        return enc + backlen(enc)
+    }
+
+    /// Listpack header (total bytes, count) plus the end byte.
+    static let listpackOverhead = 7
+
+    /// The text `d2string` gives a score in Redis 7.0 (integers within +-2^52 as integers, else `%.17g`).
+    static func scoreText(_ d: Double) -> Bytes {
+        if d.isNaN { return Array("nan".utf8) }
+        if d.isInfinite { return d > 0 ? Array("inf".utf8) : Array("-inf".utf8) }
+        if d == 0 { return d.sign == .minus ? Array("-0".utf8) : [0x30] }
+        if d > -4_503_599_627_370_495 && d < 4_503_599_627_370_496 && d == d.rounded(.towardZero) {
+            return Array(String(Int64(d)).utf8)
+        }
+        var buf = [CChar](repeating: 0, count: 40)
+        let n = withVaList([d]) { vsnprintf(&buf, 40, "%.17g", $0) }
+        return buf.prefix(Int(max(0, min(n, 39)))).map { UInt8(bitPattern: $0) }
+    }
+
+    /// An intset of these members (`intset.c`: 8-byte header, 2/4/8 bytes per member), nil if one is not an integer.
+    static func intset(_ members: [Bytes]) -> Int? {
+        var width = 2
+        for m in members {
+            guard let v = integerValue(m) else { return nil }
+            if v < Int64(Int32.min) || v > Int64(Int32.max) { width = 8 }
+            else if width < 4 && (v < Int64(Int16.min) || v > Int64(Int16.max)) { width = 4 }
+        }
+        return 8 + members.count * width
+    }
+}
