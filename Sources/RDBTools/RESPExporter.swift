@@ -46,7 +46,7 @@ public final class RESPExporter {
     public private(set) var keysRead = 0
     public private(set) var functionsWritten = 0
     public private(set) var skippedModuleAux = 0
-    public private(set) var commandsWritten: Int64 = 0
+    @exclusivity(unchecked) public private(set) var commandsWritten: Int64 = 0
     private var version: Int
     private var selectedDB: Int?
 

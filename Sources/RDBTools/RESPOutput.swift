@@ -7,9 +7,9 @@ import RDB
 public final class RESPOutput {
     public typealias Sink = (UnsafeRawBufferPointer) throws -> Void
 
-    private var base: UnsafeMutablePointer<UInt8>
-    private var capacity: Int
-    public private(set) var count = 0
+    @exclusivity(unchecked) private var base: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) private var capacity: Int
+    @exclusivity(unchecked) public private(set) var count = 0
     public let flushThreshold: Int
     private let sink: Sink?
     /// Bytes handed to the sink so far.
