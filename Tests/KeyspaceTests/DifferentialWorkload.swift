@@ -146,7 +146,14 @@ struct DifferentialWorkload {
 
     mutating func hashes() -> [String] {
         let k = key("hash")
-        switch int(6) {
+        switch int(12) {
+        // Field TTLs (Redis 7.4+/8.x; a 7.0 master refuses these and propagates nothing).
+        case 6: return ["HEXPIRE", k, String(50 + int(100)), "FIELDS", "2", member(), member()]
+        case 7: return ["HPEXPIRE", k, String(30 + int(300)), pick(["NX", "XX", "GT", "LT"]), "FIELDS", "1", member()]
+        case 8: return ["HPERSIST", k, "FIELDS", "1", member()]
+        case 9: return ["HSETEX", k] + pick([[], ["FNX"], ["FXX"]]) + pick([["PX", "200"], ["EX", "100"], ["KEEPTTL"], []]) + ["FIELDS", "1", member(), value()]
+        case 10: return ["HGETEX", k] + pick([["PX", "150"], ["PERSIST"], ["EXAT", "4102444800"]]) + ["FIELDS", "1", member()]
+        case 11: return ["HGETDEL", k, "FIELDS", "1", member()]
         case 0, 1: return ["HSET", k, member(), value(), member(), value()]
         case 2: return ["HSETNX", k, member(), value()]
         case 3: return ["HDEL", k, member(), member()]
