@@ -2,7 +2,7 @@
 // redis-replica: a persistent, stateful Redis/Valkey replica and an RDB toolkit.
 //
 // Targets are layered; dependencies point one way, downward:
-//   CLI -> ReplicaNode -> Replication -> RESP, Base
+//   CLI -> Keyspace (snapshot), ReplicaNode -> Replication -> RESP, Base
 //                      -> ReplicaServer -> ReplicaStore
 //                      -> ReplicaStore -> RDB -> Base -> CZlib
 //       -> SQLiteExport -> RDBTools -> RDB       (SQLiteExport and RDBTools use Base directly too)
@@ -93,7 +93,7 @@ let package = Package(
 
         // The command-line interface: one file per subcommand.
         .target(name: "CLI", dependencies: [
-            "RDB", "RDBTools", "ReplicaStore", "ReplicaNode", "ReplicaServer", "SQLiteExport",
+            "RDB", "RDBTools", "Keyspace", "ReplicaStore", "ReplicaNode", "ReplicaServer", "SQLiteExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(name: "ReplicationTests", dependencies: ["Base", "Replication", "RESP", "TestSupport"]),
         .testTarget(name: "ReplicaStoreTests", dependencies: ["Base", "ReplicaStore", "RDB", "TestSupport"]),
         .testTarget(name: "SQLiteExportTests", dependencies: ["Base", "SQLiteExport", "RDB", "RDBTools", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["CLI", "RDB", "RDBTools", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Base", "CLI", "Keyspace", "RDB", "RDBTools", "ReplicaStore", "TestSupport"]),
         .testTarget(name: "ReplicaNodeTests", dependencies: [
             "ReplicaNode", "ReplicaStore", "Replication", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),

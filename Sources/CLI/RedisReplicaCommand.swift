@@ -10,6 +10,7 @@ public struct RedisReplicaCommand: AsyncParsableCommand {
             RDBCommand.self,
             FollowCommand.self,
             StatusCommand.self,
+            SnapshotCommand.self,
         ]
     )
     public init() {}
