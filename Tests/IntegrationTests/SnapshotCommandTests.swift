@@ -108,6 +108,49 @@ struct SnapshotCommandTests {
         #expect(try replica.debugDigest() == master.debugDigest())
     }
 
+    /// Taken while the master is being written to: the file is the dataset at some command boundary of the
+    /// stream, and its AUX position is that boundary's, so a replica started on it resumes with +CONTINUE and,
+    /// once caught up, has exactly the master's dataset (a dataset off by one command would not).
+    @Test("Redis 7.0: snapshot during writes; a replica started on it resumes with +CONTINUE and ends equal to the master")
+    func redis70DuringWrites() throws {
+        let binary = RedisServerProcess.defaultBinaryPath
+        let master = try RedisServerProcess(binary: binary, extraArguments: [
+            "--enable-debug-command", "yes", "--repl-backlog-size", "64mb",
+        ])
+        try FollowIntegrationTests.loadSmallDataset(master)
+        let tmp = try TestPaths.makeTemporaryDirectory()
+        let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: 17104)
+        try follower.start()
+        defer { follower.stop() }
+        try follower.waitCaughtUp()
+        let writer = try BackgroundWriter(port: master.port, seed: 94)
+        try writer.waitForMore(2000)
+        let out = tmp.file("live.rdb").path
+        let (status, stdout, stderr) = try Self.run(["snapshot", "--dir", follower.dir, "--out", out])
+        try writer.waitForMore(2000)
+        try writer.stop()
+        #expect(status == 0, "\(stderr)")
+        let aux = try Self.replicationAux(out)
+        let auxOffset = try #require(aux["repl-offset"].flatMap { Int64($0) }, "\(stdout)")
+        let masterOffset = try #require(try master.replicationInfo()["master_repl_offset"].flatMap { Int64($0) })
+        #expect(auxOffset < masterOffset, "the snapshot should be taken before the last writes")
+
+        let fullBefore = try master.stat("sync_full")
+        let partialBefore = try master.stat("sync_partial_ok")
+        let replicaDir = try TestPaths.makeTemporaryDirectory()
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: out), to: replicaDir.file("snap.rdb"))
+        let replica = try RedisServerProcess(binary: binary, directory: replicaDir.url, dbFilename: "snap.rdb", extraArguments: [
+            "--replicaof", "127.0.0.1", String(master.port), "--enable-debug-command", "yes",
+        ])
+        defer { replica.stop() }
+        try waitUntil(30, "the replica to reach the master's offset") {
+            try replica.replicationInfo()["slave_repl_offset"] == master.replicationInfo()["master_repl_offset"]
+        }
+        #expect(try master.stat("sync_full") == fullBefore)
+        #expect(try master.stat("sync_partial_ok") == partialBefore + 1)
+        #expect(try replica.debugDigest() == master.debugDigest())
+    }
+
     @Test("Redis 7.0: snapshot while follow runs; check-rdb, DEBUG DIGEST, and +CONTINUE for a replica started on it")
     func redis70WhileRunning() throws {
         try followSnapshotResume(binary: RedisServerProcess.defaultBinaryPath, listeningPort: 17101, stopFollower: false, seed: 91)
