@@ -90,13 +90,22 @@ public struct RESPCommandScanner: Sendable {
 }
 
 extension RESPDecoder {
-    /// `readLength` (type byte skipped) that also reports how many bytes it examined.
+    /// `readLength` (type byte skipped, `-1 <= n <= max`) that also reports how many bytes it examined.
+    @inline(__always)
     func readLengthCounting(_ cursor: inout Cursor, max: Int, what: String) throws -> (Int?, Int) {
         var c = cursor
         c.index += 1
-        let end = try findLineEnd(c)
-        let examined = (end.map { $0 + 2 } ?? cursor.bytes.count) - cursor.index
-        guard end != nil else { return (nil, examined) }
-        return (try readLength(&cursor, skipType: true, max: max, what: what), examined)
+        guard let end = try findLineEnd(c) else { return (nil, cursor.bytes.count - cursor.index) }
+        let digitsStart = c.index
+        guard let n = RESPDecoder.parseInt(c.bytes, digitsStart, end) else {
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: c.bytes[digitsStart..<min(end, digitsStart + 32)]), as: UTF8.self)
+            throw RESPError(.badLength, at: c.base + Int64(digitsStart), "invalid \(what) \"\(text)\"")
+        }
+        guard n >= -1, n <= Int64(max) else {
+            throw RESPError(.badLength, at: c.base + Int64(digitsStart), "\(what) \(n) out of bounds (-1...\(max))")
+        }
+        let examined = end + 2 - cursor.index
+        cursor.index = end + 2
+        return (Int(n), examined)
     }
 }

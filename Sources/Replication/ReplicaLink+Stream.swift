@@ -30,8 +30,47 @@ extension ReplicaLink {
         out.append(.sendAck(offset: offset, bytes: RESPEncoder.command("REPLCONF", "ACK", String(offset))))
     }
 
-    private static func lowercasedASCII(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
-        bytes.map { ($0 >= 0x41 && $0 <= 0x5a) ? $0 | 0x20 : $0 }
+    /// The commands the link itself acts on; everything else is just counted and committed.
+    enum StreamCommand {
+        case multi, exec, select(db: Int?), getack, other
+    }
+
+    /// Whether `bytes` equals `lower` ignoring ASCII case (no allocation: this runs once per command).
+    @inline(__always)
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lower: StaticString) -> Bool {
+        guard bytes.count == lower.utf8CodeUnitCount else { return false }
+        let l = lower.utf8Start
+        for i in 0..<bytes.count where bytes[i] | 0x20 != l[i] { return false }
+        return true
+    }
+
+    static func classify(_ frame: UnsafeRawBufferPointer, _ scan: RESPCommandScan) -> StreamCommand {
+        guard let r0 = scan.argumentRange(0), r0.count >= 4, r0.count <= 8 else { return .other }
+        let name = UnsafeRawBufferPointer(rebasing: frame[r0])
+        switch name.count {
+        case 4:
+            return equalsIgnoringCase(name, "exec") ? .exec : .other
+        case 5:
+            return equalsIgnoringCase(name, "multi") ? .multi : .other
+        case 6:
+            if equalsIgnoringCase(name, "select") {
+                guard let r1 = scan.argumentRange(1), r1.count >= 1, r1.count <= 9 else { return .select(db: nil) }
+                var db = 0
+                for b in UnsafeRawBufferPointer(rebasing: frame[r1]) {
+                    guard b >= 0x30 && b <= 0x39 else { return .select(db: nil) }
+                    db = db * 10 + Int(b - 0x30)
+                }
+                return .select(db: db)
+            }
+            return .other
+        case 7:
+            return equalsIgnoringCase(name, "discard") ? .exec : .other
+        case 8:
+            guard equalsIgnoringCase(name, "replconf"), let r1 = scan.argumentRange(1) else { return .other }
+            return equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: frame[r1]), "getack") ? .getack : .other
+        default:
+            return .other
+        }
     }
 
     mutating func processStream(_ s: inout StreamState, _ out: inout [LinkAction], now: UInt64) {
@@ -41,45 +80,37 @@ extension ReplicaLink {
             let start = input.readIndex + s.parsed
             guard start < input.buffer.count else { break }
             let streamOffset = committed.offset + 1 + Int64(s.parsed)
-            var name: [UInt8] = []
-            var arg1: [UInt8] = []
-            let scan: RESPCommandScan?
+            let found: (scan: RESPCommandScan, command: StreamCommand)?
             do {
-                scan = try input.buffer.withUnsafeBytes { raw -> RESPCommandScan? in
+                found = try input.buffer.withUnsafeBytes { raw -> (RESPCommandScan, StreamCommand)? in
                     let frame = UnsafeRawBufferPointer(rebasing: raw[start...])
                     guard let c = try s.scanner.scan(frame, baseOffset: streamOffset) else { return nil }
-                    if let r = c.argumentRange(0), r.count <= 16 {
-                        name = ReplicaLink.lowercasedASCII(UnsafeRawBufferPointer(rebasing: frame[r]))
-                    }
-                    if let r = c.argumentRange(1), r.count <= 32 {
-                        arg1 = ReplicaLink.lowercasedASCII(UnsafeRawBufferPointer(rebasing: frame[r]))
-                    }
-                    return c
+                    return (c, ReplicaLink.classify(frame, c))
                 }
             } catch {
                 phase = .streaming(s)
                 streamFailed(LinkFailure(.protocolError, "Protocol error in the replication stream at master offset \(streamOffset): \(error)"), &out)
                 return
             }
-            guard let scan else { break }
+            guard let (scan, command) = found else { break }
             let offsetBefore = committed.offset + Int64(s.parsed)
-            switch name {
-            case Array("multi".utf8):
+            switch command {
+            case .multi:
                 s.inMulti = true
-            case Array("exec".utf8), Array("discard".utf8):
+            case .exec:
                 s.inMulti = false
-            case Array("select".utf8):
-                if let db = Int(String(decoding: arg1, as: UTF8.self)), db >= 0 {
+            case .select(let db):
+                if let db {
                     s.currentDB = db
                 } else {
                     out.append(.log(.warning, "SELECT with a bad db index at master offset \(streamOffset) ignored"))
                 }
-            case Array("replconf".utf8) where arg1 == Array("getack".utf8):
+            case .getack:
                 // Answer with the offset processed before this GETACK (inside MULTI: before the MULTI).
                 flushCommitted(&s, &out)
                 let ackOffset = s.inMulti ? (position?.offset ?? committed.offset) : offsetBefore
                 sendAck(&s, &out, now: now, offset: ackOffset)
-            default:
+            case .other:
                 break
             }
             s.parsed += scan.byteCount

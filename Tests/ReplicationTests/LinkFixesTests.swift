@@ -159,4 +159,20 @@ struct LinkFixesTests {
         #expect(h.link.state == .connected)
         #expect(h.acks == [7])
     }
+
+    @Test("MULTI/EXEC/DISCARD/SELECT/REPLCONF GETACK are recognized in any case; malformed SELECTs are ignored")
+    func commandClassification() {
+        var h = streamingHarness(offset: 10)
+        let tx = cmd("multi") + cmd("Select", "7") + cmd("set", "a", "b") + cmd("exec")
+        h.feed(tx)
+        #expect(h.link.position == ReplicationPosition(replid: replidA, offset: 10 + Int64(tx.count), streamDB: 7))
+        let discarded = cmd("MuLtI") + cmd("incr", "n") + cmd("DISCARD")
+        let getack = cmd("replconf", "getack", "*")
+        h.feed(discarded + getack)
+        #expect(h.acks.last == 10 + Int64(tx.count + discarded.count))
+        h.feed(cmd("SELECT", "+3") + cmd("SELECT", "x") + cmd("SELECT", "12345678901"))
+        #expect(h.link.position?.streamDB == 7)
+        h.feed(cmd("SELECT", "15"))
+        #expect(h.link.position?.streamDB == 15)
+    }
 }

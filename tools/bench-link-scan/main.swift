@@ -1,17 +1,27 @@
-// tools/bench-link-scan: event-loop time the replica link spends on one huge command (N arguments)
-// that arrives in 16 KiB reads, as a master sends e.g. a big SADD or MSET. Driven by ./run, which compiles
-// the link's sources (Base, RESP, Replication) into one optimized executable.
+// tools/bench-link-scan: event-loop time the replica link spends on the stream as it arrives in 16 KiB
+// reads: `huge N` is one command of N arguments (a big SADD, as a master may send), `small N` is N
+// `SET key:<i> <16 bytes>` commands (the usual write load). Driven by ./run, which compiles the link's
+// sources (Base, RESP, Replication) into one optimized executable.
 import Foundation
 
 let args = CommandLine.arguments
-let n = args.count > 1 ? Int(args[1])! : 1_000_000
-let chunk = args.count > 2 ? Int(args[2])! : 16 * 1024
+let mode = args.count > 1 ? args[1] : "huge"
+let n = args.count > 2 ? Int(args[2])! : 1_000_000
+let chunk = args.count > 3 ? Int(args[3])! : 16 * 1024
 
-var command = Array("*\(n + 2)\r\n$4\r\nSADD\r\n$3\r\nset\r\n".utf8)
-command.reserveCapacity(n * 16)
-for i in 0..<n {
-    let member = String(i)
-    command += Array("$\(member.utf8.count)\r\n\(member)\r\n".utf8)
+var command: [UInt8] = []
+command.reserveCapacity(n * 48)
+if mode == "small" {
+    for i in 0..<n {
+        let key = "key:\(i)"
+        command += Array("*3\r\n$3\r\nSET\r\n$\(key.utf8.count)\r\n\(key)\r\n$16\r\nvalue-0123456789\r\n".utf8)
+    }
+} else {
+    command += Array("*\(n + 2)\r\n$4\r\nSADD\r\n$3\r\nset\r\n".utf8)
+    for i in 0..<n {
+        let member = String(i)
+        command += Array("$\(member.utf8.count)\r\n\(member)\r\n".utf8)
+    }
 }
 
 let replid = String(repeating: "a", count: 40)
@@ -31,4 +41,4 @@ for c in chunks {
 }
 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 precondition(appended == command.count, "appended \(appended) of \(command.count)")
-print("args=\(n) bytes=\(command.count) reads=\(chunks.count) seconds=\(String(format: "%.3f", seconds))")
+print("mode=\(mode) n=\(n) bytes=\(command.count) reads=\(chunks.count) seconds=\(String(format: "%.3f", seconds))")
