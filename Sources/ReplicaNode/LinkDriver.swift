@@ -393,7 +393,14 @@ final class LinkDriver: @unchecked Sendable {
                     return .rejected("\(error)")
                 }
             }
-            return .published(try store.publish(w), verified: summary)
+            do {
+                return .published(try store.publish(w), verified: summary)
+            } catch let e as StoreError where e.code == .snapshotMismatch {
+                // The payload's AUX is not the +FULLRESYNC position (the store refused it, unchanged): as a
+                // corrupt transfer, drop it and let the master send a new one.
+                w.abort()
+                return .rejected("\(e)")
+            }
         }
         persisting = work.map { _ in () }
         work.whenComplete { result in

@@ -178,7 +178,4 @@ enum LogScanner {
     }
 }
 
-func hex32(_ v: UInt32) -> String {
-    let s = String(v, radix: 16)
-    return "0x" + String(repeating: "0", count: max(0, 8 - s.count)) + s
-}
+func hex32(_ v: UInt32) -> String { "0x" + hexDigits(v, 8) }

@@ -7,14 +7,33 @@ import Foundation
 ///
 /// Files not named by the manifest are leftovers of an interrupted operation and are deleted at the next
 /// writable open.
+///
+/// **It checks itself** (modelled on TigerBeetle's superblock: a sequence number and a checksum over
+/// everything else). Version 2 adds:
+/// - `sequence`: 1 for the first manifest of a directory, +1 on every replacement;
+/// - `checksum`: zlib's CRC-32 (`Base.CRC32`) as 8 lowercase hex digits. **Byte rule:** the CRC is taken
+///   over the file's exact bytes (JSON text and final newline) with the 8 digits of the `checksum` value
+///   replaced by ASCII `0` (0x30). The value is found as the one occurrence of the bytes `"checksum" : "`
+///   followed by 8 lowercase hex digits and `"`. So every byte of the file, whitespace included, is
+///   covered; a change of any single byte (CRC-32 detects every error burst up to 32 bits) is refused;
+/// - `snapshot.crc64`: the snapshot's CRC-64 trailer (Redis's `crc64`, checked by the verifier before
+///   publish), compared with the file's trailer at every open.
+///
+/// **Version 1** manifests (no sequence, no checksum) are refused with an error that says what to do:
+/// an edit of them cannot be told from the truth, and resuming from a wrong position is silent data loss,
+/// while a new full sync is only slow.
 public struct Manifest: Codable, Sendable, Equatable {
     public static let fileName = "MANIFEST"
     public static let tempFileName = "MANIFEST.tmp"
-    public static let currentVersion = 1
+    public static let currentVersion = 2
     public static let formatName = "redis-replica-manifest"
 
     public var format: String = Manifest.formatName
     public var version: Int = Manifest.currentVersion
+    /// 1 for a directory's first manifest, then +1 on every replacement (set by the store when it writes).
+    public var sequence: Int64 = 0
+    /// CRC-32 of the file (see the byte rule above), 8 lowercase hex digits; set by `encoded()`.
+    public var checksum: String = Manifest.checksumPlaceholder
     /// The master's replication id the log is currently following (changes on +CONTINUE <newid>).
     public var replid: String
     /// The previous replication id and the first offset *not* valid under it
@@ -39,35 +58,99 @@ public struct Manifest: Codable, Sendable, Equatable {
         self.nextFileNumber = nextFileNumber
     }
 
+    static let checksumPlaceholder = "00000000"
+    /// The bytes before the checksum's 8 digits, as `JSONEncoder` (pretty-printed) writes the field.
+    static let checksumNeedle = Array("\"checksum\" : \"".utf8)
+
+    /// The file's bytes with `checksum` computed by the byte rule; `self.checksum` is ignored.
     func encoded() throws -> [UInt8] {
+        var m = self
+        m.checksum = Manifest.checksumPlaceholder
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return Array(try enc.encode(self)) + [0x0A]
+        var bytes = Array(try enc.encode(m)) + [0x0A]
+        guard case .found(let at) = Manifest.locateChecksum(bytes) else {
+            throw StoreError(.badManifest, file: nil, offset: nil, "internal: the encoded manifest has no checksum field")
+        }
+        bytes.replaceSubrange(at..<at + 8, with: Array(hexDigits(CRC32.checksum(bytes), 8).utf8))
+        return bytes
     }
 
+    enum ChecksumField: Equatable {
+        case found(Int)
+        case missing
+        case duplicated(Int)
+        case malformed(Int)
+    }
+
+    /// Where the checksum's 8 digits are (see the byte rule).
+    static func locateChecksum(_ bytes: [UInt8]) -> ChecksumField {
+        let n = checksumNeedle
+        var hits: [Int] = []
+        if bytes.count >= n.count {
+            for i in 0...(bytes.count - n.count) where bytes[i] == n[0] && bytes[i..<i + n.count].elementsEqual(n) {
+                hits.append(i + n.count)
+            }
+        }
+        guard let at = hits.first else { return .missing }
+        if hits.count > 1 { return .duplicated(hits[1]) }
+        guard at + 9 <= bytes.count,
+              bytes[at..<at + 8].allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }),
+              bytes[at + 8] == 0x22 else { return .malformed(at) }
+        return .found(at)
+    }
+
+    /// Checks the byte rule, then parses and validates. Every refusal names the file and a byte offset.
     static func decode(_ bytes: [UInt8], path: String) throws -> Manifest {
+        func bad(_ offset: Int, _ s: String) -> StoreError { StoreError(.badManifest, file: path, offset: Int64(offset), s) }
+        switch locateChecksum(bytes) {
+        case .found(let at):
+            var zeroed = bytes
+            zeroed.replaceSubrange(at..<at + 8, with: Array(checksumPlaceholder.utf8))
+            let stored = String(decoding: bytes[at..<at + 8], as: UTF8.self)
+            let computed = hexDigits(CRC32.checksum(zeroed), 8)
+            guard stored == computed else {
+                throw bad(at, "manifest checksum mismatch (stored \(stored), computed \(computed)): the file was changed or damaged after it was written; refusing to trust the position in it (restore it from a backup, or move the directory aside and let `follow` full-sync into a new one)")
+            }
+        case .missing:
+            if let v = try? JSONDecoder().decode(VersionProbe.self, from: Data(bytes)), v.version == 1, v.format == formatName {
+                throw bad(0, "manifest version 1 (written by an older redis-replica) has no checksum, so its position cannot be verified; move this directory aside and run `redis-replica follow` with a new one (one full sync), or keep using the older build")
+            }
+            throw bad(0, "no checksum field (\"checksum\" : \"<8 lowercase hex digits>\") found; the file is not a redis-replica manifest or is damaged")
+        case .duplicated(let at):
+            throw bad(at, "a second checksum field; the file is damaged")
+        case .malformed(let at):
+            throw bad(at, "the checksum is not 8 lowercase hex digits followed by a quote; the file is damaged")
+        }
         let m: Manifest
         do {
             m = try JSONDecoder().decode(Manifest.self, from: Data(bytes))
         } catch {
-            throw StoreError(.badManifest, file: path, offset: nil, "cannot parse the manifest: \(error)")
+            throw bad(0, "cannot parse the manifest: \(error)")
         }
-        guard m.format == formatName else {
-            throw StoreError(.badManifest, file: path, offset: nil, "not a redis-replica manifest (format \"\(m.format)\")")
-        }
+        guard m.format == formatName else { throw bad(0, "not a redis-replica manifest (format \"\(m.format)\")") }
         guard m.version == currentVersion else {
-            throw StoreError(.badManifest, file: path, offset: nil,
-                             "manifest version \(m.version) is not supported (this build reads version \(currentVersion))")
+            throw bad(0, "manifest version \(m.version) is not supported (this build reads version \(currentVersion))")
         }
+        guard m.sequence >= 1 else { throw bad(0, "sequence \(m.sequence) is not positive") }
         try m.validate(path: path)
         return m
     }
 
+    private struct VersionProbe: Decodable {
+        var format: String
+        var version: Int
+    }
+
     /// Structural checks that do not need the other files.
     func validate(path: String) throws {
-        func bad(_ s: String) -> StoreError { StoreError(.badManifest, file: path, offset: nil, s) }
+        func bad(_ s: String) -> StoreError { StoreError(.badManifest, file: path, offset: 0, s) }
         guard ReplicationID.isValid(replid) else { throw bad("replid \"\(replid)\" is not 40 hex characters") }
         if let r2 = replid2, !ReplicationID.isValid(r2) { throw bad("replid2 \"\(r2)\" is not 40 hex characters") }
+        guard ReplicationID.isValid(snapshot.replid) else { throw bad("snapshot replid \"\(snapshot.replid)\" is not 40 hex characters") }
+        if let c = snapshot.crc64, c.utf8.count != 16 || UInt64(c, radix: 16) == nil || c != c.lowercased() {
+            throw bad("snapshot crc64 \"\(c)\" is not 16 lowercase hex digits")
+        }
         guard ReplicaStore.isPlainName(snapshot.file) else { throw bad("bad snapshot file name \"\(snapshot.file)\"") }
         // Bounds keep every later sum far from overflow (Redis offsets are `long long`; 2^62 is plenty).
         let maxOffset = Int64(1) << 62
@@ -101,13 +184,19 @@ public struct SnapshotRecord: Codable, Sendable, Equatable {
     /// (nil when it has none). Checked against the file at every start.
     public var aux: SnapshotAux?
     public var size: Int64
-    public init(file: String, replid: String, offset: Int64, streamDB: Int, aux: SnapshotAux?, size: Int64) {
+    /// The CRC-64 in the file's trailer (Redis's crc64 over everything before it), 16 lowercase hex
+    /// digits; nil when the file has none (RDB before version 5, or written with rdbchecksum no).
+    /// Compared with the trailer at every open.
+    public var crc64: String?
+    public init(file: String, replid: String, offset: Int64, streamDB: Int, aux: SnapshotAux?, size: Int64,
+                crc64: String? = nil) {
         self.file = file
         self.replid = replid
         self.offset = offset
         self.streamDB = streamDB
         self.aux = aux
         self.size = size
+        self.crc64 = crc64
     }
 }
 
@@ -121,6 +210,13 @@ public struct SnapshotAux: Codable, Sendable, Equatable, CustomStringConvertible
         self.offset = offset
         self.streamDB = streamDB
     }
+    /// How these AUX fields disagree with a replication position (nil when every field present agrees).
+    func disagreement(replid: String, offset: Int64) -> String? {
+        if let r = self.replid, r != replid { return "repl-id \(r) differs from \(replid)" }
+        if let o = self.offset, o != offset { return "repl-offset \(o) differs from \(offset)" }
+        return nil
+    }
+
     public var description: String {
         "repl-id \(replid ?? "(none)") repl-offset \(offset.map(String.init) ?? "(none)") repl-stream-db \(streamDB.map(String.init) ?? "(none)")"
     }
@@ -145,4 +241,10 @@ public struct SyncRecord: Codable, Sendable, Equatable {
         self.kind = kind
         self.unixMs = unixMs
     }
+}
+
+/// `v` in lowercase hex, zero-padded to `digits` (the manifest's checksum and crc64; log error messages).
+func hexDigits<T: FixedWidthInteger & UnsignedInteger>(_ v: T, _ digits: Int) -> String {
+    let s = String(v, radix: 16)
+    return String(repeating: "0", count: max(0, digits - s.count)) + s
 }

@@ -34,6 +34,29 @@ public struct TornTail: Sendable, Equatable, Codable {
     public var reason: String
 }
 
+/// Recovery of a data directory at open: what each finding leads to. Nothing is guessed: a case either has
+/// one safe reading (then recovery applies it) or is refused with an error naming the file and byte offset.
+///
+/// | finding                                                       | action                                            |
+/// |---------------------------------------------------------------|---------------------------------------------------|
+/// | no `MANIFEST`                                                 | empty store (PSYNC ? -1); our files are leftovers, deleted |
+/// | `MANIFEST.tmp` present (with or without `MANIFEST`)           | leftover of a replacement that never returned (nothing acknowledged depends on it, whatever its sequence): deleted |
+/// | `MANIFEST` without the checksum field, or a malformed/duplicated one | refused (`badManifest`, the field's offset) |
+/// | `MANIFEST` checksum mismatch (any changed byte)               | refused (`badManifest`, offset of the checksum)   |
+/// | `MANIFEST` version 1 (no checksum)                            | refused, telling the user to full-sync into a new directory |
+/// | `MANIFEST` version > 2, other format, sequence < 1, bad fields | refused (`badManifest`)                          |
+/// | sequence older than a `MANIFEST.tmp`'s                        | not a conflict: the temp file is a leftover (row 2); `MANIFEST` is the last acknowledged state |
+/// | snapshot file missing                                         | refused (`missingFile`)                           |
+/// | snapshot size differs from the manifest's                     | refused (`badSnapshot`)                           |
+/// | snapshot not an RDB / unreadable header or AUX                | refused (`badSnapshot`, offset in the snapshot)   |
+/// | snapshot AUX differ from the AUX recorded at publish          | refused (`snapshotMismatch`)                      |
+/// | snapshot AUX repl-id/repl-offset/repl-stream-db differ from the manifest's snapshot replid/offset/streamDB | refused (`snapshotMismatch`) |
+/// | snapshot CRC-64 trailer differs from the manifest's `crc64`   | refused (`badSnapshot`, offset of the trailer)    |
+/// | a log segment missing                                         | refused (`missingFile`)                           |
+/// | damage in a segment before the last, or a gap between segments | refused (`logDamage`, file offset)              |
+/// | invalid records at the end of the last segment, no valid record after them | torn tail: cut (truncate + fsync); only unacknowledged bytes are lost |
+/// | invalid record in the last segment with a valid record after it | refused (`logDamage`): damage, not a torn write |
+/// | files of ours the manifest does not name (`fullsync-*.tmp`, old snapshots/segments, temp files) | deleted at a writable open |
 enum Recovery {
     static let ourFilePrefixes = ["snapshot-", "log-", "fullsync-"]
 
@@ -80,6 +103,21 @@ enum Recovery {
         if aux != manifest.snapshot.aux {
             throw StoreError(.snapshotMismatch, file: snapPath, offset: nil,
                              "snapshot AUX (\(aux.map(\.description) ?? "no replication AUX fields")) does not match \(Manifest.fileName) (\(manifest.snapshot.aux.map(\.description) ?? "no replication AUX fields"); position replid \(manifest.snapshot.replid) offset \(manifest.snapshot.offset))")
+        }
+
+        // The manifest's own snapshot fields against the file's AUX, then the CRC-64 trailer.
+        let expectedDB = aux?.streamDB ?? 0
+        if let problem = aux?.disagreement(replid: manifest.snapshot.replid, offset: manifest.snapshot.offset) ?? (
+            manifest.snapshot.streamDB != expectedDB
+                ? "repl-stream-db \(aux?.streamDB.map(String.init) ?? "(none, so 0)") differs from \(manifest.snapshot.streamDB)" : nil
+        ) {
+            throw StoreError(.snapshotMismatch, file: snapPath, offset: nil,
+                             "snapshot AUX \(problem) in \(Manifest.fileName)'s snapshot record (refusing to resume from a position the snapshot does not have)")
+        }
+        let trailer = try SnapshotInspector.trailerCRC64(file: snap, size: snapSize, header: header).map { hexDigits($0, 16) }
+        if trailer != manifest.snapshot.crc64 {
+            throw StoreError(.badSnapshot, file: snapPath, offset: max(0, snapSize - 8),
+                             "snapshot CRC-64 trailer \(trailer ?? "(none)") differs from \(Manifest.fileName)'s \(manifest.snapshot.crc64 ?? "(none)") (the file was replaced or damaged)")
         }
 
         // The log, segment by segment.

@@ -243,8 +243,15 @@ public final class ReplicaStore: @unchecked Sendable {
             }
             let reader = try fs.openForReading(writer.path)
             defer { reader.close() }
-            let (_, aux) = try SnapshotInspector.readPosition(file: reader, name: writer.path)
+            let (header, aux) = try SnapshotInspector.readPosition(file: reader, name: writer.path)
             let size = try reader.size()
+            let crc64 = try SnapshotInspector.trailerCRC64(file: reader, size: size, header: header)
+            // Redis and Valkey write the FULLRESYNC position into the full-sync RDB (`rdbPopulateSaveInfo`):
+            // a payload that says otherwise is not the snapshot of the position announced.
+            if let aux, let problem = aux.disagreement(replid: writer.replid, offset: writer.offset) {
+                throw StoreError(.snapshotMismatch, file: writer.path, offset: nil,
+                                 "the snapshot's AUX \(problem) (+FULLRESYNC \(writer.replid) \(writer.offset)); not publishing it")
+            }
             do {
                 let snapName = "snapshot-\(format6(nextFileNumber)).rdb"
                 let segName = "log-\(format6(nextFileNumber + 1)).seg"
@@ -254,14 +261,14 @@ public final class ReplicaStore: @unchecked Sendable {
                 let seg = try fs.openForWriting(joinPath(directory, segName), truncate: true)
                 try fs.syncDirectory(directory)
                 let snapshot = SnapshotRecord(file: snapName, replid: writer.replid, offset: writer.offset,
-                                              streamDB: aux?.streamDB ?? 0, aux: aux, size: size)
+                                              streamDB: aux?.streamDB ?? 0, aux: aux, size: size,
+                                              crc64: crc64.map { hexDigits($0, 16) })
                 let new = Manifest(replid: writer.replid, snapshot: snapshot,
                                    segments: [SegmentRecord(file: segName, start: writer.offset)],
                                    lastSync: SyncRecord(kind: .full, unixMs: options.clock()),
                                    nextFileNumber: nextFileNumber)
                 let old = manifest
-                try writeManifest(new)
-                manifest = new
+                manifest = try writeManifest(new)
                 segment = seg
                 segmentBytes = 0
                 earlierSegmentsBytes = 0
@@ -303,11 +310,10 @@ public final class ReplicaStore: @unchecked Sendable {
             }
             m.lastSync = SyncRecord(kind: .partial, unixMs: options.clock())
             do {
-                try writeManifest(m)
+                manifest = try writeManifest(m)
             } catch {
                 throw poison(error, "recording the partial sync")
             }
-            manifest = m
         }
     }
 
@@ -421,19 +427,22 @@ public final class ReplicaStore: @unchecked Sendable {
         try fs.syncDirectory(directory)
         m.segments.append(SegmentRecord(file: name, start: endOffset))
         m.nextFileNumber = nextFileNumber
-        try writeManifest(m)
-        manifest = m
+        manifest = try writeManifest(m)
         segment = seg
         earlierSegmentsBytes += segmentBytes
         segmentBytes = 0
     }
 
-    /// MANIFEST.tmp, fsync, rename over MANIFEST, fsync the directory (`FileSystem.writeAtomically`).
-    private func writeManifest(_ m: Manifest) throws {
+    /// MANIFEST.tmp, fsync, rename over MANIFEST, fsync the directory (`FileSystem.writeAtomically`), with
+    /// the next sequence number and the checksum. Returns the manifest as written.
+    private func writeManifest(_ m: Manifest) throws -> Manifest {
         var m = m
         m.nextFileNumber = max(m.nextFileNumber, nextFileNumber)
-        try fs.writeAtomically(joinPath(directory, Manifest.fileName), bytes: try m.encoded(),
+        m.sequence = (manifest?.sequence ?? 0) + 1
+        let bytes = try m.encoded()
+        try fs.writeAtomically(joinPath(directory, Manifest.fileName), bytes: bytes,
                                temporary: joinPath(directory, Manifest.tempFileName))
+        return try Manifest.decode(bytes, path: joinPath(directory, Manifest.fileName))
     }
 
     private func startTimer() {
@@ -459,63 +468,10 @@ public final class ReplicaStore: @unchecked Sendable {
         }
     }
 
-    fileprivate func fileSystem() -> FileSystem { fs }
+    func fileSystem() -> FileSystem { fs }
 
     static func isPlainName(_ s: String) -> Bool {
         !s.isEmpty && !s.contains("/") && s != "." && s != ".." && !s.contains("\0")
-    }
-}
-
-/// Receives one full sync's RDB payload into a temp file in the data directory.
-public final class FullSyncWriter: @unchecked Sendable {
-    weak var store: ReplicaStore?
-    private let file: DurableFile
-    /// The temp file's path: verify it with the RDB reader between `finish()` and `publish`.
-    public let path: String
-    public let name: String
-    /// The `+FULLRESYNC` position.
-    public let replid: String
-    public let offset: Int64
-    public private(set) var bytesWritten: Int64 = 0
-    public internal(set) var isFinished = false
-    var isPublished = false
-
-    init(store: ReplicaStore, file: DurableFile, path: String, name: String, replid: String, offset: Int64) {
-        self.store = store
-        self.file = file
-        self.path = path
-        self.name = name
-        self.replid = replid
-        self.offset = offset
-    }
-
-    /// Appends RDB payload bytes (not the `$len`/`$EOF:` line, not the EOF mark).
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard !isFinished else {
-            throw StoreError(.invalidState, file: path, offset: bytesWritten, "write after finish()")
-        }
-        try file.write(bytes)
-        bytesWritten += Int64(bytes.count)
-    }
-
-    public func write(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { try write($0) }
-    }
-
-    /// fsyncs and closes the temp file.
-    public func finish() throws {
-        guard !isFinished else { return }
-        try file.sync()
-        file.close()
-        isFinished = true
-    }
-
-    /// Gives up on this full sync and deletes the temp file.
-    public func abort() {
-        guard !isPublished else { return }
-        file.close()
-        isFinished = true
-        try? store?.fileSystem().remove(path)
     }
 }
 

@@ -46,3 +46,18 @@ enum SnapshotInspector {
         return (header, SnapshotAux(replid: replid, offset: offset, streamDB: db))
     }
 }
+
+extension SnapshotInspector {
+    /// The CRC-64 stored in the snapshot's trailer (rdb.c `rdbSaveRio`: the EOF opcode 0xFF, then Redis's
+    /// crc64 of everything before the trailer, 8 bytes little-endian), read without scanning the file.
+    /// nil when the file has none: RDB before version 5, a stored 0 (`rdbchecksum no`), or no EOF opcode
+    /// where the trailer would start. `header` is the magic as `readPosition` returns it (`REDIS0011`).
+    static func trailerCRC64(file: DurableFile, size: Int64, header: String) throws -> UInt64? {
+        let version = header.hasPrefix("REDIS") ? Int(header.dropFirst(5)) : header.hasPrefix("VALKEY") ? Int(header.dropFirst(6)) : nil
+        guard let version, version >= 5, size >= 9 + 9 else { return nil }
+        let tail = try file.readFully(at: size - 9, count: 9)
+        guard tail.count == 9, tail[0] == 0xFF else { return nil }
+        let crc = LittleEndian.load(tail, at: 1, as: UInt64.self)
+        return crc == 0 ? nil : crc
+    }
+}
