@@ -184,7 +184,7 @@ import TestSupport
         for seed in (range.first ?? 1)...(range.last ?? 1) { try run(binary: nil, seed: seed, before: 300, after: 3000) }
     }
 
-    @Test(.enabled(if: RedisServerProcess.redis82BinaryPath != nil, "REDIS_82_SERVER_BIN not set"), arguments: [UInt64(22), 23])
+    @Test(.enabled(if: RedisServerProcess.redis82BinaryPath != nil, "REDIS_82_SERVER_BIN not set"), arguments: [UInt64(21), 22, 23])
     func redis82(seed: UInt64) throws {
         try run(binary: RedisServerProcess.redis82BinaryPath, seed: seed, before: 300, after: 1500)
     }
