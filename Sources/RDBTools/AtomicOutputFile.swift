@@ -1,15 +1,15 @@
+import Base
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Base
 import RDB
 
 /// An output file that appears under its name only when complete: bytes go to a temporary file next to it,
-/// which `commit()` publishes with `FileSystem.commit` (fsync, rename over the name, directory fsync);
-/// anything else (an error, `discard()`, deinit without commit) removes the temporary file and leaves the
-/// name untouched.
+/// which `commit()` publishes through Base's durable sequence (`FileSystem.commit`: fsync, rename over the
+/// name, fsync the directory); anything else (an error, `discard()`, deinit without commit) removes the
+/// temporary file and leaves the name untouched.
 ///
 /// An existing file under the name is refused unless `force` (as `rdb sqlite` does).
 public final class AtomicOutputFile {
@@ -17,7 +17,6 @@ public final class AtomicOutputFile {
     public let temporaryPath: String
     private let fileSystem: FileSystem
     private let file: DurableFile
-    private let sink: FileByteSink
     private var done = false
 
     public init(path: String, force: Bool, fileSystem: FileSystem = POSIXFileSystem()) throws {
@@ -29,16 +28,17 @@ public final class AtomicOutputFile {
         temporaryPath = path + ".tmp-\(getpid())"
         do {
             file = try fileSystem.openForWriting(temporaryPath, truncate: true)
-        } catch let e as FileIOError {
-            throw RDBWriteError(.io, "\(temporaryPath): cannot create: \(e.message)")
+        } catch {
+            throw RDBWriteError(.io, "\(temporaryPath): cannot create: \(error)")
         }
-        sink = FileByteSink(file: file)
     }
 
     deinit { discard() }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        try sink.write(bytes)
+        do { try file.write(bytes) } catch {
+            throw RDBWriteError(.io, "\(temporaryPath): write failed: \(error)")
+        }
     }
 
     /// Publishes the file under its name.
@@ -46,13 +46,9 @@ public final class AtomicOutputFile {
         guard !done else { return }
         done = true
         do {
-            try sink.flush()
             try fileSystem.commit(file, temporary: temporaryPath, as: path)
         } catch {
-            file.close()
-            try? fileSystem.remove(temporaryPath)
-            if let e = error as? FileIOError { throw RDBWriteError(.io, e.description) }
-            throw error
+            throw RDBWriteError(.io, "cannot publish \(path): \(error)")
         }
     }
 
