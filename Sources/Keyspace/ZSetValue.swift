@@ -22,6 +22,21 @@ public struct ZSetValue: Sendable, Equatable {
         for i in items { set(i.member, i.score) }
     }
 
+    /// A whole result built at once, as Redis builds a Z*STORE destination (`zsetConvertToListpackIfNeeded`):
+    /// packed (with -0 stored as 0) when small enough, otherwise hashed with the scores exact.
+    static func built(_ items: [(member: Bytes, score: Double)]) -> ZSetValue {
+        var z = ZSetValue()
+        if items.count > PackedLimits.maxEntries || items.contains(where: { $0.member.count > PackedLimits.maxValueBytes }) {
+            var t: [Bytes: Double] = [:]
+            t.reserveCapacity(items.count)
+            for i in items { t[i.member] = i.score }
+            z.storage = .table(t)
+        } else {
+            for i in items { z.set(i.member, i.score) }
+        }
+        return z
+    }
+
     static func loading(_ members: [SortedSetMember]) -> ZSetValue {
         var z = ZSetValue()
         if members.count > PackedLimits.maxEntries || members.contains(where: { $0.member.count > PackedLimits.maxValueBytes }) {

@@ -49,9 +49,8 @@ extension ApplyContext {
             case .failure(let e): throw ApplyError(e.message)
             }
             guard let dest = outcome.storeKey else { return }
-            var z = ZSetValue()
-            for m in outcome.stored { z.set(m.member, m.score) }
-            c.store(dest, z.isEmpty ? nil : .zset(z))
+            let stored = outcome.stored
+            c.store(dest, stored.isEmpty ? nil : .zset(ZSetValue.built(stored)))
         }
         h["GEOSEARCHSTORE"] = geo
         h["GEORADIUS"] = geo

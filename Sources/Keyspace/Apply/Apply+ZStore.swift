@@ -68,7 +68,7 @@ extension ApplyContext {
                 throw ApplyError.syntax
             }
         }
-        var result = ZSetValue()
+        var result: [(member: Bytes, score: Double)] = []
         switch op {
         case .inter, .union:
             // qsort by cardinality (glibc's qsort is a merge sort: stable).
@@ -89,7 +89,7 @@ extension ApplyContext {
                             break
                         }
                     }
-                    if all { result.set(item.member, score) }
+                    if all { result.append((item.member, score)) }
                 }
             } else {
                 var acc: [Bytes: Double] = [:]
@@ -105,14 +105,14 @@ extension ApplyContext {
                         }
                     }
                 }
-                for (m, s) in acc { result.set(m, s) }
+                for (m, s) in acc { result.append((m, s)) }
             }
         case .diff:
             for item in src[0].items where !src.dropFirst().contains(where: { $0.lookup[item.member] != nil }) {
-                result.set(item.member, item.score)
+                result.append((item.member, item.score))
             }
         }
-        store(a[1], result.isEmpty ? nil : .zset(result))
+        store(a[1], result.isEmpty ? nil : .zset(ZSetValue.built(result)))
     }
 
     mutating func zrangestore(_ a: [Bytes]) throws {
@@ -161,9 +161,7 @@ extension ApplyContext {
                 if let r = ApplyContext.rankRange(s, e, count: items.count) { picked = Array(items[r]) }
             }
         }
-        var result = ZSetValue()
-        for p in picked { result.set(p.member, p.score) }
-        store(a[1], result.isEmpty ? nil : .zset(result))
+        store(a[1], picked.isEmpty ? nil : .zset(ZSetValue.built(picked)))
     }
 
     static func limited<T>(_ items: [T], _ offset: Int64, _ limit: Int64) -> [T] {
