@@ -125,13 +125,7 @@ struct RDBFileScan {
         return Int64(st.st_size)
     }
 
-    static func isGzip(_ path: String) -> Bool {
-        guard let f = fopen(path, "rb") else { return false }
-        defer { fclose(f) }
-        var magic: (UInt8, UInt8) = (0, 0)
-        let n = withUnsafeMutableBytes(of: &magic) { fread($0.baseAddress, 1, 2, f) }
-        return n == 2 && magic.0 == 0x1f && magic.1 == 0x8b
-    }
+    static func isGzip(_ path: String) -> Bool { isGzipFile(path: path) }
 }
 
 /// Buffered stdout for big outputs: the JSON writer's 1 MiB chunks go out with one `fwrite` each.

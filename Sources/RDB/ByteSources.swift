@@ -172,18 +172,18 @@ public struct AnyByteSource: ByteSource {
     }
 }
 
+/// Whether the file starts with the gzip magic `1f 8b` (false when it cannot be read).
+public func isGzipFile(path: String, fileSystem: FileSystem = POSIXFileSystem()) -> Bool {
+    guard let file = try? fileSystem.openForReading(path) else { return false }
+    defer { file.close() }
+    return (try? file.readFully(at: 0, count: 2)) == [0x1f, 0x8b]
+}
+
 /// Opens an RDB file for reading, inflating it transparently when it starts with the gzip magic `1f 8b`.
 public func openRDBSource(path: String, fileSystem: FileSystem = POSIXFileSystem()) throws -> any ByteSource {
-    let probe = try FileByteSource(path: path, fileSystem: fileSystem)
-    var magic: [UInt8] = [0, 0]
-    var got = 0
-    while got < 2 {
-        let n = try magic.withUnsafeMutableBytes { try probe.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[got...])) }
-        if n == 0 { break }
-        got += n
-    }
-    if got == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+    let plain = try FileByteSource(path: path, fileSystem: fileSystem)
+    if isGzipFile(path: path, fileSystem: fileSystem) {
         return try GzipByteSource(path: path, fileSystem: fileSystem)
     }
-    return try FileByteSource(path: path, fileSystem: fileSystem)
+    return plain
 }

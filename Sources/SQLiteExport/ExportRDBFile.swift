@@ -31,10 +31,7 @@ extension SQLiteExporter {
 
     /// Whether the input is gzip-compressed (then `bytesConsumed` counts inflated bytes, not file bytes).
     public static func isGzip(_ path: String, fileSystem: FileSystem = POSIXFileSystem()) -> Bool {
-        guard let file = try? fileSystem.openForReading(path) else { return false }
-        defer { file.close() }
-        let magic = (try? file.readFully(at: 0, count: 2)) ?? []
-        return magic == [0x1f, 0x8b]
+        isGzipFile(path: path, fileSystem: fileSystem)
     }
 
     static func sameFile(_ a: String, _ b: String) -> Bool {
