@@ -3,6 +3,7 @@
 //
 // Targets are layered; dependencies point one way, downward:
 //   CLI -> Keyspace (snapshot), ReplicaNode -> Replication -> RESP, Base
+//                      -> Keyspace (the dataset follower)
 //                      -> ReplicaServer -> ReplicaStore
 //                      -> ReplicaStore -> RDB -> Base -> CZlib
 //       -> SQLiteExport -> RDBTools -> RDB       (SQLiteExport and RDBTools use Base directly too)
@@ -68,7 +69,7 @@ let package = Package(
 
         // The SwiftNIO driver that runs the state machine against a socket and the store.
         .target(name: "ReplicaNode", dependencies: [
-            "Base", "Replication", "ReplicaStore", "ReplicaServer", "RDB",
+            "Base", "Keyspace", "Replication", "ReplicaStore", "ReplicaServer", "RDB",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -119,14 +120,14 @@ let package = Package(
         .testTarget(name: "SQLiteExportTests", dependencies: ["Base", "SQLiteExport", "RDB", "RDBTools", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Base", "CLI", "Keyspace", "RDB", "RDBTools", "ReplicaStore", "TestSupport"]),
         .testTarget(name: "ReplicaNodeTests", dependencies: [
-            "ReplicaNode", "ReplicaStore", "Replication", "TestSupport",
+            "Base", "Keyspace", "RDB", "ReplicaNode", "ReplicaStore", "Replication", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Base", "ReplicaNode", "ReplicaStore", "ReplicaServer", "RDB", "RESP", "TestSupport",
+            "Base", "Keyspace", "ReplicaNode", "ReplicaStore", "ReplicaServer", "RDB", "RESP", "TestSupport",
         ]),
     ],
     swiftLanguageModes: [.v5]

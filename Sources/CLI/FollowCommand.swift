@@ -63,6 +63,9 @@ public struct FollowCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "The lowest level logged.")
     var logLevel: LogLevelOption = .info
 
+    @Flag(name: .customLong("no-dataset"), help: "Do not keep the master's dataset in memory (record the stream only).")
+    var noDataset = false
+
     /// `--verify`: a `SnapshotVerifyDepth`, or none.
     enum VerifyOption: String, ExpressibleByArgument, CaseIterable {
         case full, checksum, none
@@ -159,6 +162,7 @@ public struct FollowCommand: AsyncParsableCommand {
         var options = FollowOptions(masterHost: host, masterPort: port, directory: dir, masterUser: masteruser,
                                     masterPassword: password, fsync: policy, replTimeoutSeconds: replTimeout,
                                     listeningPort: listeningPort ?? servePort, verifyDepth: verifyDepth)
+        options.dataset = !noDataset
         if servePort > 0 {
             var config = ServerConfiguration(port: servePort, bindAddress: bind, password: requirepass, maxClients: maxclients,
                                              masterHost: host, masterPort: port)

@@ -24,6 +24,8 @@ public struct FollowOptions: Sendable {
     /// Without `--port` (and without `--listening-port`): listen on a free port that only refuses
     /// `PSYNC ... FAILOVER`, and announce it, so a FAILOVER on the master never hands over to us.
     public var failoverGuard = false
+    /// Keep the master's dataset in memory (`DatasetFollower`); `--no-dataset` turns it off (recording only).
+    public var dataset = true
 
     public init(masterHost: String, masterPort: Int, directory: String, masterUser: String? = nil,
                 masterPassword: String? = nil, fsync: FsyncPolicy = .everysec, replTimeoutSeconds: Int = 60,

@@ -48,6 +48,18 @@ public final class FollowService: Service, @unchecked Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let driver = LinkDriver(options: options, group: group, store: store, logger: logger)
         driver.start()
+        // After the driver: PSYNC goes out first; the dataset loads on its own thread while the link streams.
+        var dataset: DatasetFollower?
+        if options.dataset {
+            let follower = DatasetFollower(store: store, logger: logger)
+            follower.onStateChange = { [weak driver] phaseChanged in
+                driver?.loop.execute { driver?.datasetChanged(phaseChanged: phaseChanged) }
+            }
+            driver.loop.execute { driver.dataset = follower }
+            follower.start()
+            dataset = follower
+        }
+        defer { dataset?.stop() }
         do {
             try await withGracefulShutdownHandler {
                 try await driver.done.get()

@@ -63,6 +63,8 @@ final class LinkDriver: @unchecked Sendable {
     /// Counters for logs and tests.
     private(set) var fullSyncs = 0
     private(set) var partialSyncs = 0
+    /// The in-memory dataset, woken after each append and shown in `state.json` (nil: `--no-dataset`).
+    var dataset: DatasetFollower?
 
     init(options: FollowOptions, group: EventLoopGroup, store: ReplicaStore, logger: Logger,
          connector: Connector? = nil, offload: Offload? = nil) {
@@ -110,7 +112,7 @@ final class LinkDriver: @unchecked Sendable {
             }
             self.ticker = self.loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
                 self.handle(.tick(now: self.now()))
-                self.refreshStateFile(force: false)
+                self.refreshStateFile(force: false, minimumGap: self.dataset == nil ? 5_000_000_000 : 1_000_000_000)
             }
             self.connect()
         }
@@ -349,6 +351,7 @@ final class LinkDriver: @unchecked Sendable {
         case .appendStream(let bytes, let endOffset, let db):
             // Copy 2 of the stream path: the store writes the link buffer's slice into the log.
             let end = try bytes.withUnsafeBytes { try store.append($0, streamDB: db) }
+            dataset?.wake()
             if end != endOffset {
                 throw FollowError(.local, "log offset \(end) differs from the stream offset \(endOffset)")
             }
@@ -443,12 +446,12 @@ final class LinkDriver: @unchecked Sendable {
         }
     }
 
-    private func writeStateFile(link: FollowerState.Link) {
+    func writeStateFile(link: FollowerState.Link) {
         lastStateWrite = self.now()
         var detail = lastError
         if link != .stopped { detail = detail.map { "\($0) [REPL_STATE \(self.link.state.rawValue)]" } }
         let state = FollowerState(link: link, master: options.masterAddress, linkSinceUnixMs: linkSinceMs,
-                                  lastError: detail, ackedOffset: lastAcked)
+                                  lastError: detail, ackedOffset: lastAcked, dataset: dataset?.state)
         do {
             try FollowerState.write(state, directory: options.directory)
         } catch {
@@ -456,8 +459,15 @@ final class LinkDriver: @unchecked Sendable {
         }
     }
 
-    private func refreshStateFile(force: Bool) {
-        guard force || self.now() - lastStateWrite >= 5_000_000_000 else { return }
+    /// The dataset's state changed: rewrite `state.json` now on a phase change, else at most once a second.
+    func datasetChanged(phaseChanged: Bool) {
+        guard !stopping else { return }
+        refreshStateFile(force: phaseChanged, minimumGap: 1_000_000_000)
+    }
+
+    /// Rewrites `state.json` when forced or when the last write is `minimumGap` ns old.
+    func refreshStateFile(force: Bool, minimumGap: UInt64 = 5_000_000_000) {
+        guard force || self.now() - lastStateWrite >= minimumGap else { return }
         writeStateFile(link: LinkDriver.followerLink(link.state))
     }
 

@@ -32,10 +32,13 @@ public struct FollowerState: Codable, Sendable, Equatable {
     public var lastError: String?
     /// The offset acknowledged to the master last.
     public var ackedOffset: Int64?
+    /// The in-memory dataset kept by `follow` (absent with `--no-dataset`).
+    public var dataset: DatasetState?
 
     public init(pid: Int32 = getpid(), link: Link, master: String? = nil,
                 updatedUnixMs: Int64 = Int64(Date().timeIntervalSince1970 * 1000),
-                linkSinceUnixMs: Int64? = nil, lastError: String? = nil, ackedOffset: Int64? = nil) {
+                linkSinceUnixMs: Int64? = nil, lastError: String? = nil, ackedOffset: Int64? = nil,
+                dataset: DatasetState? = nil) {
         self.pid = pid
         self.link = link
         self.master = master
@@ -43,6 +46,7 @@ public struct FollowerState: Codable, Sendable, Equatable {
         self.linkSinceUnixMs = linkSinceUnixMs
         self.lastError = lastError
         self.ackedOffset = ackedOffset
+        self.dataset = dataset
     }
 
     /// Writes `state.json` atomically (`FileSystem.writeAtomically` without the fsyncs: the file is advisory
@@ -76,5 +80,69 @@ public struct FollowerState: Codable, Sendable, Equatable {
             if state == "Z" || state == "X" { return false }
         }
         return true
+    }
+}
+
+/// Where the follower's in-memory dataset stands (the `dataset` of `state.json`).
+public struct DatasetState: Codable, Sendable, Equatable {
+    public enum Phase: String, Codable, Sendable {
+        /// Loading the base snapshot and replaying the log after it.
+        case loading
+        /// Caught up with the committed log (applying each append).
+        case ready
+        /// A command could not be applied: the dataset is no longer the master's (recording goes on).
+        case diverged
+        /// The snapshot or the log could not be read.
+        case failed
+    }
+
+    public var phase: Phase
+    /// Bytes of snapshot and log processed, and their total when last measured (`loading`).
+    public var processedBytes: Int64?
+    public var totalBytes: Int64?
+    /// `processedBytes` as a percent of `totalBytes` (0...100), while loading.
+    public var percent: Double?
+    /// The offset of the last command applied (a command boundary).
+    public var appliedOffset: Int64?
+    public var keys: Int?
+    /// The snapshot file the dataset was loaded from.
+    public var snapshot: String?
+    /// `diverged`: the offset and command that could not be applied, and why; `failed`: why.
+    public var divergedOffset: Int64?
+    public var command: String?
+    public var reason: String?
+
+    public init(phase: Phase, processedBytes: Int64? = nil, totalBytes: Int64? = nil, appliedOffset: Int64? = nil,
+                keys: Int? = nil, snapshot: String? = nil, divergedOffset: Int64? = nil, command: String? = nil,
+                reason: String? = nil) {
+        self.phase = phase
+        self.processedBytes = processedBytes
+        self.totalBytes = totalBytes
+        self.appliedOffset = appliedOffset
+        self.keys = keys
+        self.snapshot = snapshot
+        self.divergedOffset = divergedOffset
+        self.command = command
+        self.reason = reason
+        if let p = processedBytes, let t = totalBytes, t > 0 {
+            percent = (min(100, Double(p) * 100 / Double(t)) * 10).rounded(.down) / 10
+        }
+    }
+
+    /// One line for `status`.
+    public var summary: String {
+        switch phase {
+        case .loading where snapshot == nil:
+            return "waiting for the first full sync"
+        case .loading:
+            let pct = percent.map { String(format: "%.1f%%", $0) } ?? "?"
+            return "loading (\(pct) of snapshot + log)"
+        case .ready:
+            return "ready at offset \(appliedOffset ?? -1), \(keys ?? 0) keys"
+        case .diverged:
+            return "diverged at offset \(divergedOffset ?? -1) on \(command ?? "?"): \(reason ?? "")"
+        case .failed:
+            return "failed: \(reason ?? "")"
+        }
     }
 }

@@ -126,6 +126,7 @@ extension StoreStatus {
             if let e = f.lastError { s += ", last error: \(e)" }
             s += ", state updated \(Self.ago(nowUnixMs - f.updatedUnixMs)) ago"
             lines.append(("link", s))
+            lines.append(("dataset", f.dataset?.summary ?? "not kept (follow --no-dataset)"))
         } else if followerStale {
             lines.append(("link", "not running (state.json names a pid that is gone)"))
         } else {

@@ -1,5 +1,4 @@
 import Foundation
-@testable import ReplicaServer
 import ReplicaStore
 import Testing
 import TestSupport

@@ -3,22 +3,21 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import ReplicaStore
 
 /// Reads the committed replication stream back out of a store's log segments, from any offset, for a
-/// downstream replica: the bytes after offset X are exactly the bytes the master sent after X.
+/// downstream replica or the dataset follower: the bytes after offset X are exactly the bytes the master sent after X.
 ///
 /// It follows the record framing of `LogRecord` (28-byte header: magic, version, payload length, start
 /// offset, stream db, CRC-32) and checks magic, version and that each record starts where the previous
 /// ended; the CRCs were checked by recovery at open (or the records were appended by this process).
 /// Files are opened by descriptor and kept open, so a segment deleted by a new full sync stays readable
 /// until the reader is closed. Reads are positional (`pread`) and bounded by `maxChunk`.
-final class LogTail {
-    enum Failure: Error, CustomStringConvertible {
+public final class LogTail {
+    public enum Failure: Error, CustomStringConvertible, Sendable {
         case notInLog(offset: Int64, first: Int64, end: Int64)
         case damaged(file: String, at: Int64, String)
         case io(file: String, errno: Int32)
-        var description: String {
+        public var description: String {
             switch self {
             case .notInLog(let o, let first, let end): return "offset \(o) is not in the log (it holds \(first)...\(end))"
             case .damaged(let f, let at, let why): return "\(f) at byte \(at): \(why)"
@@ -27,9 +26,9 @@ final class LogTail {
         }
     }
 
-    let directory: String
+    public let directory: String
     /// The replication offset of the last byte returned (the next byte returned is `offset + 1`).
-    private(set) var offset: Int64
+    public private(set) var offset: Int64
     private var segments: [SegmentRecord]
     private var segmentIndex: Int
     private var fd: Int32 = -1
@@ -40,7 +39,7 @@ final class LogTail {
     private var recordLength: Int64 = 0
 
     /// A reader positioned after `offset`, which must lie in the log: from the snapshot's offset to the end.
-    init(store: ReplicaStore, after offset: Int64) throws {
+    public init(store: ReplicaStore, after offset: Int64) throws {
         guard let m = store.currentManifest, let end = store.position?.offset,
               offset >= m.snapshot.offset, offset <= end else {
             let m = store.currentManifest
@@ -64,7 +63,7 @@ final class LogTail {
 
     deinit { close() }
 
-    func close() {
+    public func close() {
         if fd >= 0 { _ = Glibc.close(fd) }
         fd = -1
     }
@@ -72,7 +71,7 @@ final class LogTail {
     /// Up to `maxChunk` bytes after `offset`, never past `end` (the store's committed end offset).
     /// `manifest` is the store's current one, consulted when a segment is used up. Returns [] when there
     /// is nothing new yet.
-    func read(upTo end: Int64, maxChunk: Int, manifest: () -> Manifest?) throws -> [UInt8] {
+    public func read(upTo end: Int64, maxChunk: Int, manifest: () -> Manifest?) throws -> [UInt8] {
         guard end > offset else { return [] }
         if recordLength == 0 || recordStart + recordLength <= offset {
             // Past the current record: the next one starts here, in this segment or the next.

@@ -1,0 +1,283 @@
+import Base
+import Dispatch
+import Foundation
+import Keyspace
+import Logging
+import RDB
+import ReplicaStore
+
+/// The master's dataset kept in memory next to the recording: on its own thread it loads the store's base
+/// snapshot into a `Keyspace`, replays the committed log after it (from the snapshot's offset, with its
+/// `repl-stream-db` selected) and then keeps tailing the log as the link appends, applying each command,
+/// as a Redis replica loads the RDB and then applies its master's stream.
+///
+/// It only reads what the store has committed (through `LogTail`, from the segment files), so it can never
+/// stall the link: the link records and ACKs whether or not the dataset keeps up. When the master's full
+/// sync publishes a new snapshot, it starts over from it; the old dataset stays whole (and is what
+/// `dataset()` returns) until the new one has caught up, then the two are swapped (Redis's
+/// `repl-diskless-load swapdb`). A command the applier cannot take marks the dataset diverged (offset and
+/// command, logged once at warning); recording goes on, because the log is still the truth.
+public final class DatasetFollower: @unchecked Sendable {
+    /// The dataset as last applied: the keyspace, the offset and db of the last command boundary applied,
+    /// the snapshot it was built from, and the divergence if it stopped.
+    public struct Dataset: Sendable {
+        public var keyspace: Keyspace
+        public var offset: Int64
+        public var streamDB: Int
+        public var snapshotFile: String
+        public var divergence: Divergence?
+    }
+
+    let store: ReplicaStore
+    let logger: Logger
+    let fileSystem: FileSystem
+    /// How long the thread sleeps when the log has nothing new (a `wake()` cuts it short).
+    let idleWait: DispatchTimeInterval
+    /// Called (on the follower's thread) when the state changed: `phaseChanged` for loading/ready/diverged
+    /// transitions, else at most once a second for progress. Set before `start()`.
+    public var onStateChange: (@Sendable (_ phaseChanged: Bool) -> Void)?
+
+    private let lock = Lock()
+    private var installed: StreamReplay?
+    private var installedSnapshot = ""
+    private var current = DatasetState(phase: .loading, processedBytes: 0)
+    private var stopRequested = false
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private var started = false
+    private var lastNotify = DispatchTime(uptimeNanoseconds: 0)
+
+    public init(store: ReplicaStore, logger: Logger, fileSystem: FileSystem = POSIXFileSystem(),
+                idleWait: DispatchTimeInterval = .milliseconds(50)) {
+        self.store = store
+        self.logger = logger
+        self.fileSystem = fileSystem
+        self.idleWait = idleWait
+    }
+
+    /// The dataset state, for `state.json` and `status`.
+    public var state: DatasetState { lock.withLock { current } }
+
+    /// A copy (O(1), copy-on-write) of the dataset as last applied; nil before the first one has loaded.
+    public func dataset() -> Dataset? {
+        lock.withLock {
+            installed.map { Dataset(keyspace: $0.keyspace, offset: $0.boundary.offset, streamDB: $0.boundary.streamDB,
+                                    snapshotFile: installedSnapshot, divergence: $0.divergence) }
+        }
+    }
+
+    /// Starts the thread.
+    public func start() {
+        let go = lock.withLock { () -> Bool in
+            defer { started = true }
+            return !started
+        }
+        guard go else { return }
+        let t = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        t.name = "redis-replica.dataset"
+        t.start()
+    }
+
+    /// New log bytes were committed: look now rather than after the idle wait.
+    public func wake() { wakeup.signal() }
+
+    /// Stops the thread and waits for it (a snapshot load stops within a few hundred records).
+    public func stop() {
+        let wasStarted = lock.withLock { () -> Bool in
+            stopRequested = true
+            return started
+        }
+        wakeup.signal()
+        if wasStarted {
+            finished.wait()
+            finished.signal()
+        }
+    }
+
+    var shouldStop: Bool { lock.withLock { stopRequested } }
+
+    // MARK: The thread
+
+    private func run() {
+        while !shouldStop {
+            guard let m = store.currentManifest else {
+                _ = wakeup.wait(timeout: .now() + idleWait)
+                continue
+            }
+            follow(m.snapshot)
+        }
+    }
+
+    /// Whether the store's base is still `snapshot` (publishes never go back, so a yes is stable for
+    /// everything read before it).
+    func isCurrent(_ snapshot: SnapshotRecord) -> Bool { store.currentManifest?.snapshot.file == snapshot.file }
+
+    /// Loads `snapshot`, replays and tails the log after it, until the store publishes another or `stop()`.
+    private func follow(_ snapshot: SnapshotRecord) {
+        let path = joinPath(store.directory, snapshot.file)
+        setState(DatasetState(phase: .loading, processedBytes: 0, totalBytes: total(snapshot), snapshot: snapshot.file),
+                 phaseChanged: true)
+        let loaded: Keyspace
+        switch loadSnapshot(snapshot, path: path) {
+        case .loaded(let k): loaded = k
+        case .superseded: return
+        case .failed(let why):
+            if !isCurrent(snapshot) || shouldStop { return }
+            logger.warning("Dataset: cannot load the snapshot \(path): \(why)")
+            setState(DatasetState(phase: .failed, snapshot: snapshot.file, reason: "snapshot \(path): \(why)"), phaseChanged: true)
+            waitForNewSnapshot(snapshot)
+            return
+        }
+        var replay: StreamReplay? = StreamReplay(keyspace: loaded, selectedDB: snapshot.streamDB, offset: snapshot.offset)
+        let tail: LogTail
+        do {
+            tail = try LogTail(store: store, after: snapshot.offset)
+            guard isCurrent(snapshot) else { return }
+        } catch {
+            if !isCurrent(snapshot) || shouldStop { return }
+            return fail(snapshot, "cannot read the log: \(error)")
+        }
+        defer { tail.close() }
+        let ours: () -> Manifest? = { [store] in
+            let m = store.currentManifest
+            return m?.snapshot.file == snapshot.file ? m : nil
+        }
+        while !shouldStop {
+            guard let end = store.position?.offset, isCurrent(snapshot) else { return }
+            let bytes: [UInt8]
+            do {
+                bytes = try tail.read(upTo: end, maxChunk: 1 << 20, manifest: ours)
+            } catch {
+                if !isCurrent(snapshot) || shouldStop { return }
+                return fail(snapshot, "cannot read the log: \(error)")
+            }
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            if bytes.isEmpty {
+                if let r = replay {
+                    // Caught up: the new dataset replaces the old one whole.
+                    replay = nil
+                    install(r, snapshot)
+                    let ready = readyState(snapshot)
+                    logger.notice("Dataset ready at offset \(ready.appliedOffset ?? -1) (\(ready.keys ?? 0) keys, snapshot \(snapshot.file))")
+                    setState(ready, phaseChanged: true)
+                    continue
+                }
+                _ = wakeup.wait(timeout: .now() + idleWait)
+                continue
+            }
+            let divergence: Divergence?
+            if replay != nil {
+                divergence = replay!.feed(bytes, nowMs: now)
+                if divergence == nil {
+                    setState(DatasetState(phase: .loading, processedBytes: snapshot.size + tail.offset - snapshot.offset,
+                                          totalBytes: total(snapshot), snapshot: snapshot.file), phaseChanged: false)
+                }
+            } else {
+                divergence = lock.withLock { installed!.feed(bytes, nowMs: now) }
+                if divergence == nil { setState(readyState(snapshot), phaseChanged: false) }
+            }
+            if let d = divergence {
+                if let r = replay { install(r, snapshot) }
+                logger.warning("Dataset diverged from the master at offset \(d.offset) on \(d.command): \(d.reason); recording continues, the log stays the truth")
+                setState(DatasetState(phase: .diverged, appliedOffset: dataset()?.offset, snapshot: snapshot.file,
+                                      divergedOffset: d.offset, command: d.command, reason: d.reason), phaseChanged: true)
+                waitForNewSnapshot(snapshot)
+                return
+            }
+        }
+    }
+
+    private func install(_ replay: StreamReplay, _ snapshot: SnapshotRecord) {
+        lock.withLock {
+            installed = replay
+            installedSnapshot = snapshot.file
+        }
+    }
+
+    private func readyState(_ snapshot: SnapshotRecord) -> DatasetState {
+        lock.withLock {
+            DatasetState(phase: .ready, appliedOffset: installed?.boundary.offset, keys: installed?.keyspace.keyCount,
+                         snapshot: snapshot.file)
+        }
+    }
+
+    private func total(_ snapshot: SnapshotRecord) -> Int64 {
+        snapshot.size + max(0, (store.position?.offset ?? snapshot.offset) - snapshot.offset)
+    }
+
+    private func fail(_ snapshot: SnapshotRecord, _ why: String) {
+        logger.warning("Dataset: \(why)")
+        setState(DatasetState(phase: .failed, snapshot: snapshot.file, reason: why), phaseChanged: true)
+        waitForNewSnapshot(snapshot)
+    }
+
+    private func waitForNewSnapshot(_ snapshot: SnapshotRecord) {
+        while !shouldStop && isCurrent(snapshot) { _ = wakeup.wait(timeout: .now() + idleWait) }
+    }
+
+    private func setState(_ s: DatasetState, phaseChanged: Bool) {
+        let changed = lock.withLock { () -> Bool in
+            let phaseDiffers = current.phase != s.phase || current.snapshot != s.snapshot
+            current = s
+            return phaseChanged || phaseDiffers
+        }
+        let now = DispatchTime.now()
+        guard changed || now.uptimeNanoseconds >= lastNotify.uptimeNanoseconds + 1_000_000_000 else { return }
+        lastNotify = now
+        onStateChange?(changed)
+    }
+
+    // MARK: Loading the snapshot
+
+    enum LoadResult {
+        case loaded(Keyspace)
+        case superseded
+        case failed(String)
+    }
+
+    /// Reads the snapshot file with the RDB reader into a keyspace, reporting progress and giving up when
+    /// the store moves to another snapshot or `stop()` is called.
+    private func loadSnapshot(_ snapshot: SnapshotRecord, path: String) -> LoadResult {
+        let file: DurableFile
+        do {
+            file = try fileSystem.openForReading(path)
+        } catch {
+            return .failed("\(error)")
+        }
+        defer { file.close() }
+        let source = CountingByteSource(FileByteSource(file: file))
+        let reader = RDBReader(source: source, fileName: path)
+        var loader = KeyspaceLoader()
+        var records = 0
+        do {
+            while let r = try reader.next() {
+                try loader.consume(r)
+                if case .eof = r { break }
+                records += 1
+                if records % 512 == 0 {
+                    if shouldStop || !isCurrent(snapshot) { return .superseded }
+                    setState(DatasetState(phase: .loading, processedBytes: source.count, totalBytes: total(snapshot),
+                                          snapshot: snapshot.file), phaseChanged: false)
+                }
+            }
+        } catch {
+            return .failed("\(error)")
+        }
+        return .loaded(loader.keyspace)
+    }
+}
+
+/// Counts the bytes read through it (the snapshot load's progress).
+final class CountingByteSource: ByteSource {
+    private var base: FileByteSource
+    private(set) var count: Int64 = 0
+    init(_ base: FileByteSource) { self.base = base }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = try base.read(into: buffer)
+        count += Int64(n)
+        return n
+    }
+}
