@@ -74,49 +74,34 @@ public struct DatasetAtPosition: Sendable {
             throw SnapshotBuildError(code: .badSnapshot, message: "\(view.snapshotPath): cannot load the base snapshot: \(error)")
         }
 
-        // The log, command by command, up to the last boundary at or before the target.
-        var applier = ReplicaApplier(keyspace: loader.keyspace, selectedDB: snap.streamDB)
-        var splitter = RESPCommandSplitter(offset: snap.offset)
-        var boundary = (offset: snap.offset, db: snap.streamDB)
-        var applied: Int64 = 0
-        var reachedTarget = target == snap.offset
-        if !reachedTarget {
+        // The log, command by command, up to the last boundary at or before the target (`StreamReplay`, the
+        // replay `follow`'s dataset uses too).
+        var replay = StreamReplay(keyspace: loader.keyspace, selectedDB: snap.streamDB, offset: snap.offset)
+        if target > snap.offset {
             try view.forEachLogRecord { record in
-                splitter.append(record.payload)
-                while true {
-                    let next: (args: [Bytes], endOffset: Int64)?
-                    do { next = try splitter.next() } catch {
-                        throw SnapshotBuildError(code: .badStream, message: "\(directory): log: \(error)")
-                    }
-                    guard let command = next else { break }
-                    let (args, commandEnd) = command
-                    if commandEnd > target {
-                        reachedTarget = true
-                        return false
-                    }
-                    let outcome = applier.apply(args, at: commandEnd, nowMs: nowMs)
-                    if case .diverged(let d) = outcome {
-                        throw SnapshotBuildError(code: .diverged, message:
-                            "the dataset diverged from the master at offset \(d.offset) on command \(d.command) (\(d.reason)); no snapshot is written from a diverged dataset")
-                    }
-                    applied += 1
-                    if !applier.inTransaction { boundary = (commandEnd, applier.selectedDB) }
-                    if commandEnd == target {
-                        reachedTarget = true
-                        return false
-                    }
+                replay.feed(record.payload, nowMs: nowMs, upTo: target)
+                if let e = replay.streamError {
+                    throw SnapshotBuildError(code: .badStream, message: "\(directory): log: \(e)")
                 }
-                return true
+                if let d = replay.divergence {
+                    throw SnapshotBuildError(code: .diverged, message:
+                        "the dataset diverged from the master at offset \(d.offset) on command \(d.command) (\(d.reason)); no snapshot is written from a diverged dataset")
+                }
+                return !(replay.stoppedAtLimit || replay.appliedOffset >= target)
             }
         }
+        let reachedTarget = replay.stoppedAtLimit || replay.appliedOffset >= target
         // The log ends on a complete command outside MULTI, so its end is always reached as a boundary.
-        if !reachedTarget && target == end && splitter.bufferedBytes > 0 {
+        if !reachedTarget && target == end && replay.bufferedBytes > 0 {
             throw SnapshotBuildError(code: .badStream, message:
-                "\(directory): the log ends inside a command at offset \(splitter.offset) (\(splitter.bufferedBytes) bytes)")
+                "\(directory): the log ends inside a command at offset \(replay.appliedOffset) (\(replay.bufferedBytes) bytes)")
         }
+        let boundary = replay.boundary
+        let applier = replay.applier
+        let applied = replay.commands
         return DatasetAtPosition(
             keyspace: applier.keyspace,
-            position: ReplicationPosition(replid: view.manifest.replid, offset: boundary.offset, streamDB: boundary.db),
+            position: ReplicationPosition(replid: view.manifest.replid, offset: boundary.offset, streamDB: boundary.streamDB),
             snapshotHeader: loader.header, directoryEnd: end, snapshotOffset: snap.offset, commandsApplied: applied)
     }
 }

@@ -16,6 +16,10 @@ public struct StreamReplay: Sendable {
     public private(set) var boundary: (offset: Int64, streamDB: Int)
     /// Set when the stream bytes themselves are malformed.
     public private(set) var streamError: RESPSplitError?
+    /// Commands applied, counted or queued so far.
+    public private(set) var commands: Int64 = 0
+    /// A command ended past the `upTo` limit of a `feed`: it was not applied, and nothing more is.
+    public private(set) var stoppedAtLimit = false
 
     public init(keyspace: Keyspace, selectedDB: Int, offset: Int64) {
         applier = ReplicaApplier(keyspace: keyspace, selectedDB: selectedDB)
@@ -35,10 +39,12 @@ public struct StreamReplay: Sendable {
     /// Bytes fed but not yet a whole command.
     public var bufferedBytes: Int { splitter.bufferedBytes }
 
-    /// Applies every whole command in the bytes fed so far. Returns the divergence when this call caused it.
+    /// Applies every whole command in the bytes fed so far that ends at or before `limit` (the first one
+    /// past it stops the replay: see `stoppedAtLimit`). Returns the divergence when this call caused it.
     @discardableResult
-    public mutating func feed<C: Collection>(_ bytes: C, nowMs: Int64) -> Divergence? where C.Element == UInt8 {
-        guard divergence == nil else { return nil }
+    public mutating func feed<C: Collection>(_ bytes: C, nowMs: Int64, upTo limit: Int64 = .max) -> Divergence?
+    where C.Element == UInt8 {
+        guard divergence == nil, !stoppedAtLimit else { return nil }
         splitter.append(bytes)
         while true {
             let command: (args: [Bytes], endOffset: Int64)?
@@ -52,8 +58,13 @@ public struct StreamReplay: Sendable {
                 return divergence
             }
             guard let (args, end) = command else { return nil }
+            if end > limit {
+                stoppedAtLimit = true
+                return nil
+            }
             if case .diverged(let d) = applier.apply(args, at: end, nowMs: nowMs) { return d }
             appliedOffset = end
+            commands += 1
             if !applier.inTransaction { boundary = (end, applier.selectedDB) }
         }
     }
