@@ -40,6 +40,34 @@ import Testing
         try store.close()
     }
 
+    /// The dataset's phases as `status` and `status --json` show them (from `state.json`).
+    @Test func datasetPhasesInTextAndJSON() throws {
+        let fs = SimulatedFileSystem()
+        let store = try ReplicaStore.open(directory: "/d", fsync: .always, fileSystem: fs, options: noBackground())
+        try fullSync(store, replid: replid("a"), offset: 1000, rdb: TestRDB.make(replid: replid("a"), offset: 1000, streamDB: 0))
+        let cases: [(DatasetState?, String)] = [
+            (DatasetState(phase: .loading, processedBytes: 0), "dataset: waiting for the first full sync"),
+            (DatasetState(phase: .loading, processedBytes: 421, totalBytes: 1000, snapshot: "snapshot-000002.rdb"),
+             "dataset: loading (42.1% of snapshot + log)"),
+            (DatasetState(phase: .ready, appliedOffset: 1234, keys: 7, snapshot: "snapshot-000002.rdb"),
+             "dataset: ready at offset 1234, 7 keys"),
+            (DatasetState(phase: .diverged, appliedOffset: 1100, snapshot: "snapshot-000002.rdb", divergedOffset: 1150,
+                          command: "LPUSH", reason: "WRONGTYPE"), "dataset: diverged at offset 1150 on LPUSH: WRONGTYPE"),
+            (nil, "dataset: not kept (follow --no-dataset)"),
+        ]
+        for (dataset, line) in cases {
+            try FollowerState.write(FollowerState(link: .streaming, updatedUnixMs: 0, dataset: dataset), directory: "/d", fileSystem: fs)
+            let status = try ReplicaStore.inspect(directory: "/d", fileSystem: fs)
+            #expect(status.follower?.dataset == dataset)
+            let text = status.text(nowUnixMs: 0).split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+            #expect(text.contains(line), "\(text)")
+            let json = try status.json()
+            #expect(try JSONDecoder().decode(StoreStatus.self, from: Data(json.utf8)) == status)
+            if dataset?.phase == .loading && dataset?.totalBytes != nil { #expect(json.contains("\"percent\" : 42.1")) }
+        }
+        try store.close()
+    }
+
     @Test func emptyDirectoryStatus() throws {
         let fs = SimulatedFileSystem()
         try fs.createDirectory("/e")
