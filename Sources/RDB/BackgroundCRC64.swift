@@ -8,7 +8,11 @@ import Dispatch
 final class BackgroundCRC64 {
     /// What the queued work touches. Blocks capture this box, never the owner, so the owner's deinit
     /// always runs on the owner's thread (where it may wait for the queue).
-    private final class Shared {
+    ///
+    /// `@unchecked Sendable`: `freeSlots` is a `DispatchSemaphore` (thread-safe); `crc` is read and written
+    /// only by blocks on the serial `queue` (`dispatchStaging`'s async blocks and `finish`'s `queue.sync`),
+    /// so the queue's ordering serializes every access.
+    private final class Shared: @unchecked Sendable {
         let freeSlots: DispatchSemaphore
         /// Only touched on the queue.
         var crc: UInt64 = 0

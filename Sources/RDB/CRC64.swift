@@ -11,7 +11,9 @@ public enum CRC64 {
     public static let reflectedPolynomial: UInt64 = 0x95ac9329ac4bc9b5
 
     /// 8 tables of 256 entries, laid out contiguously; never freed (process-lifetime constant).
-    private static let table: UnsafePointer<UInt64> = {
+    /// `nonisolated(unsafe)`: the pointee is written only inside this initializer, which Swift runs exactly
+    /// once (lazy global initialization is thread-safe); afterwards every access is a read.
+    nonisolated(unsafe) private static let table: UnsafePointer<UInt64> = {
         let t = UnsafeMutablePointer<UInt64>.allocate(capacity: 8 * 256)
         for i in 0..<256 {
             var crc = UInt64(i)

@@ -204,7 +204,7 @@ extension RDBWriter {
         if members.count <= options.zsetMaxListpackEntries
             && members.allSatisfy({ $0.member.count <= options.zsetMaxListpackValue }) {
             // Packed zsets must be ordered by (score, member) — Redis walks them assuming it.
-            let sorted = RDBWriter.isZsetOrdered(members) ? members : members.sorted(by: RDBWriter.zsetOrder)
+            let sorted = isZsetOrdered(members) ? members : members.sorted(by: zsetOrder)
             writePackedPairs(key: key, sorted, listpack: RDBType.zsetListpack.rawValue, ziplist: RDBType.zsetZiplist.rawValue) {
                 ($0.member, scoreText($0.score))
             }
@@ -240,19 +240,6 @@ extension RDBWriter {
         }
     }
 
-    static func zsetOrder(_ a: SortedSetMember, _ b: SortedSetMember) -> Bool {
-        if a.score != b.score { return a.score < b.score }
-        return a.member.lexicographicallyPrecedes(b.member)
-    }
-
-    static func isZsetOrdered(_ members: [SortedSetMember]) -> Bool {
-        var i = 1
-        while i < members.count {
-            if zsetOrder(members[i], members[i - 1]) { return false }
-            i += 1
-        }
-        return true
-    }
 
     // MARK: hashes
 
@@ -334,4 +321,21 @@ func scoreText(_ d: Double) -> [UInt8] {
         return Array(String(Int64(d)).utf8)
     }
     return Array("\(d)".utf8)
+}
+
+// Outside the generic `RDBWriter`, so sorting doesn't capture its `Sink` metatype (not `Sendable`).
+
+/// Redis's zset order: by score, then by member bytes (`zslInsert`, `zzlInsertAt`).
+private func zsetOrder(_ a: SortedSetMember, _ b: SortedSetMember) -> Bool {
+    if a.score != b.score { return a.score < b.score }
+    return a.member.lexicographicallyPrecedes(b.member)
+}
+
+private func isZsetOrdered(_ members: [SortedSetMember]) -> Bool {
+    var i = 1
+    while i < members.count {
+        if zsetOrder(members[i], members[i - 1]) { return false }
+        i += 1
+    }
+    return true
 }
