@@ -108,20 +108,20 @@ let package = Package(
         // randomness and the simulated (crashable) file system.
         .target(name: "TestSupport", dependencies: ["Base"], path: "Tests/TestSupport"),
 
-        .testTarget(name: "BaseTests", dependencies: ["Base", "TestSupport"]),
-        .testTarget(name: "RDBTests", dependencies: ["Base", "RDB", "RDBTools", "TestSupport"]),
-        .testTarget(name: "RDBToolsTests", dependencies: ["RDB", "RDBTools", "TestSupport"]),
+        .testTarget(name: "BaseTests", dependencies: ["Base", "TestSupport"], swiftSettings: swift6),
+        .testTarget(name: "RDBTests", dependencies: ["Base", "RDB", "RDBTools", "TestSupport"], swiftSettings: swift6),
+        .testTarget(name: "RDBToolsTests", dependencies: ["RDB", "RDBTools", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "KeyspaceTests", dependencies: ["Base", "Keyspace", "RDB", "RDBTools", "TestSupport"]),
-        .testTarget(name: "RedisValueOpsTests", dependencies: ["RedisValueOps", "TestSupport"]),
-        .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"]),
+        .testTarget(name: "RedisValueOpsTests", dependencies: ["RedisValueOps", "TestSupport"], swiftSettings: swift6),
+        .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "ReplicaServerTests", dependencies: [
             "ReplicaServer", "ReplicaStore", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .testTarget(name: "ReplicationTests", dependencies: ["Base", "Replication", "RESP", "TestSupport"]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Base", "Replication", "RESP", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "ReplicaStoreTests", dependencies: ["Base", "ReplicaStore", "RDB", "TestSupport"]),
-        .testTarget(name: "SQLiteExportTests", dependencies: ["Base", "SQLiteExport", "RDB", "RDBTools", "TestSupport"]),
+        .testTarget(name: "SQLiteExportTests", dependencies: ["Base", "SQLiteExport", "RDB", "RDBTools", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "CLITests", dependencies: ["Base", "CLI", "Keyspace", "RDB", "RDBTools", "ReplicaStore", "TestSupport"]),
         .testTarget(name: "ReplicaNodeTests", dependencies: [
             "Base", "Keyspace", "RDB", "ReplicaNode", "ReplicaStore", "Replication", "TestSupport",
