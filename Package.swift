@@ -106,7 +106,7 @@ let package = Package(
 
         // Test helpers: real redis-server processes on free loopback ports, a tiny RESP client, seeded
         // randomness and the simulated (crashable) file system.
-        .target(name: "TestSupport", dependencies: ["Base"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Base"], path: "Tests/TestSupport", swiftSettings: swift6),
 
         .testTarget(name: "BaseTests", dependencies: ["Base", "TestSupport"], swiftSettings: swift6),
         .testTarget(name: "RDBTests", dependencies: ["Base", "RDB", "RDBTools", "TestSupport"], swiftSettings: swift6),

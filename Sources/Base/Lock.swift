@@ -5,6 +5,10 @@ import Darwin
 #endif
 
 /// A pthread mutex (no Foundation, no macOS 15 availability needed).
+///
+/// `@unchecked Sendable`: its only state is the heap-allocated `pthread_mutex_t`, which is made for use from
+/// any thread; the pointer itself is a `let`, never changed after `init`. (`Synchronization.Mutex` would
+/// need macOS 15.)
 public final class Lock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     public init() {

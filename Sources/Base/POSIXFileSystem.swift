@@ -6,7 +6,8 @@ import Darwin
 
 /// The real file system: plain POSIX calls, no buffering of our own; EINTR and short reads/writes are
 /// retried here, so no caller loops on them.
-public final class POSIXFileSystem: FileSystem, @unchecked Sendable {
+/// `Sendable` as checked by the compiler: it has no stored state (each call opens its own descriptor).
+public final class POSIXFileSystem: FileSystem, Sendable {
     public init() {}
 
     public func openForWriting(_ path: String, truncate: Bool) throws -> DurableFile {
@@ -77,6 +78,10 @@ public final class POSIXFileSystem: FileSystem, @unchecked Sendable {
     }
 }
 
+/// `@unchecked Sendable`: the only mutable state is `fd`, which `close()` sets to -1 once; every other call
+/// only reads it, and the kernel makes concurrent `write`/`pread`/`fsync` on one descriptor safe. Callers
+/// don't `close()` a file another thread is using: the store shares its current segment with the
+/// background fsync and never closes it explicitly (the last reference's `deinit` does).
 final class POSIXFile: DurableFile, @unchecked Sendable {
     private var fd: Int32
     let path: String
