@@ -17,6 +17,10 @@ import ReplicaStore
 /// `dataset()` returns) until the new one has caught up, then the two are swapped (Redis's
 /// `repl-diskless-load swapdb`). A command the applier cannot take marks the dataset diverged (offset and
 /// command, logged once at warning); recording goes on, because the log is still the truth.
+///
+/// `@unchecked Sendable`: `installed`, `installedSnapshot`, `current`, `stopRequested` and `started` are read
+/// and written only under `lock`; `lastNotify` only on the follower's own thread; `onStateChange` is set
+/// before `start()` and only read afterwards (the thread start orders the two).
 public final class DatasetFollower: @unchecked Sendable {
     /// The dataset as last applied: the keyspace, the offset and db of the last command boundary applied,
     /// the snapshot it was built from, and the divergence if it stopped.

@@ -7,7 +7,9 @@ import ServiceLifecycle
 
 /// `redis-replica follow` as a service: opens the data directory, runs the link until a fatal error or a
 /// graceful shutdown (SIGTERM/SIGINT), then fsyncs the log and closes the store.
-public final class FollowService: Service, @unchecked Sendable {
+///
+/// `Sendable` as checked by the compiler: its stored properties are `let`s of `Sendable` types.
+public final class FollowService: Service, Sendable {
     public let options: FollowOptions
     let logger: Logger
 

@@ -480,7 +480,8 @@ final class LinkDriver: @unchecked Sendable {
 }
 
 /// Feeds the socket's bytes to the driver; no decoding here.
-final class LinkHandler: ChannelInboundHandler, @unchecked Sendable {
+/// `Sendable` as checked by the compiler: its one property is the (loop-confined) driver, a `let`.
+final class LinkHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     let driver: LinkDriver
 

@@ -10,6 +10,9 @@ import ReplicaStore
 /// Everything runs on one event loop of its own group, apart from the link's: a slow or hostile client
 /// can only delay other clients of this port, never the link to the master. All state below is
 /// confined to `loop`.
+///
+/// `@unchecked Sendable`: the mutable properties (listener, poller, clients, logger, ids) are touched only
+/// on `loop`: from channel callbacks and from work that `start`/`stop` and the poller schedule on it.
 public final class ReplicaServer: @unchecked Sendable {
     /// The Redis version we answer as (HELLO, INFO): the protocol and replication behaviour we implement.
     public static let redisVersion = "7.0.0"

@@ -1,6 +1,10 @@
 import Base
 
 /// Receives one full sync's RDB payload into a temp file in the data directory.
+///
+/// `@unchecked Sendable`: one owner drives a writer (the link driver, on its event loop): `write`,
+/// `finish`, `abort` and the store's `publish` of it are called in sequence, never concurrently, so the
+/// counters and flags need no lock of their own.
 public final class FullSyncWriter: @unchecked Sendable {
     weak var store: ReplicaStore?
     private let file: DurableFile

@@ -40,6 +40,10 @@ public enum FsyncPolicy: String, CaseIterable, Sendable, Codable {
 ///     // ACK `end` (or `store.durableOffset` to ACK only what is fsynced)
 ///
 /// The class is thread-safe (one lock), but meant to be driven from one place.
+///
+/// `@unchecked Sendable`: the mutable state (manifest, current segment, offsets, failure) is read and
+/// written under `lock`; the background fsync takes the segment and offset under it and fsyncs outside it
+/// (`backgroundSync`), which the file allows (see `POSIXFile`).
 public final class ReplicaStore: @unchecked Sendable {
     public struct Options: Sendable {
         /// Roll to a new segment when the current one reaches this size (at a record boundary).
