@@ -165,6 +165,25 @@ struct StoredState {
     }
 }
 
+extension StoredState {
+    /// Whether the stored position is `offset`, the master's offset when the follower had caught up,
+    /// or past it by master PINGs only: a master sends `PING` every repl-ping-replica-period (10 s) even
+    /// when no client writes, so one can land between the catch-up check and the follower's stop.
+    func isAt(caughtUp offset: Int64) -> Bool {
+        guard let end = position?.offset, end >= offset else { return false }
+        let ping = Array("*1\r\n$4\r\nPING\r\n".utf8)
+        let extra = Int(end - offset)
+        guard extra % ping.count == 0, extra <= log.count else { return false }
+        return log.suffix(extra).elementsEqual(repeatElement(ping, count: extra / ping.count).joined())
+    }
+
+    /// The log without the trailing PINGs that `isAt(caughtUp:)` allows past `offset`.
+    func log(upTo offset: Int64) -> [UInt8] {
+        guard let end = position?.offset, end >= offset, Int(end - offset) <= log.count else { return log }
+        return Array(log.dropLast(Int(end - offset)))
+    }
+}
+
 /// The dataset of a master at a moment when no writes run (between loading it and the full sync):
 /// what the stored snapshot must hold.
 struct QuietDataset {
