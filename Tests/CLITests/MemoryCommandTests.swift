@@ -61,8 +61,11 @@ struct MemoryCommandTests {
                           actual > 0 else { continue }  // expired on load
                     let rel = abs(Double(row.bytes) - Double(actual)) / Double(actual)
                     errors.append(rel)
-                    // Streams: Redis itself estimates its radix trees; the rest follows the allocator exactly.
-                    let tolerance = row.type == "stream" ? 0.25 : 0.02
+                    // Streams: Redis itself estimates its radix trees. Zsets: a skiplist's node levels are
+                    // random (zslRandomLevel) while the estimate takes the expected level, so a large zset
+                    // differs by a few percent from run to run (1122 against 1160 seen). The rest follows the
+                    // allocator exactly.
+                    let tolerance = row.type == "stream" ? 0.25 : row.type == "zset" ? 0.10 : 0.02
                     #expect(rel <= tolerance, "\(folder)/\(rdb.lastPathComponent) \(String(decoding: row.key, as: UTF8.self)) (\(row.type)): estimate \(row.bytes), MEMORY USAGE \(actual)")
                 }
             }
