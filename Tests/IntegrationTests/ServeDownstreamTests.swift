@@ -186,6 +186,11 @@ struct ServeDownstreamTests {
         func count(_ needle: String) -> Int { d.log().components(separatedBy: needle).count - 1 }
         let (fullBefore, partialBefore) = (count("Full resync from master"), count("Master accepted a Partial Resynchronization"))
         let c = try chain.master.client()
+        // R's link is up on R's side before the master has R's first ACK (sent once a second); until then the
+        // master lists R as not online and refuses FAILOVER TO R ("target replica is not online").
+        try waitUntil(20, "the master to list R online") {
+            try chain.master.replicationInfo().contains { $0.key.hasPrefix("slave") && $0.value.contains("port=\(r.port),state=online") }
+        }
         #expect(try c.command("FAILOVER", "TO", "127.0.0.1", String(r.port), "TIMEOUT", "10000") == .simple("OK"))
         try waitUntil(20, "R to be the master") {
             try r.replicationInfo()["role"] == "master" && chain.master.replicationInfo()["master_link_status"] == "up"
