@@ -66,10 +66,10 @@ let package = Package(
         .target(name: "Keyspace", dependencies: [
             "Base", "RDB", "RedisValueOps",
             .product(name: "HashTreeCollections", package: "swift-collections"),
-        ]),
+        ], swiftSettings: swift6),
 
         // The data directory: manifest, snapshots, framed log, recovery.
-        .target(name: "ReplicaStore", dependencies: ["Base", "RDB"]),
+        .target(name: "ReplicaStore", dependencies: ["Base", "RDB"], swiftSettings: swift6),
 
         // The SwiftNIO driver that runs the state machine against a socket and the store.
         .target(name: "ReplicaNode", dependencies: [
@@ -78,7 +78,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
+        ], swiftSettings: swift6),
 
         // The RESP port of `follow --port`: connection/server commands of a read-only replica, and
         // downstream replicas served from the store's snapshot and log.
@@ -87,7 +87,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: swift6),
 
         // RDB -> SQLite, as a sink of records.
         .target(name: "SQLiteExport", dependencies: [
@@ -101,8 +101,8 @@ let package = Package(
             "RDB", "RDBTools", "Keyspace", "ReplicaStore", "ReplicaNode", "ReplicaServer", "SQLiteExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
-        .executableTarget(name: "redis-replica", dependencies: ["CLI"]),
+        ], swiftSettings: swift6),
+        .executableTarget(name: "redis-replica", dependencies: ["CLI"], swiftSettings: swift6),
 
         // Test helpers: real redis-server processes on free loopback ports, a tiny RESP client, seeded
         // randomness and the simulated (crashable) file system.

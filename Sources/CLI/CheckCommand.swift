@@ -47,7 +47,7 @@ public struct CheckCommand: ParsableCommand {
             outcomes.append(outcome)
         }
         if json { StandardOutput.writeJSONLine { CheckCommand.writeReport(outcomes, into: $0) } }
-        fflush(stdout)
+        fflush(standardOutput)
         if outcomes.contains(where: { !$0.ok }) { throw ExitCode(1) }
     }
 

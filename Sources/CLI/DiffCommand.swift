@@ -57,7 +57,7 @@ struct DiffCommand: ParsableCommand {
             }
         }
         try out.flush()
-        fflush(stdout)
+        fflush(standardOutput)
         if diff.differences > 0 { throw ExitCode(1) }
     }
 
@@ -70,7 +70,7 @@ struct DiffCommand: ParsableCommand {
             try visit(record)
         }
         if let error = outcome.error {
-            fflush(stdout)
+            fflush(standardOutput)
             StandardOutput.error(error.description)
             throw ExitCode(2)
         }

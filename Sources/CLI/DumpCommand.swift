@@ -117,11 +117,11 @@ public struct DumpCommand: ParsableCommand {
     /// discarded; then exit 1. Otherwise the last bytes go out and the file is published.
     private func finishOutput(_ outcome: RDBFileScan.Outcome, file: AtomicOutputFile?, finish: () throws -> Void) throws {
         if outcome.error != nil {
-            if let file { file.discard() } else { fflush(stdout) }
+            if let file { file.discard() } else { fflush(standardOutput) }
             try outcome.exitOnError()
         }
         try finish()
-        if let file { try file.commit() } else { fflush(stdout) }
+        if let file { try file.commit() } else { fflush(standardOutput) }
         outcome.printWarnings()
     }
 }

@@ -43,7 +43,7 @@ public struct InfoCommand: ParsableCommand {
         } else {
             StandardOutput.write(stats.text(outcome))
         }
-        fflush(stdout)
+        fflush(standardOutput)
         outcome.printWarnings()
     }
 }

@@ -55,7 +55,7 @@ struct MemoryCommand: ParsableCommand {
         }
         if let error = outcome.error {
             try? out.flush()
-            fflush(stdout)
+            fflush(standardOutput)
             StandardOutput.error(error.description)
             throw ExitCode(1)
         }
@@ -65,7 +65,7 @@ struct MemoryCommand: ParsableCommand {
             write(report, out)
         }
         try out.flush()
-        fflush(stdout)
+        fflush(standardOutput)
         outcome.printWarnings()
     }
 

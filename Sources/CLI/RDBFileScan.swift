@@ -133,7 +133,7 @@ enum StandardOutput {
     static func sink() -> JSONWriter.Sink {
         return { chunk in
             guard let base = chunk.baseAddress, chunk.count > 0 else { return }
-            let n = fwrite(base, 1, chunk.count, stdout)
+            let n = fwrite(base, 1, chunk.count, standardOutput)
             if n != chunk.count {
                 throw RDBError(.io, at: 0, "write to standard output failed: \(String(cString: strerror(errno)))", file: "<stdout>")
             }
@@ -145,17 +145,17 @@ enum StandardOutput {
         let w = JSONWriter()
         body(w)
         w.raw("\n")
-        w.buffer.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, stdout) }
+        w.buffer.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, standardOutput) }
     }
 
     static func write(_ text: String) {
         var t = text
-        t.withUTF8 { p in _ = fwrite(p.baseAddress, 1, p.count, stdout) }
+        t.withUTF8 { p in _ = fwrite(p.baseAddress, 1, p.count, standardOutput) }
     }
 
     static func error(_ text: String) {
         var t = text
         if !t.hasSuffix("\n") { t += "\n" }
-        t.withUTF8 { p in _ = fwrite(p.baseAddress, 1, p.count, stderr) }
+        t.withUTF8 { p in _ = fwrite(p.baseAddress, 1, p.count, standardError) }
     }
 }

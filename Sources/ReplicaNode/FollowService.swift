@@ -55,7 +55,8 @@ public final class FollowService: Service, Sendable {
         if options.dataset {
             let follower = DatasetFollower(store: store, logger: logger)
             follower.onStateChange = { [weak driver] phaseChanged in
-                driver?.loop.execute { driver?.datasetChanged(phaseChanged: phaseChanged) }
+                guard let driver else { return }
+                driver.loop.execute { driver.datasetChanged(phaseChanged: phaseChanged) }
             }
             driver.loop.execute { driver.dataset = follower }
             follower.start()

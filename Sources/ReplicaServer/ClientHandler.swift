@@ -152,7 +152,8 @@ final class ClientHandler: ChannelInboundHandler {
     private func armIncompleteTimer(_ context: ChannelHandlerContext) {
         guard incompleteTimer == nil else { return }
         let ch = context.channel
-        incompleteTimer = context.eventLoop.scheduleTask(in: server.configuration.incompleteCommandTimeout) { [weak self] in
+        // On the handler's own loop (`assumeIsolated`), so the task may capture the loop-bound handler.
+        incompleteTimer = context.eventLoop.assumeIsolated().scheduleTask(in: server.configuration.incompleteCommandTimeout) { [weak self] in
             guard let self, !self.closing else { return }
             self.server.logger.info("Closing client \(self.session.address): its command stayed incomplete for \(self.server.configuration.incompleteCommandTimeout)")
             self.closing = true

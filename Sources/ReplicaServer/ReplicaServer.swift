@@ -72,7 +72,10 @@ public final class ReplicaServer: @unchecked Sendable {
             .childChannelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 256 << 10, high: 1 << 20))
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 4)
             .childChannelInitializer { ch in
-                ch.pipeline.addHandler(ClientHandler(server: self))
+                // The initializer runs on the child's loop: the handler is created and added there.
+                ch.eventLoop.makeCompletedFuture {
+                    try ch.pipeline.syncOperations.addHandler(ClientHandler(server: self))
+                }
             }
         let ch = try bootstrap.bind(host: configuration.bindAddress, port: configuration.port).wait()
         listener = ch

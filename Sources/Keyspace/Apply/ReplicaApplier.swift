@@ -139,7 +139,8 @@ struct ApplyContext {
     var db: Int
     let nowMs: Int64
 
-    typealias Handler = (inout ApplyContext, [Bytes]) throws -> Void
+    /// `@Sendable`: the table is a global constant shared by every applier, on any thread.
+    typealias Handler = @Sendable (inout ApplyContext, [Bytes]) throws -> Void
 
     /// Runs `name`; false for commands that are counted and change nothing.
     mutating func run(_ name: String, _ a: [Bytes]) throws -> Bool {
