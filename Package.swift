@@ -13,10 +13,6 @@
 // crashable file system, seeded randomness, real servers) lives in TestSupport, never in the product.
 import PackageDescription
 
-// Swift 6 language mode (strict concurrency checking), target by target. The package default stays Swift 5
-// until every target has moved; the targets still in Swift 5 are those without `swiftSettings: swift6`.
-let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
-
 let package = Package(
     name: "redis-replica",
     platforms: [.macOS(.v13)],
@@ -42,34 +38,34 @@ let package = Package(
 
         // The bottom layer: the replication position shared by the link, the store and the RDB AUX fields,
         // and every durable file read and write (FileSystem, POSIXFileSystem, writeAtomically, CRC32).
-        .target(name: "Base", dependencies: ["CZlib"], swiftSettings: swift6),
+        .target(name: "Base", dependencies: ["CZlib"]),
 
         // The RDB format: streaming reader, writer, LZF, CRC-64, opcode/type table. No I/O policy.
-        .target(name: "RDB", dependencies: ["Base", "CZlib"], swiftSettings: swift6),
+        .target(name: "RDB", dependencies: ["Base", "CZlib"]),
 
         // Tools built on the format: canonical JSON output, key filters (Redis glob), file policy (`rdb convert`),
         // RESP/RESTORE export, memory estimates, diff.
-        .target(name: "RDBTools", dependencies: ["Base", "RDB"], swiftSettings: swift6),
+        .target(name: "RDBTools", dependencies: ["Base", "RDB"]),
 
         // Redis-exact pure operations on string values: HyperLogLog (PFADD/PFCOUNT/PFMERGE), bit
         // operations, geohash. No dependencies.
-        .target(name: "RedisValueOps", swiftSettings: swift6),
+        .target(name: "RedisValueOps"),
 
         // RESP frames with exact byte counts (the replication stream).
-        .target(name: "RESP", swiftSettings: swift6),
+        .target(name: "RESP"),
 
         // The replica link as a pure state machine: events in, actions out, no I/O.
-        .target(name: "Replication", dependencies: ["Base", "RESP"], swiftSettings: swift6),
+        .target(name: "Replication", dependencies: ["Base", "RESP"]),
 
         // The master's dataset in memory (every type, per db), loaded from and saved to RDB, kept current by
         // applying the replication stream's commands. Copy-on-write per db (TreeDictionary) for O(1) snapshots.
         .target(name: "Keyspace", dependencies: [
             "Base", "RDB", "RedisValueOps",
             .product(name: "HashTreeCollections", package: "swift-collections"),
-        ], swiftSettings: swift6),
+        ]),
 
         // The data directory: manifest, snapshots, framed log, recovery.
-        .target(name: "ReplicaStore", dependencies: ["Base", "RDB"], swiftSettings: swift6),
+        .target(name: "ReplicaStore", dependencies: ["Base", "RDB"]),
 
         // The SwiftNIO driver that runs the state machine against a socket and the store.
         .target(name: "ReplicaNode", dependencies: [
@@ -78,7 +74,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ], swiftSettings: swift6),
+        ]),
 
         // The RESP port of `follow --port`: connection/server commands of a read-only replica, and
         // downstream replicas served from the store's snapshot and log.
@@ -87,41 +83,41 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: swift6),
+        ]),
 
         // RDB -> SQLite, as a sink of records.
         .target(name: "SQLiteExport", dependencies: [
             "Base", "RDB", "RDBTools",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
-        ], swiftSettings: swift6),
+        ]),
 
         // The command-line interface: one file per subcommand.
         .target(name: "CLI", dependencies: [
             "RDB", "RDBTools", "Keyspace", "ReplicaStore", "ReplicaNode", "ReplicaServer", "SQLiteExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: swift6),
-        .executableTarget(name: "redis-replica", dependencies: ["CLI"], swiftSettings: swift6),
+        ]),
+        .executableTarget(name: "redis-replica", dependencies: ["CLI"]),
 
         // Test helpers: real redis-server processes on free loopback ports, a tiny RESP client, seeded
         // randomness and the simulated (crashable) file system.
-        .target(name: "TestSupport", dependencies: ["Base"], path: "Tests/TestSupport", swiftSettings: swift6),
+        .target(name: "TestSupport", dependencies: ["Base"], path: "Tests/TestSupport"),
 
-        .testTarget(name: "BaseTests", dependencies: ["Base", "TestSupport"], swiftSettings: swift6),
-        .testTarget(name: "RDBTests", dependencies: ["Base", "RDB", "RDBTools", "TestSupport"], swiftSettings: swift6),
-        .testTarget(name: "RDBToolsTests", dependencies: ["RDB", "RDBTools", "TestSupport"], swiftSettings: swift6),
+        .testTarget(name: "BaseTests", dependencies: ["Base", "TestSupport"]),
+        .testTarget(name: "RDBTests", dependencies: ["Base", "RDB", "RDBTools", "TestSupport"]),
+        .testTarget(name: "RDBToolsTests", dependencies: ["RDB", "RDBTools", "TestSupport"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Base", "Keyspace", "RDB", "RDBTools", "TestSupport"]),
-        .testTarget(name: "RedisValueOpsTests", dependencies: ["RedisValueOps", "TestSupport"], swiftSettings: swift6),
-        .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"], swiftSettings: swift6),
+        .testTarget(name: "RedisValueOpsTests", dependencies: ["RedisValueOps", "TestSupport"]),
+        .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"]),
         .testTarget(name: "ReplicaServerTests", dependencies: [
             "ReplicaServer", "ReplicaStore", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .testTarget(name: "ReplicationTests", dependencies: ["Base", "Replication", "RESP", "TestSupport"], swiftSettings: swift6),
+        .testTarget(name: "ReplicationTests", dependencies: ["Base", "Replication", "RESP", "TestSupport"]),
         .testTarget(name: "ReplicaStoreTests", dependencies: ["Base", "ReplicaStore", "RDB", "TestSupport"]),
-        .testTarget(name: "SQLiteExportTests", dependencies: ["Base", "SQLiteExport", "RDB", "RDBTools", "TestSupport"], swiftSettings: swift6),
+        .testTarget(name: "SQLiteExportTests", dependencies: ["Base", "SQLiteExport", "RDB", "RDBTools", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Base", "CLI", "Keyspace", "RDB", "RDBTools", "ReplicaStore", "TestSupport"]),
         .testTarget(name: "ReplicaNodeTests", dependencies: [
             "Base", "Keyspace", "RDB", "ReplicaNode", "ReplicaStore", "Replication", "TestSupport",
@@ -134,5 +130,6 @@ let package = Package(
             "Base", "Keyspace", "ReplicaNode", "ReplicaStore", "ReplicaServer", "RDB", "RESP", "TestSupport",
         ]),
     ],
-    swiftLanguageModes: [.v5]
+    // Swift 6 language mode (strict concurrency checking) for every target.
+    swiftLanguageModes: [.v6]
 )
