@@ -79,7 +79,7 @@ let package = Package(
         // The RESP port of `follow --port`: connection/server commands of a read-only replica, and
         // downstream replicas served from the store's snapshot and log.
         .target(name: "ReplicaServer", dependencies: [
-            "ReplicaStore",
+            "Base", "ReplicaStore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -78,11 +78,23 @@ public final class DatasetFollower: @unchecked Sendable {
         }
         guard go else { return }
         let t = Thread { [self] in
+            Self.yieldToTheLink()
             run()
             finished.signal()
         }
         t.name = "redis-replica.dataset"
         t.start()
+    }
+
+    /// Lowers this thread's scheduling priority (its Linux nice value, +10) so that on a busy machine
+    /// the link, which records the stream and sends the ACKs the master sees, gets the CPU first; the
+    /// dataset catches up when the stream slows. Measured with tools/bench-replication on 2 cores: ACK
+    /// catch-up after `redis-benchmark -P 16` stops took 0.87-0.97 s with the dataset at normal priority
+    /// and 0.06 s without a dataset. Best effort: a failure leaves the priority as it was.
+    static func yieldToTheLink() {
+        #if os(Linux)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)   // who 0: the calling thread on Linux (NPTL)
+        #endif
     }
 
     /// New log bytes were committed: look now rather than after the idle wait.

@@ -478,28 +478,3 @@ final class LinkDriver: @unchecked Sendable {
         }
     }
 }
-
-/// Feeds the socket's bytes to the driver; no decoding here.
-/// `Sendable` as checked by the compiler: its one property is the (loop-confined) driver, a `let`.
-final class LinkHandler: ChannelInboundHandler, Sendable {
-    typealias InboundIn = ByteBuffer
-    let driver: LinkDriver
-
-    init(driver: LinkDriver) {
-        self.driver = driver
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        driver.channelRead(context.channel, unwrapInboundIn(data))
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        driver.channelInactive(context.channel)
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        driver.logger.warning("Link error: \(error)")
-        context.close(promise: nil)
-    }
-}

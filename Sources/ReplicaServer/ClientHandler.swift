@@ -73,7 +73,7 @@ final class ClientHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        var bytes = unwrapInboundIn(data)
+        let bytes = unwrapInboundIn(data)
         server.netInputBytes += Int64(bytes.readableBytes)
         if readIndex > 0 && readIndex == buffer.count {
             buffer.removeAll(keepingCapacity: true)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Base
 import Foundation
 import NIOCore
 import ReplicaStore
@@ -27,7 +28,7 @@ final class DownstreamReplica {
     let session: ClientSession
     private(set) var state = State.sendBulk
     private var tail: LogTail?
-    private var rdbFD: Int32 = -1
+    private var rdbFile: DurableFile?
     private var rdbPosition: Int64 = 0
     private var rdbSize: Int64 = 0
     private var softSince: Date?
@@ -87,25 +88,27 @@ final class DownstreamReplica {
             server.syncPartialErr += 1
         }
         // Full sync: pin the snapshot and the log after it before answering.
-        let path = store.directory.hasSuffix("/") ? store.directory + m.snapshot.file : store.directory + "/" + m.snapshot.file
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        var st = stat()
-        guard fd >= 0, fstat(fd, &st) == 0 else {
-            if fd >= 0 { _ = close(fd) }
-            server.logger.warning("Full sync for \(describe) failed: cannot open \(path)")
+        let path = joinPath(store.directory, m.snapshot.file)
+        let file: DurableFile
+        let size: Int64
+        do {
+            file = try POSIXFileSystem().openForReading(path)
+            size = try file.size()
+        } catch {
+            server.logger.warning("Full sync for \(describe) failed: cannot open \(path): \(error)")
             handler.close()
             return
         }
         do {
             tail = try LogTail(store: store, after: m.snapshot.offset)
         } catch {
-            _ = close(fd)
+            file.close()
             server.logger.warning("Full sync for \(describe) failed: \(error)")
             handler.close()
             return
         }
-        rdbFD = fd
-        rdbSize = Int64(st.st_size)
+        rdbFile = file
+        rdbSize = size
         server.syncFull += 1
         server.logger.notice("Replica \(describe) asks for synchronization: full resync from snapshot \(m.snapshot.file) (\(rdbSize) bytes) at \(m.replid):\(m.snapshot.offset)")
         var head = isSync ? "" : "+FULLRESYNC \(m.replid) \(m.snapshot.offset)\r\n"
@@ -125,15 +128,16 @@ final class DownstreamReplica {
                     let n = Int(min(Int64(DownstreamReplica.chunk), rdbSize - rdbPosition))
                     if n > 0 {
                         var buf = [UInt8](repeating: 0, count: n)
-                        let got = buf.withUnsafeMutableBytes { pread(rdbFD, $0.baseAddress!, n, off_t(rdbPosition)) }
-                        guard got == n else { throw LogTail.Failure.io(file: "snapshot", errno: got < 0 ? errno : EIO) }
+                        guard let rdbFile else { throw LogTail.Failure.io(file: "snapshot", errno: EBADF) }
+                        let got = try buf.withUnsafeMutableBytes { try rdbFile.readFully(at: rdbPosition, into: $0) }
+                        guard got == n else { throw LogTail.Failure.damaged(file: rdbFile.path, at: rdbPosition + Int64(got), "the snapshot is shorter than when the sync began") }
                         rdbPosition += Int64(n)
                         handler.writeRaw(buf, flush: false)
                         wrote = true
                         continue
                     }
-                    _ = close(rdbFD)
-                    rdbFD = -1
+                    rdbFile?.close()
+                    rdbFile = nil
                     state = .online
                     ackTime = Date()
                     server.logger.notice("Synchronization with replica \(describe) succeeded (snapshot sent)")
@@ -185,8 +189,8 @@ final class DownstreamReplica {
     func stop() {
         guard !stopped else { return }
         stopped = true
-        if rdbFD >= 0 { _ = close(rdbFD) }
-        rdbFD = -1
+        rdbFile?.close()
+        rdbFile = nil
         tail?.close()
         tail = nil
     }

@@ -1,3 +1,4 @@
+import Base
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -10,8 +11,8 @@ import Darwin
 /// It follows the record framing of `LogRecord` (28-byte header: magic, version, payload length, start
 /// offset, stream db, CRC-32) and checks magic, version and that each record starts where the previous
 /// ended; the CRCs were checked by recovery at open (or the records were appended by this process).
-/// Files are opened by descriptor and kept open, so a segment deleted by a new full sync stays readable
-/// until the reader is closed. Reads are positional (`pread`) and bounded by `maxChunk`.
+/// Files are opened through the store's `FileSystem` and kept open, so a segment deleted by a new full sync
+/// stays readable until the reader is closed. Reads are positional and bounded by `maxChunk`.
 public final class LogTail {
     public enum Failure: Error, CustomStringConvertible, Sendable {
         case notInLog(offset: Int64, first: Int64, end: Int64)
@@ -31,7 +32,8 @@ public final class LogTail {
     public private(set) var offset: Int64
     private var segments: [SegmentRecord]
     private var segmentIndex: Int
-    private var fd: Int32 = -1
+    private let fs: FileSystem
+    private var file: DurableFile?
     private var path = ""
     /// File position of the record that holds `offset + 1`, its start offset and payload length.
     private var recordPos: Int64 = 0
@@ -46,6 +48,7 @@ public final class LogTail {
             throw Failure.notInLog(offset: offset, first: m?.snapshot.offset ?? -1, end: store.position?.offset ?? -1)
         }
         directory = store.directory
+        fs = store.fs
         self.offset = offset
         segments = m.segments
         segmentIndex = segments.lastIndex { $0.start <= offset } ?? 0
@@ -64,8 +67,8 @@ public final class LogTail {
     deinit { close() }
 
     public func close() {
-        if fd >= 0 { _ = Glibc.close(fd) }
-        fd = -1
+        file?.close()
+        file = nil
     }
 
     /// Up to `maxChunk` bytes after `offset`, never past `end` (the store's committed end offset).
@@ -92,7 +95,7 @@ public final class LogTail {
         let inRecord = offset - recordStart
         let n = Int(min(Int64(maxChunk), recordLength - inRecord, end - offset))
         var out = [UInt8](repeating: 0, count: n)
-        let got = try pread(into: &out, at: recordPos + Int64(LogRecord.headerSize) + inRecord)
+        let got = try readAt(into: &out, at: recordPos + Int64(LogRecord.headerSize) + inRecord)
         guard got == n else { throw Failure.damaged(file: path, at: recordPos, "record payload cut short") }
         offset += Int64(n)
         return out
@@ -100,9 +103,12 @@ public final class LogTail {
 
     private func open(_ index: Int) throws {
         close()
-        path = directory.hasSuffix("/") ? directory + segments[index].file : directory + "/" + segments[index].file
-        fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure.io(file: path, errno: errno) }
+        path = joinPath(directory, segments[index].file)
+        do {
+            file = try fs.openForReading(path)
+        } catch let e as FileIOError {
+            throw Failure.io(file: path, errno: e.errno)
+        }
         recordPos = 0
         recordLength = 0
     }
@@ -110,34 +116,25 @@ public final class LogTail {
     /// Reads the header at `recordPos`; false when there is none (yet) at the end of the file.
     private func loadHeader() throws -> Bool {
         var h = [UInt8](repeating: 0, count: LogRecord.headerSize)
-        let got = try pread(into: &h, at: recordPos)
+        let got = try readAt(into: &h, at: recordPos)
         guard got == h.count else { return false }
-        guard Array(h[0..<4]) == LogRecord.magic, h[4] == LogRecord.version else {
+        guard let header = h.withUnsafeBytes({ LogRecord.parseHeader($0) }) else {
             throw Failure.damaged(file: path, at: recordPos, "not a log record header")
         }
-        func le(_ at: Int, _ n: Int) -> UInt64 { (0..<n).reduce(UInt64(0)) { $0 | UInt64(h[at + $1]) << (8 * UInt64($1)) } }
-        let length = Int64(le(8, 4))
-        let start = Int64(bitPattern: le(12, 8))
-        guard length > 0, start == recordStart else {
-            throw Failure.damaged(file: path, at: recordPos, "record starts at offset \(start), expected \(recordStart)")
+        let length = Int64(header.payloadLength)
+        guard header.startOffset == recordStart else {
+            throw Failure.damaged(file: path, at: recordPos, "record starts at offset \(header.startOffset), expected \(recordStart)")
         }
         recordLength = length
         return true
     }
 
-    private func pread(into buf: inout [UInt8], at position: Int64) throws -> Int {
-        var got = 0
-        while got < buf.count {
-            let n = buf.withUnsafeMutableBytes { p in
-                Glibc.pread(fd, p.baseAddress! + got, p.count - got, off_t(position + Int64(got)))
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Failure.io(file: path, errno: errno)
-            }
-            if n == 0 { break }
-            got += n
+    private func readAt(into buf: inout [UInt8], at position: Int64) throws -> Int {
+        guard let file else { throw Failure.io(file: path, errno: EBADF) }
+        do {
+            return try buf.withUnsafeMutableBytes { try file.readFully(at: position, into: $0) }
+        } catch let e as FileIOError {
+            throw Failure.io(file: path, errno: e.errno)
         }
-        return got
     }
 }
