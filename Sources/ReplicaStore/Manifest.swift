@@ -23,6 +23,15 @@ import Foundation
 /// an edit of them cannot be told from the truth, and resuming from a wrong position is silent data loss,
 /// while a new full sync is only slow.
 public struct Manifest: Codable, Sendable, Equatable {
+    /// The manifest's bytes as they are now, or nil when it cannot be read: what a read-only reader
+    /// compares before and after a look, to tell a follower replacing files from real damage.
+    static func currentBytes(directory: String, fileSystem: FileSystem) -> [UInt8]? {
+        let path = joinPath(directory, fileName)
+        guard let f = try? fileSystem.openForReading(path), let n = try? f.size(), n < 64 << 20 else { return nil }
+        defer { f.close() }
+        return try? f.readFully(at: 0, count: Int(n))
+    }
+
     public static let fileName = "MANIFEST"
     public static let tempFileName = "MANIFEST.tmp"
     public static let currentVersion = 2

@@ -152,22 +152,16 @@ public final class ReplicaStore: @unchecked Sendable {
     public static func inspect(directory: String, fileSystem: FileSystem = POSIXFileSystem()) throws -> StoreStatus {
         // The follower may roll or publish (replace and delete files) while we read: when a look fails and
         // the manifest changed meanwhile, look again; when it did not change, the error is real.
-        let manifestPath = joinPath(directory, Manifest.fileName)
-        func manifestBytes() -> [UInt8]? {
-            guard let f = try? fileSystem.openForReading(manifestPath), let n = try? f.size(), n < 64 << 20 else { return nil }
-            defer { f.close() }
-            return try? f.readFully(at: 0, count: Int(n))
-        }
         var attempt = 0
         while true {
-            let before = manifestBytes()
+            let before = Manifest.currentBytes(directory: directory, fileSystem: fileSystem)
             do {
                 let r = try Recovery.run(fs: fileSystem, directory: directory)
                 return StoreStatus(directory: directory, recovery: r, durableOffset: nil,
                                    follower: FollowerState.read(directory: directory, fileSystem: fileSystem))
             } catch {
                 attempt += 1
-                if attempt >= 20 || manifestBytes() == before { throw error }
+                if attempt >= 20 || Manifest.currentBytes(directory: directory, fileSystem: fileSystem) == before { throw error }
             }
         }
     }

@@ -47,20 +47,14 @@ public final class StoreReadView {
     /// cannot be trusted (as `open` and `inspect` would). When the follower replaces files while the view
     /// is being opened (the manifest changed meanwhile), it looks again.
     public static func open(directory: String, fileSystem: FileSystem = POSIXFileSystem()) throws -> StoreReadView {
-        let manifestPath = joinPath(directory, Manifest.fileName)
-        func manifestBytes() -> [UInt8]? {
-            guard let f = try? fileSystem.openForReading(manifestPath), let n = try? f.size(), n < 64 << 20 else { return nil }
-            defer { f.close() }
-            return try? f.readFully(at: 0, count: Int(n))
-        }
         var attempt = 0
         while true {
-            let before = manifestBytes()
+            let before = Manifest.currentBytes(directory: directory, fileSystem: fileSystem)
             var opened: [DurableFile] = []
             do {
                 let r = try Recovery.run(fs: fileSystem, directory: directory)
                 guard let m = r.manifest, let pos = r.position else {
-                    throw StoreError(.invalidState, file: manifestPath, offset: nil,
+                    throw StoreError(.invalidState, file: joinPath(directory, Manifest.fileName), offset: nil,
                                      "the data directory holds no full sync yet (nothing to read)")
                 }
                 let snap = try fileSystem.openForReading(joinPath(directory, m.snapshot.file))
@@ -72,8 +66,8 @@ public final class StoreReadView {
                     segs.append(Segment(name: scan.file, file: f, start: scan.startOffset, validBytes: scan.validBytes))
                 }
                 // The files opened are the ones the scan saw only if the manifest did not change meanwhile.
-                guard manifestBytes() == before else {
-                    throw StoreError(.invalidState, file: manifestPath, offset: nil, "the manifest changed while the directory was opened")
+                guard Manifest.currentBytes(directory: directory, fileSystem: fileSystem) == before else {
+                    throw StoreError(.invalidState, file: joinPath(directory, Manifest.fileName), offset: nil, "the manifest changed while the directory was opened")
                 }
                 if try snap.size() != m.snapshot.size {
                     throw StoreError(.badSnapshot, file: joinPath(directory, m.snapshot.file), offset: nil,
@@ -84,7 +78,7 @@ public final class StoreReadView {
             } catch {
                 for f in opened { f.close() }
                 attempt += 1
-                if attempt >= 20 || manifestBytes() == before { throw error }
+                if attempt >= 20 || Manifest.currentBytes(directory: directory, fileSystem: fileSystem) == before { throw error }
             }
         }
     }
