@@ -224,20 +224,39 @@ struct ListpackBuilder {
 
     /// Bytes an element will add (encoding + data + backlen), for node-size decisions.
     static func entrySize(_ p: UnsafeRawBufferPointer) -> Int {
-        if let v = canonicalInt64(p) {
-            let enc: Int
-            if v >= 0 && v <= 127 { enc = 1 }
-            else if v >= -4096 && v <= 4095 { enc = 2 }
-            else if v >= -32768 && v <= 32767 { enc = 3 }
-            else if v >= -8_388_608 && v <= 8_388_607 { enc = 4 }
-            else if v >= Int64(Int32.min) && v <= Int64(Int32.max) { enc = 5 }
-            else { enc = 9 }
-            return enc + 1
-        }
-        let len = p.count
-        let enc = len < 64 ? 1 : (len < 4096 ? 2 : 5)
-        let l = enc + len
-        let back = l <= 127 ? 1 : (l < 16383 ? 2 : (l < 2_097_151 ? 3 : (l < 268_435_455 ? 4 : 5)))
-        return l + back
+        if let v = canonicalInt64(p) { return ListpackEntrySize.integer(v) }
+        return ListpackEntrySize.string(length: p.count)
+    }
+}
+
+/// The size of one listpack entry as Redis's listpack.c lays it out (`lpEncodeGetType`, `lpEncodeBacklen`):
+/// the encoding byte(s), the data, and the back-length. Used by the builder's node-size decisions and by
+/// memory estimates.
+public enum ListpackEntrySize {
+    /// An integer entry: 7-bit uint, 13/16/24/32-bit or 64-bit int (the back-length is always 1 byte).
+    @inline(__always) public static func integer(_ v: Int64) -> Int {
+        let enc: Int
+        if v >= 0 && v <= 127 { enc = 1 }
+        else if v >= -4096 && v <= 4095 { enc = 2 }
+        else if v >= -32768 && v <= 32767 { enc = 3 }
+        else if v >= -8_388_608 && v <= 8_388_607 { enc = 4 }
+        else if v >= Int64(Int32.min) && v <= Int64(Int32.max) { enc = 5 }
+        else { enc = 9 }
+        return enc + 1
+    }
+
+    /// A string entry of `length` bytes: 6-bit, 12-bit or 32-bit length encoding, then the back-length.
+    @inline(__always) public static func string(length: Int) -> Int {
+        let l = (length < 64 ? 1 : (length < 4096 ? 2 : 5)) + length
+        return l + backlen(l)
+    }
+
+    /// Bytes of the back-length that follows an entry whose encoding plus data is `l` bytes.
+    @inline(__always) public static func backlen(_ l: Int) -> Int {
+        if l <= 127 { return 1 }
+        if l < 16383 { return 2 }
+        if l < 2_097_151 { return 3 }
+        if l < 268_435_455 { return 4 }
+        return 5
     }
 }

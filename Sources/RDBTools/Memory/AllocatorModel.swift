@@ -105,31 +105,14 @@ enum PackedSize {
 
     @inline(__always) static func integerValue(_ b: Bytes) -> Int64? { b.withUnsafeBytes { integerValue($0) } }
 
-    @inline(__always) static func intEntry(_ v: Int64) -> Int {
-        let enc: Int
-        if v >= 0 && v <= 127 { enc = 1 }
-        else if v >= -4096 && v <= 4095 { enc = 2 }
-        else if v >= -32768 && v <= 32767 { enc = 3 }
-        else if v >= -8_388_608 && v <= 8_388_607 { enc = 4 }
-        else if v >= Int64(Int32.min) && v <= Int64(Int32.max) { enc = 5 }
-        else { enc = 9 }
-        return enc + 1
-    }
+    @inline(__always) static func intEntry(_ v: Int64) -> Int { ListpackEntrySize.integer(v) }
 
-    @inline(__always) static func backlen(_ l: Int) -> Int {
-        if l <= 127 { return 1 }
-        if l < 16383 { return 2 }
-        if l < 2_097_151 { return 3 }
-        if l < 268_435_455 { return 4 }
-        return 5
-    }
+    @inline(__always) static func backlen(_ l: Int) -> Int { ListpackEntrySize.backlen(l) }
 
     /// One listpack entry holding `b`: an integer encoding when it is a canonical integer, else a string.
     @inline(__always) static func entry(_ b: Bytes) -> Int {
         if let v = integerValue(b) { return intEntry(v) }
-        let n = b.count
-        let enc = n < 64 ? 1 + n : (n < 4096 ? 2 + n : 5 + n)
-        return enc + backlen(enc)
+        return ListpackEntrySize.string(length: b.count)
     }
 
     /// Listpack header (total bytes, count) plus the end byte.
