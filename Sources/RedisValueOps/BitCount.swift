@@ -28,19 +28,7 @@ extension BitOps {
             }
             guard let p = value else { return .success(0) }
             if reversed { return .success(0) }
-            var totlen = Int64(p.count)
-            if isBit { totlen <<= 3 }
-            if start < 0 { start = totlen &+ start }
-            if end < 0 { end = totlen &+ end }
-            if start < 0 { start = 0 }
-            if end < 0 { end = 0 }
-            if end >= totlen { end = totlen - 1 }
-            if isBit && start <= end {
-                firstMask = ~UInt8(truncatingIfNeeded: (1 << (8 - (start & 7))) - 1)
-                lastMask = UInt8(truncatingIfNeeded: (1 << (7 - (end & 7))) - 1)
-                start >>= 3
-                end >>= 3
-            }
+            (start, end, firstMask, lastMask) = byteRange(start: start, end: end, length: p.count, isBit: isBit)
         } else if arguments.isEmpty {
             start = 0
             end = Int64(value?.count ?? 0) - 1
@@ -81,20 +69,8 @@ extension BitOps {
                 endGiven = true
             }
             guard let p = value else { return .success(missing) }
-            var totlen = Int64(p.count)
-            if !endGiven { end = isBit ? (totlen << 3) + 7 : totlen - 1 }
-            if isBit { totlen <<= 3 }
-            if start < 0 { start = totlen &+ start }
-            if end < 0 { end = totlen &+ end }
-            if start < 0 { start = 0 }
-            if end < 0 { end = 0 }
-            if end >= totlen { end = totlen - 1 }
-            if isBit && start <= end {
-                firstMask = ~UInt8(truncatingIfNeeded: (1 << (8 - (start & 7))) - 1)
-                lastMask = UInt8(truncatingIfNeeded: (1 << (7 - (end & 7))) - 1)
-                start >>= 3
-                end >>= 3
-            }
+            if !endGiven { end = isBit ? (Int64(p.count) << 3) + 7 : Int64(p.count) - 1 }
+            (start, end, firstMask, lastMask) = byteRange(start: start, end: end, length: p.count, isBit: isBit)
         } else if argc == 3 {
             start = 0
             end = Int64(value?.count ?? 0) - 1
@@ -145,5 +121,28 @@ extension BitOps {
         let b = p[from + i]
         for k in 0..<8 where ((b >> (7 - UInt8(k))) & 1 == 1) == bit { return Int64(i * 8 + k) }
         return -1
+    }
+
+    /// The range rule BITCOUNT and BITPOS share (bitops.c): negative indexes count from the end, the range
+    /// is clamped to the string, and a BIT range becomes a byte range plus masks for the bits of its first
+    /// and last bytes that lie outside it.
+    private static func byteRange(start: Int64, end: Int64, length: Int, isBit: Bool)
+        -> (start: Int64, end: Int64, firstMask: UInt8, lastMask: UInt8) {
+        var start = start, end = end
+        var firstMask: UInt8 = 0, lastMask: UInt8 = 0
+        var totlen = Int64(length)
+        if isBit { totlen <<= 3 }
+        if start < 0 { start = totlen &+ start }
+        if end < 0 { end = totlen &+ end }
+        if start < 0 { start = 0 }
+        if end < 0 { end = 0 }
+        if end >= totlen { end = totlen - 1 }
+        if isBit && start <= end {
+            firstMask = ~UInt8(truncatingIfNeeded: (1 << (8 - (start & 7))) - 1)
+            lastMask = UInt8(truncatingIfNeeded: (1 << (7 - (end & 7))) - 1)
+            start >>= 3
+            end >>= 3
+        }
+        return (start, end, firstMask, lastMask)
     }
 }
