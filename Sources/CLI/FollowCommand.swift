@@ -66,6 +66,9 @@ public struct FollowCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-dataset"), help: "Do not keep the master's dataset in memory (record the stream only).")
     var noDataset = false
 
+    @Option(name: .customLong("max-held-command-bytes"), help: "Past this many bytes of a command still arriving (a huge value, a long MULTI), stream them to the log instead of holding them (default 16 MiB).")
+    var maxHeldCommandBytes: Int = 16 << 20
+
     /// `--verify`: a `SnapshotVerifyDepth`, or none.
     enum VerifyOption: String, ExpressibleByArgument, CaseIterable {
         case full, checksum, none
@@ -134,6 +137,7 @@ public struct FollowCommand: AsyncParsableCommand {
         guard (0...65535).contains(listeningPort ?? 0) else { throw ValidationError("--listening-port must be 0...65535") }
         guard (0...65535).contains(servePort) else { throw ValidationError("--port must be 0...65535") }
         guard maxclients >= 1 else { throw ValidationError("--maxclients must be at least 1") }
+        guard maxHeldCommandBytes >= 1024 else { throw ValidationError("--max-held-command-bytes must be at least 1024") }
         _ = try FollowCommand.parseBufferLimit(replicaBufferLimit)
         _ = try FollowCommand.readRequirepass(file: requirepassFile)
         let password = try FollowCommand.readPassword(file: masterauthFile)
@@ -163,6 +167,7 @@ public struct FollowCommand: AsyncParsableCommand {
                                     masterPassword: password, fsync: policy, replTimeoutSeconds: replTimeout,
                                     listeningPort: listeningPort ?? servePort, verifyDepth: verifyDepth)
         options.dataset = !noDataset
+        options.maxHeldCommandBytes = maxHeldCommandBytes
         if servePort > 0 {
             var config = ServerConfiguration(port: servePort, bindAddress: bind, password: requirepass, maxClients: maxclients,
                                              masterHost: host, masterPort: port)

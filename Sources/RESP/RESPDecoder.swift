@@ -277,10 +277,38 @@ public struct RESPCommandScan: Sendable, Equatable {
         }
     }
 
-    /// The byte range of argument `i` (0-based, `i < keptArguments` and `< argumentCount`), relative to
-    /// the start of the scanned frame.
-    public func argumentRange(_ i: Int) -> Range<Int>? {
+    /// Kept arguments whose bytes were released before the command completed (bit i: argument i), and
+    /// the copies of the short ones (nil on the common path, where nothing was released).
+    var released: UInt8 = 0
+    var copies: [[UInt8]?]?
+
+    /// Argument `i`'s bytes left the frame (a `RESPCommandScanner` released them: see `releasableBytes`);
+    /// `copy` keeps them when they are short.
+    mutating func release(_ i: Int, copy: [UInt8]?) {
+        guard i < RESPCommandScan.keptArguments, released & (1 << UInt8(i)) == 0 else { return }
+        released |= 1 << UInt8(i)
+        if let copy {
+            if copies == nil { copies = Array(repeating: nil, count: RESPCommandScan.keptArguments) }
+            copies?[i] = copy
+        }
+    }
+
+    /// Calls `body` with argument `i`'s bytes: from `frame` (the bytes the scan returned this result for),
+    /// or the scanner's copy when they were released; nil when they are not kept.
+    public func withArgument<T>(_ i: Int, in frame: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> T) -> T? {
         guard i < argumentCount, i < RESPCommandScan.keptArguments else { return nil }
+        if released & (1 << UInt8(i)) != 0 {
+            guard let c = copies?[i] else { return nil }
+            return c.withUnsafeBytes { body($0) }
+        }
+        let r: Range<Int> = i == 0 ? a0 : i == 1 ? a1 : a2
+        return body(UnsafeRawBufferPointer(rebasing: frame[r]))
+    }
+
+    /// The byte range of argument `i` (0-based, `i < keptArguments` and `< argumentCount`), relative to
+    /// the start of the scanned frame; nil when its bytes were released while the command arrived.
+    public func argumentRange(_ i: Int) -> Range<Int>? {
+        guard i < argumentCount, i < RESPCommandScan.keptArguments, released & (1 << UInt8(i)) == 0 else { return nil }
         switch i {
         case 0: return a0
         case 1: return a1

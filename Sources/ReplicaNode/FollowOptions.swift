@@ -1,4 +1,5 @@
 import ReplicaServer
+import Replication
 import ReplicaStore
 
 /// Everything `redis-replica follow` is configured with.
@@ -26,6 +27,9 @@ public struct FollowOptions: Sendable {
     public var failoverGuard = false
     /// Keep the master's dataset in memory (`DatasetFollower`); `--no-dataset` turns it off (recording only).
     public var dataset = true
+    /// The most bytes of an unfinished command the link holds before streaming them to the log as
+    /// `continues` records (`LinkConfiguration.maxHeldCommandBytes`).
+    public var maxHeldCommandBytes = LinkConfiguration.defaultMaxHeldCommandBytes
 
     public init(masterHost: String, masterPort: Int, directory: String, masterUser: String? = nil,
                 masterPassword: String? = nil, fsync: FsyncPolicy = .everysec, replTimeoutSeconds: Int = 60,

@@ -88,7 +88,8 @@ final class LinkDriver: @unchecked Sendable {
         self.link = ReplicaLink(
             configuration: LinkConfiguration(masterUser: options.masterUser, masterPassword: options.masterPassword,
                                              listeningPort: options.listeningPort,
-                                             replTimeoutSeconds: options.replTimeoutSeconds),
+                                             replTimeoutSeconds: options.replTimeoutSeconds,
+                                             maxHeldCommandBytes: options.maxHeldCommandBytes),
             position: position)
         self.finished = loop.makePromise(of: Void.self)
     }
@@ -355,6 +356,14 @@ final class LinkDriver: @unchecked Sendable {
             if end != endOffset {
                 throw FollowError(.local, "log offset \(end) differs from the stream offset \(endOffset)")
             }
+        case .appendUnfinished(let bytes, let endOffset):
+            // The part of a command still arriving, past `maxHeldCommandBytes`: records flagged `continues`.
+            let end = try bytes.withUnsafeBytes { try store.appendUnfinished($0) }
+            if end != endOffset {
+                throw FollowError(.local, "unfinished log offset \(end) differs from the stream offset \(endOffset)")
+            }
+        case .discardUnfinished:
+            try store.discardUnfinished()
         case .closeConnection(let failure):
             lastError = failure.message
             logger.warning("Closing the link: \(failure.message)")

@@ -6,7 +6,8 @@ import Base
 ///
 ///     0   4  magic "RRLG" (0x52 0x52 0x4C 0x47)
 ///     4   1  version (1)
-///     5   3  reserved, zero
+///     5   1  flags: bit 0 `continues` (see below); the other bits are zero
+///     6   2  reserved, zero
 ///     8   4  payload length n (UInt32, > 0)
 ///     12  8  start offset (UInt64): the replication offset *before* the first payload byte, i.e. the
 ///            offset a replica had reached; the record covers offsets start+1 ... start+n (Redis counts
@@ -14,7 +15,18 @@ import Base
 ///     20  4  stream db after the record (UInt32): the db the master's stream has selected once these
 ///            bytes are applied (Redis does not re-send SELECT after +CONTINUE)
 ///     24  4  CRC-32 (zlib `crc32`) over header bytes 0..<24 followed by the payload
-///     28  n  payload: exactly the bytes the master sent, ending on a complete command outside MULTI
+///     28  n  payload: exactly the bytes the master sent, ending on a complete command outside MULTI,
+///            unless the record is flagged `continues`
+///
+/// **Continuation records.** A record flagged `continues` ends *inside* a command or a MULTI/EXEC
+/// transaction: the bytes go on in the next record, and only a record without the flag ends on a command
+/// boundary outside MULTI (a resume point, what `PSYNC` may continue from). The link hands out the bytes
+/// of a command still arriving in bounded chunks (a 3 GB `SET` value, a transaction of many commands), so
+/// they are written as a run of flagged records closed by an unflagged one, and are never all held in
+/// memory. A run never spans segments (segments roll only at a boundary), so every segment starts, and every
+/// segment but the last ends, at a boundary. The store's position, the manifest's segment starts, the
+/// offset ACKed and the offset readers are bounded by stay at the last boundary: the bytes of an unfinished
+/// run are not visible to any reader until the closing record is written.
 ///
 /// **Torn-tail rule.** A record is valid iff its header is complete, the magic and version match, its
 /// payload is complete, the CRC matches, and its start offset equals the previous record's end (the first
@@ -25,18 +37,29 @@ import Base
 /// then the damage is in the middle of data that was once whole, not a torn write, and recovery refuses to
 /// start. Any invalid record in an earlier segment, or an earlier segment that does not end exactly at the
 /// next segment's start offset, refuses to start. Errors name the file and the byte offset.
+///
+/// **Unfinished-command rule.** Valid `continues` records at the end of the last segment, with no closing
+/// record after them, are the start of a command that never finished arriving before a crash (or a lost
+/// connection whose discard did not happen): they are cut with the torn tail, at the file offset of the
+/// first record of the run, so the log ends at the boundary before that command. Nothing acknowledged is
+/// lost: the ACKed offset never passes a boundary. A segment other than the last that ends on a
+/// `continues` record refuses to start (a run never spans segments).
 public enum LogRecord {
     public static let magic: [UInt8] = [0x52, 0x52, 0x4C, 0x47]
     public static let version: UInt8 = 1
+    /// Flag bit in header byte 5: the payload ends inside a command; the command continues in the next record.
+    public static let continuesFlag: UInt8 = 0x01
     public static let headerSize = 28
     /// A record's payload length is a UInt32.
     public static let maxPayload = Int(UInt32.max)
 
     /// The header for a payload (CRC included).
-    public static func header(startOffset: Int64, streamDB: Int, payload: UnsafeRawBufferPointer) -> [UInt8] {
+    public static func header(startOffset: Int64, streamDB: Int, payload: UnsafeRawBufferPointer,
+                              continues: Bool = false) -> [UInt8] {
         var h = [UInt8](repeating: 0, count: headerSize)
         h[0] = magic[0]; h[1] = magic[1]; h[2] = magic[2]; h[3] = magic[3]
         h[4] = version
+        h[5] = continues ? continuesFlag : 0
         LittleEndian.store(UInt32(payload.count), into: &h, at: 8)
         LittleEndian.store(UInt64(bitPattern: startOffset), into: &h, at: 12)
         LittleEndian.store(UInt32(truncatingIfNeeded: streamDB), into: &h, at: 20)
@@ -51,22 +74,25 @@ public enum LogRecord {
         var payloadLength: Int
         var startOffset: Int64
         var streamDB: Int
+        /// Flagged `continues`: the payload ends inside a command.
+        var continues: Bool
         var crc: UInt32
         /// CRC of bytes 0..<24, to be continued over the payload.
         var partialCRC: UInt32
     }
 
-    /// Parses a 28-byte header; nil when magic, version or reserved bytes are wrong.
+    /// Parses a 28-byte header; nil when magic, version, an unknown flag or the reserved bytes are wrong.
     static func parseHeader(_ b: UnsafeRawBufferPointer) -> Header? {
         guard b.count >= headerSize,
               b[0] == magic[0], b[1] == magic[1], b[2] == magic[2], b[3] == magic[3],
-              b[4] == version, b[5] == 0, b[6] == 0, b[7] == 0 else { return nil }
+              b[4] == version, b[5] & ~continuesFlag == 0, b[6] == 0, b[7] == 0 else { return nil }
         let len = Int(LittleEndian.load(b, at: 8, as: UInt32.self))
         let start = LittleEndian.load(b, at: 12, as: Int64.self)
         let db = Int(LittleEndian.load(b, at: 20, as: UInt32.self))
         let crc = LittleEndian.load(b, at: 24, as: UInt32.self)
         guard len > 0, start >= 0 else { return nil }
         let partial = CRC32.update(0, UnsafeRawBufferPointer(rebasing: b[0..<24]))
-        return Header(payloadLength: len, startOffset: start, streamDB: db, crc: crc, partialCRC: partial)
+        return Header(payloadLength: len, startOffset: start, streamDB: db, continues: b[5] & continuesFlag != 0,
+                      crc: crc, partialCRC: partial)
     }
 }

@@ -7,15 +7,27 @@ struct SegmentScan: Sendable, Equatable {
     var file: String
     var startOffset: Int64
     var fileSize: Int64
-    /// Bytes of the file taken by whole valid records (where a cut would truncate to).
+    /// Bytes of the file taken by whole valid records up to the last one that ends on a command boundary
+    /// (not flagged `continues`): where a cut would truncate to.
     var validBytes: Int64
-    /// The replication offset at the end of the last valid record (= startOffset when none).
+    /// The replication offset at the end of that record (= startOffset when none): the segment's position.
     var endOffset: Int64
-    /// The stream db after the last valid record.
+    /// The stream db after that record.
     var lastStreamDB: Int?
+    /// Whole valid records (including an unfinished run).
     var records: Int
+    /// Whole valid records flagged `continues` after the last boundary: a command that never got its
+    /// closing record (cut with the torn tail in the last segment, refused in any other).
+    var unfinished: UnfinishedRun?
     /// The first invalid record, if the valid records do not reach the end of the file.
     var damage: LogDamage?
+}
+
+/// A run of `continues` records at the end of a segment's valid records, without its closing record.
+struct UnfinishedRun: Sendable, Equatable {
+    var records: Int
+    /// Payload bytes in the run.
+    var payloadBytes: Int64
 }
 
 /// Where and why a segment stops being valid.
@@ -89,25 +101,36 @@ enum LogScanner {
         var lastDB: Int?
         var records = 0
         var damage: LogDamage?
+        var boundaryPos: Int64 = 0
+        var boundaryOffset = startOffset
+        var run: UnfinishedRun?
         while pos < size {
             switch try checkRecord(&reader, at: pos, fileSize: size, expectedStart: expected) {
-            case .valid(let len, let db):
+            case .valid(let len, let db, let continues):
                 pos += Int64(LogRecord.headerSize + len)
                 expected += Int64(len)
-                lastDB = db
                 records += 1
+                if continues {
+                    run = UnfinishedRun(records: (run?.records ?? 0) + 1, payloadBytes: (run?.payloadBytes ?? 0) + Int64(len))
+                } else {
+                    run = nil
+                    lastDB = db
+                    boundaryPos = pos
+                    boundaryOffset = expected
+                }
                 continue
             case .invalid(let reason):
                 damage = LogDamage(fileOffset: pos, reason: reason)
             }
             break
         }
-        return SegmentScan(file: name, startOffset: startOffset, fileSize: size, validBytes: pos,
-                           endOffset: expected, lastStreamDB: lastDB, records: records, damage: damage)
+        return SegmentScan(file: name, startOffset: startOffset, fileSize: size, validBytes: boundaryPos,
+                           endOffset: boundaryOffset, lastStreamDB: lastDB, records: records, unfinished: run,
+                           damage: damage)
     }
 
     enum Check {
-        case valid(payloadLength: Int, streamDB: Int)
+        case valid(payloadLength: Int, streamDB: Int, continues: Bool)
         case invalid(String)
     }
 
@@ -122,7 +145,7 @@ enum LogScanner {
             return .invalid("incomplete record header (file shorter than its size)")
         }
         guard let header = parsed else {
-            return .invalid("bad record header (magic/version/reserved bytes do not match)")
+            return .invalid("bad record header (magic/version/flags/reserved bytes do not match)")
         }
         if let expectedStart, header.startOffset != expectedStart {
             return .invalid("record start offset \(header.startOffset) does not continue the log (expected \(expectedStart))")
@@ -138,7 +161,7 @@ enum LogScanner {
         if crc != header.crc {
             return .invalid("record CRC mismatch (stored \(hex32(header.crc)), computed \(hex32(crc)))")
         }
-        return .valid(payloadLength: header.payloadLength, streamDB: header.streamDB)
+        return .valid(payloadLength: header.payloadLength, streamDB: header.streamDB, continues: header.continues)
     }
 
     /// Looks for a whole valid record anywhere after `from` whose start offset is at least `minStart`.

@@ -56,6 +56,8 @@ public struct TornTail: Sendable, Equatable, Codable {
 /// | damage in a segment before the last, or a gap between segments | refused (`logDamage`, file offset)              |
 /// | invalid records at the end of the last segment, no valid record after them | torn tail: cut (truncate + fsync); only unacknowledged bytes are lost |
 /// | invalid record in the last segment with a valid record after it | refused (`logDamage`): damage, not a torn write |
+/// | `continues` records at the end of the last segment without their closing record (an unfinished command) | torn tail: cut at the first record of the run, so the log ends at the boundary before the command; only unacknowledged bytes are lost (the ACKed offset never passes a boundary) |
+/// | a segment before the last ending on a `continues` record      | refused (`logDamage`): a run never spans segments |
 /// | files of ours the manifest does not name (`fullsync-*.tmp`, old snapshots/segments, temp files) | deleted at a writable open |
 enum Recovery {
     static let ourFilePrefixes = ["snapshot-", "log-", "fullsync-"]
@@ -142,8 +144,16 @@ enum Recovery {
                     throw StoreError(.logDamage, file: path, offset: damage.fileOffset,
                                      "\(damage.reason); a whole valid record follows at byte \(at) (start offset \(start)), so this is damage inside the log, not a torn tail (refusing to start; to give up everything from byte \(damage.fileOffset) on, truncate the file to \(damage.fileOffset) bytes and start again)")
                 }
-                torn = TornTail(file: seg.file, fileOffset: damage.fileOffset, bytes: scan.fileSize - damage.fileOffset,
-                                reason: damage.reason)
+                let reason = scan.unfinished.map { "\(damage.reason), after \($0.records) record(s) of an unfinished command (\($0.payloadBytes) bytes)" } ?? damage.reason
+                torn = TornTail(file: seg.file, fileOffset: scan.validBytes, bytes: scan.fileSize - scan.validBytes,
+                                reason: reason)
+            } else if let run = scan.unfinished {
+                if !isLast {
+                    throw StoreError(.logDamage, file: path, offset: scan.validBytes,
+                                     "the segment ends inside a command (\(run.records) record(s) flagged continues, \(run.payloadBytes) bytes, without their closing record); this is not the last segment, so it is not a torn tail (refusing to start)")
+                }
+                torn = TornTail(file: seg.file, fileOffset: scan.validBytes, bytes: scan.fileSize - scan.validBytes,
+                                reason: "unfinished command: \(run.records) record(s) flagged continues (\(run.payloadBytes) bytes) without their closing record")
             } else if !isLast {
                 let next = manifest.segments[i + 1]
                 if scan.endOffset != next.start {

@@ -62,17 +62,22 @@ public final class ReplicaStore: @unchecked Sendable {
     public let fsyncPolicy: FsyncPolicy
     let fs: FileSystem
     let options: Options
-    private let lock = Lock()
+    let lock = Lock()
     private var lockToken: AnyObject?
 
-    private var manifest: Manifest?
-    private var segment: DurableFile?
-    private var segmentBytes: Int64 = 0
+    var manifest: Manifest?
+    var segment: DurableFile?
+    var segmentBytes: Int64 = 0
     /// File bytes of all segments before the current one.
     private var earlierSegmentsBytes: Int64 = 0
-    private var endOffset: Int64 = 0
-    private var currentDB = 0
-    private var durable: Int64 = 0
+    /// The position's offset: the end of the last record that closes a command outside MULTI.
+    var endOffset: Int64 = 0
+    /// Payload bytes written after `endOffset` in records flagged `continues` (an unfinished command), and
+    /// the segment size before the first of them (where `discardUnfinished` truncates to).
+    var unfinishedBytes: Int64 = 0
+    var unfinishedFrom: Int64 = 0
+    var currentDB = 0
+    var durable: Int64 = 0
     private var nextFileNumber = 1
     private var failure: StoreError?
     private var closed = false
@@ -270,6 +275,7 @@ public final class ReplicaStore: @unchecked Sendable {
                 segment = seg
                 segmentBytes = 0
                 earlierSegmentsBytes = 0
+                unfinishedBytes = 0
                 endOffset = writer.offset
                 currentDB = snapshot.streamDB
                 durable = writer.offset
@@ -315,56 +321,6 @@ public final class ReplicaStore: @unchecked Sendable {
         }
     }
 
-    // MARK: Appending
-
-    /// Appends stream bytes as one log record. `bytes` must end on a complete command outside MULTI (the
-    /// offset a master may be asked to continue from); `streamDB` is the db selected after them.
-    /// Returns the new offset. Under `.always` it is durable when this returns.
-    @discardableResult
-    public func append(_ bytes: UnsafeRawBufferPointer, streamDB: Int) throws -> Int64 {
-        try lock.withLock {
-            try checkUsable()
-            guard manifest != nil, segment != nil else {
-                throw StoreError(.invalidState, file: directory, offset: nil, "append before the first full sync was published")
-            }
-            if bytes.isEmpty { return endOffset }
-            guard bytes.count <= LogRecord.maxPayload else {
-                throw StoreError(.invalidArgument, file: nil, offset: nil, "record of \(bytes.count) bytes exceeds \(LogRecord.maxPayload)")
-            }
-            guard streamDB >= 0 && streamDB <= Int(UInt32.max) else {
-                throw StoreError(.invalidArgument, file: nil, offset: nil, "stream db \(streamDB) out of range")
-            }
-            do {
-                if segmentBytes >= options.segmentSize { try rollLocked() }
-                guard let seg = segment else { throw StoreError(.invalidState, file: directory, offset: nil, "no open segment") }
-                let header = LogRecord.header(startOffset: endOffset, streamDB: streamDB, payload: bytes)
-                if bytes.count <= 256 << 10 {
-                    var frame = header
-                    frame.append(contentsOf: bytes)
-                    try seg.write(frame)
-                } else {
-                    try seg.write(header)
-                    try seg.write(bytes)
-                }
-                segmentBytes += Int64(header.count + bytes.count)
-                endOffset += Int64(bytes.count)
-                currentDB = streamDB
-                if fsyncPolicy == .always {
-                    try seg.sync()
-                    durable = endOffset
-                }
-                return endOffset
-            } catch {
-                throw poison(error, "appending to the log")
-            }
-        }
-    }
-
-    @discardableResult
-    public func append(_ bytes: [UInt8], streamDB: Int) throws -> Int64 {
-        try bytes.withUnsafeBytes { try append($0, streamDB: streamDB) }
-    }
-
     /// fsyncs the current segment now; returns the durable offset.
     @discardableResult
     public func sync() throws -> Int64 {
@@ -401,13 +357,13 @@ public final class ReplicaStore: @unchecked Sendable {
 
     // MARK: Internals (lock held)
 
-    private func checkUsable() throws {
+    func checkUsable() throws {
         if closed { throw StoreError(.invalidState, file: directory, offset: nil, "the store is closed") }
         if let failure { throw failure }
     }
 
     /// After a failed write or fsync the on-disk state is unknown: refuse everything until reopened.
-    private func poison(_ error: Error, _ what: String) -> StoreError {
+    func poison(_ error: Error, _ what: String) -> StoreError {
         let e = (error as? StoreError) ?? StoreError(.failed, file: directory, offset: nil, "\(what) failed: \(error); reopen the store to recover")
         if failure == nil { failure = e }
         return e
@@ -415,7 +371,7 @@ public final class ReplicaStore: @unchecked Sendable {
 
     /// fsync the full segment, create the next one, make its name durable, then list it in the manifest.
     /// The old segment is fsynced first because recovery accepts no torn tail except in the last segment.
-    private func rollLocked() throws {
+    func rollLocked() throws {
         guard var m = manifest, let old = segment else { return }
         try old.sync()
         durable = endOffset

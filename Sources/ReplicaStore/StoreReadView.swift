@@ -95,12 +95,12 @@ public final class StoreReadView {
             var pos: Int64 = 0
             var expected = seg.start
             while pos < size {
-                guard case .valid(let len, let db) = try LogScanner.checkRecord(&reader, at: pos, fileSize: size, expectedStart: expected) else {
+                guard case .valid(let len, let db, let continues) = try LogScanner.checkRecord(&reader, at: pos, fileSize: size, expectedStart: expected) else {
                     throw StoreError(.logDamage, file: joinPath(directory, seg.name), offset: pos,
                                      "invalid record while reading back the log")
                 }
                 let payload = try seg.file.readFully(at: pos + Int64(LogRecord.headerSize), count: len)
-                if try !body(LogEntry(startOffset: expected, payload: payload, streamDB: db)) { return }
+                if try !body(LogEntry(startOffset: expected, payload: payload, streamDB: db, continues: continues)) { return }
                 pos += Int64(LogRecord.headerSize + len)
                 expected += Int64(len)
             }

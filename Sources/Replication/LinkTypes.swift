@@ -82,11 +82,18 @@ public struct LinkConfiguration: Sendable {
     /// While the driver persists a received RDB, a newline goes to the master this often, so its
     /// `repl-timeout` does not cut us (replication.c `replicationSendNewlineToMaster`, once a second).
     public var keepaliveNewlineIntervalNanos: UInt64
+    /// The most bytes of an unfinished command (or MULTI/EXEC transaction) the link holds: past it, the
+    /// bytes it no longer needs to scan are handed out with `.appendUnfinished` (written as log records
+    /// flagged `continues`), so a bulk of any size streams through bounded memory. Redis itself holds a
+    /// whole command (`querybuf`) however large, since it must execute it.
+    public var maxHeldCommandBytes: Int
+    public static let defaultMaxHeldCommandBytes = 16 << 20
 
     public init(masterUser: String? = nil, masterPassword: String? = nil, listeningPort: Int = 0,
                 replTimeoutSeconds: Int = 60, ackIntervalNanos: UInt64 = 1_000_000_000,
                 limits: RESPLimits = .masterStream, maxIdenticalStreamFailures: Int = 3,
-                keepaliveNewlineIntervalNanos: UInt64 = 1_000_000_000) {
+                keepaliveNewlineIntervalNanos: UInt64 = 1_000_000_000,
+                maxHeldCommandBytes: Int = LinkConfiguration.defaultMaxHeldCommandBytes) {
         self.masterUser = masterUser
         self.masterPassword = masterPassword
         self.listeningPort = listeningPort
@@ -95,6 +102,7 @@ public struct LinkConfiguration: Sendable {
         self.limits = limits
         self.maxIdenticalStreamFailures = max(1, maxIdenticalStreamFailures)
         self.keepaliveNewlineIntervalNanos = keepaliveNewlineIntervalNanos
+        self.maxHeldCommandBytes = max(1, maxHeldCommandBytes)
     }
 }
 
@@ -146,7 +154,16 @@ public enum LinkAction: Sendable, Equatable {
     /// Complete commands that end at `endOffset`, outside MULTI; `db` is the selected db after them.
     /// Append them to the log. `bytes` is a slice of the link's input buffer (no copy): perform the
     /// action and drop it before the next event, or the link's next buffer mutation copies the buffer.
+    /// If `.appendUnfinished` bytes precede them, these bytes complete that command: the position advances
+    /// over both.
     case appendStream(bytes: ArraySlice<UInt8>, endOffset: Int64, db: Int)
+    /// Bytes of a command (or transaction) still arriving, held past `maxHeldCommandBytes`: append them as
+    /// records flagged `continues`; the position stays at the last boundary until an `.appendStream`
+    /// completes the command. `endOffset` is the stream offset written so far. Same slice rule as above.
+    case appendUnfinished(bytes: ArraySlice<UInt8>, endOffset: Int64)
+    /// The connection that was sending the unfinished command is gone: drop its `.appendUnfinished` bytes
+    /// (the master resends the command from its first byte after PSYNC from the position).
+    case discardUnfinished
     /// Close the connection now and reconnect later (with backoff).
     case closeConnection(LinkFailure)
     /// Stop for good (exit status 2): retrying cannot help.

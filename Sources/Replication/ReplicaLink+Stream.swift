@@ -15,6 +15,9 @@ struct StreamState: Sendable {
     var lastAckSent: UInt64
     /// The command after the `parsed` bytes, scanned as far as it has arrived.
     var scanner: RESPCommandScanner
+    /// Bytes after the committed position already handed out with `.appendUnfinished` (no longer in the
+    /// input buffer): `input.buffer[input.readIndex]` is stream byte `position.offset + handedOut + 1`.
+    var handedOut: Int64 = 0
 
     init(db: Int, lastAckSent: UInt64, limits: RESPLimits) {
         currentDB = db
@@ -45,8 +48,15 @@ extension ReplicaLink {
     }
 
     static func classify(_ frame: UnsafeRawBufferPointer, _ scan: RESPCommandScan) -> StreamCommand {
-        guard let r0 = scan.argumentRange(0), r0.count >= 4, r0.count <= 8 else { return .other }
-        let name = UnsafeRawBufferPointer(rebasing: frame[r0])
+        if let r0 = scan.argumentRange(0) {
+            guard r0.count >= 4, r0.count <= 8 else { return .other }
+            return classify(name: UnsafeRawBufferPointer(rebasing: frame[r0]), frame, scan)
+        }
+        // The command's first bytes were released while it arrived in chunks: the scan kept copies.
+        return scan.withArgument(0, in: frame) { classify(name: $0, frame, scan) } ?? .other
+    }
+
+    static func classify(name: UnsafeRawBufferPointer, _ frame: UnsafeRawBufferPointer, _ scan: RESPCommandScan) -> StreamCommand {
         switch name.count {
         case 4:
             return equalsIgnoringCase(name, "exec") ? .exec : .other
@@ -54,20 +64,22 @@ extension ReplicaLink {
             return equalsIgnoringCase(name, "multi") ? .multi : .other
         case 6:
             if equalsIgnoringCase(name, "select") {
-                guard let r1 = scan.argumentRange(1), r1.count >= 1, r1.count <= 9 else { return .select(db: nil) }
-                var db = 0
-                for b in UnsafeRawBufferPointer(rebasing: frame[r1]) {
-                    guard b >= 0x30 && b <= 0x39 else { return .select(db: nil) }
-                    db = db * 10 + Int(b - 0x30)
-                }
-                return .select(db: db)
+                return scan.withArgument(1, in: frame) { arg -> StreamCommand in
+                    guard arg.count >= 1, arg.count <= 9 else { return .select(db: nil) }
+                    var db = 0
+                    for b in arg {
+                        guard b >= 0x30 && b <= 0x39 else { return .select(db: nil) }
+                        db = db * 10 + Int(b - 0x30)
+                    }
+                    return .select(db: db)
+                } ?? .select(db: nil)
             }
             return .other
         case 7:
             return equalsIgnoringCase(name, "discard") ? .exec : .other
         case 8:
-            guard equalsIgnoringCase(name, "replconf"), let r1 = scan.argumentRange(1) else { return .other }
-            return equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: frame[r1]), "getack") ? .getack : .other
+            guard equalsIgnoringCase(name, "replconf") else { return .other }
+            return scan.withArgument(1, in: frame) { equalsIgnoringCase($0, "getack") } == true ? .getack : .other
         default:
             return .other
         }
@@ -79,7 +91,8 @@ extension ReplicaLink {
             guard let committed = position else { return }
             let start = input.readIndex + s.parsed
             guard start < input.buffer.count else { break }
-            let streamOffset = committed.offset + 1 + Int64(s.parsed)
+            // The offset of the frame's first byte in the buffer (the command's, unless part was released).
+            let streamOffset = committed.offset + s.handedOut + 1 + Int64(s.parsed)
             let found: (scan: RESPCommandScan, command: StreamCommand)?
             do {
                 found = try input.buffer.withUnsafeBytes { raw -> (RESPCommandScan, StreamCommand)? in
@@ -88,12 +101,12 @@ extension ReplicaLink {
                     return (c, ReplicaLink.classify(frame, c))
                 }
             } catch {
+                let commandOffset = streamOffset - Int64(s.scanner.released)
                 phase = .streaming(s)
-                streamFailed(LinkFailure(.protocolError, "Protocol error in the replication stream at master offset \(streamOffset): \(error)"), &out)
+                streamFailed(LinkFailure(.protocolError, "Protocol error in the replication stream in the command at master offset \(commandOffset): \(error)"), &out)
                 return
             }
             guard let (scan, command) = found else { break }
-            let offsetBefore = committed.offset + Int64(s.parsed)
             switch command {
             case .multi:
                 s.inMulti = true
@@ -106,10 +119,10 @@ extension ReplicaLink {
                     out.append(.log(.warning, "SELECT with a bad db index at master offset \(streamOffset) ignored"))
                 }
             case .getack:
-                // Answer with the offset processed before this GETACK (inside MULTI: before the MULTI).
+                // Answer with the offset processed before this GETACK (inside MULTI: before the MULTI). Outside
+                // MULTI every parsed byte is committable, so after the flush that is the position.
                 flushCommitted(&s, &out)
-                let ackOffset = s.inMulti ? (position?.offset ?? committed.offset) : offsetBefore
-                sendAck(&s, &out, now: now, offset: ackOffset)
+                sendAck(&s, &out, now: now, offset: position?.offset ?? committed.offset)
             case .other:
                 break
             }
@@ -120,7 +133,26 @@ extension ReplicaLink {
             }
         }
         flushCommitted(&s, &out)
+        releaseHeld(&s, &out)
         phase = .streaming(s)
+    }
+
+    /// When more than `maxHeldCommandBytes` of an unfinished command or transaction are held, hands out
+    /// the ones the scan no longer needs (whole commands inside MULTI, whole arguments, a bulk payload up
+    /// to its final CRLF) as `.appendUnfinished`, and drops them from the input buffer. The position does
+    /// not move: it stays at the last boundary, as Redis's `reploff` does.
+    mutating func releaseHeld(_ s: inout StreamState, _ out: inout [LinkAction]) {
+        guard input.available > configuration.maxHeldCommandBytes, let p = position else { return }
+        let frameInBuffer = input.available - s.parsed
+        let n = s.parsed + min(s.scanner.releasableBytes, frameInBuffer)
+        guard n > 0 else { return }
+        let bytes = input.buffer[input.readIndex..<(input.readIndex + n)]
+        let frameStart = input.readIndex + s.parsed
+        input.buffer.withUnsafeBytes { s.scanner.release(n - s.parsed, from: UnsafeRawBufferPointer(rebasing: $0[frameStart...])) }
+        input.readIndex += n
+        s.parsed = 0
+        s.handedOut += Int64(n)
+        out.append(.appendUnfinished(bytes: bytes, endOffset: p.offset + s.handedOut))
     }
 
     /// A protocol error in the stream: close and retry with PSYNC from the committed offset. The same bytes
@@ -149,10 +181,13 @@ extension ReplicaLink {
     /// `ByteBuffer` bytes straight into `input.buffer` (copy 1, `receive(_:now:)`); the `.appendStream`
     /// action carries a slice of that buffer (no copy), and the store writes it to the log (copy 2: into a
     /// framed record for records up to 256 KiB, else written as is).
+    /// Bytes handed out before with `.appendUnfinished` are part of the first command here: the position
+    /// advances over them too.
     mutating func flushCommitted(_ s: inout StreamState, _ out: inout [LinkAction]) {
         guard s.committable > 0, var p = position else { return }
         let bytes = input.buffer[input.readIndex..<(input.readIndex + s.committable)]
-        p.offset += Int64(s.committable)
+        p.offset += s.handedOut + Int64(s.committable)
+        s.handedOut = 0
         p.streamDB = s.dbAtCommittable
         position = p
         input.readIndex += s.committable

@@ -12,8 +12,9 @@ import RESP
 ///   or `$EOF:<mark>\r\n<rdb><mark>`; `+CONTINUE [<newid>]` → streaming resumes; `-NOMASTERLINK`/`-LOADING`
 ///   → retry later; other errors → `SYNC`.
 /// - stream (`ReplicaLink+Stream.swift`): the offset counts every byte of every complete command; inside
-///   MULTI it advances only at EXEC. Only committed bytes are handed out for persistence, so the log always
-///   ends at a command boundary outside MULTI. `REPLCONF GETACK *` is answered with the offset before the
+///   MULTI it advances only at EXEC. Committed bytes are handed out for persistence at command boundaries
+///   outside MULTI; an unfinished command larger than `maxHeldCommandBytes` is handed out in chunks that
+///   do not move the position (`.appendUnfinished`), so the position always is a command boundary. `REPLCONF GETACK *` is answered with the offset before the
 ///   GETACK; `REPLCONF ACK` goes out every second.
 ///
 /// The state is one enum whose cases carry their own data (as swift-nio-http2's and NIOSOCKS's state
@@ -102,7 +103,10 @@ public struct ReplicaLink: Sendable {
         default:
             // Compact before appending: the previous event's `.appendStream` slices are gone by now, so
             // this moves bytes without copying storage that a slice still shares.
-            input.compact()
+            // While a command streams through in chunks, keep the buffer's storage (no reallocation per chunk).
+            var chunking = false
+            if case .streaming(let s) = phase { chunking = s.handedOut > 0 }
+            input.compact(keepCapacity: chunking)
             input.lastActivity = now
             input.buffer.append(contentsOf: bytes)
             process(&out, now: now)
@@ -122,6 +126,7 @@ public struct ReplicaLink: Sendable {
     /// Drops everything tied to the current connection and returns to CONNECT. A snapshot still being
     /// persisted is remembered (`orphanedPersist`) unless `keepPendingSnapshot` is false.
     mutating func resetConnection(_ out: inout [LinkAction], keepPendingSnapshot: Bool = true) {
+        if case .streaming(let s) = phase, s.handedOut > 0 { out.append(.discardUnfinished) }
         if case .transfer(let t) = phase {
             switch t.progress {
             case .sized, .eofMark: out.append(.fullSyncAborted)
@@ -249,9 +254,9 @@ struct LinkInput: Sendable {
 
     /// Drops consumed bytes: all of them when everything was consumed, else the consumed prefix once it is
     /// at least 64 KiB and half the buffer (amortized O(1) per byte).
-    mutating func compact() {
+    mutating func compact(keepCapacity: Bool = false) {
         if readIndex > 0 && readIndex >= buffer.count {
-            buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
+            buffer.removeAll(keepingCapacity: keepCapacity || buffer.capacity <= 1 << 20)
             connectionBase += Int64(readIndex)
             readIndex = 0
         } else if readIndex >= 65536 && readIndex >= buffer.count / 2 {

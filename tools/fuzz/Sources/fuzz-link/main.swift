@@ -9,7 +9,10 @@
 // - the same bytes give the same actions whether they arrive in one read or in seeded pieces
 //   (logs dropped, consecutive RDB pieces and stream appends merged);
 // - stream appends are contiguous: each ends exactly its byte count after the previous end
-//   (the position after the set-up), and never inside what was already appended;
+//   (the position after the set-up), and never inside what was already appended; unfinished-command
+//   chunks (a small `maxHeldCommandBytes` picked from the seed) continue the written end without moving
+//   the position, are closed by the next append or dropped by a discard, and a discard comes only with
+//   a closed connection;
 // - after `.closeConnection` / `.fatal` the harness stops feeding (the driver closes the socket).
 import Base
 import FuzzDriver
@@ -67,9 +70,9 @@ struct Run {
 
 /// Feeds the scenario, then `payload` split at `cuts` (empty: one read), with timer and
 /// persistence events between reads when `events` is set. Checks the per-run invariants.
-func run(_ s: Scenario, _ payload: [UInt8], cuts: [Int], events: [UInt8]) -> Run {
+func run(_ s: Scenario, _ payload: [UInt8], cuts: [Int], events: [UInt8], maxHeld: Int) -> Run {
     var link = ReplicaLink(configuration: LinkConfiguration(masterPassword: s.password, listeningPort: 6380,
-                                                            replTimeoutSeconds: 60),
+                                                            replTimeoutSeconds: 60, maxHeldCommandBytes: maxHeld),
                            position: s.position)
     var now = second
     var result = Run()
@@ -77,6 +80,9 @@ func run(_ s: Scenario, _ payload: [UInt8], cuts: [Int], events: [UInt8]) -> Run
     var closed = false
     var merged: [LinkAction] = []
     var end: Int64? = s.position?.offset
+    // Bytes handed out as unfinished since `end` (the position), and those not yet merged into `merged`.
+    var unfinished: Int64 = 0
+    var pendingBytes: [UInt8] = []
 
     func apply(_ actions: [LinkAction], recording: Bool) {
         for a in actions {
@@ -86,23 +92,45 @@ func run(_ s: Scenario, _ payload: [UInt8], cuts: [Int], events: [UInt8]) -> Run
             case .partialResyncAccepted(let p, _, _): end = p.offset
             case .appendStream(let b, let endOffset, _):
                 guard let previous = end else { finding("\(s.name): stream append before any position") }
-                if endOffset != previous + Int64(b.count) {
-                    finding("\(s.name): append of \(b.count) bytes ends at \(endOffset), previous end \(previous)")
+                if endOffset != previous + unfinished + Int64(b.count) {
+                    finding("\(s.name): append of \(b.count) bytes after \(unfinished) unfinished ends at \(endOffset), previous end \(previous)")
                 }
                 end = endOffset
+                unfinished = 0
+            case .appendUnfinished(let b, let endOffset):
+                guard let previous = end else { finding("\(s.name): unfinished append before any position") }
+                if b.isEmpty { finding("\(s.name): empty unfinished append") }
+                unfinished += Int64(b.count)
+                if endOffset != previous + unfinished {
+                    finding("\(s.name): unfinished append of \(b.count) bytes ends at \(endOffset), expected \(previous + unfinished)")
+                }
+            case .discardUnfinished:
+                if unfinished == 0 { finding("\(s.name): discard without unfinished bytes") }
+                unfinished = 0
             case .closeConnection, .fatal: closed = true
             default: break
+            }
+            if case .stateChanged(_, .connect) = a, unfinished != 0 {
+                finding("\(s.name): the connection was reset with \(unfinished) unfinished bytes not discarded")
             }
             guard recording else { continue }
             switch a {
             case .log: continue
+            case .appendUnfinished(let b, _):
+                pendingBytes += Array(b)
+                continue
+            case .discardUnfinished:
+                pendingBytes = []
+                continue
             case .rdbBytes(let b):
                 if case .rdbBytes(let p)? = merged.last { merged[merged.count - 1] = .rdbBytes(p + b) } else { merged.append(a) }
             case .appendStream(let b, let o, let d):
                 // A slice of the link's buffer: copied here, as the driver does before the next event.
+                let all = pendingBytes + Array(b)
+                pendingBytes = []
                 if case .appendStream(let p, _, _)? = merged.last {
-                    merged[merged.count - 1] = .appendStream(bytes: ArraySlice(Array(p) + Array(b)), endOffset: o, db: d)
-                } else { merged.append(.appendStream(bytes: ArraySlice(Array(b)), endOffset: o, db: d)) }
+                    merged[merged.count - 1] = .appendStream(bytes: ArraySlice(Array(p) + all), endOffset: o, db: d)
+                } else { merged.append(.appendStream(bytes: ArraySlice(all), endOffset: o, db: d)) }
             default: merged.append(a)
             }
         }
@@ -162,8 +190,10 @@ func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         if at >= payload.count { break }
         cuts.append(at)
     }
-    let whole = run(scenario, payload, cuts: [], events: [])
-    let pieces = run(scenario, payload, cuts: cuts, events: [])
+    // Small enough that commands of a few dozen bytes are handed out in unfinished chunks.
+    let maxHeld = 8 + Int(next() % 120)
+    let whole = run(scenario, payload, cuts: [], events: [], maxHeld: maxHeld)
+    let pieces = run(scenario, payload, cuts: cuts, events: [], maxHeld: maxHeld)
     if whole.actions != pieces.actions {
         let i = (0..<min(whole.actions.count, pieces.actions.count)).first { whole.actions[$0] != pieces.actions[$0] }
             ?? min(whole.actions.count, pieces.actions.count)
@@ -173,7 +203,8 @@ func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     // With timer and persistence events interleaved: only the invariants inside `run`.
     let events = (0..<8).map { _ in UInt8(truncatingIfNeeded: next()) }
-    _ = run(scenario, payload, cuts: cuts, events: events)
+    _ = run(scenario, payload, cuts: cuts, events: events, maxHeld: maxHeld)
+    _ = run(scenario, payload, cuts: cuts, events: events, maxHeld: LinkConfiguration.defaultMaxHeldCommandBytes)
     return 0
 }
 

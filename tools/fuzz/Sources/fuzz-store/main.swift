@@ -3,7 +3,8 @@
 //
 // A valid template directory is made once at start-up through the store's own API: a full sync of
 // a small RDB carrying its repl-id/repl-offset/repl-stream-db AUX fields, then appends rolled over
-// three log segments, and a partial sync with a new replid. Each input then either
+// three log segments (some commands written as runs of records flagged `continues`, and an unfinished
+// run at the tail), and a partial sync with a new replid. Each input then either
 //   (even byte 0) patches the template's files: a list of (file, operation, offset, value) edits:
 //       flip a byte, set a byte, truncate, cut out a range, delete the file, add junk at the end;
 //   (odd byte 0)  replaces the template's files with length-prefixed contents from the input.
@@ -58,9 +59,21 @@ let template: [(name: String, bytes: [UInt8])] = {
         try w.write(snapshotRDB(replid: replidA, offset: 100, streamDB: 2))
         try w.finish()
         _ = try store.publish(w)
-        for i in 0..<24 { _ = try store.append(command("SET", "key:\(i)", String(repeating: "v", count: i * 3)), streamDB: i % 4) }
+        for i in 0..<24 {
+            let c = command("SET", "key:\(i)", String(repeating: "v", count: i * 3))
+            if i % 5 == 4 {
+                // A command streamed in chunks: records flagged `continues`, closed by the last one.
+                _ = try store.appendUnfinished(Array(c[0..<(c.count / 3)]))
+                _ = try store.appendUnfinished(Array(c[(c.count / 3)..<(c.count / 2)]))
+                _ = try store.append(Array(c[(c.count / 2)...]), streamDB: i % 4)
+            } else {
+                _ = try store.append(c, streamDB: i % 4)
+            }
+        }
         try store.recordPartialSync(replid: replidB)
         _ = try store.append(command("PING"), streamDB: 1)
+        // An unfinished command at the tail (cut by recovery).
+        _ = try store.appendUnfinished(command("SET", "tail", "unfinished"))
         try store.close()
     } catch {
         finding("cannot build the template directory: \(error)")
