@@ -180,7 +180,11 @@ extension ReplicaLink {
     /// The stream-byte path copies each byte at most twice in user space: the driver appends the socket's
     /// `ByteBuffer` bytes straight into `input.buffer` (copy 1, `receive(_:now:)`); the `.appendStream`
     /// action carries a slice of that buffer (no copy), and the store writes it to the log (copy 2: into a
-    /// framed record for records up to 256 KiB, else written as is).
+    /// framed record for records up to 256 KiB, else written as is). `.appendUnfinished` slices go the same
+    /// way. Besides these, `input.buffer` moves bytes only when it grows (a read that does not fit its
+    /// capacity: the unconsumed bytes are copied once per doubling, bounded by `maxHeldCommandBytes` plus a
+    /// read) and when `LinkInput.compact` moves an unconsumed tail to the front (a partial command's bytes
+    /// the scan still needs; at most what was consumed before them).
     /// Bytes handed out before with `.appendUnfinished` are part of the first command here: the position
     /// advances over them too.
     mutating func flushCommitted(_ s: inout StreamState, _ out: inout [LinkAction]) {
