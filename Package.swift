@@ -102,7 +102,7 @@ let package = Package(
 
         // Test helpers: real redis-server processes on free loopback ports, a tiny RESP client, seeded
         // randomness and the simulated (crashable) file system.
-        .target(name: "TestSupport", dependencies: ["Base"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Base", "Keyspace", "RDB", "RDBTools"], path: "Tests/TestSupport"),
 
         .testTarget(name: "BaseTests", dependencies: ["Base", "TestSupport"]),
         .testTarget(name: "RDBTests", dependencies: ["Base", "RDB", "RDBTools", "TestSupport"]),

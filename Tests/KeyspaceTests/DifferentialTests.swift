@@ -14,34 +14,6 @@ import TestSupport
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
-    /// Consumer seen/active times are the replica's own clock (a real replica's differ too): zeroed.
-    /// With `groupReads: false` group entries_read and consumers without pending entries are dropped
-    /// too: Redis 7.0 propagates XREADGROUP as XCLAIM only, and 8.2 masters create consumers (XREADGROUP,
-    /// XAUTOCLAIM reading nothing) without propagating them, so a real replica never learns either
-    /// (used when comparing with the master; the real replica is compared in full).
-    static func comparable(_ ks: Keyspace, groupReads: Bool = true) throws -> [String] {
-        var k = ks
-        for (db, d) in ks.databases {
-            for (key, e) in d {
-                guard case .stream(var s) = e.value else { continue }
-                for g in s.groups.indices {
-                    if !groupReads {
-                        s.groups[g].entriesReadRaw = 0
-                        s.groups[g].consumers.removeAll { $0.pendingIDs.isEmpty }
-                    }
-                    for c in s.groups[g].consumers.indices {
-                        s.groups[g].consumers[c].seenTimeMs = 0
-                        s.groups[g].consumers[c].activeTimeMs = 0
-                    }
-                }
-                var e2 = e
-                e2.value = .stream(s)
-                k[db, key] = e2
-            }
-        }
-        return try k.canonicalJSONLines()
-    }
-
     func run(binary: String?, seed: UInt64, before: Int, after: Int) throws {
         let master = try RedisServerProcess(binary: binary, extraArguments: ["--repl-diskless-sync", "no", "--hz", "50"])
         defer { master.stop() }
@@ -106,7 +78,7 @@ import TestSupport
                 waited += 1
             }
             _ = try replicaClient.call("SAVE")
-            return try Self.comparable(try Keyspace.load(rdb: Array(try Data(contentsOf: replica.rdbPath))))
+            return try KeyspaceComparison.lines(try Keyspace.load(rdb: Array(try Data(contentsOf: replica.rdbPath))))
         }
         // KEYSPACE_DIFF_CHECK=n compares with the real replica every n commands and stops at the first
         // difference, printing the commands of that stretch (to find a bug; not in CI).
@@ -118,8 +90,8 @@ import TestSupport
                 done += every
                 let offset = try catchUp()
                 let real = try replicaDataset(at: offset)
-                if try Self.comparable(applier.keyspace) != real {
-                    try compare(ours: Self.comparable(applier.keyspace), theirs: real, seed: seed, applied: applied)
+                if try KeyspaceComparison.lines(applier.keyspace) != real {
+                    try compare(ours: KeyspaceComparison.lines(applier.keyspace), theirs: real, seed: seed, applied: applied)
                     print("seed \(seed): first difference within commands \(done - every)..<\(done):")
                     for c in sent { print("   " + c.joined(separator: " ").prefix(160)) }
                     break
@@ -145,31 +117,21 @@ import TestSupport
         _ = try client.call("SAVE")
         let saved = try Keyspace.load(rdb: Array(try Data(contentsOf: master.rdbPath)))
         let real = try replicaDataset(at: masterOffset)
-        let ours = try Self.comparable(applier.keyspace)
+        let ours = try KeyspaceComparison.lines(applier.keyspace)
         let sameAsReplica = ours == real
         #expect(sameAsReplica, "seed \(seed): our dataset differs from a real replica's")
-        try compare(ours: Self.comparable(applier.keyspace, groupReads: false), theirs: Self.comparable(saved, groupReads: false),
+        try compare(ours: KeyspaceComparison.lines(applier.keyspace, groupReads: false), theirs: KeyspaceComparison.lines(saved, groupReads: false),
                     seed: seed, applied: applied)
         if !sameAsReplica { try compare(ours: ours, theirs: real, seed: seed, applied: applied) }
-        let reloaded = try Self.comparable(try Keyspace.load(rdb: try applier.keyspace.rdbBytes())) == ours
+        let reloaded = try KeyspaceComparison.lines(try Keyspace.load(rdb: try applier.keyspace.rdbBytes())) == ours
         #expect(reloaded, "seed \(seed): our dataset changed through RDB")
         #expect(applied > after / 2, "seed \(seed)")
     }
 
     func compare(ours: [String], theirs: [String], seed: UInt64, applied: Int) throws {
-        if ours != theirs {
-            let a = Set(ours), b = Set(theirs)
-            let onlyOurs = a.subtracting(b).sorted(), onlyTheirs = b.subtracting(a).sorted()
-            for (x, y) in zip(onlyOurs, onlyTheirs).prefix(8) {
-                let cut = zip(x, y).prefix { $0 == $1 }.count
-                print("seed \(seed) differs: \(x.prefix(90)) …\n   ours:   \(x.dropFirst(max(0, cut - 60)).prefix(260))\n   master: \(y.dropFirst(max(0, cut - 60)).prefix(260))")
-            }
-            for x in onlyOurs.dropFirst(min(onlyOurs.count, onlyTheirs.count)).prefix(3) { print("seed \(seed) only ours: \(x.prefix(300))") }
-            for y in onlyTheirs.dropFirst(min(onlyOurs.count, onlyTheirs.count)).prefix(3) { print("seed \(seed) only theirs: \(y.prefix(300))") }
-            print("seed \(seed): \(onlyOurs.count) lines only ours, \(onlyTheirs.count) only the master's")
-        }
-        let same = ours == theirs
-        #expect(same, "seed \(seed): datasets differ (\(applied) commands applied)")
+        let report = KeyspaceComparison.difference(ours: ours, theirs: theirs, label: "seed \(seed)")
+        if let report { print(report) }
+        #expect(report == nil, "seed \(seed): datasets differ (\(applied) commands applied)")
     }
 
     @Test(.enabled(if: server70Available, "redis-server 7.0 not installed"), arguments: [UInt64(11), 12])

@@ -1,6 +1,6 @@
 import RDB
 import RDBTools
-@testable import Keyspace
+import Keyspace
 
 extension Keyspace {
     /// The dataset as canonical JSON lines, independent of storage order and of RDB encodings: one line

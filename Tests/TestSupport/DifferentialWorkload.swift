@@ -1,29 +1,28 @@
-import TestSupport
-
 /// A seeded random workload of the write commands the applier covers, as a client would send them to a
 /// master (the master rewrites them for its replicas). Errors from the master (wrong types, …) are fine:
 /// nothing is propagated for them.
-struct DifferentialWorkload {
-    var rng: SeededRandom
-    init(seed: UInt64) { rng = SeededRandom(seed: seed) }
+public struct DifferentialWorkload {
+    public var rng: SeededRandom
+    public init(seed: UInt64) { rng = SeededRandom(seed: seed) }
 
-    mutating func int(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
-    mutating func pick<T>(_ xs: [T]) -> T { xs[int(xs.count)] }
-    mutating func chance(_ percent: Int) -> Bool { int(100) < percent }
+    public mutating func int(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
+    public mutating func pick<T>(_ xs: [T]) -> T { xs[int(xs.count)] }
+    public mutating func chance(_ percent: Int) -> Bool { int(100) < percent }
 
-    mutating func key(_ type: String) -> String { "\(type):\(int(5))" }
-    mutating func value() -> String {
+    public mutating func key(_ type: String) -> String { "\(type):\(int(5))" }
+    public mutating func value() -> String {
         switch int(6) {
         case 0: return String(int(1000))
         case 1: return String(repeating: "x", count: 65 + int(40))  // past the packed-value limit
         default: return "v\(int(50))"
         }
     }
-    mutating func score() -> String { pick(["1", "2.5", "-3", "0", "inf", "-inf", "1e300", "0.1", "7", "-0"]) }
-    mutating func member() -> String { "m\(int(12))" }
+    public mutating func score() -> String { pick(["1", "2.5", "-3", "0", "inf", "-inf", "1e300", "0.1", "7", "-0"]) }
+    public mutating func member() -> String { "m\(int(12))" }
 
     /// One command (or a short list sent back to back, e.g. MULTI … EXEC).
-    mutating func next() -> [[String]] {
+    /// The next client command(s): one, or a MULTI … EXEC block, or a script/function call.
+    public mutating func next() -> [[String]] {
         switch int(100) {
         case 0..<14: return [strings()]
         case 14..<22: return [keys()]
