@@ -68,6 +68,8 @@ public struct FollowCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("max-held-command-bytes"), help: "Past this many bytes of a command still arriving (a huge value, a long MULTI), stream them to the log instead of holding them (default 16 MiB).")
     var maxHeldCommandBytes: Int = 16 << 20
+    @Option(name: .customLong("compact-after-bytes"), help: "Write a new snapshot of the dataset (and delete the log before it) when the log since the snapshot holds this many stream bytes. Default: the larger of 64 MB and the snapshot's size; 0: never.")
+    var compactAfterBytes: Int64?
 
     /// `--verify`: a `SnapshotVerifyDepth`, or none.
     enum VerifyOption: String, ExpressibleByArgument, CaseIterable {
@@ -138,6 +140,8 @@ public struct FollowCommand: AsyncParsableCommand {
         guard (0...65535).contains(servePort) else { throw ValidationError("--port must be 0...65535") }
         guard maxclients >= 1 else { throw ValidationError("--maxclients must be at least 1") }
         guard maxHeldCommandBytes >= 1024 else { throw ValidationError("--max-held-command-bytes must be at least 1024") }
+        if let c = compactAfterBytes, c < 0 { throw ValidationError("--compact-after-bytes must be 0 or more") }
+        if let c = compactAfterBytes, c > 0, noDataset { throw ValidationError("--compact-after-bytes needs the dataset (drop --no-dataset)") }
         _ = try FollowCommand.parseBufferLimit(replicaBufferLimit)
         _ = try FollowCommand.readRequirepass(file: requirepassFile)
         let password = try FollowCommand.readPassword(file: masterauthFile)
@@ -168,6 +172,7 @@ public struct FollowCommand: AsyncParsableCommand {
                                     listeningPort: listeningPort ?? servePort, verifyDepth: verifyDepth)
         options.dataset = !noDataset
         options.maxHeldCommandBytes = maxHeldCommandBytes
+        options.compactAfterBytes = compactAfterBytes
         if servePort > 0 {
             var config = ServerConfiguration(port: servePort, bindAddress: bind, password: requirepass, maxClients: maxclients,
                                              masterHost: host, masterPort: port)

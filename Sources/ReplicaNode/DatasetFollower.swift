@@ -40,6 +40,8 @@ public final class DatasetFollower: @unchecked Sendable {
     /// Called (on the follower's thread) when the state changed: `phaseChanged` for loading/ready/diverged
     /// transitions, else at most once a second for progress. Set before `start()`.
     public var onStateChange: (@Sendable (_ phaseChanged: Bool) -> Void)?
+    /// Writes new snapshots when the log grows (`follow --compact-after-bytes`); nil: never. Set before `start()`.
+    public var compactor: DatasetCompactor?
 
     private let lock = Lock()
     private var installed: StreamReplay?
@@ -50,6 +52,9 @@ public final class DatasetFollower: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private var started = false
     private var lastNotify = DispatchTime(uptimeNanoseconds: 0)
+    /// The RDB version compacted snapshots are written in: the loaded snapshot's (capped as `rdb convert`
+    /// caps it), so a downstream replica that could load the master's file can load ours. Follower thread only.
+    private var rdbVersion = RDBWriterOptions.newestVersion
 
     public init(store: ReplicaStore, logger: Logger, fileSystem: FileSystem = POSIXFileSystem(),
                 idleWait: DispatchTimeInterval = .milliseconds(50)) {
@@ -123,52 +128,52 @@ public final class DatasetFollower: @unchecked Sendable {
                 _ = wakeup.wait(timeout: .now() + idleWait)
                 continue
             }
-            follow(m.snapshot)
+            follow(m.snapshot, lineage: m.lineage)
         }
     }
 
-    /// Whether the store's base is still `snapshot` (publishes never go back, so a yes is stable for
-    /// everything read before it).
-    func isCurrent(_ snapshot: SnapshotRecord) -> Bool { store.currentManifest?.snapshot.file == snapshot.file }
+    /// Whether the store still follows the full sync `lineage` (a compaction replaces the snapshot but
+    /// keeps the lineage; publishes never go back, so a yes is stable for everything read before it).
+    func isCurrent(_ lineage: String) -> Bool { store.currentManifest?.lineage == lineage }
 
     /// Loads `snapshot`, replays and tails the log after it, until the store publishes another or `stop()`.
-    private func follow(_ snapshot: SnapshotRecord) {
+    private func follow(_ snapshot: SnapshotRecord, lineage: String) {
         let path = joinPath(store.directory, snapshot.file)
         setState(DatasetState(phase: .loading, processedBytes: 0, totalBytes: total(snapshot), snapshot: snapshot.file),
                  phaseChanged: true)
         let loaded: Keyspace
-        switch loadSnapshot(snapshot, path: path) {
+        switch loadSnapshot(snapshot, lineage: lineage, path: path) {
         case .loaded(let k): loaded = k
         case .superseded: return
         case .failed(let why):
-            if !isCurrent(snapshot) || shouldStop { return }
+            if !isCurrent(lineage) || shouldStop { return }
             logger.warning("Dataset: cannot load the snapshot \(path): \(why)")
             setState(DatasetState(phase: .failed, snapshot: snapshot.file, reason: "snapshot \(path): \(why)"), phaseChanged: true)
-            waitForNewSnapshot(snapshot)
+            waitForNewSnapshot(lineage)
             return
         }
         var replay: StreamReplay? = StreamReplay(keyspace: loaded, selectedDB: snapshot.streamDB, offset: snapshot.offset)
         let tail: LogTail
         do {
             tail = try LogTail(store: store, after: snapshot.offset)
-            guard isCurrent(snapshot) else { return }
+            guard isCurrent(lineage) else { return }
         } catch {
-            if !isCurrent(snapshot) || shouldStop { return }
-            return fail(snapshot, "cannot read the log: \(error)")
+            if !isCurrent(lineage) || shouldStop { return }
+            return fail(snapshot, lineage, "cannot read the log: \(error)")
         }
         defer { tail.close() }
         let ours: () -> Manifest? = { [store] in
             let m = store.currentManifest
-            return m?.snapshot.file == snapshot.file ? m : nil
+            return m?.lineage == lineage ? m : nil
         }
         while !shouldStop {
-            guard let end = store.position?.offset, isCurrent(snapshot) else { return }
+            guard let end = store.position?.offset, isCurrent(lineage) else { return }
             let bytes: [UInt8]
             do {
                 bytes = try tail.read(upTo: end, maxChunk: 1 << 20, manifest: ours)
             } catch {
-                if !isCurrent(snapshot) || shouldStop { return }
-                return fail(snapshot, "cannot read the log: \(error)")
+                if !isCurrent(lineage) || shouldStop { return }
+                return fail(snapshot, lineage, "cannot read the log: \(error)")
             }
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             if bytes.isEmpty {
@@ -193,14 +198,17 @@ public final class DatasetFollower: @unchecked Sendable {
                 }
             } else {
                 divergence = lock.withLock { installed!.feed(bytes, nowMs: now) }
-                if divergence == nil { setState(readyState(snapshot), phaseChanged: false) }
+                if divergence == nil {
+                    setState(readyState(snapshot), phaseChanged: false)
+                    if let c = compactor, let d = dataset() { c.consider(d, lineage: lineage, rdbVersion: rdbVersion) }
+                }
             }
             if let d = divergence {
                 if let r = replay { install(r, snapshot) }
                 logger.warning("Dataset diverged from the master at offset \(d.offset) on \(d.command): \(d.reason); recording continues, the log stays the truth")
                 setState(DatasetState(phase: .diverged, appliedOffset: dataset()?.offset, snapshot: snapshot.file,
                                       divergedOffset: d.offset, command: d.command, reason: d.reason), phaseChanged: true)
-                waitForNewSnapshot(snapshot)
+                waitForNewSnapshot(lineage)
                 return
             }
         }
@@ -214,9 +222,11 @@ public final class DatasetFollower: @unchecked Sendable {
     }
 
     private func readyState(_ snapshot: SnapshotRecord) -> DatasetState {
-        lock.withLock {
+        // After a compaction the store's snapshot is the compacted one (same lineage).
+        let file = store.currentManifest?.snapshot.file ?? snapshot.file
+        return lock.withLock {
             DatasetState(phase: .ready, appliedOffset: installed?.boundary.offset, keys: installed?.keyspace.keyCount,
-                         snapshot: snapshot.file)
+                         snapshot: file)
         }
     }
 
@@ -224,14 +234,14 @@ public final class DatasetFollower: @unchecked Sendable {
         snapshot.size + max(0, (store.position?.offset ?? snapshot.offset) - snapshot.offset)
     }
 
-    private func fail(_ snapshot: SnapshotRecord, _ why: String) {
+    private func fail(_ snapshot: SnapshotRecord, _ lineage: String, _ why: String) {
         logger.warning("Dataset: \(why)")
         setState(DatasetState(phase: .failed, snapshot: snapshot.file, reason: why), phaseChanged: true)
-        waitForNewSnapshot(snapshot)
+        waitForNewSnapshot(lineage)
     }
 
-    private func waitForNewSnapshot(_ snapshot: SnapshotRecord) {
-        while !shouldStop && isCurrent(snapshot) { _ = wakeup.wait(timeout: .now() + idleWait) }
+    private func waitForNewSnapshot(_ lineage: String) {
+        while !shouldStop && isCurrent(lineage) { _ = wakeup.wait(timeout: .now() + idleWait) }
     }
 
     private func setState(_ s: DatasetState, phaseChanged: Bool) {
@@ -256,7 +266,7 @@ public final class DatasetFollower: @unchecked Sendable {
 
     /// Reads the snapshot file with the RDB reader into a keyspace, reporting progress and giving up when
     /// the store moves to another snapshot or `stop()` is called.
-    private func loadSnapshot(_ snapshot: SnapshotRecord, path: String) -> LoadResult {
+    private func loadSnapshot(_ snapshot: SnapshotRecord, lineage: String, path: String) -> LoadResult {
         let file: DurableFile
         do {
             file = try fileSystem.openForReading(path)
@@ -274,7 +284,7 @@ public final class DatasetFollower: @unchecked Sendable {
                 if case .eof = r { break }
                 records += 1
                 if records % 512 == 0 {
-                    if shouldStop || !isCurrent(snapshot) { return .superseded }
+                    if shouldStop || !isCurrent(lineage) { return .superseded }
                     setState(DatasetState(phase: .loading, processedBytes: source.count, totalBytes: total(snapshot),
                                           snapshot: snapshot.file), phaseChanged: false)
                 }
@@ -282,6 +292,7 @@ public final class DatasetFollower: @unchecked Sendable {
         } catch {
             return .failed("\(error)")
         }
+        if let h = loader.header { rdbVersion = RDBWriterOptions.defaultVersion(forInput: h.version, magic: h.magic) }
         return .loaded(loader.keyspace)
     }
 }

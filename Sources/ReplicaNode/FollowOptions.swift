@@ -30,6 +30,9 @@ public struct FollowOptions: Sendable {
     /// The most bytes of an unfinished command the link holds before streaming them to the log as
     /// `continues` records (`LinkConfiguration.maxHeldCommandBytes`).
     public var maxHeldCommandBytes = LinkConfiguration.defaultMaxHeldCommandBytes
+    /// `--compact-after-bytes`: compact when the log since the snapshot holds this many stream bytes;
+    /// nil: the larger of 64 MB and the snapshot's size. 0 turns compaction off. Needs the dataset.
+    public var compactAfterBytes: Int64?
 
     public init(masterHost: String, masterPort: Int, directory: String, masterUser: String? = nil,
                 masterPassword: String? = nil, fsync: FsyncPolicy = .everysec, replTimeoutSeconds: Int = 60,

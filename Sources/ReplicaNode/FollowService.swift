@@ -58,6 +58,9 @@ public final class FollowService: Service, Sendable {
                 guard let driver else { return }
                 driver.loop.execute { driver.datasetChanged(phaseChanged: phaseChanged) }
             }
+            if options.compactAfterBytes != 0 {
+                follower.compactor = DatasetCompactor(store: store, logger: logger, threshold: options.compactAfterBytes)
+            }
             driver.loop.execute { driver.dataset = follower }
             follower.start()
             dataset = follower

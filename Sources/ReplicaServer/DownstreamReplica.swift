@@ -87,31 +87,37 @@ final class DownstreamReplica {
             }
             server.syncPartialErr += 1
         }
-        // Full sync: pin the snapshot and the log after it before answering.
-        let path = joinPath(store.directory, m.snapshot.file)
-        let file: DurableFile
-        let size: Int64
-        do {
-            file = try POSIXFileSystem().openForReading(path)
-            size = try file.size()
-        } catch {
-            server.logger.warning("Full sync for \(describe) failed: cannot open \(path): \(error)")
-            handler.close()
-            return
+        // Full sync: pin the snapshot and the log after it before answering. A compaction may switch the
+        // manifest and delete the old snapshot between our look and the open: then look again.
+        var pinned = m
+        var file: DurableFile?
+        var size: Int64 = 0
+        for attempt in 1...5 {
+            let path = joinPath(store.directory, pinned.snapshot.file)
+            do {
+                let f = try POSIXFileSystem().openForReading(path)
+                file = f
+                size = try f.size()
+                tail = try LogTail(store: store, after: pinned.snapshot.offset)
+                break
+            } catch {
+                file?.close()
+                file = nil
+                if attempt < 5, let now = store.currentManifest, now.snapshot.file != pinned.snapshot.file {
+                    pinned = now
+                    continue
+                }
+                server.logger.warning("Full sync for \(describe) failed: \(path): \(error)")
+                handler.close()
+                return
+            }
         }
-        do {
-            tail = try LogTail(store: store, after: m.snapshot.offset)
-        } catch {
-            file.close()
-            server.logger.warning("Full sync for \(describe) failed: \(error)")
-            handler.close()
-            return
-        }
+        guard let file else { return }
         rdbFile = file
         rdbSize = size
         server.syncFull += 1
-        server.logger.notice("Replica \(describe) asks for synchronization: full resync from snapshot \(m.snapshot.file) (\(rdbSize) bytes) at \(m.replid):\(m.snapshot.offset)")
-        var head = isSync ? "" : "+FULLRESYNC \(m.replid) \(m.snapshot.offset)\r\n"
+        server.logger.notice("Replica \(describe) asks for synchronization: full resync from snapshot \(pinned.snapshot.file) (\(rdbSize) bytes) at \(pinned.replid):\(pinned.snapshot.offset)")
+        var head = isSync ? "" : "+FULLRESYNC \(pinned.replid) \(pinned.snapshot.offset)\r\n"
         head += "$\(rdbSize)\r\n"
         handler.writeRaw(Array(head.utf8), flush: true)
         pump()

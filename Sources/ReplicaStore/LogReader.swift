@@ -21,7 +21,8 @@ public struct LogEntry: Sendable, Equatable {
 
 extension ReplicaStore {
     /// Reads back the log records of the open store in order (for replay and tests), calling `body` with
-    /// each; stops early when it returns false. Reads only what recovery validated plus what this
+    /// each (from the snapshot's offset: after a compaction the first segment may begin before it, and
+    /// what lies before it is skipped); stops early when it returns false. Reads only what recovery validated plus what this
     /// process appended since (checked again record by record), up to the position: the records of an
     /// unfinished command (`continues` run without its closing record) are not read. A command may span
     /// records (`LogEntry.continues`): feed the payloads to a splitter, not record by record.
@@ -39,10 +40,15 @@ extension ReplicaStore {
                 guard case .valid(let len, let db, let continues) = try LogScanner.checkRecord(&reader, at: pos, fileSize: size, expectedStart: expected) else {
                     throw StoreError(.logDamage, file: joinPath(directory, seg.file), offset: pos, "invalid record while reading back the log")
                 }
-                let payload = try file.readFully(at: pos + Int64(LogRecord.headerSize), count: len)
-                if try !body(LogEntry(startOffset: expected, payload: payload, streamDB: db, continues: continues)) { return }
-                pos += Int64(LogRecord.headerSize + len)
-                expected += Int64(len)
+                defer {
+                    pos += Int64(LogRecord.headerSize + len)
+                    expected += Int64(len)
+                }
+                // After a compaction the first segment may begin before the snapshot: skip up to it.
+                if expected + Int64(len) <= m.snapshot.offset { continue }
+                let skip = Int(max(0, m.snapshot.offset - expected))
+                let payload = try file.readFully(at: pos + Int64(LogRecord.headerSize + skip), count: len - skip)
+                if try !body(LogEntry(startOffset: expected + Int64(skip), payload: payload, streamDB: db, continues: continues)) { return }
             }
         }
     }

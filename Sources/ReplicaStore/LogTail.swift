@@ -39,6 +39,9 @@ public final class LogTail {
     private var recordPos: Int64 = 0
     private var recordStart: Int64 = 0
     private var recordLength: Int64 = 0
+    /// The store, for the segment list and the pin that keeps compaction from deleting what is ahead.
+    private weak var store: ReplicaStore?
+    private var pin: Int?
 
     /// A reader positioned after `offset`, which must lie in the log: from the snapshot's offset to the end.
     public init(store: ReplicaStore, after offset: Int64) throws {
@@ -52,6 +55,8 @@ public final class LogTail {
         self.offset = offset
         segments = m.segments
         segmentIndex = segments.lastIndex { $0.start <= offset } ?? 0
+        self.store = store
+        pin = store.pinLog(at: segments[segmentIndex].start)
         try open(segmentIndex)
         recordStart = segments[segmentIndex].start
         // Walk the records of the segment to the one holding offset + 1.
@@ -69,6 +74,8 @@ public final class LogTail {
     public func close() {
         file?.close()
         file = nil
+        if let pin { store?.unpin(pin) }
+        pin = nil
     }
 
     /// Up to `maxChunk` bytes after `offset`, never past `end` (the store's committed end offset).
@@ -84,10 +91,18 @@ public final class LogTail {
                 recordLength = 0
             }
             if try !loadHeader() {
-                if let m = manifest() { segments = m.segments }
+                // The next segment starts where this one ended. A compaction may have dropped this one (and
+                // earlier ones) from the manifest meanwhile: the store's readable list still has them.
+                // A list without the current segment belongs to a new full sync: this reader is done.
+                if manifest() != nil, let list = store?.readableSegments(),
+                   let i = list.firstIndex(where: { $0.file == segments[segmentIndex].file }) {
+                    segments = list
+                    segmentIndex = i
+                }
                 guard segmentIndex + 1 < segments.count, segments[segmentIndex + 1].start == offset else { return [] }
                 segmentIndex += 1
                 try open(segmentIndex)
+                if let pin { store?.movePin(pin, to: offset) }
                 recordStart = offset
                 guard try loadHeader() else { return [] }
             }
@@ -102,7 +117,8 @@ public final class LogTail {
     }
 
     private func open(_ index: Int) throws {
-        close()
+        file?.close()
+        file = nil
         path = joinPath(directory, segments[index].file)
         do {
             file = try fs.openForReading(path)

@@ -55,6 +55,14 @@ public struct Manifest: Codable, Sendable, Equatable {
     public var lastSync: SyncRecord
     /// The next number for a new file name (`snapshot-NNNNNN.rdb`, `log-NNNNNN.seg`).
     public var nextFileNumber: Int
+    /// The last compaction, when the snapshot was written by one (nil: the snapshot is the master's
+    /// full-sync RDB, byte for byte). Absent from manifests written before compaction existed.
+    public var compaction: CompactionRecord?
+
+    /// The full sync this state descends from: the full-sync snapshot's file name, kept through
+    /// compactions. A new full sync changes it; a compaction does not (readers that follow one dataset,
+    /// such as `DatasetFollower`, compare it to tell the two apart).
+    public var lineage: String { compaction?.fullSyncSnapshot ?? snapshot.file }
 
     public init(replid: String, replid2: String? = nil, secondReplOffset: Int64? = nil, snapshot: SnapshotRecord,
                 segments: [SegmentRecord], lastSync: SyncRecord, nextFileNumber: Int) {
@@ -168,14 +176,43 @@ public struct Manifest: Codable, Sendable, Equatable {
         guard (1...999_999_999).contains(nextFileNumber) else { throw bad("nextFileNumber \(nextFileNumber) out of range") }
         guard snapshot.streamDB >= 0 && snapshot.streamDB <= Int(UInt32.max) else { throw bad("snapshot stream db \(snapshot.streamDB) out of range") }
         guard let first = segments.first else { throw bad("no log segments") }
-        guard first.start == snapshot.offset else {
-            throw bad("first log segment starts at \(first.start), the snapshot is at \(snapshot.offset)")
+        // A full sync's log starts at its snapshot. A compacted snapshot's offset may lie inside its first
+        // segment (kept whole; readers skip the bytes up to the snapshot's offset), never before it.
+        if compaction == nil {
+            guard first.start == snapshot.offset else {
+                throw bad("first log segment starts at \(first.start), the snapshot is at \(snapshot.offset)")
+            }
+        } else {
+            guard first.start <= snapshot.offset else {
+                throw bad("first log segment starts at \(first.start), after the compacted snapshot's offset \(snapshot.offset)")
+            }
+            if segments.count > 1 && segments[1].start <= snapshot.offset {
+                throw bad("the compacted snapshot's offset \(snapshot.offset) is not inside the first log segment \(first.file) (the next one starts at \(segments[1].start))")
+            }
         }
         for s in segments where s.start > maxOffset { throw bad("segment \(s.file) start \(s.start) out of range") }
         for (a, b) in zip(segments, segments.dropFirst()) where b.start < a.start {
             throw bad("log segments out of order (\(a.file) at \(a.start), then \(b.file) at \(b.start))")
         }
         for s in segments where !ReplicaStore.isPlainName(s.file) { throw bad("bad segment file name \"\(s.file)\"") }
+    }
+}
+
+/// The last compaction (see `Compaction.swift`): when, at which offset, and the full sync it descends from.
+public struct CompactionRecord: Codable, Sendable, Equatable {
+    /// Unix time in milliseconds when the manifest switched to the compacted snapshot.
+    public var unixMs: Int64
+    /// The snapshot's offset (a command boundary outside MULTI/EXEC).
+    public var offset: Int64
+    /// The full-sync snapshot the dataset descends from (`Manifest.lineage`).
+    public var fullSyncSnapshot: String
+    /// Compactions since that full sync.
+    public var count: Int64
+    public init(unixMs: Int64, offset: Int64, fullSyncSnapshot: String, count: Int64) {
+        self.unixMs = unixMs
+        self.offset = offset
+        self.fullSyncSnapshot = fullSyncSnapshot
+        self.count = count
     }
 }
 

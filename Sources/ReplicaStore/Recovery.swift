@@ -58,6 +58,7 @@ public struct TornTail: Sendable, Equatable, Codable {
 /// | invalid record in the last segment with a valid record after it | refused (`logDamage`): damage, not a torn write |
 /// | `continues` records at the end of the last segment without their closing record (an unfinished command) | torn tail: cut at the first record of the run, so the log ends at the boundary before the command; only unacknowledged bytes are lost (the ACKed offset never passes a boundary) |
 /// | a segment before the last ending on a `continues` record      | refused (`logDamage`): a run never spans segments |
+/// | the log ends before a compacted snapshot's offset               | refused (`logDamage`): compaction fsyncs the log past it first |
 /// | files of ours the manifest does not name (`fullsync-*.tmp`, old snapshots/segments, temp files) | deleted at a writable open |
 enum Recovery {
     static let ourFilePrefixes = ["snapshot-", "log-", "fullsync-"]
@@ -162,6 +163,13 @@ enum Recovery {
                 }
             }
             scans.append(scan)
+        }
+
+        // A compacted snapshot's offset lies inside the log: the log must reach it (compaction fsyncs the
+        // log up to it before switching the manifest).
+        if let last = scans.last, last.endOffset < manifest.snapshot.offset {
+            throw StoreError(.logDamage, file: joinPath(directory, last.file), offset: last.validBytes,
+                             "the log ends at offset \(last.endOffset), before the snapshot's offset \(manifest.snapshot.offset) (refusing to start)")
         }
 
         var named: Set<String> = [Manifest.fileName, manifest.snapshot.file]

@@ -62,6 +62,8 @@ public final class ReplicaStore: @unchecked Sendable {
     public let fsyncPolicy: FsyncPolicy
     let fs: FileSystem
     let options: Options
+    // Internal, not private: the compaction (Compaction.swift) and the log readers' pins (LogPins.swift)
+    // work on the same state under the same lock.
     let lock = Lock()
     private var lockToken: AnyObject?
 
@@ -69,7 +71,7 @@ public final class ReplicaStore: @unchecked Sendable {
     var segment: DurableFile?
     var segmentBytes: Int64 = 0
     /// File bytes of all segments before the current one.
-    private var earlierSegmentsBytes: Int64 = 0
+    var earlierSegmentsBytes: Int64 = 0
     /// The position's offset: the end of the last record that closes a command outside MULTI.
     var endOffset: Int64 = 0
     /// Payload bytes written after `endOffset` in records flagged `continues` (an unfinished command), and
@@ -78,9 +80,13 @@ public final class ReplicaStore: @unchecked Sendable {
     var unfinishedFrom: Int64 = 0
     var currentDB = 0
     var durable: Int64 = 0
-    private var nextFileNumber = 1
-    private var failure: StoreError?
-    private var closed = false
+    var nextFileNumber = 1
+    var failure: StoreError?
+    var closed = false
+    /// Segments a compaction dropped from the manifest that a log reader still needs (see LogPins.swift).
+    var retained: [RetainedSegment] = []
+    var pins: [Int: Int64] = [:]
+    var nextPinID = 0
     private var timer: DispatchSourceTimer?
     private let syncQueue = DispatchQueue(label: "redis-replica.store.fsync")
     /// What recovery cut from the last segment at open, if anything.
@@ -280,7 +286,8 @@ public final class ReplicaStore: @unchecked Sendable {
                 currentDB = snapshot.streamDB
                 durable = writer.offset
                 if let old {
-                    var oldFiles = [old.snapshot.file] + old.segments.map(\.file)
+                    var oldFiles = [old.snapshot.file] + old.segments.map(\.file) + retained.map(\.record.file)
+                    retained = []
                     oldFiles.removeAll { $0 == snapName || $0 == segName }
                     for f in oldFiles { try fs.remove(joinPath(directory, f)) }
                     try fs.syncDirectory(directory)
@@ -389,7 +396,7 @@ public final class ReplicaStore: @unchecked Sendable {
 
     /// MANIFEST.tmp, fsync, rename over MANIFEST, fsync the directory (`FileSystem.writeAtomically`), with
     /// the next sequence number and the checksum. Returns the manifest as written.
-    private func writeManifest(_ m: Manifest) throws -> Manifest {
+    func writeManifest(_ m: Manifest) throws -> Manifest {
         var m = m
         m.nextFileNumber = max(m.nextFileNumber, nextFileNumber)
         m.sequence = (manifest?.sequence ?? 0) + 1

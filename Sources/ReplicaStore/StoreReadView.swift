@@ -87,8 +87,11 @@ public final class StoreReadView {
     public func snapshotSource() -> FileByteSource { FileByteSource(file: snapshotFile) }
 
     /// Reads the log records in order, from the snapshot's offset up to the view's position, calling
-    /// `body` with each; stops early when it returns false. Each record's CRC is checked again.
+    /// `body` with each; stops early when it returns false. Each record's CRC is checked again. After a
+    /// compaction the first segment may begin before the snapshot's offset: records (and the part of a
+    /// record) up to that offset are skipped, so the first entry starts exactly at the snapshot's offset.
     public func forEachLogRecord(_ body: (LogEntry) throws -> Bool) throws {
+        let base = manifest.snapshot.offset
         for seg in segments {
             let size = seg.validBytes
             var reader = SequentialReader(file: seg.file)
@@ -99,10 +102,14 @@ public final class StoreReadView {
                     throw StoreError(.logDamage, file: joinPath(directory, seg.name), offset: pos,
                                      "invalid record while reading back the log")
                 }
-                let payload = try seg.file.readFully(at: pos + Int64(LogRecord.headerSize), count: len)
-                if try !body(LogEntry(startOffset: expected, payload: payload, streamDB: db, continues: continues)) { return }
-                pos += Int64(LogRecord.headerSize + len)
-                expected += Int64(len)
+                defer {
+                    pos += Int64(LogRecord.headerSize + len)
+                    expected += Int64(len)
+                }
+                if expected + Int64(len) <= base { continue }
+                let skip = Int(max(0, base - expected))
+                let payload = try seg.file.readFully(at: pos + Int64(LogRecord.headerSize + skip), count: len - skip)
+                if try !body(LogEntry(startOffset: expected + Int64(skip), payload: payload, streamDB: db, continues: continues)) { return }
             }
         }
     }

@@ -17,6 +17,8 @@ public struct StoreStatus: Codable, Sendable, Equatable {
     /// Stream bytes held by the log (offset - snapshot offset).
     public var logStreamBytes: Int64
     public var lastSync: SyncRecord?
+    /// The last compaction since the last full sync (nil: the snapshot is the master's full-sync RDB).
+    public var lastCompaction: CompactionRecord?
     /// Known fsynced offset (only for a store opened by this process).
     public var durableOffset: Int64?
     /// The last segment's tail that is not a whole record: a torn write that the next open cuts, or
@@ -41,6 +43,7 @@ public struct StoreStatus: Codable, Sendable, Equatable {
         logBytes = r.scans.reduce(0) { $0 + $1.fileSize }
         logStreamBytes = pos.map { $0.offset - (r.manifest?.snapshot.offset ?? 0) } ?? 0
         lastSync = r.manifest?.lastSync
+        lastCompaction = r.manifest?.compaction
         self.durableOffset = durableOffset
         tornTail = r.tornTail
         let alive = follower?.isProcessAlive ?? false
@@ -62,6 +65,7 @@ public struct StoreStatus: Codable, Sendable, Equatable {
         self.logBytes = logBytes
         logStreamBytes = m.map { offset - $0.snapshot.offset } ?? 0
         lastSync = m?.lastSync
+        lastCompaction = m?.compaction
         self.durableOffset = m == nil ? nil : durableOffset
         tornTail = nil
         let alive = follower?.isProcessAlive ?? false
@@ -105,6 +109,13 @@ extension StoreStatus {
         }
         if hasPosition {
             lines.append(("log", "\(segmentCount) segment\(segmentCount == 1 ? "" : "s"), \(Self.bytes(logBytes)) on disk, \(Self.bytes(logStreamBytes)) of stream"))
+        }
+        if hasPosition {
+            if let c = lastCompaction {
+                lines.append(("last compaction", "at offset \(c.offset), \(Self.time(c.unixMs)) (\(Self.ago(nowUnixMs - c.unixMs)) ago), \(c.count) since the full sync \(c.fullSyncSnapshot)"))
+            } else {
+                lines.append(("last compaction", "none since the full sync (the snapshot is the master's RDB)"))
+            }
         }
         if let d = durableOffset { lines.append(("durable offset", String(d))) }
         if let t = tornTail {

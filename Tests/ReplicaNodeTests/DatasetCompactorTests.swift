@@ -1,0 +1,81 @@
+import Base
+import Foundation
+import Keyspace
+import Logging
+import RDB
+@testable import ReplicaNode
+import ReplicaStore
+import Testing
+import TestSupport
+
+/// The follower compacts when the log passes the threshold: the new snapshot holds the dataset at its
+/// offset (a fresh follower rebuilt from it equals the live one), appends go on meanwhile, and a
+/// diverged dataset is never compacted.
+@Suite struct DatasetCompactorTests {
+    let helper = DatasetFollowerTests()
+
+    @Test(arguments: [4 as UInt64, 5]) func compactsAndRebuildsTheSameDataset(seed: UInt64) throws {
+        let dir = try TestPaths.makeTemporaryDirectory(prefix: "compact")
+        defer { dir.remove() }
+        let store = try helper.openStore(dir)
+        var rng = SeededRandom(seed: seed)
+        let base = DatasetFollowerTests.baseKeyspace(&rng, n: 50)
+        try helper.publish(store, base, replid: DatasetFollowerTests.replid, offset: 1000, streamDB: 1)
+        let lineage = store.currentManifest!.lineage
+        var expected = StreamReplay(keyspace: base, selectedDB: 1, offset: 1000)
+        let f = helper.follower(store)
+        let compactor = DatasetCompactor(store: store, logger: Logger(label: "test"), threshold: 6000)
+        f.compactor = compactor
+        f.start()
+        for round in 0..<6 {
+            try helper.append(store, DatasetFollowerTests.commands(&rng, count: 150), onto: &expected)
+            f.wake()
+            let end = store.position!.offset
+            try helper.waitFor("ready at \(end) (round \(round))", f) { $0.phase == .ready && $0.appliedOffset == end }
+        }
+        let deadline = Date().addingTimeInterval(20)
+        while compactor.isRunning && Date() < deadline { usleep(5_000) }
+        #expect(compactor.completedCount >= 2)
+        let m = try #require(store.currentManifest)
+        #expect(m.lineage == lineage && m.compaction != nil)
+        #expect(m.snapshot.aux?.offset == m.snapshot.offset && m.snapshot.aux?.replid == DatasetFollowerTests.replid)
+        let live = try #require(f.dataset())
+        #expect(live.keyspace == expected.keyspace)
+        // The state is refreshed as bytes are applied: after two compactions it names a compacted snapshot.
+        #expect(f.state.snapshot != lineage, "status names a compacted snapshot")
+        f.stop()
+        try store.close()
+
+        // A fresh follower from the compacted directory reaches the same dataset.
+        let again = try helper.openStore(dir)
+        defer { try? again.close() }
+        #expect(again.currentManifest?.snapshot.file == m.snapshot.file)
+        let g = helper.follower(again)
+        g.start()
+        defer { g.stop() }
+        let end = again.position!.offset
+        try helper.waitFor("rebuilt at \(end)", g) { $0.phase == .ready && $0.appliedOffset == end }
+        #expect(g.dataset()?.keyspace == expected.keyspace)
+    }
+
+    @Test func aDivergedDatasetIsNeverCompacted() throws {
+        let dir = try TestPaths.makeTemporaryDirectory(prefix: "compact")
+        defer { dir.remove() }
+        let store = try helper.openStore(dir)
+        defer { try? store.close() }
+        var rng = SeededRandom(seed: 8)
+        try helper.publish(store, DatasetFollowerTests.baseKeyspace(&rng, n: 10), replid: DatasetFollowerTests.replid, offset: 0, streamDB: 0)
+        try store.append(DatasetFollowerTests.resp(["SET", "a", "1"]), streamDB: 0)
+        try store.append(DatasetFollowerTests.resp(["LPUSH", "a", "x"]), streamDB: 0)  // WRONGTYPE
+        for i in 0..<200 { try store.append(DatasetFollowerTests.resp(["SET", "k\(i)", String(repeating: "v", count: 50)]), streamDB: 0) }
+        let f = helper.follower(store)
+        let compactor = DatasetCompactor(store: store, logger: Logger(label: "test"), threshold: 100)
+        f.compactor = compactor
+        f.start()
+        defer { f.stop() }
+        try helper.waitFor("diverged", f) { $0.phase == .diverged }
+        usleep(100_000)
+        #expect(compactor.completedCount == 0 && !compactor.isRunning)
+        #expect(store.currentManifest?.compaction == nil)
+    }
+}
