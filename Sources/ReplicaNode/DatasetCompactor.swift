@@ -50,7 +50,7 @@ public final class DatasetCompactor: @unchecked Sendable {
     /// Called by the follower after it applied bytes to a ready dataset: starts a compaction of `dataset`
     /// (a copy at a command boundary) when the log passed the threshold and none is running.
     func consider(_ dataset: DatasetFollower.Dataset, lineage: String, rdbVersion: Int) {
-        guard dataset.divergence == nil,
+        guard dataset.divergence == nil, store.sealedSegmentsVerified,
               let m = store.currentManifest, m.lineage == lineage, dataset.offset > m.snapshot.offset,
               store.logStreamBytesSinceSnapshot >= effectiveThreshold() else { return }
         let go = lock.withLock { () -> Bool in

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -66,6 +67,7 @@ public final class FollowService: Service, Sendable {
             dataset = follower
         }
         defer { dataset?.stop() }
+        Self.verifySealedSegmentsLater(store, logger: logger)
         do {
             try await withGracefulShutdownHandler {
                 try await driver.done.get()
@@ -77,6 +79,31 @@ public final class FollowService: Service, Sendable {
             throw error
         }
         try await group.shutdownGracefully()
+    }
+
+    /// Reads the sealed log segments that the open took on trust (`ReplicaStore.verifySealedSegments`), on
+    /// a thread at nice +10, once the link has recorded its sync (+CONTINUE or a full sync; at most 10 s
+    /// after start), so PSYNC goes out first at any log size. A damaged segment is logged at error level
+    /// with the file and byte offset; the store is stopped, so `follow` exits with that error.
+    static func verifySealedSegmentsLater(_ store: ReplicaStore, logger: Logger) {
+        guard !store.sealedSegmentsVerified else { return }
+        let openedMs = Int64(Date().timeIntervalSince1970 * 1000) - 1000
+        let t = Thread {
+            DatasetFollower.yieldToTheLink()
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline && (store.currentManifest?.lastSync.unixMs ?? 0) < openedMs { usleep(20_000) }
+            let start = Date()
+            switch store.verifySealedSegments() {
+            case .verified(let n, let bytes):
+                logger.notice("Sealed log segments verified: \(n) segments, \(bytes) bytes in \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
+            case .damaged(let file, let offset, let reason):
+                logger.error("Sealed log segment \(file) is damaged at byte \(offset): \(reason). Recorded in DAMAGED: this directory is refused from now on (move it aside and start follow with a new directory: one full sync). Stopping.")
+            case .stopped:
+                break
+            }
+        }
+        t.name = "redis-replica.verify-log"
+        t.start()
     }
 
     /// Runs the service in a ServiceGroup with SIGTERM/SIGINT as graceful shutdown signals.

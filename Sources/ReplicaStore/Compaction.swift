@@ -153,6 +153,10 @@ extension ReplicaStore {
             throw StoreError(.invalidState, file: directory, offset: position.offset,
                              "a full sync replaced the dataset (\(m.lineage), was \(lineage)); the compaction is dropped")
         }
+        guard unverifiedSealed.isEmpty else {
+            throw StoreError(.invalidState, file: directory, offset: position.offset,
+                             "the sealed log segments are still being verified (a dataset built from them is not compacted before)")
+        }
         guard position.offset > m.snapshot.offset, position.offset <= endOffset else {
             throw StoreError(.invalidArgument, file: directory, offset: position.offset,
                              "compaction offset \(position.offset) is not after the snapshot (\(m.snapshot.offset)) and within the log (up to \(endOffset))")

@@ -195,6 +195,9 @@ public struct Manifest: Codable, Sendable, Equatable {
             throw bad("log segments out of order (\(a.file) at \(a.start), then \(b.file) at \(b.start))")
         }
         for s in segments where !ReplicaStore.isPlainName(s.file) { throw bad("bad segment file name \"\(s.file)\"") }
+        for s in segments where s.startStreamDB.map({ $0 < 0 || $0 > Int(UInt32.max) }) == true {
+            throw bad("segment \(s.file) start stream db \(s.startStreamDB!) out of range")
+        }
     }
 }
 
@@ -272,9 +275,14 @@ public struct SegmentRecord: Codable, Sendable, Equatable {
     public var file: String
     /// The replication offset before the segment's first byte.
     public var start: Int64
-    public init(file: String, start: Int64) {
+    /// The stream db selected at `start` (the db after the previous segment's last record), recorded when
+    /// the segment is created. With it, a writable open need not scan the sealed segment before this one
+    /// to know the db (see `Recovery`); nil in manifests written before it existed.
+    public var startStreamDB: Int?
+    public init(file: String, start: Int64, startStreamDB: Int? = nil) {
         self.file = file
         self.start = start
+        self.startStreamDB = startStreamDB
     }
 }
 

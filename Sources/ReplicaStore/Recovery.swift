@@ -3,7 +3,8 @@ import Base
 /// open then applies it (cuts the torn tail, deletes leftovers).
 ///
 /// Cost: the manifest, the snapshot's first records (header and AUX fields, not its keys) and one
-/// sequential pass over the log with CRC-32. Start-up time grows with the log, never with the dataset.
+/// sequential pass over the log with CRC-32; a writable open (`sealed: .trust`) reads only the last
+/// segment, so its time grows with neither the log nor the dataset.
 struct RecoveryResult {
     var manifest: Manifest?
     var scans: [SegmentScan]
@@ -16,6 +17,9 @@ struct RecoveryResult {
     var leftovers: [String]
     /// The highest NNNNNN in any of our file names found, so new names never reuse one.
     var highestFileNumber: Int
+    /// Sealed segments taken on trust (`sealed: .trust`): present and of a plausible size, but their
+    /// records not read. `ReplicaStore.verifySealedSegments` reads them in the background.
+    var unverified: [SegmentScan] = []
 
     var position: ReplicationPosition? {
         guard let m = manifest, let last = scans.last else { return nil }
@@ -59,9 +63,22 @@ public struct TornTail: Sendable, Equatable, Codable {
 /// | `continues` records at the end of the last segment without their closing record (an unfinished command) | torn tail: cut at the first record of the run, so the log ends at the boundary before the command; only unacknowledged bytes are lost (the ACKed offset never passes a boundary) |
 /// | a segment before the last ending on a `continues` record      | refused (`logDamage`): a run never spans segments |
 /// | the log ends before a compacted snapshot's offset               | refused (`logDamage`): compaction fsyncs the log past it first |
+/// | a sealed segment shorter than its stream bytes (writable open, which takes sealed segments on trust) | refused (`logDamage`) |
+/// | `DAMAGED` present (the background verification found a damaged sealed segment) | refused (`logDamage`, the file and offset it names) |
 /// | files of ours the manifest does not name (`fullsync-*.tmp`, old snapshots/segments, temp files) | deleted at a writable open |
 enum Recovery {
     static let ourFilePrefixes = ["snapshot-", "log-", "fullsync-"]
+
+    /// How sealed segments (every segment but the last) are checked at open.
+    enum Sealed {
+        /// Every record read and CRC-checked (read-only looks: `status`, `StoreReadView`).
+        case scan
+        /// Taken on trust when the manifest records the next segment's start db: the file must exist and
+        /// hold at least its stream bytes; the records are verified later, in the background, so a
+        /// writable open costs the same at any log size. A segment was fsynced before the next one was
+        /// created, and every record carries a CRC, so what the background finds is damage, not a torn write.
+        case trust
+    }
 
     static func isOurs(_ name: String) -> Bool {
         ourFilePrefixes.contains { name.hasPrefix($0) } || name == Manifest.tempFileName || name == FollowerState.tempFileName
@@ -74,8 +91,9 @@ enum Recovery {
         return Int(digits)
     }
 
-    static func run(fs: FileSystem, directory: String) throws -> RecoveryResult {
+    static func run(fs: FileSystem, directory: String, sealed: Sealed = .scan) throws -> RecoveryResult {
         let names = try fs.list(directory)
+        if names.contains(DamageMarker.fileName) { throw try DamageMarker.refusal(fs: fs, directory: directory) }
         let highest = names.filter(isOurs).compactMap(fileNumber).max() ?? 0
         let manifestPath = joinPath(directory, Manifest.fileName)
         guard names.contains(Manifest.fileName) else {
@@ -125,6 +143,7 @@ enum Recovery {
 
         // The log, segment by segment.
         var scans: [SegmentScan] = []
+        var unverified: [SegmentScan] = []
         var torn: TornTail?
         for (i, seg) in manifest.segments.enumerated() {
             let path = joinPath(directory, seg.file)
@@ -133,6 +152,20 @@ enum Recovery {
             }
             let file = try fs.openForReading(path)
             defer { file.close() }
+            if sealed == .trust, i + 1 < manifest.segments.count, let db = manifest.segments[i + 1].startStreamDB {
+                let next = manifest.segments[i + 1].start
+                let size = try file.size()
+                // At least one header per record and every stream byte: a shorter file cannot hold them.
+                if size < next - seg.start {
+                    throw StoreError(.logDamage, file: path, offset: size,
+                                     "sealed segment is \(size) bytes, fewer than the \(next - seg.start) stream bytes it must hold (it starts at \(seg.start), the next segment starts at \(next)); refusing to start")
+                }
+                let scan = SegmentScan(file: seg.file, startOffset: seg.start, fileSize: size, validBytes: size,
+                                       endOffset: next, lastStreamDB: db, records: 0, damage: nil)
+                scans.append(scan)
+                unverified.append(scan)
+                continue
+            }
             let scan = try LogScanner.scan(file: file, name: seg.file, startOffset: seg.start)
             let isLast = i == manifest.segments.count - 1
             if let damage = scan.damage {
@@ -176,6 +209,7 @@ enum Recovery {
         for s in manifest.segments { named.insert(s.file) }
         let leftovers = names.filter { isOurs($0) && !named.contains($0) }.sorted()
         return RecoveryResult(manifest: manifest, scans: scans, snapshotAux: aux, snapshotHeader: header,
-                              tornTail: torn, leftovers: leftovers, highestFileNumber: max(highest, manifest.nextFileNumber - 1))
+                              tornTail: torn, leftovers: leftovers, highestFileNumber: max(highest, manifest.nextFileNumber - 1),
+                              unverified: unverified)
     }
 }

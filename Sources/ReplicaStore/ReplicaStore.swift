@@ -86,6 +86,8 @@ public final class ReplicaStore: @unchecked Sendable {
     /// Segments a compaction dropped from the manifest that a log reader still needs (see LogPins.swift).
     var retained: [RetainedSegment] = []
     var pins: [Int: Int64] = [:]
+    /// Sealed segments taken on trust at open, not yet verified (SealedVerification.swift).
+    var unverifiedSealed: [SegmentScan] = []
     var nextPinID = 0
     private var timer: DispatchSourceTimer?
     private let syncQueue = DispatchQueue(label: "redis-replica.store.fsync")
@@ -108,8 +110,9 @@ public final class ReplicaStore: @unchecked Sendable {
     // MARK: Opening
 
     /// Opens (creating if needed) a data directory for writing and recovers it:
-    /// reads the manifest, checks the snapshot's header and AUX against it, scans the log, cuts a torn
-    /// tail in the last segment (truncate + fsync), deletes leftovers of interrupted operations.
+    /// reads the manifest, checks the snapshot's header and AUX against it, scans the last log segment
+    /// (sealed ones are taken on trust and verified later: `verifySealedSegments`), cuts a torn tail in
+    /// it (truncate + fsync), deletes leftovers of interrupted operations.
     /// Throws `StoreError` naming the file and byte offset when the directory cannot be trusted.
     /// An empty directory opens with `position == nil` (send `PSYNC ? -1`).
     public static func open(directory: String, fsync: FsyncPolicy = .everysec,
@@ -126,8 +129,9 @@ public final class ReplicaStore: @unchecked Sendable {
         } catch let e as FileLockedError {
             throw StoreError(.locked, file: e.path, offset: nil, "another process holds this data directory's lock (is `redis-replica follow` running?)")
         }
-        let r = try Recovery.run(fs: fileSystem, directory: directory)
+        let r = try Recovery.run(fs: fileSystem, directory: directory, sealed: .trust)
         store.nextFileNumber = r.highestFileNumber + 1
+        store.unverifiedSealed = r.unverified
         var removedAny = false
         for name in r.leftovers {
             try fileSystem.remove(joinPath(directory, name))
@@ -273,7 +277,7 @@ public final class ReplicaStore: @unchecked Sendable {
                                               streamDB: aux?.streamDB ?? 0, aux: aux, size: size,
                                               crc64: crc64.map { hexDigits($0, 16) })
                 let new = Manifest(replid: writer.replid, snapshot: snapshot,
-                                   segments: [SegmentRecord(file: segName, start: writer.offset)],
+                                   segments: [SegmentRecord(file: segName, start: writer.offset, startStreamDB: snapshot.streamDB)],
                                    lastSync: SyncRecord(kind: .full, unixMs: options.clock()),
                                    nextFileNumber: nextFileNumber)
                 let old = manifest
@@ -288,6 +292,7 @@ public final class ReplicaStore: @unchecked Sendable {
                 if let old {
                     var oldFiles = [old.snapshot.file] + old.segments.map(\.file) + retained.map(\.record.file)
                     retained = []
+                    unverifiedSealed = []
                     oldFiles.removeAll { $0 == snapName || $0 == segName }
                     for f in oldFiles { try fs.remove(joinPath(directory, f)) }
                     try fs.syncDirectory(directory)
@@ -386,7 +391,7 @@ public final class ReplicaStore: @unchecked Sendable {
         nextFileNumber += 1
         let seg = try fs.openForWriting(joinPath(directory, name), truncate: true)
         try fs.syncDirectory(directory)
-        m.segments.append(SegmentRecord(file: name, start: endOffset))
+        m.segments.append(SegmentRecord(file: name, start: endOffset, startStreamDB: currentDB))
         m.nextFileNumber = nextFileNumber
         manifest = try writeManifest(m)
         segment = seg

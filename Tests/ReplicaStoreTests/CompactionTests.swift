@@ -38,6 +38,8 @@ import Testing
 
     static func compact(_ store: ReplicaStore, at offset: Int64, db: Int, keys: [(String, String)] = [("c", "d")]) throws -> CompactionOutcome {
         let lineage = try #require(store.currentManifest).lineage
+        // After a reopen the sealed segments are verified first (follow does it in the background).
+        if !store.sealedSegmentsVerified { #expect(store.verifySealedSegments() != .stopped) }
         return try store.compact(at: ReplicationPosition(replid: id, offset: offset, streamDB: db), lineage: lineage) {
             try $0.write(TestRDB.make(replid: id, offset: offset, streamDB: db, keys: keys))
         }

@@ -93,18 +93,42 @@ import Testing
         #expect(fs.contents(seg)?.count == recordOffset(cmds, 4))
     }
 
+    /// A writable open takes sealed segments on trust; the background verification finds the damage,
+    /// stops the store and records it, and from then on every open refuses the directory, naming the
+    /// file and offset. Returns the verification's finding and the refusal of the next writable open.
+    func damageFoundInTheBackground(_ fs: SimulatedFileSystem) throws -> (SealedVerification, StoreError) {
+        let store = try open(fs)
+        #expect(!store.sealedSegmentsVerified)
+        let found = store.verifySealedSegments()
+        #expect(throws: StoreError.self) { try store.append(resp("PING"), streamDB: 0) }
+        try? store.close()
+        let e = try #require(throws: StoreError.self) { try open(fs) }
+        #expect(throws: StoreError.self) { try ReplicaStore.inspect(directory: dir, fileSystem: fs) }
+        return (found, e)
+    }
+
     @Test func damageInAnEarlierSegmentIsRefused() throws {
         let (fs, m, _) = try populated(records: 30, segmentSize: 120)
         #expect(m.segments.count >= 3)
         let first = path(m.segments[0].file)
         let size = try #require(fs.contents(first)?.count)
         fs.flipByte(first, at: size - 2)
-        let e = try #require(throws: StoreError.self) { try open(fs) }
+        // A read-only look scans every segment and refuses at once.
+        let r = try #require(throws: StoreError.self) { try ReplicaStore.inspect(directory: dir, fileSystem: fs) }
+        #expect(r.code == .logDamage && r.file == first)
+        #expect(r.description.contains("not the last segment"))
+        let (found, e) = try damageFoundInTheBackground(fs)
+        guard case .damaged(let file, let offset, _) = found else {
+            Issue.record("not found: \(found)")
+            return
+        }
+        #expect(file == first && offset < Int64(size))
         #expect(e.code == .logDamage)
         #expect(e.file == first)
-        #expect(e.offset != nil && e.offset! < Int64(size))
-        #expect(e.description.hasPrefix("\(first): error at byte "))
-        #expect(e.description.contains("not the last segment"))
+        #expect(e.offset == offset)
+        #expect(e.description.hasPrefix("\(first): error at byte \(offset)"))
+        #expect(e.description.contains("background verification"))
+        #expect(fs.exists(path(DamageMarker.fileName)))
     }
 
     @Test func truncatedEarlierSegmentIsRefused() throws {
@@ -112,9 +136,42 @@ import Testing
         let first = path(m.segments[0].file)
         let bytes = try #require(fs.contents(first))
         fs.setContents(first, Array(bytes.dropLast(5)))
-        let e = try #require(throws: StoreError.self) { try open(fs) }
+        let (found, e) = try damageFoundInTheBackground(fs)
+        guard case .damaged(let file, _, _) = found else {
+            Issue.record("not found: \(found)")
+            return
+        }
+        #expect(file == first)
         #expect(e.code == .logDamage)
         #expect(e.file == first)
+    }
+
+    @Test func wholeSealedSegmentsAreVerifiedAndNotReadAtOpen() throws {
+        let (fs, m, cmds) = try populated(records: 30, segmentSize: 120)
+        #expect(m.segments.count >= 3)
+        let sealed = m.segments.dropLast().map { path($0.file) }
+        let before = sealed.map { fs.bytesRead($0) }
+        let store = try open(fs)
+        #expect(sealed.map { fs.bytesRead($0) } == before, "a writable open reads no sealed segment")
+        #expect(store.position?.offset == 100 + Int64(cmds.reduce(0) { $0 + $1.count }))
+        #expect(store.position?.streamDB == 29)
+        #expect(store.verifySealedSegments() == .verified(segments: sealed.count, bytes: Int64(sealed.reduce(0) { $0 + (fs.contents($1)?.count ?? 0) })))
+        #expect(store.sealedSegmentsVerified)
+        try store.append(resp("PING"), streamDB: 29)
+        try store.close()
+    }
+
+    @Test func anEmptyLastSegmentTakesItsDbFromTheManifest() throws {
+        // A crash between a roll's manifest and its first record leaves the last segment empty: the
+        // position's db is the one recorded for the segment's start (no sealed segment is read).
+        let (fs, m, _) = try populated(records: 30, segmentSize: 120)
+        let last = try #require(m.segments.last)
+        fs.setContents(path(last.file), [])
+        let store = try open(fs)
+        #expect(store.position?.offset == last.start)
+        #expect(store.position?.streamDB == last.startStreamDB)
+        #expect(last.startStreamDB != nil)
+        try store.close()
     }
 
     @Test func missingSegmentIsRefused() throws {
