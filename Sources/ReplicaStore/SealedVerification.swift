@@ -73,6 +73,8 @@ extension ReplicaStore {
                 let s = try LogScanner.scan(file: file, name: scan.file, startOffset: scan.startOffset)
                 if let d = s.damage {
                     found = (d.fileOffset, "\(d.reason) (\(s.records) whole records before it)")
+                } else if let run = s.unfinished {
+                    found = (s.validBytes, "the segment ends inside a command (\(run.records) record(s) flagged continues without their closing record; a run never spans segments)")
                 } else if s.endOffset != scan.endOffset {
                     found = (s.validBytes, "the segment ends at offset \(s.endOffset) but the next segment starts at \(scan.endOffset)")
                 }
