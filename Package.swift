@@ -76,10 +76,11 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
-        // The RESP port of `follow --port`: connection/server commands of a read-only replica, and
-        // downstream replicas served from the store's snapshot and log.
+        // The RESP port of `follow --port`: connection/server commands of a read-only replica, the read
+        // commands answered from the dataset (Keyspace), and downstream replicas served from the store's
+        // snapshot and log.
         .target(name: "ReplicaServer", dependencies: [
-            "Base", "ReplicaStore",
+            "Base", "ReplicaStore", "Keyspace", "RDB", "RDBTools", "RedisValueOps",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -111,7 +112,7 @@ let package = Package(
         .testTarget(name: "RedisValueOpsTests", dependencies: ["RedisValueOps", "TestSupport"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"]),
         .testTarget(name: "ReplicaServerTests", dependencies: [
-            "ReplicaServer", "ReplicaStore", "TestSupport",
+            "ReplicaServer", "ReplicaStore", "Keyspace", "RDB", "RedisValueOps", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),

@@ -65,6 +65,7 @@ public final class FollowService: Service, Sendable {
             driver.loop.execute { driver.dataset = follower }
             follower.start()
             dataset = follower
+            server?.serveReads { follower.readView() }
         }
         defer { dataset?.stop() }
         Self.verifySealedSegmentsLater(store, logger: logger)

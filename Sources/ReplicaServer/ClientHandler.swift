@@ -84,8 +84,13 @@ final class ClientHandler: ChannelInboundHandler {
         process(context)
     }
 
+    /// The dataset copy the current batch of commands reads (taken at the batch's first read, dropped
+    /// when the batch ends so the copy never pins old versions of the dataset for long).
+    private var batchView: DatasetView?
+
     private func process(_ context: ChannelHandlerContext) {
         var wrote = false
+        defer { batchView = nil }
         while !closing && readIndex < buffer.count {
             if replica == nil && !context.channel.isWritable {
                 pausedForOutput = true
@@ -120,7 +125,14 @@ final class ClientHandler: ChannelInboundHandler {
                     continue
                 }
                 server.totalCommands += 1
-                let (reply, after) = Commands(server: server).execute(args, session)
+                var commands = Commands(server: server)
+                commands.datasetView = { [unowned self] in
+                    if let v = self.batchView { return v }
+                    let v = self.server.datasetView()
+                    self.batchView = v
+                    return v
+                }
+                let (reply, after) = commands.execute(args, session)
                 if let reply {
                     if case .error = reply { server.errorReplies += 1 }
                     write(reply)

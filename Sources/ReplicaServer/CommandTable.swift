@@ -56,28 +56,30 @@ enum CommandTable {
 
     static let servedByName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: served.map { ($0.name, $0) })
     static let writeByName: [String: Int] = Dictionary(uniqueKeysWithValues: writeArity)
+    static let readByName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: ReadCommands.specs.map { ($0.name, $0) })
 
     /// Every known command's spec (served ones, then write commands).
     static func spec(_ name: String) -> CommandSpec? {
         if let s = servedByName[name] { return s }
+        if let s = readByName[name] { return s }
         if let a = writeByName[name] {
             return CommandSpec(name: name, arity: a, flags: ["write"], group: "generic", since: "1.0.0", summary: "A write command (refused on a read-only replica).")
         }
         return nil
     }
 
-    static var allNames: [String] { served.map(\.name) + writeArity.map(\.0) }
+    static var allNames: [String] { served.map(\.name) + ReadCommands.specs.map(\.name) + writeArity.map(\.0) }
 
     /// One `COMMAND INFO` entry, Redis 7's ten-element form (name, arity, flags, first key, last key, step,
     /// ACL categories, tips, key specs, subcommands). The key positions are 0 for the served commands (they
     /// take no keys); a write command's are given as 1/1/1, enough for clients that route by key.
     static func info(_ s: CommandSpec) -> Reply {
-        let keyed = s.flags.contains("write")
+        let keyed = s.flags.contains("write") || s.flags.contains("readonly")
         let key: Int64 = keyed ? 1 : 0
         return .array([
             .bulk(s.name), .integer(Int64(s.arity)), .set(s.flags.map { .simple($0) }),
             .integer(key), .integer(key), .integer(key),
-            .set([.simple("@" + (keyed ? "write" : s.group))]), .set([]), .array([]),
+            .set([.simple("@" + (s.flags.contains("write") ? "write" : s.flags.contains("readonly") ? "read" : s.group))]), .set([]), .array([]),
             .array(s.subcommands.map { sub in
                 .array([.bulk("\(s.name)|\(sub)"), .integer(-2), .set([]), .integer(0), .integer(0), .integer(0),
                         .set([]), .set([]), .array([]), .array([])])

@@ -5,6 +5,10 @@ import Foundation
 /// (`-READONLY` for write commands), then the command itself.
 struct Commands {
     unowned let server: ReplicaServer
+    /// The dataset a read command sees: the connection takes one O(1) copy per batch of pipelined commands
+    /// and hands it in here, so a batch reads one command boundary and the follower's lock is held only for
+    /// the copy, never while a reply is computed.
+    var datasetView: () -> DatasetView = { .notKept }
 
     func execute(_ args: [[UInt8]], _ s: ClientSession) -> (Reply?, AfterReply) {
         guard let first = args.first else { return (nil, .none) }
@@ -17,6 +21,9 @@ struct Commands {
         if !s.authenticated && !spec.flags.contains("no_auth") { return (Errors.noAuth, .none) }
         s.lastCommand = spec.subcommands.isEmpty || args.count < 2 ? name : name + "|" + String(decoding: args[1], as: UTF8.self).lowercased()
         if spec.flags.contains("write") { return (Errors.readOnly, .none) }
+        if let family = ReadCommands.families[name] {
+            return (ReadCommands.run(name, args, family: family, view: datasetView(), session: s, nowMs: ReadCommands.nowMs()), .none)
+        }
         let rest = Array(args.dropFirst())
         switch name {
         case "ping":

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import Base
 import ReplicaStore
 
 /// The RESP port of `follow --port`: answers the connection/server commands of a read-only Redis
@@ -11,8 +12,8 @@ import ReplicaStore
 /// can only delay other clients of this port, never the link to the master. All state below is
 /// confined to `loop`.
 ///
-/// `@unchecked Sendable`: the mutable properties (listener, poller, clients, logger, ids) are touched only
-/// on `loop`: from channel callbacks and from work that `start`/`stop` and the poller schedule on it.
+/// `@unchecked Sendable`: `readSource` is guarded by `readSourceLock`; the other mutable properties (listener,
+/// poller, clients, logger, ids) are touched only on `loop`: from channel callbacks and from work that `start`/`stop` and the poller schedule on it.
 public final class ReplicaServer: @unchecked Sendable {
     /// The Redis version we answer as (HELLO, INFO): the protocol and replication behaviour we implement.
     public static let redisVersion = "7.0.0"
@@ -58,6 +59,20 @@ public final class ReplicaServer: @unchecked Sendable {
         self.linkStatus = linkStatus
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         loop = group.next()
+    }
+
+    /// Where reads get the dataset (`serveReads(from:)`); none until it is set.
+    private let readSourceLock = Lock()
+    private var readSource: (@Sendable () -> DatasetView)?
+
+    /// Answers the read commands from `source`, which returns the dataset as of its last applied command
+    /// (an O(1) copy) or why there is none. Without it, reads answer that no dataset is kept.
+    public func serveReads(from source: @escaping @Sendable () -> DatasetView) {
+        readSourceLock.withLock { readSource = source }
+    }
+
+    func datasetView() -> DatasetView {
+        readSourceLock.withLock { readSource }?() ?? .notKept
     }
 
     /// The port actually bound (useful with port 0).

@@ -15,6 +15,12 @@ public indirect enum Reply: Equatable, Sendable {
     case verbatim(String)
     /// A RESP3 set (`~`); an array in RESP2.
     case set([Reply])
+    /// A RESP3 double (`,`); a bulk string in RESP2, formatted as Redis 7.0's `addReplyDouble` (`%.17g`).
+    case double(Double)
+    /// A RESP3 double already formatted (GEOPOS's `addReplyHumanLongDouble`); a bulk string in RESP2.
+    case doubleText(String)
+    /// A null array: `*-1` in RESP2, `_` in RESP3 (Redis's `addReplyNullArray`).
+    case nullArray
 
     public static func == (a: Reply, b: Reply) -> Bool { a.encoded(protocolVersion: 3) == b.encoded(protocolVersion: 3) }
 
@@ -58,6 +64,13 @@ public indirect enum Reply: Equatable, Sendable {
                 k.encode(into: &out, resp3: resp3)
                 v.encode(into: &out, resp3: resp3)
             }
+        case .double(let d):
+            let text = formatDouble17g(d)
+            if resp3 { Reply.line(&out, ",", text) } else { Reply.bulkLine(&out, text) }
+        case .doubleText(let text):
+            if resp3 { Reply.line(&out, ",", text) } else { Reply.bulkLine(&out, text) }
+        case .nullArray:
+            if resp3 { out.append(contentsOf: Array("_\r\n".utf8)) } else { out.append(contentsOf: Array("*-1\r\n".utf8)) }
         case .verbatim(let s):
             let b = Array(s.utf8)
             if resp3 {
@@ -69,6 +82,13 @@ public indirect enum Reply: Equatable, Sendable {
             out.append(contentsOf: b)
             out.append(contentsOf: [13, 10])
         }
+    }
+
+    private static func bulkLine(_ out: inout [UInt8], _ s: String) {
+        let b = s.utf8
+        Reply.line(&out, "$", String(b.count))
+        out.append(contentsOf: b)
+        out.append(contentsOf: [13, 10])
     }
 
     private static func line(_ out: inout [UInt8], _ type: Character, _ body: String) {

@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+import TestSupport
+
+/// Reads on `follow --port` (the built binary) against real masters: a seeded workload of every type runs on
+/// the master through redis-py (tools/reads-diff.py), then the same seeded read commands run against the
+/// master and against our port, in RESP2 and RESP3, and the replies must be equal (random replies checked
+/// for shape and membership, SCAN iterations compared as sets). Also redis-cli against the port.
+@Suite("reads on follow --port", .serialized)
+struct ServeReadsTests {
+    static let pythonRedis: Bool = (try? runTool("/usr/bin/env", ["python3", "-c", "import redis"]).status) == 0
+    static let script = TestPaths.packageRoot.appendingPathComponent("tools/reads-diff.py").path
+
+    /// Runs a tool to completion; returns its exit status and combined output.
+    static func runTool(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let tmp = try TestPaths.makeTemporaryDirectory(prefix: "reads-tool")
+        defer { tmp.remove() }
+        let out = tmp.file("out.txt")
+        let p = try ChildProcess.start(executable, arguments, outputPath: out)
+        p.waitUntilExit()
+        return (p.terminationStatus, (try? String(contentsOf: out, encoding: .utf8)) ?? "")
+    }
+
+    /// A master, a follower serving reads on a free port, the seeded workload, and the comparison.
+    func differential(masterBinary: String?, version: Int, seed: Int) throws {
+        let master = try RedisServerProcess(binary: masterBinary)
+        defer { master.stop() }
+        let tmp = try TestPaths.makeTemporaryDirectory()
+        defer { tmp.remove() }
+        let servePort = try FreePort.allocate()
+        let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: Int(servePort),
+                                extra: ["--port", String(servePort)])
+        try follower.start()
+        defer { follower.stop() }
+        try follower.waitCaughtUp()
+        let work = try Self.runTool("/usr/bin/env", ["python3", Self.script, "workload", "--master", String(master.port), "--seed", String(seed)])
+        try #require(work.status == 0, "workload seed \(seed): \(work.output)")
+        try follower.waitCaughtUp()
+        let ours = try RedisClient(port: servePort)
+        defer { ours.close() }
+        try waitUntil(60, "our dataset to hold the workload's last write (log: \(follower.logURL.path))") {
+            try ours.call("GET", "reads:done").string == String(seed)
+        }
+        for resp in [2, 3] {
+            let r = try Self.runTool("/usr/bin/env", ["python3", Self.script, "compare", "--master", String(master.port),
+                                                      "--replica", String(servePort), "--seed", String(seed),
+                                                      "--resp", String(resp), "--master-version", String(version)])
+            #expect(r.status == 0, "reads differ from the \(version).x master, seed \(seed), RESP\(resp) (rerun: tools/reads-diff.py compare --seed \(seed)):\n\(r.output.suffix(6000))")
+        }
+    }
+
+    @Test(.enabled(if: pythonRedis, "skipping: python3 with redis-py is not installed"))
+    func differentialAgainstRedis70() throws {
+        try differential(masterBinary: nil, version: 7, seed: 31)
+    }
+
+    @Test(.enabled(if: pythonRedis && RedisServerProcess.redis82BinaryPath != nil,
+                   "skipping: needs python3 with redis-py and a Redis 8.2 binary"))
+    func differentialAgainstRedis82() throws {
+        try differential(masterBinary: RedisServerProcess.redis82BinaryPath, version: 8, seed: 41)
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-cli"), "skipping: no /usr/bin/redis-cli"))
+    func redisCLIWorksAgainstThePort() throws {
+        let master = try RedisServerProcess()
+        defer { master.stop() }
+        let c = try master.client()
+        try c.call("SET", "k", "hello from the master")
+        try c.call("RPUSH", "l", "a", "b")
+        try c.call("HSET", "h", "f", "v")
+        c.close()
+        let tmp = try TestPaths.makeTemporaryDirectory()
+        defer { tmp.remove() }
+        let servePort = try FreePort.allocate()
+        let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: Int(servePort),
+                                extra: ["--port", String(servePort)])
+        try follower.start()
+        defer { follower.stop() }
+        try follower.waitCaughtUp()
+        var got = ""
+        try waitUntil(30, "redis-cli to read k from our port") {
+            got = try Self.runTool("/usr/bin/redis-cli", ["-p", String(servePort), "get", "k"]).output
+            return got == "hello from the master\n"
+        }
+        #expect(try Self.runTool("/usr/bin/redis-cli", ["-p", String(servePort), "lrange", "l", "0", "-1"]).output == "a\nb\n")
+        #expect(try Self.runTool("/usr/bin/redis-cli", ["-p", String(servePort), "set", "k", "v"]).output
+                .contains("READONLY You can't write against a read only replica."))
+        #expect(try Self.runTool("/usr/bin/redis-cli", ["-3", "-p", String(servePort), "hgetall", "h"]).output == "f v\n")
+    }
+}
