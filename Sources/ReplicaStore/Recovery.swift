@@ -20,6 +20,11 @@ struct RecoveryResult {
     /// Sealed segments taken on trust (`sealed: .trust`): present and of a plausible size, but their
     /// records not read. `ReplicaStore.verifySealedSegments` reads them in the background.
     var unverified: [SegmentScan] = []
+    /// A full sync received completely and fsynced but not yet published (its marker and RDB are not
+    /// leftovers): a writable open hands it to the caller to publish (`ReplicaStore.receivedSnapshot`).
+    var received: ReceivedSnapshot? = nil
+    /// Received-snapshot markers that were not usable, and why (their files are leftovers).
+    var discardedReceived: [String] = []
 
     var position: ReplicationPosition? {
         guard let m = manifest, let last = scans.last else { return nil }
@@ -66,6 +71,11 @@ public struct TornTail: Sendable, Equatable, Codable {
 /// | a sealed segment shorter than its stream bytes (writable open, which takes sealed segments on trust) | refused (`logDamage`) |
 /// | `DAMAGED` present (the background verification found a damaged sealed segment) | refused (`logDamage`, the file and offset it names) |
 /// | files of ours the manifest does not name (`fullsync-*.tmp`, old snapshots/segments, temp files) | deleted at a writable open |
+/// | `snapshot-N.received` valid, naming `snapshot-N.rdb` of the recorded size, CRC-64 trailer and AUX position, not the manifest's snapshot (with or without `MANIFEST`) | a full sync received and fsynced before a crash: kept; `follow` verifies it (unless the marker says it was) and publishes it, then PSYNCs at its position (+CONTINUE) |
+/// | several such markers                                          | the highest N is kept, the others are leftovers   |
+/// | `snapshot-N.received` naming the manifest's snapshot          | a publish that crashed before deleting its marker: the marker is a leftover |
+/// | `snapshot-N.received` unreadable, checksum mismatch, or its RDB missing, of another size, trailer or AUX | not a complete transfer: marker and RDB are leftovers (reason in `discardedReceived`); the manifest's state is untouched, the master sends a new full sync |
+/// | `snapshot-N.received.tmp`, `fullsync-N.rdb.tmp`, `snapshot-N.rdb` without a marker (not named) | partial transfer or marker never written: leftovers, deleted |
 enum Recovery {
     static let ourFilePrefixes = ["snapshot-", "log-", "fullsync-"]
 
@@ -97,8 +107,11 @@ enum Recovery {
         let highest = names.filter(isOurs).compactMap(fileNumber).max() ?? 0
         let manifestPath = joinPath(directory, Manifest.fileName)
         guard names.contains(Manifest.fileName) else {
+            let (received, discarded) = findReceived(fs: fs, directory: directory, names: names, manifestSnapshot: nil)
+            let keep = Set(received.map { [$0.file, ReceivedSnapshot.markerName(forSnapshot: $0.file)] } ?? [])
             return RecoveryResult(manifest: nil, scans: [], snapshotAux: nil, snapshotHeader: nil, tornTail: nil,
-                                  leftovers: names.filter(isOurs).sorted(), highestFileNumber: highest)
+                                  leftovers: names.filter { isOurs($0) && !keep.contains($0) }.sorted(), highestFileNumber: highest,
+                                  received: received, discardedReceived: discarded)
         }
         let mfile = try fs.openForReading(manifestPath)
         let msize = try mfile.size()
@@ -207,9 +220,14 @@ enum Recovery {
 
         var named: Set<String> = [Manifest.fileName, manifest.snapshot.file]
         for s in manifest.segments { named.insert(s.file) }
+        let (received, discarded) = findReceived(fs: fs, directory: directory, names: names, manifestSnapshot: manifest.snapshot.file)
+        if let received {
+            named.insert(received.file)
+            named.insert(ReceivedSnapshot.markerName(forSnapshot: received.file))
+        }
         let leftovers = names.filter { isOurs($0) && !named.contains($0) }.sorted()
         return RecoveryResult(manifest: manifest, scans: scans, snapshotAux: aux, snapshotHeader: header,
                               tornTail: torn, leftovers: leftovers, highestFileNumber: max(highest, manifest.nextFileNumber - 1),
-                              unverified: unverified)
+                              unverified: unverified, received: received, discardedReceived: discarded)
     }
 }

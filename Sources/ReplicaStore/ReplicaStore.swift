@@ -21,6 +21,7 @@ public enum FsyncPolicy: String, CaseIterable, Sendable, Codable {
 ///     snapshot-NNNNNN.rdb    the master's full-sync RDB, byte for byte
 ///     log-NNNNNN.seg         framed records of stream bytes (see `LogRecord`), rolled at `segmentSize`
 ///     fullsync-NNNNNN.rdb.tmp  a full sync being received (deleted if interrupted)
+///     snapshot-NNNNNN.received a full sync received and fsynced, not yet published (see `ReceivedSnapshot`)
 ///     LOCK                   flock(2) by the process that has the store open for writing
 ///     state.json             the follower's link state for `status` (see `FollowerState`)
 ///
@@ -31,7 +32,9 @@ public enum FsyncPolicy: String, CaseIterable, Sendable, Codable {
 ///     // +FULLRESYNC id off:
 ///     let w = try store.beginFullSync(replid: id, offset: off)
 ///     try w.write(chunk) ...             // RDB payload bytes only (no $len line, no EOF mark)
-///     try w.finish()                     // fsync; then verify w.path with the RDB reader
+///     try w.finish()                     // fsync
+///     try store.markReceived(w, verified: nil) // durable: a restart publishes it (store.receivedSnapshot)
+///     // verify w.path with the RDB reader (or while the bytes arrived), then:
 ///     try store.publish(w)               // atomically becomes the base; the log restarts empty
 ///     // +CONTINUE [id]:
 ///     try store.recordPartialSync(replid: id)   // durable before any further append
@@ -95,6 +98,11 @@ public final class ReplicaStore: @unchecked Sendable {
     public private(set) var recoveredTornTail: TornTail?
     /// Leftover files deleted at open.
     public private(set) var removedLeftovers: [String] = []
+    /// A full sync that was received completely and fsynced before the last stop, found at open: verify it
+    /// (unless `received.verified` says it was) and `publish` it, or `abort` it, before resuming.
+    public private(set) var receivedSnapshot: FullSyncWriter?
+    /// Received-snapshot markers found at open that were not usable, and why (their files were deleted).
+    public private(set) var discardedReceived: [String] = []
 
     private init(directory: String, fsync: FsyncPolicy, fs: FileSystem, options: Options) {
         self.directory = directory
@@ -138,6 +146,10 @@ public final class ReplicaStore: @unchecked Sendable {
             removedAny = true
         }
         store.removedLeftovers = r.leftovers
+        store.discardedReceived = r.discardedReceived
+        if let received = r.received {
+            store.receivedSnapshot = FullSyncWriter(store: store, directory: directory, received: received)
+        }
         if let m = r.manifest, let last = r.scans.last, let pos = r.position {
             let path = joinPath(directory, last.file)
             let file = try fileSystem.openForWriting(path, truncate: false)
@@ -229,31 +241,30 @@ public final class ReplicaStore: @unchecked Sendable {
             guard offset >= 0 && offset <= Int64(1) << 62 else {
                 throw StoreError(.invalidArgument, file: nil, offset: nil, "full-sync offset \(offset) out of range")
             }
-            let name = "fullsync-\(format6(nextFileNumber)).rdb.tmp"
+            let number = nextFileNumber
+            let name = "fullsync-\(format6(number)).rdb.tmp"
             nextFileNumber += 1
             let path = joinPath(directory, name)
             let file = try fs.openForWriting(path, truncate: true)
-            return FullSyncWriter(store: self, file: file, path: path, name: name, replid: replid, offset: offset)
+            return FullSyncWriter(store: self, file: file, path: path, name: name, fileNumber: number,
+                                  replid: replid, offset: offset)
         }
     }
 
-    /// Makes a finished (fsynced, verified) full sync the new base:
-    /// rename the temp file to `snapshot-NNNNNN.rdb`, create an empty `log-NNNNNN.seg`, fsync the directory,
-    /// replace the manifest (position = the FULLRESYNC replid/offset, replid2 cleared, last sync = full),
-    /// and only then delete the old snapshot and log segments.
-    ///
-    /// The snapshot's AUX `repl-id`/`repl-offset`/`repl-stream-db` are read (first records only) and
-    /// recorded next to the FULLRESYNC position; the FULLRESYNC values are authoritative for the stream.
-    /// Returns the snapshot record written to the manifest (compare `aux` with the position to log a
-    /// difference).
-    @discardableResult
-    public func publish(_ writer: FullSyncWriter) throws -> SnapshotRecord {
+    /// Makes a completely received full sync durable, before it is verified and published: fsync (if not
+    /// yet), check its AUX against the +FULLRESYNC position, rename it to `snapshot-NNNNNN.rdb`, and write
+    /// its marker `snapshot-NNNNNN.received` (see `ReceivedSnapshot`). From here on a crash never throws the
+    /// transfer away: the next open finds it as `receivedSnapshot`. `verified` names the verification it
+    /// already passed (recorded so a restart need not repeat it). Throws `snapshotMismatch` (nothing
+    /// changed; `abort` the writer) when the payload's AUX names another position.
+    public func markReceived(_ writer: FullSyncWriter, verified: String?) throws {
         if !writer.isFinished { try writer.finish() }
-        return try lock.withLock {
+        try lock.withLock {
             try checkUsable()
-            guard !writer.isPublished, writer.store === self else {
+            guard writer.store === self, !writer.isPublished else {
                 throw StoreError(.invalidState, file: writer.path, offset: nil, "this full sync was already published or belongs to another store")
             }
+            if writer.received != nil { return }
             let reader = try fs.openForReading(writer.path)
             defer { reader.close() }
             let (header, aux) = try SnapshotInspector.readPosition(file: reader, name: writer.path)
@@ -265,23 +276,62 @@ public final class ReplicaStore: @unchecked Sendable {
                 throw StoreError(.snapshotMismatch, file: writer.path, offset: nil,
                                  "the snapshot's AUX \(problem) (+FULLRESYNC \(writer.replid) \(writer.offset)); not publishing it")
             }
+            let snapName = "snapshot-\(format6(writer.fileNumber)).rdb"
+            let marker = ReceivedSnapshot(file: snapName, replid: writer.replid, offset: writer.offset, size: size,
+                                          crc64: crc64.map { hexDigits($0, 16) }, verified: verified)
+            let markerName = ReceivedSnapshot.markerName(forSnapshot: snapName)
             do {
-                let snapName = "snapshot-\(format6(nextFileNumber)).rdb"
-                let segName = "log-\(format6(nextFileNumber + 1)).seg"
-                nextFileNumber += 2
                 try fs.rename(writer.path, joinPath(directory, snapName))
-                writer.isPublished = true
+                writer.path = joinPath(directory, snapName)
+                writer.name = snapName
+                // Its directory fsync also makes the rename above durable.
+                try fs.writeAtomically(joinPath(directory, markerName), bytes: try marker.encoded(),
+                                       temporary: joinPath(directory, markerName + ".tmp"))
+                writer.received = marker
+            } catch {
+                throw poison(error, "recording the received full sync")
+            }
+        }
+    }
+
+    /// Makes a finished (fsynced, verified) full sync the new base: `markReceived` if not yet (its
+    /// `snapshot-NNNNNN.rdb`), create an empty `log-NNNNNN.seg`, fsync the directory, replace the manifest
+    /// (position = the FULLRESYNC replid/offset, replid2 cleared, last sync = full), and only then delete
+    /// the received marker and the old snapshot and log segments.
+    ///
+    /// The snapshot's AUX `repl-id`/`repl-offset`/`repl-stream-db` are read (first records only) and
+    /// recorded next to the FULLRESYNC position; the FULLRESYNC values are authoritative for the stream.
+    /// Returns the snapshot record written to the manifest (compare `aux` with the position to log a
+    /// difference).
+    @discardableResult
+    public func publish(_ writer: FullSyncWriter) throws -> SnapshotRecord {
+        if writer.received == nil { try markReceived(writer, verified: nil) }
+        return try lock.withLock {
+            try checkUsable()
+            guard !writer.isPublished, writer.store === self, let received = writer.received else {
+                throw StoreError(.invalidState, file: writer.path, offset: nil, "this full sync was already published or belongs to another store")
+            }
+            let reader = try fs.openForReading(writer.path)
+            defer { reader.close() }
+            let (_, aux) = try SnapshotInspector.readPosition(file: reader, name: writer.path)
+            do {
+                let snapName = received.file
+                let segName = "log-\(format6(nextFileNumber)).seg"
+                nextFileNumber += 1
                 let seg = try fs.openForWriting(joinPath(directory, segName), truncate: true)
                 try fs.syncDirectory(directory)
                 let snapshot = SnapshotRecord(file: snapName, replid: writer.replid, offset: writer.offset,
-                                              streamDB: aux?.streamDB ?? 0, aux: aux, size: size,
-                                              crc64: crc64.map { hexDigits($0, 16) })
+                                              streamDB: aux?.streamDB ?? 0, aux: aux, size: received.size,
+                                              crc64: received.crc64)
                 let new = Manifest(replid: writer.replid, snapshot: snapshot,
                                    segments: [SegmentRecord(file: segName, start: writer.offset, startStreamDB: snapshot.streamDB)],
                                    lastSync: SyncRecord(kind: .full, unixMs: options.clock()),
                                    nextFileNumber: nextFileNumber)
                 let old = manifest
+                // From here the manifest may name the file: `abort` must never delete it.
+                writer.isPublished = true
                 manifest = try writeManifest(new)
+                if receivedSnapshot === writer { receivedSnapshot = nil }
                 segment = seg
                 segmentBytes = 0
                 earlierSegmentsBytes = 0
@@ -289,14 +339,16 @@ public final class ReplicaStore: @unchecked Sendable {
                 endOffset = writer.offset
                 currentDB = snapshot.streamDB
                 durable = writer.offset
+                // The marker, then the old base: all leftovers now (a crash leaves them to the next open).
+                try fs.remove(joinPath(directory, ReceivedSnapshot.markerName(forSnapshot: snapName)))
                 if let old {
                     var oldFiles = [old.snapshot.file] + old.segments.map(\.file) + retained.map(\.record.file)
                     retained = []
                     unverifiedSealed = []
                     oldFiles.removeAll { $0 == snapName || $0 == segName }
                     for f in oldFiles { try fs.remove(joinPath(directory, f)) }
-                    try fs.syncDirectory(directory)
                 }
+                try fs.syncDirectory(directory)
                 return snapshot
             } catch {
                 throw poison(error, "publishing the full sync")
