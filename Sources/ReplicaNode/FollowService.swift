@@ -29,6 +29,12 @@ public final class FollowService: Service, Sendable {
         if let torn = store.recoveredTornTail {
             logger.warning("Recovery cut a torn log tail: \(torn)")
         }
+        do {
+            try LinkDriver.publishReceived(store: store, verifyDepth: options.verifyDepth, logger: logger)
+        } catch {
+            try? store.close()
+            throw FollowError(.local, "cannot publish the full sync received before the last stop: \(error)")
+        }
         var server: ReplicaServer?
         var options = self.options
         if options.server == nil && options.failoverGuard {

@@ -49,6 +49,10 @@ final class LinkDriver: @unchecked Sendable {
     private var link: ReplicaLink
     private var channel: Channel?
     private var fullSync: FullSyncWriter?
+    /// Verifies `fullSync`'s RDB as it arrives (nil: `--verify none`, or `verifyWhileReceiving` off).
+    private var incoming: IncomingRDBVerifier?
+    /// Verify the RDB while it arrives (`IncomingRDBVerifier`); off, `verifier` runs after the last byte.
+    var verifyWhileReceiving = true
     private var backoff: Backoff
     private var reconnectTask: Scheduled<Void>?
     private var ticker: RepeatedTask?
@@ -149,6 +153,7 @@ final class LinkDriver: @unchecked Sendable {
         ch?.close(promise: nil)
         fullSync?.abort()
         fullSync = nil
+        incoming = nil
         if let persisting {
             // The store is closed once the snapshot in flight is published (or refused).
             persisting.whenComplete { _ in self.closeStore(error: error) }
@@ -302,16 +307,25 @@ final class LinkDriver: @unchecked Sendable {
         case .send(let bytes):
             guard let ch = channel else { return }
             ch.writeAndFlush(ch.allocator.buffer(bytes: bytes), promise: nil)
-        case .sendAck(let offset, let bytes):
+        case .sendAck(let offset, _):
             guard let ch = channel else { return }
             lastAcked = offset
-            ch.writeAndFlush(ch.allocator.buffer(bytes: bytes), promise: nil)
+            // Every ACK carries FACK: actions run in order, so each append before this ACK has returned.
+            let fsynced = min(offset, store.durableOffset)
+            ch.writeAndFlush(ch.allocator.buffer(bytes: LinkDriver.ackCommand(offset: offset, fsynced: fsynced)), promise: nil)
         case .beginFullSync(let replid, let offset, let transfer):
             fullSync?.abort()
             fullSyncs += 1
             let id = replid ?? String(repeating: "0", count: 40)
             logger.notice("Full sync from \(id):\(offset) (\(LinkDriver.describe(transfer))) into \(options.directory)")
-            fullSync = try store.beginFullSync(replid: id, offset: offset)
+            let w = try store.beginFullSync(replid: id, offset: offset)
+            fullSync = w
+            incoming = nil
+            if let depth = options.verifyDepth, verifyWhileReceiving {
+                let v = IncomingRDBVerifier(writer: w, depth: depth)
+                v.start()
+                incoming = v
+            }
         case .rdbBytes(let bytes):
             guard let w = fullSync else { throw FollowError(.local, "RDB bytes without a full sync in progress") }
             try w.write(bytes)
@@ -323,6 +337,7 @@ final class LinkDriver: @unchecked Sendable {
                 w.abort()
             }
             fullSync = nil
+            incoming = nil
         case .partialResyncAccepted(let position, let previous, let newReplid):
             partialSyncs += 1
             try store.recordPartialSync(replid: newReplid)
@@ -367,13 +382,18 @@ final class LinkDriver: @unchecked Sendable {
         }
     }
 
-    /// Finishes the received RDB off the loop (fsync, verification, publish), then tells the link with
-    /// `.snapshotPersisted` or `.snapshotRejected`. Meanwhile the loop keeps ticking, so the link sends its
+    /// Finishes the received RDB off the loop, then tells the link with `.snapshotPersisted` or
+    /// `.snapshotRejected`: fsync; `markReceived` (from here a restart publishes it instead of asking for a
+    /// new full sync), unless verification already failed; wait for the verification that ran while the
+    /// bytes arrived (or verify now); publish. Meanwhile the loop keeps ticking, so the link sends its
     /// keepalive newlines, and the socket is not read (as Redis does not read while it loads: the master
     /// buffers the stream for us).
     private func finishFullSync(total: Int64) throws {
         guard let w = fullSync else { throw FollowError(.local, "end of RDB without a full sync in progress") }
         fullSync = nil
+        w.endOfInput()
+        let incoming = self.incoming
+        self.incoming = nil
         let channelAtEnd = channel
         channelAtEnd?.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
         let depth = options.verifyDepth
@@ -382,24 +402,33 @@ final class LinkDriver: @unchecked Sendable {
         let started = now()
         let work = offload(loop) { () throws -> PersistOutcome in
             try w.finish()
-            var summary: String?
-            if let depth {
-                do {
-                    summary = try verify(w.path, depth)
-                } catch {
-                    // A corrupt transfer: drop it and let the master send a new one.
-                    w.abort()
-                    return .rejected("\(error)")
-                }
+            var verifiedEarly: String?
+            switch incoming?.verdictIfReady {
+            case .failure(let error)?:
+                w.abort()
+                return .rejected("\(error)")
+            case .success?: verifiedEarly = incoming?.depth.rawValue
+            case nil: break
             }
             do {
-                return .published(try store.publish(w), verified: summary)
+                try store.markReceived(w, verified: verifiedEarly)
             } catch let e as StoreError where e.code == .snapshotMismatch {
                 // The payload's AUX is not the +FULLRESYNC position (the store refused it, unchanged): as a
                 // corrupt transfer, drop it and let the master send a new one.
                 w.abort()
                 return .rejected("\(e)")
             }
+            var summary: String?
+            if let depth {
+                do {
+                    summary = try incoming?.result() ?? verify(w.path, depth)
+                } catch {
+                    // A corrupt transfer: drop it and let the master send a new one.
+                    w.abort()
+                    return .rejected("\(error)")
+                }
+            }
+            return .published(try store.publish(w), verified: summary)
         }
         persisting = work.map { _ in () }
         work.whenComplete { result in
@@ -415,9 +444,12 @@ final class LinkDriver: @unchecked Sendable {
             switch result {
             case .success(.published(let snapshot, let summary)):
                 if let summary {
-                    self.logger.notice("RDB verified: \(summary) in \((self.now() - started) / 1_000_000) ms")
+                    let when = incoming.map { v in
+                        v.finishedAt <= started ? "while it arrived" : "\((v.finishedAt - started) / 1_000_000) ms after the last byte"
+                    } ?? "\((self.now() - started) / 1_000_000) ms after the last byte"
+                    self.logger.notice("RDB verified: \(summary), \(when)")
                 }
-                self.logger.notice("MASTER <-> REPLICA sync: snapshot of \(total) bytes published as \(snapshot.file) at \(w.replid):\(w.offset)")
+                self.logger.notice("MASTER <-> REPLICA sync: snapshot of \(total) bytes published as \(snapshot.file) at \(w.replid):\(w.offset), \((self.now() - started) / 1_000_000) ms after the last byte")
                 self.handle(.snapshotPersisted(now: self.now(), streamDB: snapshot.streamDB))
             case .success(.rejected(let reason)):
                 self.logger.error("The received RDB failed verification: \(reason)")

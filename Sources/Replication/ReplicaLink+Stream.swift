@@ -30,7 +30,15 @@ struct StreamState: Sendable {
 extension ReplicaLink {
     mutating func sendAck(_ s: inout StreamState, _ out: inout [LinkAction], now: UInt64, offset: Int64) {
         s.lastAckSent = now
-        out.append(.sendAck(offset: offset, bytes: RESPEncoder.command("REPLCONF", "ACK", String(offset))))
+        out.append(.sendAck(offset: offset, bytes: ReplicaLink.ackCommand(offset: offset, fsynced: nil)))
+    }
+
+    /// `REPLCONF ACK <offset>`, or with `fsynced` `REPLCONF ACK <offset> FACK <fsynced>` (Redis 7.2+
+    /// replication.c `replicationSendAck`: the master keeps the highest FACK as the replica's
+    /// `repl_aof_off`, which `WAITAOF` counts; masters before 7.2 read the offset and ignore the rest).
+    public static func ackCommand(offset: Int64, fsynced: Int64?) -> [UInt8] {
+        guard let fsynced else { return RESPEncoder.command("REPLCONF", "ACK", String(offset)) }
+        return RESPEncoder.command("REPLCONF", "ACK", String(offset), "FACK", String(fsynced))
     }
 
     /// The commands the link itself acts on; everything else is just counted and committed.

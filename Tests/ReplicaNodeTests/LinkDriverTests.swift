@@ -43,13 +43,13 @@ final class DriverRig {
     var holdPersistence = false
     let directory: String
 
-    init(verifyDepth: SnapshotVerifyDepth? = nil, verifier: LinkDriver.Verifier? = nil) throws {
+    init(verifyDepth: SnapshotVerifyDepth? = nil, verifier: LinkDriver.Verifier? = nil, fsync: FsyncPolicy = .always) throws {
         directory = NSTemporaryDirectory() + "link-driver-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try ReplicaStore.open(directory: directory, fsync: .always, fileSystem: fs,
+        store = try ReplicaStore.open(directory: directory, fsync: fsync, fileSystem: fs,
                                       options: .init(backgroundSync: false))
         let options = FollowOptions(masterHost: "127.0.0.1", masterPort: 6379, directory: directory,
-                                    fsync: .always, replTimeoutSeconds: 60, listeningPort: 7000,
+                                    fsync: fsync, replTimeoutSeconds: 60, listeningPort: 7000,
                                     backoffInitialMs: 100, backoffMaxMs: 200, verifyDepth: verifyDepth)
         driver = LinkDriver(options: options, group: loop, store: store, logger: Logger(label: "test"),
             connector: { [unowned self] d in
@@ -66,7 +66,10 @@ final class DriverRig {
                 }
                 return loop.makeCompletedFuture(withResultOf: work)
             })
-        if let verifier { driver.verifier = verifier }
+        if let verifier {
+            driver.verifier = verifier
+            driver.verifyWhileReceiving = false
+        }
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
@@ -128,7 +131,7 @@ struct LinkDriverTests {
         let rdb = tinyRDB(replid: masterID, offset: 500)
         let stream = command("SELECT", "0") + command("SET", "a", "1")
         try rig.master(Array("+FULLRESYNC \(masterID) 500\r\n$\(rdb.count)\r\n".utf8) + rdb + stream)
-        #expect(try rig.sent() == command("REPLCONF", "ACK", "500"))
+        #expect(try rig.sent() == command("REPLCONF", "ACK", "500", "FACK", "500"))
         #expect(rig.store.position?.replid == masterID)
         #expect(rig.store.position?.offset == 500 + Int64(stream.count))
         var logged: [UInt8] = []
@@ -152,7 +155,7 @@ struct LinkDriverTests {
         let (promise, work) = try #require(rig.heldPersistence)
         promise.completeWith(Result { try work() })
         rig.loop.run()
-        #expect(try rig.sent() == command("REPLCONF", "ACK", "42"))
+        #expect(try rig.sent() == command("REPLCONF", "ACK", "42", "FACK", "42"))
         #expect(rig.autoRead == true)
         #expect(rig.store.position?.offset == 42)
         try rig.shutdown()
@@ -192,7 +195,7 @@ struct LinkDriverTests {
         try rig.master(Array("+CONTINUE\r\n".utf8) + second)
         #expect(rig.store.position?.offset == end + Int64(second.count))
         rig.advance(seconds: 1)
-        #expect(try rig.sent() == command("REPLCONF", "ACK", String(end + Int64(second.count))))
+        #expect(try rig.sent() == command("REPLCONF", "ACK", String(end + Int64(second.count)), "FACK", String(end + Int64(second.count))))
         try rig.shutdown()
     }
 
