@@ -400,6 +400,8 @@ final class LinkDriver: @unchecked Sendable {
         let verify = verifier
         let store = self.store
         let started = now()
+        let lastByteAt = DispatchTime.now().uptimeNanoseconds
+        let logger = self.logger
         let work = offload(loop) { () throws -> PersistOutcome in
             try w.finish()
             var verifiedEarly: String?
@@ -418,6 +420,7 @@ final class LinkDriver: @unchecked Sendable {
                 w.abort()
                 return .rejected("\(e)")
             }
+            logger.notice("Full sync received and fsynced (kept across a restart from now on), \((DispatchTime.now().uptimeNanoseconds - lastByteAt) / 1_000_000) ms after the last byte")
             var summary: String?
             if let depth {
                 do {
@@ -464,16 +467,6 @@ final class LinkDriver: @unchecked Sendable {
 
     // MARK: Status file
 
-    static func followerLink(_ state: LinkState) -> FollowerState.Link {
-        switch state {
-        case .connect, .connecting: return .connecting
-        case .receivePingReply, .sendHandshake, .receiveAuthReply, .receivePortReply, .receiveCapaReply,
-             .sendPsync, .receivePsyncReply: return .handshake
-        case .transfer: return .fullSync
-        case .connected: return .streaming
-        }
-    }
-
     func writeStateFile(link: FollowerState.Link) {
         lastStateWrite = self.now()
         var detail = lastError
@@ -498,12 +491,5 @@ final class LinkDriver: @unchecked Sendable {
     func refreshStateFile(force: Bool, minimumGap: UInt64 = 5_000_000_000) {
         guard force || self.now() - lastStateWrite >= minimumGap else { return }
         writeStateFile(link: LinkDriver.followerLink(link.state))
-    }
-
-    static func describe(_ t: RDBTransferKind) -> String {
-        switch t {
-        case .sized(let n): return "disk-based, \(n) bytes"
-        case .eofMark: return "diskless, EOF mark"
-        }
     }
 }

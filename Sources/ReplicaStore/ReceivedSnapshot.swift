@@ -47,7 +47,7 @@ public struct ReceivedSnapshot: Codable, Sendable, Equatable {
         (file.hasSuffix(".rdb") ? String(file.dropLast(4)) : file) + suffix
     }
 
-    static func isMarkerName(_ name: String) -> Bool {
+    public static func isMarkerName(_ name: String) -> Bool {
         name.hasPrefix("snapshot-") && name.hasSuffix(suffix)
     }
 

@@ -44,4 +44,21 @@ extension LinkDriver {
         logger.notice("MASTER <-> REPLICA sync: received snapshot published as \(snapshot.file) at \(w.replid):\(w.offset)")
         return snapshot
     }
+
+    static func followerLink(_ state: LinkState) -> FollowerState.Link {
+        switch state {
+        case .connect, .connecting: return .connecting
+        case .receivePingReply, .sendHandshake, .receiveAuthReply, .receivePortReply, .receiveCapaReply,
+             .sendPsync, .receivePsyncReply: return .handshake
+        case .transfer: return .fullSync
+        case .connected: return .streaming
+        }
+    }
+
+    static func describe(_ t: RDBTransferKind) -> String {
+        switch t {
+        case .sized(let n): return "disk-based, \(n) bytes"
+        case .eofMark: return "diskless, EOF mark"
+        }
+    }
 }
