@@ -23,6 +23,8 @@ let package = Package(
         // For the libFuzzer harnesses in tools/fuzz (a separate package: the main build never pays for sanitizers).
         .library(name: "Replication", targets: ["Replication"]),
         .library(name: "ReplicaStore", targets: ["ReplicaStore"]),
+        // For fuzz-applier (tools/fuzz) and the keyspace load benchmark (tools/bench-keyspace-load).
+        .library(name: "Keyspace", targets: ["Keyspace"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -1,12 +1,12 @@
 import RDB
 
-/// A hash: field/value pairs packed while small, a dictionary once large; field TTLs (Redis 7.4+) in a
+/// A hash: field/value pairs packed while small, an `ArenaTable` once large; field TTLs (Redis 7.4+) in a
 /// side table that stays empty (and allocation-free) for hashes without them. Equality is logical.
 public struct HashValue: Sendable, Equatable {
     enum Storage: Sendable {
         /// field, value, field, value, …
         case packed(PackedBytes)
-        case table([Bytes: Bytes])
+        case table(ArenaTable)
     }
     var storage: Storage = .packed(PackedBytes())
     /// Absolute field expiries in Unix ms.
@@ -18,9 +18,10 @@ public struct HashValue: Sendable, Equatable {
         var h = HashValue()
         if fields.count > PackedLimits.maxEntries
             || fields.contains(where: { $0.field.count > PackedLimits.maxValueBytes || $0.value.count > PackedLimits.maxValueBytes }) {
-            var t: [Bytes: Bytes] = [:]
-            t.reserveCapacity(fields.count)
-            for f in fields { t[f.field] = f.value }
+            var t = ArenaTable(minimumCapacity: fields.count, arenaBytes: fields.reduce(0) {
+                $0 + ArenaTable.entryBytes(key: $1.field.count, value: $1.value.count)
+            })
+            for f in fields { t.set(f.field, f.value) }
             h.storage = .table(t)
         } else {
             var p = PackedBytes()
@@ -58,7 +59,7 @@ public struct HashValue: Sendable, Equatable {
     public subscript(field: Bytes) -> Bytes? {
         switch storage {
         case .packed(let p): return packedIndex(p, field).map { p[$0 + 1] }
-        case .table(let t): return t[field]
+        case .table(let t): return t.value(field).map { Bytes($0) }
         }
     }
 
@@ -76,10 +77,10 @@ public struct HashValue: Sendable, Equatable {
             }
             if p.count / 2 + 1 > PackedLimits.maxEntries || field.count > PackedLimits.maxValueBytes
                 || value.count > PackedLimits.maxValueBytes {
-                var t: [Bytes: Bytes] = [:]
+                var t = ArenaTable(minimumCapacity: p.count / 2 + 1)
                 let e = p.elements
-                for k in stride(from: 0, to: e.count, by: 2) { t[e[k]] = e[k + 1] }
-                t[field] = value
+                for k in stride(from: 0, to: e.count, by: 2) { t.set(e[k], e[k + 1]) }
+                t.set(field, value)
                 storage = .table(t)
                 return true
             }
@@ -88,7 +89,7 @@ public struct HashValue: Sendable, Equatable {
             return true
         case .table(var t):
             storage = .packed(PackedBytes())
-            let new = t.updateValue(value, forKey: field) == nil
+            let new = t.set(field, value)
             storage = .table(t)
             return new
         }
@@ -107,7 +108,7 @@ public struct HashValue: Sendable, Equatable {
             return true
         case .table(var t):
             storage = .packed(PackedBytes())
-            let removed = t.removeValue(forKey: field) != nil
+            let removed = t.remove(field)
             storage = .table(t)
             return removed
         }
@@ -121,7 +122,11 @@ public struct HashValue: Sendable, Equatable {
         case .packed(let p):
             let e = p.elements
             return stride(from: 0, to: e.count, by: 2).map { (e[$0], e[$0 + 1]) }
-        case .table(let t): return t.map { ($0.key, $0.value) }
+        case .table(let t):
+            var out: [(Bytes, Bytes)] = []
+            out.reserveCapacity(t.count)
+            t.forEach { out.append((Bytes($0), Bytes($1))) }
+            return out
         }
     }
 
@@ -137,7 +142,7 @@ public struct HashValue: Sendable, Equatable {
         var n: Int
         switch storage {
         case .packed(let p): n = p.byteCount
-        case .table(let t): n = t.reduce(t.capacity * 16) { $0 + 64 + $1.key.count + $1.value.count }
+        case .table(let t): n = t.byteCount
         }
         return n + fieldExpiry.count * 48
     }

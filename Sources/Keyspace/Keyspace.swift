@@ -29,16 +29,49 @@ public enum Value: Sendable, Equatable {
 
 /// A key's value with its metadata: absolute expiry, and the LRU idle time or LFU counter when the file
 /// carried them (kept as loaded; a replica never ages them).
+///
+/// The metadata is packed into two words (every key pays for this struct inside its database's trie
+/// nodes): the expiry, and one word of presence flags, the LFU counter and the LRU idle seconds. An
+/// idle time is kept up to 2^53-1 seconds (larger ones are clamped: Redis itself keeps only a 24-bit
+/// LRU clock, `objectSetLRUOrLFU`).
 public struct KeyEntry: Sendable, Equatable {
     public var value: Value
-    public var expireAtMs: Int64?
-    public var lruIdleSeconds: UInt64?
-    public var lfuFreq: UInt8?
+    private var expireRaw: Int64 = 0
+    /// bit 0: has an expiry, bit 1: has an LRU idle time, bit 2: has an LFU counter, bits 3-10: the
+    /// LFU counter, bits 11-63: the idle seconds.
+    private var meta: UInt64 = 0
+
+    static let maxIdleSeconds: UInt64 = (1 << 53) - 1
+
     public init(value: Value, expireAtMs: Int64? = nil, lruIdleSeconds: UInt64? = nil, lfuFreq: UInt8? = nil) {
         self.value = value
         self.expireAtMs = expireAtMs
         self.lruIdleSeconds = lruIdleSeconds
         self.lfuFreq = lfuFreq
+    }
+
+    public var expireAtMs: Int64? {
+        get { meta & 1 != 0 ? expireRaw : nil }
+        set {
+            expireRaw = newValue ?? 0
+            meta = newValue == nil ? meta & ~1 : meta | 1
+        }
+    }
+
+    public var lruIdleSeconds: UInt64? {
+        get { meta & 2 != 0 ? meta >> 11 : nil }
+        set {
+            meta &= UInt64(0x7FD)  // keep bits 0 and 2-10
+            if let v = newValue { meta |= 2 | min(v, Self.maxIdleSeconds) << 11 }
+        }
+    }
+
+    public var lfuFreq: UInt8? {
+        get { meta & 4 != 0 ? UInt8(truncatingIfNeeded: meta >> 3) : nil }
+        set {
+            meta &= ~UInt64(0x7FC)  // clear bits 2-10
+            if let v = newValue { meta |= 4 | UInt64(v) << 3 }
+        }
     }
 }
 

@@ -8,11 +8,12 @@ public enum PackedLimits {
     public static let maxValueBytes = 64
 }
 
-/// A set: packed while small, a hash set once large. Equality is logical (order-independent).
+/// A set: packed while small, an `ArenaTable` (members as keys, empty values) once large. Equality is
+/// logical (order-independent).
 public struct SetValue: Sendable, Equatable {
     enum Storage: Sendable {
         case packed(PackedBytes)
-        case table(Set<Bytes>)
+        case table(ArenaTable)
     }
     var storage: Storage = .packed(PackedBytes())
 
@@ -26,7 +27,10 @@ public struct SetValue: Sendable, Equatable {
     static func loading(_ members: [Bytes]) -> SetValue {
         var s = SetValue()
         if members.count > PackedLimits.maxEntries || members.contains(where: { $0.count > PackedLimits.maxValueBytes }) {
-            s.storage = .table(Set(members))
+            var t = ArenaTable(minimumCapacity: members.count,
+                               arenaBytes: members.reduce(0) { $0 + ArenaTable.entryBytes(key: $1.count, value: 0) })
+            for m in members { t.set(m, EmptyCollection()) }
+            s.storage = .table(t)
         } else {
             s = SetValue(members)
         }
@@ -56,8 +60,9 @@ public struct SetValue: Sendable, Equatable {
         case .packed(var p):
             if p.contains(m) { return false }
             if p.count + 1 > PackedLimits.maxEntries || m.count > PackedLimits.maxValueBytes {
-                var t = Set(p.elements)
-                t.insert(m)
+                var t = ArenaTable(minimumCapacity: p.count + 1)
+                p.forEach { t.set(Bytes($0), EmptyCollection()); return true }
+                t.set(m, EmptyCollection())
                 storage = .table(t)
             } else {
                 storage = .packed(PackedBytes())
@@ -67,7 +72,7 @@ public struct SetValue: Sendable, Equatable {
             return true
         case .table(var t):
             storage = .packed(PackedBytes())
-            let inserted = t.insert(m).inserted
+            let inserted = t.set(m, EmptyCollection(), replace: false)
             storage = .table(t)
             return inserted
         }
@@ -85,7 +90,7 @@ public struct SetValue: Sendable, Equatable {
             return true
         case .table(var t):
             storage = .packed(PackedBytes())
-            let removed = t.remove(m) != nil
+            let removed = t.remove(m)
             storage = .table(t)
             return removed
         }
@@ -95,7 +100,7 @@ public struct SetValue: Sendable, Equatable {
     public var members: [Bytes] {
         switch storage {
         case .packed(let p): return p.elements
-        case .table(let t): return Array(t)
+        case .table(let t): return t.keys
         }
     }
 
@@ -109,7 +114,7 @@ public struct SetValue: Sendable, Equatable {
     var approximateBytes: Int {
         switch storage {
         case .packed(let p): return p.byteCount
-        case .table(let t): return t.reduce(t.capacity * 8) { $0 + 32 + $1.count }
+        case .table(let t): return t.byteCount
         }
     }
 }

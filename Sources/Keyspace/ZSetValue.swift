@@ -6,13 +6,13 @@ import RDB
     return a.member.lexicographicallyPrecedes(b.member)
 }
 
-/// A sorted set with exact doubles: packed and kept in order while small; a member->score dictionary
-/// once large, ordered on demand for the rank operations. Equality is logical (bit-exact scores).
+/// A sorted set with exact doubles: packed and kept in order while small; a member->score table
+/// once large (an `ArenaTable` of member -> the score's 8 bytes), ordered on demand for the rank operations. Equality is logical (bit-exact scores).
 public struct ZSetValue: Sendable, Equatable {
     enum Storage: Sendable {
         /// Members in order, with their scores in a parallel array.
         case packed(PackedBytes, [Double])
-        case table([Bytes: Double])
+        case table(ArenaTable)
     }
     var storage: Storage = .packed(PackedBytes(), [])
 
@@ -27,9 +27,9 @@ public struct ZSetValue: Sendable, Equatable {
     static func built(_ items: [(member: Bytes, score: Double)]) -> ZSetValue {
         var z = ZSetValue()
         if items.count > PackedLimits.maxEntries || items.contains(where: { $0.member.count > PackedLimits.maxValueBytes }) {
-            var t: [Bytes: Double] = [:]
-            t.reserveCapacity(items.count)
-            for i in items { t[i.member] = i.score }
+            var t = ArenaTable(minimumCapacity: items.count,
+                               arenaBytes: items.reduce(0) { $0 + ArenaTable.entryBytes(key: $1.member.count, value: 8) })
+            for i in items { t.set(i.member, encodeScore(i.score)) }
             z.storage = .table(t)
         } else {
             for i in items { z.set(i.member, i.score) }
@@ -40,9 +40,9 @@ public struct ZSetValue: Sendable, Equatable {
     static func loading(_ members: [SortedSetMember]) -> ZSetValue {
         var z = ZSetValue()
         if members.count > PackedLimits.maxEntries || members.contains(where: { $0.member.count > PackedLimits.maxValueBytes }) {
-            var t: [Bytes: Double] = [:]
-            t.reserveCapacity(members.count)
-            for m in members { t[m.member] = m.score }
+            var t = ArenaTable(minimumCapacity: members.count,
+                               arenaBytes: members.reduce(0) { $0 + ArenaTable.entryBytes(key: $1.member.count, value: 8) })
+            for m in members { t.set(m.member, encodeScore(m.score)) }
             z.storage = .table(t)
         } else {
             for m in members { z.set(m.member, m.score, keepNegativeZero: true) }
@@ -62,7 +62,7 @@ public struct ZSetValue: Sendable, Equatable {
     public func score(_ member: Bytes) -> Double? {
         switch storage {
         case .packed(let p, let s): return p.firstIndex(of: member).map { s[$0] }
-        case .table(let t): return t[member]
+        case .table(let t): return t.value(member).map { decodeScore($0) }
         }
     }
 
@@ -83,9 +83,9 @@ public struct ZSetValue: Sendable, Equatable {
                 isNew = false
             }
             if p.count + 1 > PackedLimits.maxEntries || member.count > PackedLimits.maxValueBytes {
-                var t: [Bytes: Double] = [:]
-                for (i, m) in p.elements.enumerated() { t[m] = s[i] }
-                t[member] = score
+                var t = ArenaTable(minimumCapacity: p.count + 1)
+                for (i, m) in p.elements.enumerated() { t.set(m, encodeScore(s[i])) }
+                t.set(member, encodeScore(score))
                 storage = .table(t)
                 return isNew
             }
@@ -106,7 +106,7 @@ public struct ZSetValue: Sendable, Equatable {
             return isNew
         case .table(var t):
             storage = .packed(PackedBytes(), [])
-            let isNew = t.updateValue(score, forKey: member) == nil
+            let isNew = t.set(member, encodeScore(score))
             storage = .table(t)
             return isNew
         }
@@ -124,7 +124,7 @@ public struct ZSetValue: Sendable, Equatable {
             return true
         case .table(var t):
             storage = .packed(PackedBytes(), [])
-            let removed = t.removeValue(forKey: member) != nil
+            let removed = t.remove(member)
             storage = .table(t)
             return removed
         }
@@ -134,7 +134,7 @@ public struct ZSetValue: Sendable, Equatable {
     public var sorted: [(member: Bytes, score: Double)] {
         switch storage {
         case .packed(let p, let s): return p.elements.enumerated().map { ($0.element, s[$0.offset]) }
-        case .table(let t): return t.map { (member: $0.key, score: $0.value) }.sorted(by: zsetPrecedes)
+        case .table(let t): return Self.items(t).sorted(by: zsetPrecedes)
         }
     }
 
@@ -142,8 +142,15 @@ public struct ZSetValue: Sendable, Equatable {
     public var unordered: [(member: Bytes, score: Double)] {
         switch storage {
         case .packed: return sorted
-        case .table(let t): return t.map { (member: $0.key, score: $0.value) }
+        case .table(let t): return Self.items(t)
         }
+    }
+
+    private static func items(_ t: ArenaTable) -> [(member: Bytes, score: Double)] {
+        var out: [(member: Bytes, score: Double)] = []
+        out.reserveCapacity(t.count)
+        t.forEach { out.append((member: Bytes($0), score: decodeScore($1))) }
+        return out
     }
 
     public static func == (a: ZSetValue, b: ZSetValue) -> Bool {
@@ -153,7 +160,7 @@ public struct ZSetValue: Sendable, Equatable {
     var approximateBytes: Int {
         switch storage {
         case .packed(let p, let s): return p.byteCount + s.count * 8
-        case .table(let t): return t.reduce(t.capacity * 16) { $0 + 32 + $1.key.count }
+        case .table(let t): return t.byteCount
         }
     }
 }

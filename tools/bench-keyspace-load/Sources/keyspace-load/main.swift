@@ -1,0 +1,93 @@
+// keyspace-load FILE [--by-type]
+//
+// Loads FILE (an RDB) into a Keyspace and prints one line of `name=value` pairs: keys, load_s (wall
+// time of the load), peak_rss (VmHWM: the process's peak resident memory, the figure compared with
+// redis-server's used_memory), rss (VmRSS after the load, malloc_trim'd) and heap (bytes malloc
+// has handed out and not freed: mallinfo2's uordblks + hblkhd).
+//
+// --by-type: then loads the file once per value type, keeping only that type's keys, and prints the
+// heap each holds (and `keys-only`: every key with an empty string value, the per-key overhead), so
+// you can see where the bytes go.
+import Foundation
+import CMallocInfo
+import Glibc
+import Keyspace
+import RDB
+
+func statusField(_ name: String) -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
+        let kb = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return kb * 1024
+    }
+    return 0
+}
+
+func heapInUse() -> Int { Int(heap_bytes_in_use()) }
+
+func typeName(_ v: RDBValue) -> String {
+    switch v {
+    case .string: return "string"
+    case .list: return "list"
+    case .set: return "set"
+    case .sortedSet: return "zset"
+    case .hash: return "hash"
+    case .stream: return "stream"
+    case .module: return "module"
+    }
+}
+
+/// Loads `path`, keeping the entries `keep` accepts (`transform` may replace their value).
+func load(_ path: String, keep: (RDBEntry) -> RDBEntry?) throws -> KeyspaceLoader {
+    let reader = try RDBReader(path: path)
+    var loader = KeyspaceLoader()
+    while let record = try reader.next() {
+        if case .entry(let e) = record {
+            if let kept = keep(e) { try loader.consume(.entry(kept)) }
+        } else {
+            try loader.consume(record)
+        }
+        if case .eof = record { break }
+    }
+    return loader
+}
+
+let args = CommandLine.arguments.dropFirst()
+guard let path = args.first(where: { !$0.hasPrefix("--") }) else {
+    FileHandle.standardError.write(Data("usage: keyspace-load FILE [--by-type]\n".utf8))
+    exit(64)
+}
+do {
+    let heap0 = heapInUse()
+    let start = Date()
+    let loaded = try load(path) { $0 }
+    let seconds = Date().timeIntervalSince(start)
+    heap_trim()
+    let heap = heapInUse() - heap0
+    print("keys=\(loaded.keyspace.keyCount) load_s=\(String(format: "%.3f", seconds)) peak_rss=\(statusField("VmHWM")) "
+        + "rss=\(statusField("VmRSS")) heap=\(heap)")
+    withExtendedLifetime(loaded) {}
+    if args.contains("--by-type") {
+        for type in ["keys-only", "string", "list", "set", "zset", "hash", "stream"] {
+            let before = heapInUse()
+            var n = 0
+            let part = try load(path) { e in
+                if type == "keys-only" {
+                    var k = e
+                    k.value = .string([])
+                    n += 1
+                    return k
+                }
+                guard typeName(e.value) == type else { return nil }
+                n += 1
+                return e
+            }
+            let held = heapInUse() - before
+            print("type=\(type) keys=\(n) heap=\(held) per_key=\(held / max(1, n))")
+            withExtendedLifetime(part) {}
+        }
+    }
+} catch {
+    FileHandle.standardError.write(Data("keyspace-load: \(error)\n".utf8))
+    exit(1)
+}
