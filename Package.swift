@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
@@ -74,6 +75,7 @@ let package = Package(
             "Base", "Keyspace", "Replication", "ReplicaStore", "ReplicaServer", "RDB",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -85,6 +87,7 @@ let package = Package(
             "Base", "ReplicaStore", "Keyspace", "RDB", "RDBTools", "RedisValueOps",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -114,7 +117,7 @@ let package = Package(
         .testTarget(name: "RedisValueOpsTests", dependencies: ["RedisValueOps", "TestSupport"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"]),
         .testTarget(name: "ReplicaServerTests", dependencies: [
-            "ReplicaServer", "ReplicaStore", "Keyspace", "RDB", "RedisValueOps", "TestSupport",
+            "Base", "ReplicaServer", "ReplicaStore", "Keyspace", "RDB", "RedisValueOps", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),

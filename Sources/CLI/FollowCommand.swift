@@ -39,7 +39,7 @@ public struct FollowCommand: AsyncParsableCommand {
     @Option(name: .customLong("repl-timeout"), help: "Seconds without data before the link is dropped (handshake, transfer, stream).")
     var replTimeout: Int = 60
 
-    @Option(name: .customLong("listening-port"), help: "The port announced with REPLCONF listening-port (default: --port, else 0).")
+    @Option(name: .customLong("listening-port"), help: "The port announced with REPLCONF listening-port (default: --tls-port with --tls-replication, else --port, else 0).")
     var listeningPort: Int?
 
     @Option(name: .customLong("port"), help: "Serve RESP on this port: INFO/ROLE/PING..., and downstream replicas (replicaof us). 0 or absent: no server.")
@@ -70,6 +70,11 @@ public struct FollowCommand: AsyncParsableCommand {
     var maxHeldCommandBytes: Int = 16 << 20
     @Option(name: .customLong("compact-after-bytes"), help: "Write a new snapshot of the dataset (and delete the log before it) when the log since the snapshot holds this many stream bytes. Default: the larger of 64 MB and the snapshot's size; 0: never.")
     var compactAfterBytes: Int64?
+
+    @Option(name: .long, help: "Supervision: systemd (tell $NOTIFY_SOCKET READY=1 once the link streams, and STATUS lines), auto (systemd if NOTIFY_SOCKET is set) or no.")
+    var supervised: SupervisedMode = .no
+
+    @OptionGroup(title: "TLS (Redis's option names)") var tls: FollowTLSOptions
 
     /// `--verify`: a `SnapshotVerifyDepth`, or none.
     enum VerifyOption: String, ExpressibleByArgument, CaseIterable {
@@ -138,6 +143,7 @@ public struct FollowCommand: AsyncParsableCommand {
         guard replTimeout >= 1 else { throw ValidationError("--repl-timeout must be at least 1") }
         guard (0...65535).contains(listeningPort ?? 0) else { throw ValidationError("--listening-port must be 0...65535") }
         guard (0...65535).contains(servePort) else { throw ValidationError("--port must be 0...65535") }
+        try tls.validate()
         guard maxclients >= 1 else { throw ValidationError("--maxclients must be at least 1") }
         guard maxHeldCommandBytes >= 1024 else { throw ValidationError("--max-held-command-bytes must be at least 1024") }
         if let c = compactAfterBytes, c < 0 { throw ValidationError("--compact-after-bytes must be 0 or more") }
@@ -149,6 +155,10 @@ public struct FollowCommand: AsyncParsableCommand {
             throw ValidationError("--masteruser needs a password (--masterauth-file or REDIS_REPLICA_MASTERAUTH)")
         }
     }
+
+    /// The port announced with REPLCONF listening-port by default: the TLS port when the link to the master
+    /// is TLS too (as Redis's `syncWithMaster` announces `tls-port` under `tls-replication`), else `--port`.
+    var announcedPort: Int { tls.replication && tls.port > 0 ? tls.port : servePort }
 
     public func run() async throws {
         let (host, port) = try FollowCommand.parseMaster(master)
@@ -169,13 +179,21 @@ public struct FollowCommand: AsyncParsableCommand {
         let logger = configuredLogger
         var options = FollowOptions(masterHost: host, masterPort: port, directory: dir, masterUser: masteruser,
                                     masterPassword: password, fsync: policy, replTimeoutSeconds: replTimeout,
-                                    listeningPort: listeningPort ?? servePort, verifyDepth: verifyDepth)
+                                    listeningPort: listeningPort ?? announcedPort, verifyDepth: verifyDepth)
         options.dataset = !noDataset
         options.maxHeldCommandBytes = maxHeldCommandBytes
         options.compactAfterBytes = compactAfterBytes
-        if servePort > 0 {
+        options.supervised = supervised
+        if tls.replication { options.masterTLS = tls.files }
+        if servePort > 0 || tls.port > 0 {
             var config = ServerConfiguration(port: servePort, bindAddress: bind, password: requirepass, maxClients: maxclients,
                                              masterHost: host, masterPort: port)
+            config.servePlain = servePort > 0
+            if tls.port > 0 {
+                config.tlsPort = tls.port
+                config.tlsFiles = tls.files
+                config.tlsAuthClients = tls.authClients.value
+            }
             config.replicaHardLimit = limits[0]
             if limits.count == 3 {
                 config.replicaSoftLimit = limits[1]

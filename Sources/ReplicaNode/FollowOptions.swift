@@ -33,6 +33,11 @@ public struct FollowOptions: Sendable {
     /// `--compact-after-bytes`: compact when the log since the snapshot holds this many stream bytes;
     /// nil: the larger of 64 MB and the snapshot's size. 0 turns compaction off. Needs the dataset.
     public var compactAfterBytes: Int64?
+    /// `--tls-replication`: the link to the master is TLS, checked against these CA files, presenting our
+    /// certificate when given (nil: plain TCP). See `TLSFiles` for what is verified.
+    public var masterTLS: TLSFiles?
+    /// `--supervised`: tell systemd (NOTIFY_SOCKET) when the link streams and what state it is in.
+    public var supervised: SupervisedMode = .no
 
     public init(masterHost: String, masterPort: Int, directory: String, masterUser: String? = nil,
                 masterPassword: String? = nil, fsync: FsyncPolicy = .everysec, replTimeoutSeconds: Int = 60,

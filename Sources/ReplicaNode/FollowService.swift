@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ReplicaServer
 import ReplicaStore
 import ServiceLifecycle
@@ -20,6 +21,19 @@ public final class FollowService: Service, Sendable {
     }
 
     public func run() async throws {
+        // TLS files and the supervisor socket are checked before anything else: a bad setting stops follow
+        // at startup with the option named, never at each retry.
+        var tlsContext: NIOSSLContext?
+        var supervisor: SystemdNotifier?
+        do {
+            tlsContext = try options.masterTLS?.makeClientContext()
+            supervisor = try SystemdNotifier.make(mode: options.supervised, logger: logger)
+        } catch {
+            throw FollowError(.local, "\(error)")
+        }
+        if let supervisor {
+            logger.notice("Supervised by systemd (NOTIFY_SOCKET \(supervisor.socketName)): READY=1 once the link streams. Please make sure you set appropriate values for TimeoutStartSec and TimeoutStopSec in your service unit.")
+        }
         let store: ReplicaStore
         do {
             store = try ReplicaStore.open(directory: options.directory, fsync: options.fsync)
@@ -38,7 +52,19 @@ public final class FollowService: Service, Sendable {
         var server: ReplicaServer?
         var options = self.options
         if options.server == nil && options.failoverGuard {
-            options.server = .failoverGuard(masterHost: options.masterHost, masterPort: options.masterPort)
+            var guardConfig = ServerConfiguration.failoverGuard(masterHost: options.masterHost, masterPort: options.masterPort)
+            if let tls = options.masterTLS {
+                // A master with tls-replication reaches its failover target over TLS: the guard must speak it.
+                if tls.certFile != nil && tls.keyFile != nil {
+                    guardConfig.servePlain = false
+                    guardConfig.tlsPort = 0
+                    guardConfig.tlsFiles = tls
+                    guardConfig.tlsAuthClients = .optional
+                } else {
+                    logger.warning("The failover guard listens without TLS (no --tls-cert-file/--tls-key-file): a master with tls-replication cannot reach it to be refused")
+                }
+            }
+            options.server = guardConfig
         }
         if let config = options.server {
             let directory = options.directory
@@ -46,16 +72,23 @@ public final class FollowService: Service, Sendable {
                                   linkStatus: { LinkStatus.fromStateFile(directory: directory) })
             do {
                 try s.start()
+            } catch let e as TLSSetupError {
+                try? store.close()
+                throw FollowError(.local, "\(e)")
             } catch {
                 try? store.close()
-                throw FollowError(.local, "cannot listen on \(config.bindAddress):\(config.port): \(error)")
+                let ports = [config.servePlain ? "\(config.port)" : nil, config.tlsPort.map { "\($0) (TLS)" }].compactMap { $0 }
+                throw FollowError(.local, "cannot listen on \(config.bindAddress):\(ports.joined(separator: ", ")): \(error)")
             }
             server = s
-            if config.failoverGuardOnly { options.listeningPort = s.boundPort }
+            if config.failoverGuardOnly { options.listeningPort = config.servePlain ? s.boundPort : s.boundTLSPort }
         }
         defer { server?.stop() }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let driver = LinkDriver(options: options, group: group, store: store, logger: logger)
+        driver.tlsContext = tlsContext
+        driver.supervisor = supervisor
+        supervisor?.status("Connecting to MASTER \(options.masterAddress)")
         driver.start()
         // After the driver: PSYNC goes out first; the dataset loads on its own thread while the link streams.
         var dataset: DatasetFollower?

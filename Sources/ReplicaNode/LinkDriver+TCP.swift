@@ -1,9 +1,10 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 extension LinkDriver {
-    /// The TCP connection to the master.
+    /// The TCP connection to the master (TLS inside it with `--tls-replication`).
     static func connectTCP(_ driver: LinkDriver) -> EventLoopFuture<Channel> {
         let bootstrap = ClientBootstrap(group: driver.loop)
             .connectTimeout(.seconds(Int64(max(1, driver.options.replTimeoutSeconds))))
@@ -13,7 +14,17 @@ extension LinkDriver {
             .channelOption(LinkDriver.tcpKeepInterval, value: max(1, LinkDriver.tcpKeepAliveSeconds / 3))
             .channelOption(LinkDriver.tcpKeepCount, value: 3)
             .channelInitializer { ch in
-                ch.pipeline.addHandler(LinkHandler(driver: driver))
+                ch.eventLoop.makeCompletedFuture {
+                    let sync = ch.pipeline.syncOperations
+                    if let tls = driver.tlsContext {
+                        // SNI names the master when it is a host name (BoringSSL refuses an IP literal there);
+                        // the certificate is checked against the CA only, as Redis does (see TLSFiles).
+                        let host = driver.options.masterHost
+                        let isIP = (try? SocketAddress(ipAddress: host, port: 0)) != nil
+                        try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: isIP ? nil : host))
+                    }
+                    try sync.addHandler(LinkHandler(driver: driver))
+                }
             }
         return bootstrap.connect(host: driver.options.masterHost, port: driver.options.masterPort)
     }

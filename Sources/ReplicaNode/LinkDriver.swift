@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import RDB
 import ReplicaStore
 import Replication
@@ -78,6 +79,11 @@ final class LinkDriver: @unchecked Sendable {
     private(set) var partialSyncs = 0
     /// The in-memory dataset, woken after each append and shown in `state.json` (nil: `--no-dataset`).
     var dataset: DatasetFollower?
+    /// `--tls-replication`: each connection starts with a TLS handshake (made once from `options.masterTLS`
+    /// by `FollowService`, so unreadable files stop follow at startup, not at each retry).
+    var tlsContext: NIOSSLContext?
+    /// `--supervised systemd`: told of every link state change.
+    var supervisor: SystemdNotifier?
 
     init(options: FollowOptions, group: EventLoopGroup, store: ReplicaStore, logger: Logger,
          connector: Connector? = nil, offload: Offload? = nil) {
@@ -137,6 +143,7 @@ final class LinkDriver: @unchecked Sendable {
         loop.execute {
             guard !self.stopping else { return }
             self.logger.notice("Shutting down: closing the link and syncing the log")
+            self.supervisor?.stopping()
             self.stop(error: nil)
         }
     }
@@ -211,6 +218,15 @@ final class LinkDriver: @unchecked Sendable {
                 self.scheduleReconnect()
             }
         }
+    }
+
+    /// An error on the link's channel (closed next, then retried): a failed TLS handshake (wrong CA, our
+    /// certificate refused, a plain-text master) becomes the error `status` shows.
+    func channelError(_ ch: Channel, _ error: Error) {
+        guard ch === channel, !stopping else { return }
+        let tls = error is NIOSSLError || error is BoringSSLError
+        lastError = tls ? "TLS handshake with MASTER \(options.masterAddress) failed: \(error)" : "link error: \(error)"
+        logger.warning("\(tls ? lastError ?? "" : "Link error: \(error)")")
     }
 
     private func scheduleReconnect() {
@@ -297,6 +313,8 @@ final class LinkDriver: @unchecked Sendable {
                 lastError = nil
             }
             writeStateFile(link: LinkDriver.followerLink(to))
+            supervisor?.linkChanged(from: from, to: to, master: options.masterAddress,
+                                    offset: store.position?.offset, error: lastError)
         case .log(let level, let message):
             switch level {
             case .debug: logger.debug("\(message)")

@@ -20,7 +20,7 @@ final class LinkHandler: ChannelInboundHandler, Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        driver.logger.warning("Link error: \(error)")
+        driver.channelError(context.channel, error)
         context.close(promise: nil)
     }
 }

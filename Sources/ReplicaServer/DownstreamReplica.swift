@@ -15,7 +15,11 @@ import ReplicaStore
 /// - Otherwise `+FULLRESYNC <replid> <snapshot offset>`, the snapshot as `$<len>` and the log after it.
 ///   The snapshot is the master's own full-sync RDB, so its AUX (repl-id, repl-offset, repl-stream-db)
 ///   names that position. After an upstream +CONTINUE with a new id we announce the current replid (the
-///   new history contains the old one up to the switch, PSYNC2's rule), while the AUX keeps the old one.
+///   new history contains the old one up to the switch, PSYNC2's rule) and the AUX repl-id is rewritten to
+///   it as the file is sent (`SnapshotReplidRewrite`), so the payload says what +FULLRESYNC said.
+/// - The payload is always sent as `$<len>`, never with the EOF mark (`$EOF:<40 chars>`) that Redis uses
+///   for diskless sync even when the replica says `capa eof`: the snapshot is a file of known size, and
+///   a replica loads both forms the same way (docs/serve.md).
 /// - Only bytes committed to our log are sent, read back from the segment files, so a replica's offsets
 ///   equal the master's byte for byte and a slow replica costs no memory: writes stop while the socket's
 ///   buffer is above its high-water mark, and the replica is dropped when it falls further behind our log
@@ -31,6 +35,7 @@ final class DownstreamReplica {
     private var rdbFile: DurableFile?
     private var rdbPosition: Int64 = 0
     private var rdbSize: Int64 = 0
+    private var rewrite: SnapshotReplidRewrite?
     private var softSince: Date?
     private var stopped = false
     /// From `REPLCONF ACK <offset>`.
@@ -115,9 +120,23 @@ final class DownstreamReplica {
         guard let file else { return }
         rdbFile = file
         rdbSize = size
+        var announced = pinned.replid
+        if let auxID = pinned.snapshot.aux?.replid, auxID != pinned.replid {
+            // An upstream +CONTINUE switched ids since the snapshot: its AUX repl-id is the old one.
+            do {
+                rewrite = try SnapshotReplidRewrite.make(file: file, size: size, oldReplid: auxID, newReplid: pinned.replid,
+                                                         hasCRC: pinned.snapshot.crc64 != nil)
+            } catch {
+                server.logger.warning("Full sync for \(describe): cannot read the snapshot's AUX fields: \(error)")
+            }
+            if rewrite == nil {
+                announced = auxID
+                server.logger.notice("Snapshot \(pinned.snapshot.file) has no raw repl-id AUX record to rewrite: announcing its id \(auxID)")
+            }
+        }
         server.syncFull += 1
-        server.logger.notice("Replica \(describe) asks for synchronization: full resync from snapshot \(pinned.snapshot.file) (\(rdbSize) bytes) at \(pinned.replid):\(pinned.snapshot.offset)")
-        var head = isSync ? "" : "+FULLRESYNC \(pinned.replid) \(pinned.snapshot.offset)\r\n"
+        server.logger.notice("Replica \(describe) asks for synchronization: full resync from snapshot \(pinned.snapshot.file) (\(rdbSize) bytes) at \(announced):\(pinned.snapshot.offset)\(rewrite == nil ? "" : " (AUX repl-id rewritten from \(pinned.snapshot.aux?.replid ?? ""))")")
+        var head = isSync ? "" : "+FULLRESYNC \(announced) \(pinned.snapshot.offset)\r\n"
         head += "$\(rdbSize)\r\n"
         handler.writeRaw(Array(head.utf8), flush: true)
         pump()
@@ -137,6 +156,7 @@ final class DownstreamReplica {
                         guard let rdbFile else { throw LogTail.Failure.io(file: "snapshot", errno: EBADF) }
                         let got = try buf.withUnsafeMutableBytes { try rdbFile.readFully(at: rdbPosition, into: $0) }
                         guard got == n else { throw LogTail.Failure.damaged(file: rdbFile.path, at: rdbPosition + Int64(got), "the snapshot is shorter than when the sync began") }
+                        rewrite?.apply(&buf, at: rdbPosition)
                         rdbPosition += Int64(n)
                         handler.writeRaw(buf, flush: false)
                         wrote = true

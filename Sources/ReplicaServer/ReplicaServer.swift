@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Base
+import NIOSSL
 import ReplicaStore
 
 /// The RESP port of `follow --port`: answers the connection/server commands of a read-only Redis
@@ -24,7 +25,7 @@ public final class ReplicaServer: @unchecked Sendable {
     var logger: Logger
     let group: MultiThreadedEventLoopGroup
     let loop: EventLoop
-    private var listener: Channel?
+    private var listeners: [Channel] = []
     private var poller: RepeatedTask?
 
     var clients: [Int64: ClientHandler] = [:]
@@ -75,12 +76,55 @@ public final class ReplicaServer: @unchecked Sendable {
         readSourceLock.withLock { readSource }?() ?? .notKept
     }
 
-    /// The port actually bound (useful with port 0).
+    /// The port actually bound (useful with port 0); 0 without a plain listener.
     public private(set) var boundPort = 0
+    /// The TLS port actually bound (`tlsPort`); 0 without a TLS listener.
+    public private(set) var boundTLSPort = 0
 
-    /// Binds and starts accepting clients; throws when the address cannot be bound.
+    /// Binds and starts accepting clients; throws when the address cannot be bound or the TLS files
+    /// cannot be used (`TLSSetupError`).
     public func start() throws {
-        let bootstrap = ServerBootstrap(group: group)
+        let tlsContext = try configuration.tlsPort.map { _ in
+            try configuration.tlsFiles.makeServerContext(authClients: configuration.tlsAuthClients)
+        }
+        if configuration.servePlain {
+            let ch = try bootstrap(tls: nil).bind(host: configuration.bindAddress, port: configuration.port).wait()
+            listeners.append(ch)
+            boundPort = ch.localAddress?.port ?? configuration.port
+        }
+        if let tlsContext, let tlsPort = configuration.tlsPort {
+            let ch: Channel
+            do {
+                ch = try bootstrap(tls: tlsContext).bind(host: configuration.bindAddress, port: tlsPort).wait()
+            } catch {
+                for l in listeners { try? l.close().wait() }
+                listeners = []
+                throw error
+            }
+            listeners.append(ch)
+            boundTLSPort = ch.localAddress?.port ?? tlsPort
+        }
+        try loop.submit {
+            self.refreshServedPosition(disconnect: false)
+            self.poller = self.loop.scheduleRepeatedTask(initialDelay: self.configuration.pollInterval,
+                                                         delay: self.configuration.pollInterval) { _ in self.poll() }
+        }.wait()
+        if configuration.failoverGuardOnly {
+            logger.notice("Failover guard on \(configuration.bindAddress):\(boundPort != 0 ? boundPort : boundTLSPort)\(boundPort != 0 ? "" : " (TLS)"), announced to the master: a FAILOVER there reaches us and is refused (it serves nothing else)")
+            return
+        }
+        let auth = configuration.password == nil ? "none, protected mode" : "required"
+        if boundPort != 0 {
+            logger.notice("Serving RESP on \(configuration.bindAddress):\(boundPort) (auth \(auth), maxclients \(configuration.maxClients))")
+        }
+        if boundTLSPort != 0 {
+            logger.notice("Serving RESP over TLS on \(configuration.bindAddress):\(boundTLSPort) (auth \(auth), tls-auth-clients \(configuration.tlsAuthClients.rawValue), maxclients \(configuration.maxClients))")
+        }
+    }
+
+    /// The listener's bootstrap; with `tls`, every connection starts with a TLS server handshake.
+    private func bootstrap(tls: NIOSSLContext?) -> ServerBootstrap {
+        ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 511)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
@@ -89,22 +133,14 @@ public final class ReplicaServer: @unchecked Sendable {
             .childChannelInitializer { ch in
                 // The initializer runs on the child's loop: the handler is created and added there.
                 ch.eventLoop.makeCompletedFuture {
-                    try ch.pipeline.syncOperations.addHandler(ClientHandler(server: self))
+                    let sync = ch.pipeline.syncOperations
+                    if let tls {
+                        try sync.addHandler(NIOSSLServerHandler(context: tls))
+                        try sync.addHandler(TLSErrorLogger(server: self))
+                    }
+                    try sync.addHandler(ClientHandler(server: self))
                 }
             }
-        let ch = try bootstrap.bind(host: configuration.bindAddress, port: configuration.port).wait()
-        listener = ch
-        boundPort = ch.localAddress?.port ?? configuration.port
-        try loop.submit {
-            self.refreshServedPosition(disconnect: false)
-            self.poller = self.loop.scheduleRepeatedTask(initialDelay: self.configuration.pollInterval,
-                                                         delay: self.configuration.pollInterval) { _ in self.poll() }
-        }.wait()
-        if configuration.failoverGuardOnly {
-            logger.notice("Failover guard on \(configuration.bindAddress):\(boundPort), announced to the master: a FAILOVER there reaches us and is refused (it serves nothing else)")
-            return
-        }
-        logger.notice("Serving RESP on \(configuration.bindAddress):\(boundPort) (auth \(configuration.password == nil ? "none, protected mode" : "required"), maxclients \(configuration.maxClients))")
     }
 
     /// Closes the listener and every client; waits for the loop to finish.
@@ -113,7 +149,9 @@ public final class ReplicaServer: @unchecked Sendable {
             self.poller?.cancel()
             self.poller = nil
             for c in self.clients.values { c.close() }
-            return self.listener?.close() ?? self.loop.makeSucceededVoidFuture()
+            let closes = self.listeners.map { $0.close() }
+            self.listeners = []
+            return EventLoopFuture.andAllComplete(closes, on: self.loop)
         }
         try? done.wait()
         try? group.syncShutdownGracefully()

@@ -36,6 +36,16 @@ public struct ServerConfiguration: Sendable {
     /// client may connect (no data, so no protected mode), PING/AUTH/REPLCONF get +PONG/+OK, everything
     /// else an error and the connection closed.
     public var failoverGuardOnly = false
+    /// `--tls-port`: also serve RESP (and downstream replicas) over TLS on this port (0 picks a free one,
+    /// read back from `ReplicaServer.boundTLSPort`); nil: no TLS listener. As in Redis, `port` and
+    /// `tls-port` are separate listeners; `servePlain` false (`--port 0 --tls-port P`) leaves only TLS.
+    public var tlsPort: Int?
+    /// Certificates for the TLS listener (`--tls-cert-file`, `--tls-key-file`, `--tls-ca-cert-file/dir`).
+    public var tlsFiles = TLSFiles()
+    /// `--tls-auth-clients` (Redis default yes: clients must present a certificate the CA signed).
+    public var tlsAuthClients = TLSAuthClients.yes
+    /// Whether the plain `port` listens (false when only `--tls-port` is given).
+    public var servePlain = true
 
     /// The guard: all interfaces (the master connects to the address it sees us at), a free port.
     public static func failoverGuard(masterHost: String, masterPort: Int) -> ServerConfiguration {

@@ -43,6 +43,13 @@ struct CLIShapeTests {
             ["--master", "127.0.0.1:1", "--dir", dir.path, "--replica-buffer-limit", "1,2"],
             ["--master", "127.0.0.1:1", "--dir", dir.path, "--requirepass-file", dir.appendingPathComponent("missing").path],
             ["--master", "127.0.0.1:1", "--dir", dir.path, "--masterauth-file", dir.appendingPathComponent("missing").path],
+            ["--master", "127.0.0.1:1", "--dir", dir.path, "--tls-replication"],
+            ["--master", "127.0.0.1:1", "--dir", dir.path, "--tls-port", "6390"],
+            ["--master", "127.0.0.1:1", "--dir", dir.path, "--tls-port", "6390", "--tls-cert-file", "c", "--tls-key-file", "k"],
+            ["--master", "127.0.0.1:1", "--dir", dir.path, "--tls-replication", "--tls-ca-cert-file", "ca", "--tls-cert-file", "c"],
+            ["--master", "127.0.0.1:1", "--dir", dir.path, "--tls-ca-cert-file", "ca"],
+            ["--master", "127.0.0.1:1", "--dir", dir.path, "--tls-auth-clients", "maybe"],
+            ["--master", "127.0.0.1:1", "--dir", dir.path, "--supervised", "upstart"],
         ]
         for args in bad {
             let r = try CLIRunner.run(["follow"] + args)
