@@ -1,3 +1,4 @@
+import NIOSSL
 import ReplicaServer
 import Replication
 import ReplicaStore
@@ -36,6 +37,9 @@ public struct FollowOptions: Sendable {
     /// `--tls-replication`: the link to the master is TLS, checked against these CA files, presenting our
     /// certificate when given (nil: plain TCP). See `TLSFiles` for what is verified.
     public var masterTLS: TLSFiles?
+    /// The context made from `masterTLS` once at startup by `FollowService` (unreadable files stop follow
+    /// there, not at each retry); every connection to the master starts with a handshake in it.
+    public var masterTLSContext: NIOSSLContext?
     /// `--supervised`: tell systemd (NOTIFY_SOCKET) when the link streams and what state it is in.
     public var supervised: SupervisedMode = .no
 

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
-import NIOSSL
 import ReplicaServer
 import ReplicaStore
 import ServiceLifecycle
@@ -23,10 +22,10 @@ public final class FollowService: Service, Sendable {
     public func run() async throws {
         // TLS files and the supervisor socket are checked before anything else: a bad setting stops follow
         // at startup with the option named, never at each retry.
-        var tlsContext: NIOSSLContext?
+        var options = self.options
         var supervisor: SystemdNotifier?
         do {
-            tlsContext = try options.masterTLS?.makeClientContext()
+            options.masterTLSContext = try options.masterTLS?.makeClientContext()
             supervisor = try SystemdNotifier.make(mode: options.supervised, logger: logger)
         } catch {
             throw FollowError(.local, "\(error)")
@@ -50,7 +49,6 @@ public final class FollowService: Service, Sendable {
             throw FollowError(.local, "cannot publish the full sync received before the last stop: \(error)")
         }
         var server: ReplicaServer?
-        var options = self.options
         if options.server == nil && options.failoverGuard {
             var guardConfig = ServerConfiguration.failoverGuard(masterHost: options.masterHost, masterPort: options.masterPort)
             if let tls = options.masterTLS {
@@ -86,7 +84,6 @@ public final class FollowService: Service, Sendable {
         defer { server?.stop() }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let driver = LinkDriver(options: options, group: group, store: store, logger: logger)
-        driver.tlsContext = tlsContext
         driver.supervisor = supervisor
         supervisor?.status("Connecting to MASTER \(options.masterAddress)")
         driver.start()

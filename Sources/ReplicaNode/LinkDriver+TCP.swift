@@ -16,7 +16,7 @@ extension LinkDriver {
             .channelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
                     let sync = ch.pipeline.syncOperations
-                    if let tls = driver.tlsContext {
+                    if let tls = driver.options.masterTLSContext {
                         // SNI names the master when it is a host name (BoringSSL refuses an IP literal there);
                         // the certificate is checked against the CA only, as Redis does (see TLSFiles).
                         let host = driver.options.masterHost
@@ -27,6 +27,15 @@ extension LinkDriver {
                 }
             }
         return bootstrap.connect(host: driver.options.masterHost, port: driver.options.masterPort)
+    }
+
+    /// An error on the link's channel (closed next, then retried): a failed TLS handshake (wrong CA, our
+    /// certificate refused, a plain-text master) becomes the error `status` shows.
+    func channelError(_ ch: Channel, _ error: Error) {
+        guard ch === channel, !stopping else { return }
+        let tls = error is NIOSSLError || error is BoringSSLError
+        lastError = tls ? "TLS handshake with MASTER \(options.masterAddress) failed: \(error)" : "link error: \(error)"
+        logger.warning("\(tls ? lastError ?? "" : "Link error: \(error)")")
     }
 
     /// TCP keepalive as Redis sets it on every connection, the one to its master included (anet.c

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
-import NIOSSL
 import RDB
 import ReplicaStore
 import Replication
@@ -48,7 +47,7 @@ final class LinkDriver: @unchecked Sendable {
     var logger: Logger
 
     private var link: ReplicaLink
-    private var channel: Channel?
+    private(set) var channel: Channel?
     private var fullSync: FullSyncWriter?
     /// Verifies `fullSync`'s RDB as it arrives (nil: `--verify none`, or `verifyWhileReceiving` off).
     private var incoming: IncomingRDBVerifier?
@@ -57,11 +56,11 @@ final class LinkDriver: @unchecked Sendable {
     private var backoff: Backoff
     private var reconnectTask: Scheduled<Void>?
     private var ticker: RepeatedTask?
-    private var stopping = false
+    private(set) var stopping = false
     private let finished: EventLoopPromise<Void>
     private var lastStateWrite: UInt64 = 0
     private var linkSinceMs: Int64 = 0
-    private var lastError: String?
+    var lastError: String?
     private var lastAcked: Int64?
     /// Events produced while performing actions, handled in order once the current actions are done.
     private var pending = CircularBuffer<LinkEvent>()
@@ -79,10 +78,7 @@ final class LinkDriver: @unchecked Sendable {
     private(set) var partialSyncs = 0
     /// The in-memory dataset, woken after each append and shown in `state.json` (nil: `--no-dataset`).
     var dataset: DatasetFollower?
-    /// `--tls-replication`: each connection starts with a TLS handshake (made once from `options.masterTLS`
-    /// by `FollowService`, so unreadable files stop follow at startup, not at each retry).
-    var tlsContext: NIOSSLContext?
-    /// `--supervised systemd`: told of every link state change.
+    /// `--supervised systemd`: sees the link's state at each state.json write.
     var supervisor: SystemdNotifier?
 
     init(options: FollowOptions, group: EventLoopGroup, store: ReplicaStore, logger: Logger,
@@ -220,15 +216,6 @@ final class LinkDriver: @unchecked Sendable {
         }
     }
 
-    /// An error on the link's channel (closed next, then retried): a failed TLS handshake (wrong CA, our
-    /// certificate refused, a plain-text master) becomes the error `status` shows.
-    func channelError(_ ch: Channel, _ error: Error) {
-        guard ch === channel, !stopping else { return }
-        let tls = error is NIOSSLError || error is BoringSSLError
-        lastError = tls ? "TLS handshake with MASTER \(options.masterAddress) failed: \(error)" : "link error: \(error)"
-        logger.warning("\(tls ? lastError ?? "" : "Link error: \(error)")")
-    }
-
     private func scheduleReconnect() {
         guard !stopping, reconnectTask == nil else { return }
         let delay = backoff.nextDelayMs(random: Double.random(in: 0..<1))
@@ -313,8 +300,6 @@ final class LinkDriver: @unchecked Sendable {
                 lastError = nil
             }
             writeStateFile(link: LinkDriver.followerLink(to))
-            supervisor?.linkChanged(from: from, to: to, master: options.masterAddress,
-                                    offset: store.position?.offset, error: lastError)
         case .log(let level, let message):
             switch level {
             case .debug: logger.debug("\(message)")
@@ -487,6 +472,7 @@ final class LinkDriver: @unchecked Sendable {
 
     func writeStateFile(link: FollowerState.Link) {
         lastStateWrite = self.now()
+        supervisor?.observe(self.link.state, master: options.masterAddress, offset: store.position?.offset, error: lastError)
         var detail = lastError
         if link != .stopped { detail = detail.map { "\($0) [REPL_STATE \(self.link.state.rawValue)]" } }
         let state = FollowerState(link: link, master: options.masterAddress, linkSinceUnixMs: linkSinceMs,

@@ -26,7 +26,7 @@ public enum SupervisedMode: String, Sendable, CaseIterable {
 /// replica, says READY=1 at startup; a replica whose purpose is its copy of the master is ready when it
 /// has one), `STOPPING=1` on shutdown.
 public final class SystemdNotifier: @unchecked Sendable {
-    // `@unchecked Sendable`: `ready` and `lastStatus` are touched only on the link driver's loop; the
+    // `@unchecked Sendable`: `ready`, `lastStatus`, `lastState` and `stopped` are touched only on the link driver's loop; the
     // socket and the address are immutable after init.
     private let fd: Int32
     private let address: sockaddr_un
@@ -34,6 +34,8 @@ public final class SystemdNotifier: @unchecked Sendable {
     let socketName: String
     private var ready = false
     private var lastStatus: String?
+    private var lastState: LinkState?
+    private var stopped = false
     var logger: Logger
 
     /// The notifier for `mode` in `environment`: nil when not supervised (`no`, or `auto` without
@@ -136,8 +138,17 @@ public final class SystemdNotifier: @unchecked Sendable {
         }
     }
 
+    /// The link's state now (called at each state.json write, so every change is seen in order).
+    func observe(_ state: LinkState, master: String, offset: Int64?, error: String?) {
+        guard state != lastState, !stopped else { return }
+        let from = lastState ?? .connect
+        lastState = state
+        linkChanged(from: from, to: state, master: master, offset: offset, error: error)
+    }
+
     /// Graceful shutdown began.
     func stopping() {
+        stopped = true
         send("STOPPING=1\nSTATUS=Shutting down: syncing the log\n")
     }
 }
