@@ -2,7 +2,8 @@
 // libFuzzer harnesses (run them with ./run TARGET):
 //   fuzz-rdb    the streaming RDB reader and the canonical JSON encoder, on RDB files;
 //   fuzz-link   the replica link state machine, fed arbitrary bytes from a "master" in every state;
-//   fuzz-store  the data directory's recovery, over arbitrary directory contents.
+//   fuzz-store  the data directory's recovery, over arbitrary directory contents;
+//   fuzz-applier the replica applier (Keyspace), over command arrays from a base dataset of every type.
 // A separate package so the main build never pays for sanitizers.
 import Foundation
 import PackageDescription
@@ -27,6 +28,9 @@ let package = Package(
         .executableTarget(name: "fuzz-link", dependencies: ["FuzzDriver", .product(name: "Replication", package: root)]),
         .executableTarget(name: "fuzz-store", dependencies: [
             "FuzzDriver", .product(name: "ReplicaStore", package: root),
+        ]),
+        .executableTarget(name: "fuzz-applier", dependencies: [
+            "FuzzDriver", .product(name: "Keyspace", package: root), .product(name: "RDB", package: root),
         ]),
     ],
     swiftLanguageModes: [.v5]
