@@ -472,7 +472,6 @@ final class LinkDriver: @unchecked Sendable {
 
     func writeStateFile(link: FollowerState.Link) {
         lastStateWrite = self.now()
-        supervisor?.observe(self.link.state, master: options.masterAddress, offset: store.position?.offset, error: lastError)
         var detail = lastError
         if link != .stopped { detail = detail.map { "\($0) [REPL_STATE \(self.link.state.rawValue)]" } }
         let state = FollowerState(link: link, master: options.masterAddress, linkSinceUnixMs: linkSinceMs,
@@ -482,6 +481,7 @@ final class LinkDriver: @unchecked Sendable {
         } catch {
             logger.debug("state.json not written: \(error)")
         }
+        supervisor?.observe(self.link.state, master: options.masterAddress, offset: store.position?.offset, error: lastError)
     }
 
     /// The dataset's state changed: rewrite `state.json` now on a phase change, else at most once a second.
