@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import ReplicaStore
 import Testing
 import TestSupport
 
@@ -120,6 +121,41 @@ struct TLSFollowTests {
         #expect(follower.log.contains("CERTIFICATE_VERIFY_FAILED"), "\(follower.log.suffix(2000))")
         #expect(follower.process?.isRunning == true)
         #expect(follower.stop() == 0)
+    }
+
+    @Test("FAILOVER on a master with tls-replication reaches follow's TLS failover guard, is refused, and the master stays writable")
+    func failoverGuardOverTLS() throws {
+        let certs = try TLSCertificates()
+        let masterTLSPort = try FreePort.allocate()
+        let master = try RedisServerProcess(extraArguments: certs.serverArguments(tlsPort: masterTLSPort) + ["--tls-replication", "yes"])
+        defer { master.stop() }
+        try FollowIntegrationTests.loadSmallDataset(master)
+        let tmp = try TestPaths.makeTemporaryDirectory()
+        defer { tmp.remove() }
+        // No --port, no --listening-port: follow opens its failover guard, with TLS since it has a certificate.
+        let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: -1, extra: [
+            "--tls-replication", "--tls-ca-cert-file", certs.caCert,
+            "--tls-cert-file", certs.clientCert, "--tls-key-file", certs.clientKey,
+        ])
+        try follower.start(masterPort: masterTLSPort)
+        defer { follower.stop() }
+        try waitUntil(30, "the master to list follow online (log: \(follower.logURL.path))") {
+            try master.replicationInfo()["slave0"]?.contains("state=online") == true
+                && FollowerState.read(directory: follower.dir)?.link == .streaming
+        }
+        #expect(follower.log.contains("(TLS), announced to the master"), "\(follower.log.suffix(2000))")
+        let c = try master.client()
+        defer { c.close() }
+        #expect(try c.call("FAILOVER", "TIMEOUT", "5000").string == "OK")
+        try waitUntil(20, "the master to abort the failover (log: \(master.logPath.path))") {
+            master.log().contains("Failover target rejected psync request")
+        }
+        try waitUntil(10, "the master to be a master again") {
+            let info = try master.replicationInfo()
+            return info["role"] == "master" && info["master_failover_state"] == "no-failover"
+        }
+        #expect(try c.call("SET", "after-failover", "1").string == "OK")
+        #expect(follower.log.contains("Refused PSYNC FAILOVER"))
     }
 
     @Test("--tls-replication with a missing CA file stops at startup naming the file")
