@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ReplicaNode
 import ReplicaServer
 
@@ -26,7 +27,7 @@ struct FollowTLSOptions: ParsableArguments {
     @Option(name: .customLong("tls-ca-cert-file"), help: "The CA certificates (PEM) the master's and clients' certificates must chain to.")
     var caCertFile: String?
 
-    @Option(name: .customLong("tls-ca-cert-dir"), help: "A directory of CA certificates (PEM, one per file).")
+    @Option(name: .customLong("tls-ca-cert-dir"), help: "A directory of CA certificates (PEM, one per file, under the hashed names `openssl rehash DIR` makes).")
     var caCertDir: String?
 
     @Option(name: .customLong("tls-auth-clients"), help: "Whether clients of --tls-port must present a certificate signed by the CA: yes, no or optional.")
@@ -37,9 +38,12 @@ struct FollowTLSOptions: ParsableArguments {
         var value: TLSAuthClients { TLSAuthClients(rawValue: rawValue) ?? .yes }
     }
 
+    /// The files as absolute paths (relative ones from the current directory): BoringSSL looks a CA
+    /// directory up at each handshake, and a relative directory was not found there.
     var files: TLSFiles {
-        TLSFiles(certFile: certFile, keyFile: keyFile, clientCertFile: clientCertFile, clientKeyFile: clientKeyFile,
-                 caCertFile: caCertFile, caCertDir: caCertDir)
+        func absolute(_ p: String?) -> String? { p.map { URL(fileURLWithPath: $0).standardizedFileURL.path } }
+        return TLSFiles(certFile: absolute(certFile), keyFile: absolute(keyFile), clientCertFile: absolute(clientCertFile),
+                        clientKeyFile: absolute(clientKeyFile), caCertFile: absolute(caCertFile), caCertDir: absolute(caCertDir))
     }
 
     /// Usage errors: options that cannot work together (the files themselves are read at startup).

@@ -20,7 +20,7 @@ public struct TLSFiles: Sendable, Equatable {
     public var clientCertFile: String?
     public var clientKeyFile: String?
     /// `--tls-ca-cert-file` / `--tls-ca-cert-dir`: the CAs peers must chain to (PEM; a directory holds
-    /// one certificate per file, as OpenSSL's `c_rehash` layout or plain files).
+    /// one certificate per file under its subject-hash name, as `openssl rehash`/`c_rehash` make them).
     public var caCertFile: String?
     public var caCertDir: String?
 

@@ -158,6 +158,32 @@ struct TLSFollowTests {
         #expect(follower.log.contains("Refused PSYNC FAILOVER"))
     }
 
+    @Test("--tls-ca-cert-dir in the `openssl rehash` layout verifies the master")
+    func caCertificateDirectory() throws {
+        let certs = try TLSCertificates()
+        let caDir = certs.dir.file("cadir").path
+        try FileManager.default.createDirectory(atPath: caDir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: certs.caCert, toPath: caDir + "/ca.crt")
+        let rehash = try ChildProcess.start(TLSCertificates.openssl ?? "/usr/bin/openssl", ["rehash", caDir],
+                                            environment: ProcessInfo.processInfo.environment,
+                                            outputPath: URL(fileURLWithPath: caDir + ".log"))
+        rehash.waitUntilExit()
+        #expect(rehash.terminationStatus == 0)
+        let masterTLSPort = try FreePort.allocate()
+        let master = try RedisServerProcess(extraArguments: certs.serverArguments(tlsPort: masterTLSPort))
+        defer { master.stop() }
+        let tmp = try TestPaths.makeTemporaryDirectory()
+        defer { tmp.remove() }
+        let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: 0, extra: [
+            "--tls-replication", "--tls-ca-cert-dir", caDir,
+            "--tls-cert-file", certs.clientCert, "--tls-key-file", certs.clientKey,
+        ])
+        try follower.start(masterPort: masterTLSPort)
+        defer { follower.stop() }
+        try follower.waitCaughtUp()
+        #expect(!follower.log.contains("TLS handshake with MASTER"))
+    }
+
     @Test("--tls-replication with a missing CA file stops at startup naming the file")
     func missingCAFile() throws {
         let master = try RedisServerProcess()
