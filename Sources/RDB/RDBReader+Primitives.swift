@@ -137,6 +137,45 @@ extension RDBReader {
         }
     }
 
+    /// Reads an RDB string into `arena` as one element (large strings are copied chunk by chunk, without
+    /// growing the read buffer; the arena grows only with bytes actually read).
+    func readString(into arena: RDBValueArena) throws {
+        let start = bytesConsumed
+        switch try readStringHeader() {
+        case .raw(let n):
+            if end &- pos >= n {
+                arena.append(UnsafeRawBufferPointer(start: buf + pos, count: n))
+                pos &+= n
+                return
+            }
+            var done = 0
+            while done < n {
+                if end == pos { try fill(1) }
+                let take = min(n - done, end - pos)
+                let dst = arena.reserve(done + take)
+                (dst + done).copyMemory(from: buf + pos, byteCount: take)
+                pos += take
+                done += take
+            }
+            arena.commit(n)
+        case .int(let v):
+            arena.append(int: v)
+        case .lzf(let clen, let len):
+            try ensure(clen)
+            let dst = arena.reserve(len)
+            do {
+                let got = try LZF.decompress(UnsafeRawBufferPointer(start: buf + pos, count: clen), into: dst, capacity: len)
+                guard got == len else {  // the same error as `LZF.decompress(_:expectedLength:)`
+                    throw LZF.DecompressError(message: "expanded to \(got) bytes, expected \(len)", inputOffset: clen)
+                }
+            } catch let e as LZF.DecompressError {
+                throw error(.lzf, "corrupt LZF string: \(e.message) (compressed byte \(e.inputOffset))", at: start)
+            }
+            pos += clen
+            arena.commit(len)
+        }
+    }
+
     /// Reads an RDB string without keeping it (still decompresses LZF to validate it).
     func skipString() throws {
         let start = bytesConsumed

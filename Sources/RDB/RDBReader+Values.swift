@@ -8,6 +8,7 @@ extension RDBReader {
         let key = try readString()
         currentKey = key
         valueCount = nil
+        lendArena?.kind = .none
         let value = try readValue(type: type, typeOffset: typeOffset)
         let start = meta.start ?? typeOffset
         var entry = RDBEntry(db: currentDB, key: key, value: value, expireAtMs: meta.expireAtMs,
@@ -34,88 +35,110 @@ extension RDBReader {
     }
 
     func readValue(type: UInt8, typeOffset: Int64) throws -> RDBValue {
-        let decode = options.decodeValues
         guard let rdbType = RDBType(rawValue: type) else {
             throw error(.unknownType, "unknown value type \(type)", at: typeOffset)
         }
         switch rdbType {
         case .string:
-            if decode { return .string(try readString()) }
+            if let a = lendArena {
+                a.reset(.string, keepsBytes: true)
+                try readString(into: a)
+                return .string([])
+            }
+            if options.decodeValues { return .string(try readString()) }
             try skipString()
             return .string([])
         case .list:
-            return .list(try readStringSequence())
+            return try collect(.list) { try readStringSequence($0) }
         case .set:
-            return .set(try readStringSequence())
+            return try collect(.set) { try readStringSequence($0) }
         case .zset, .zset2:
-            return .sortedSet(try readSortedSet(binaryScores: rdbType == .zset2))
+            return try collect(.sortedSet) { try readSortedSet($0, binaryScores: rdbType == .zset2) }
         case .hash:
-            return .hash(try readPlainHash())
+            return try collect(.hash) { try readPlainHash($0) }
         case .modulePreGA:
             throw error(.preRelease, "Pre-release module format not supported (value type 6, Redis 4.0 release candidates: the payload cannot be skipped without the module)", at: typeOffset)
         case .module2:
             return .module(try readModuleValue())
         case .hashZipmap:
-            return .hash(try readZipmapHash())
+            return try collect(.hash) { try readZipmapHash($0) }
         case .listZiplist:
-            return .list(try readPackedList(listpack: false))
+            return try collect(.list) { try readPackedList($0, listpack: false) }
         case .setIntset:
-            return .set(try readIntsetSet())
+            return try collect(.set) { try readIntsetSet($0) }
         case .zsetZiplist:
-            return .sortedSet(try readPackedSortedSet(listpack: false))
+            return try collect(.sortedSet) { try readPackedSortedSet($0, listpack: false) }
         case .hashZiplist:
-            return .hash(try readPackedHash(listpack: false))
+            return try collect(.hash) { try readPackedHash($0, listpack: false) }
         case .listQuicklist:
-            return .list(try readQuicklist(version: 1))
+            return try collect(.list) { try readQuicklist($0, version: 1) }
         case .listQuicklist2:
-            return .list(try readQuicklist(version: 2))
+            return try collect(.list) { try readQuicklist($0, version: 2) }
         case .hashListpack:
-            return .hash(try readPackedHash(listpack: true))
+            return try collect(.hash) { try readPackedHash($0, listpack: true) }
         case .zsetListpack:
-            return .sortedSet(try readPackedSortedSet(listpack: true))
+            return try collect(.sortedSet) { try readPackedSortedSet($0, listpack: true) }
         case .setListpack:
-            return .set(try readPackedList(listpack: true))
+            return try collect(.set) { try readPackedList($0, listpack: true) }
         case .streamListpacks, .streamListpacks2, .streamListpacks3, .streamListpacks4:
             return .stream(try readStream(type: type))
         case .hashMetadataPreGAOrValkeyHash2:
-            return .hash(isValkey ? try readValkeyHash2() : try readHashMetadata(hasMinExpire: false))
+            return try collect(.hash) { a in
+                if isValkey { try readValkeyHash2(a) } else { try readHashMetadata(a, hasMinExpire: false) }
+            }
         case .hashMetadata:
-            return .hash(try readHashMetadata(hasMinExpire: true))
+            return try collect(.hash) { try readHashMetadata($0, hasMinExpire: true) }
         case .hashListpackExPreGA:
-            return .hash(try readHashListpackEx(hasMinExpire: false))
+            return try collect(.hash) { try readHashListpackEx($0, hasMinExpire: false) }
         case .hashListpackEx:
-            return .hash(try readHashListpackEx(hasMinExpire: true))
+            return try collect(.hash) { try readHashListpackEx($0, hasMinExpire: true) }
         case .streamListpacks5:
             throw error(.unknownType, "value type 27 (STREAM_LISTPACKS_5, RDB 14) is not supported", at: typeOffset)
         }
     }
 
+    /// Decodes a collection into an arena: the caller's when lending (the value returned is then an empty
+    /// placeholder of the right kind), else the reader's own, from which the value is built (or, when values
+    /// are not decoded, which only counts).
+    @inline(__always)
+    func collect(_ kind: RDBValueArena.Kind, _ decode: (RDBValueArena) throws -> Void) throws -> RDBValue {
+        let lent = lendArena
+        let a = lent ?? ownArena
+        a.reset(kind, keepsBytes: lent != nil || options.decodeValues)
+        try decode(a)
+        if lent == nil && options.decodeValues, let v = a.materialize() { return v }
+        switch kind {
+        case .none, .string: return .string([])
+        case .list: return .list([])
+        case .set: return .set([])
+        case .sortedSet: return .sortedSet([])
+        case .hash: return .hash([])
+        }
+    }
+
+    /// A string element into the arena, or only validated when the arena does not keep bytes.
+    @inline(__always)
+    func lendString(_ a: RDBValueArena) throws {
+        if a.keepsBytes { try readString(into: a) } else { try skipString() }
+    }
+
     // MARK: - Plain encodings
 
     /// `len` strings (LIST, SET).
-    func readStringSequence() throws -> [Bytes] {
+    func readStringSequence(_ a: RDBValueArena) throws {
         let n = try readCount("element count")
         valueCount = n
-        var out: [Bytes] = []
-        if options.decodeValues {
-            out.reserveCapacity(min(n, Self.reserveCap))
-            for _ in 0..<n { out.append(try readString()) }
-        } else {
-            for _ in 0..<n { try skipString() }
-        }
-        return out
+        for _ in 0..<n { try lendString(a) }
     }
 
     /// ZSET (string scores, `rdbLoadDoubleValue`) and ZSET_2 (8-byte little-endian doubles).
-    func readSortedSet(binaryScores: Bool) throws -> [SortedSetMember] {
+    func readSortedSet(_ a: RDBValueArena, binaryScores: Bool) throws {
         let n = try readCount("sorted set size")
         valueCount = n
-        let decode = options.decodeValues
-        var out: [SortedSetMember] = []
-        if decode { out.reserveCapacity(min(n, Self.reserveCap)) }
+        let keep = a.keepsBytes
+        if keep { a.scores.reserveCapacity(min(n, Self.reserveCap)) }
         for _ in 0..<n {
-            var member: Bytes = []
-            if decode { member = try readString() } else { try skipString() }
+            try lendString(a)
             let at = bytesConsumed
             let score: Double
             if binaryScores {
@@ -126,9 +149,8 @@ extension RDBReader {
             if score.isNaN {
                 throw error(.badScore, "sorted set score is NaN", at: at)
             }
-            if decode { out.append(SortedSetMember(member: member, score: score)) }
+            if keep { a.scores.append(score) }
         }
-        return out
     }
 
     /// A ZSET (type 3) score: 1-byte length; 253 NaN, 254 +inf, 255 -inf; else ASCII text.
@@ -151,24 +173,13 @@ extension RDBReader {
     }
 
     /// HASH (type 4): `len` field/value string pairs.
-    func readPlainHash() throws -> [HashField] {
+    func readPlainHash(_ a: RDBValueArena) throws {
         let n = try readCount("hash size")
         valueCount = n
-        var out: [HashField] = []
-        if options.decodeValues {
-            out.reserveCapacity(min(n, Self.reserveCap))
-            for _ in 0..<n {
-                let f = try readString()
-                let v = try readString()
-                out.append(HashField(field: f, value: v))
-            }
-        } else {
-            for _ in 0..<n {
-                try skipString()
-                try skipString()
-            }
+        for _ in 0..<n {
+            try lendString(a)
+            try lendString(a)
         }
-        return out
     }
 
     // MARK: - Blob encodings
@@ -179,46 +190,42 @@ extension RDBReader {
     }
 
     /// LIST_ZIPLIST (10), SET_LISTPACK (20): one packed blob of elements.
-    func readPackedList(listpack: Bool) throws -> [Bytes] {
-        let decode = options.decodeValues
-        var out: [Bytes] = []
+    func readPackedList(_ a: RDBValueArena, listpack: Bool) throws {
+        let keep = a.keepsBytes
         try withString { blob, base in
             valueCount = try walkPacked(listpack, blob, base) { el in
-                if decode { out.append(el.bytes()) }
+                if keep { a.append(el) }
             }
         }
-        return out
     }
 
     /// SET_INTSET (11).
-    func readIntsetSet() throws -> [Bytes] {
-        let decode = options.decodeValues
-        var out: [Bytes] = []
+    func readIntsetSet(_ a: RDBValueArena) throws {
+        let keep = a.keepsBytes
         var n = 0
         try withString { blob, base in
             try walkIntset(blob, base: base) { v in
                 n += 1
-                if decode { out.append(readerDecimalBytes(v)) }
+                if keep { a.append(int: v) }
             }
         }
         valueCount = n
-        return out
     }
 
     /// ZSET_ZIPLIST (12), ZSET_LISTPACK (17): member, score pairs.
-    func readPackedSortedSet(listpack: Bool) throws -> [SortedSetMember] {
-        let decode = options.decodeValues
-        var out: [SortedSetMember] = []
+    func readPackedSortedSet(_ a: RDBValueArena, listpack: Bool) throws {
+        let keep = a.keepsBytes
         try withString { blob, base in
             var member: PackedElement?
             let n = try walkPacked(listpack, blob, base) { el in
                 if let m = member {
-                    if decode {
+                    if keep {
                         guard let s = el.score(), !s.isNaN else {
                             throw error(listpack ? .listpack : .ziplist,
                                         "sorted set score \(RDBError.quote(el.bytes())) is not a number", at: base)
                         }
-                        out.append(SortedSetMember(member: m.bytes(), score: s))
+                        a.append(m)
+                        a.scores.append(s)
                     } else if !el.isValidScore() {
                         throw error(listpack ? .listpack : .ziplist,
                                     "sorted set score \(RDBError.quote(el.bytes())) is not a number", at: base)
@@ -233,52 +240,43 @@ extension RDBReader {
             }
             valueCount = n / 2
         }
-        return out
     }
 
     /// HASH_ZIPLIST (13), HASH_LISTPACK (16): field, value pairs.
-    func readPackedHash(listpack: Bool) throws -> [HashField] {
-        let decode = options.decodeValues
-        var out: [HashField] = []
+    func readPackedHash(_ a: RDBValueArena, listpack: Bool) throws {
+        let keep = a.keepsBytes
         try withString { blob, base in
-            var field: PackedElement?
             let n = try walkPacked(listpack, blob, base) { el in
-                if let f = field {
-                    if decode { out.append(HashField(field: f.bytes(), value: el.bytes())) }
-                    field = nil
-                } else {
-                    field = el
-                }
+                if keep { a.append(el) }
             }
             if n % 2 != 0 {
                 throw error(listpack ? .listpack : .ziplist, "hash blob holds an odd number of elements (\(n))", at: base)
             }
             valueCount = n / 2
         }
-        return out
     }
 
     /// HASH_ZIPMAP (9).
-    func readZipmapHash() throws -> [HashField] {
-        let decode = options.decodeValues
-        var out: [HashField] = []
+    func readZipmapHash(_ a: RDBValueArena) throws {
+        let keep = a.keepsBytes
         var n = 0
         try withString { blob, base in
             try walkZipmap(blob, base: base) { k, v in
                 n += 1
-                if decode { out.append(HashField(field: k.bytes(), value: v.bytes())) }
+                if keep {
+                    a.append(k)
+                    a.append(v)
+                }
             }
         }
         valueCount = n
-        return out
     }
 
     /// LIST_QUICKLIST (14: ziplist nodes) and LIST_QUICKLIST_2 (18: `len container` + PLAIN element or
     /// PACKED listpack per node). Empty nodes are skipped as Redis does.
-    func readQuicklist(version: Int) throws -> [Bytes] {
-        let decode = options.decodeValues
+    func readQuicklist(_ a: RDBValueArena, version: Int) throws {
+        let keep = a.keepsBytes
         let nodes = try readCount("quicklist node count")
-        var out: [Bytes] = []
         var total = 0
         defer { valueCount = total }
         for _ in 0..<nodes {
@@ -292,17 +290,16 @@ extension RDBReader {
                 container = c
             }
             if container == .plain {
-                if decode { out.append(try readString()) } else { try skipString() }
+                try lendString(a)
                 total += 1
                 continue
             }
             try withString { blob, base in
                 total += try walkPacked(version == 2, blob, base) { el in
-                    if decode { out.append(el.bytes()) }
+                    if keep { a.append(el) }
                 }
             }
         }
-        return out
     }
 
     // MARK: - Hash field expiration
@@ -310,15 +307,13 @@ extension RDBReader {
     /// HASH_METADATA (24): int64 LE minExpire, `len n`, n x (`len ttl`, field, value); ttl 0 = none, else
     /// absolute = ttl + minExpire - 1. The Redis 7.4 release-candidate form (type 22 under the REDIS magic)
     /// has no minExpire and stores absolute TTLs.
-    func readHashMetadata(hasMinExpire: Bool) throws -> [HashField] {
-        let decode = options.decodeValues
+    func readHashMetadata(_ a: RDBValueArena, hasMinExpire: Bool) throws {
+        let keep = a.keepsBytes
         var minExpire: Int64 = 0
         if hasMinExpire { minExpire = try readInt64LE() }
         let n = try readCount("hash size")
         valueCount = n
-        var out: [HashField] = []
-        if decode { out.reserveCapacity(min(n, Self.reserveCap)) }
-        for _ in 0..<n {
+        for i in 0..<n {
             let at = bytesConsumed
             let ttl = try readLength()
             var expire: Int64? = nil
@@ -327,8 +322,8 @@ extension RDBReader {
                     throw error(.badLength, "hash field TTL \(ttl) is out of range", at: at)
                 }
                 if hasMinExpire {
-                    let (a, o1) = Int64(ttl).addingReportingOverflow(minExpire)
-                    let (b, o2) = a.subtractingReportingOverflow(1)
+                    let (sum, o1) = Int64(ttl).addingReportingOverflow(minExpire)
+                    let (b, o2) = sum.subtractingReportingOverflow(1)
                     guard !o1 && !o2 else { throw error(.corrupt, "hash field expiry overflows", at: at) }
                     expire = b
                 } else {
@@ -339,34 +334,33 @@ extension RDBReader {
                     throw error(.corrupt, "hash field expiry \(e) ms is beyond \(RDBFieldExpiry.max) (2^48-1); Redis refuses it", at: at)
                 }
             }
-            if decode {
-                let f = try readString()
-                let v = try readString()
-                out.append(HashField(field: f, value: v, expireAtMs: expire))
-            } else {
-                try skipString()
-                try skipString()
-            }
+            try lendString(a)
+            try lendString(a)
+            if keep { a.setFieldExpiry(i, expire) }
         }
-        return out
     }
 
     /// HASH_LISTPACK_EX (25): int64 LE minExpire, then a listpack of (field, value, ttl) triplets with absolute
     /// ttl (0 = none). The pre-GA form (type 23 under the REDIS magic) has no minExpire prefix.
-    func readHashListpackEx(hasMinExpire: Bool) throws -> [HashField] {
-        let decode = options.decodeValues
+    func readHashListpackEx(_ a: RDBValueArena, hasMinExpire: Bool) throws {
+        let keep = a.keepsBytes
         if hasMinExpire { _ = try readInt64LE() }
-        var out: [HashField] = []
         try withString { blob, base in
             var field: PackedElement?
             var value: PackedElement?
+            var fields = 0
             let n = try walkListpack(blob, base: base) { el in
                 if let f = field, let v = value {
                     // Redis's listpack validation allows 0 (none) ... EB_EXPIRE_TIME_MAX.
                     guard let ttl = el.integer(), ttl >= 0, ttl <= RDBFieldExpiry.max else {
                         throw error(.listpack, "hash field TTL \(RDBError.quote(el.bytes())) is not a valid time (0 or 1...2^48-1)", at: base)
                     }
-                    if decode { out.append(HashField(field: f.bytes(), value: v.bytes(), expireAtMs: ttl == 0 ? nil : ttl)) }
+                    if keep {
+                        a.append(f)
+                        a.append(v)
+                        a.setFieldExpiry(fields, ttl == 0 ? nil : ttl)
+                    }
+                    fields += 1
                     field = nil
                     value = nil
                 } else if field != nil {
@@ -380,31 +374,21 @@ extension RDBReader {
             }
             valueCount = n / 3
         }
-        return out
     }
 
     /// Valkey 9 HASH_2 (type 22 under the VALKEY magic): `len n`, n x (field, value, int64 LE absolute
     /// expiry in ms; -1 = none).
-    func readValkeyHash2() throws -> [HashField] {
-        let decode = options.decodeValues
+    func readValkeyHash2(_ a: RDBValueArena) throws {
+        let keep = a.keepsBytes
         let n = try readCount("hash size")
         valueCount = n
-        var out: [HashField] = []
-        if decode { out.reserveCapacity(min(n, Self.reserveCap)) }
-        for _ in 0..<n {
-            var f: Bytes = [], v: Bytes = []
-            if decode {
-                f = try readString()
-                v = try readString()
-            } else {
-                try skipString()
-                try skipString()
-            }
+        for i in 0..<n {
+            try lendString(a)
+            try lendString(a)
             let at = bytesConsumed
             let exp = try readInt64LE()
             guard exp >= -1 else { throw error(.corrupt, "hash field expiry \(exp) is invalid", at: at) }
-            if decode { out.append(HashField(field: f, value: v, expireAtMs: exp == -1 ? nil : exp)) }
+            if keep { a.setFieldExpiry(i, exp == -1 ? nil : exp) }
         }
-        return out
     }
 }

@@ -68,6 +68,11 @@ public final class RDBReader<Source: ByteSource> {
     var scratch: UnsafeMutableRawPointer
     var scratchCap: Int
 
+    /// The caller's arena during `next(lendingInto:)`; nil otherwise.
+    var lendArena: RDBValueArena?
+    /// The arena collections decode into on the model path (`next()`), reused from key to key.
+    lazy var ownArena = RDBValueArena()
+
     var state: State = .start
     enum State { case start, body, done }
 
@@ -226,6 +231,17 @@ public final class RDBReader<Source: ByteSource> {
         case .body:
             return try readBodyRecord()
         }
+    }
+
+    /// Like `next()`, but a string, list, set, sorted-set or hash entry comes with an empty placeholder value
+    /// (`.string([])`, `.list([])`, ...) while its content is lent in `arena` (`arena.kind` says which),
+    /// valid until the next call: no array is built per element. Streams and modules come materialized as
+    /// from `next()`, with `arena.kind == .none`. Values are decoded whatever `options.decodeValues` says.
+    public func next(lendingInto arena: RDBValueArena) throws -> RDBRecord? {
+        arena.kind = .none
+        lendArena = arena
+        defer { lendArena = nil }
+        return try next()
     }
 
     func readHeader() throws -> RDBHeader {

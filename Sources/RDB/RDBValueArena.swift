@@ -1,0 +1,208 @@
+/// One key's elements, lent by `RDBReader.next(lendingInto:)` instead of an `RDBValue` of `[UInt8]` arrays.
+///
+/// The element bytes sit back to back in one reusable buffer: element `i` is `self[i]`, the bytes
+/// `starts[i] ..< starts[i + 1]`. Integer encodings (intsets, listpack and ziplist integers, int-encoded
+/// strings) are stored as their decimal text, exactly as `GET` returns them, so readers see one shape for
+/// every encoding of a type. Nothing is allocated per element; the buffer and the arrays keep their capacity
+/// from key to key. Everything here is valid until the reader's next call.
+///
+/// Layout per `kind`:
+/// - `.string`: one element;
+/// - `.list`, `.set`: one element per item, head to tail or in stored order;
+/// - `.sortedSet`: one element per member, `scores[i]` its score, in stored order;
+/// - `.hash`: two elements per field (field, value), in stored order; when `hasFieldExpiries`,
+///   `fieldExpiries[f]` is field `f`'s absolute expiry in Unix ms, or `RDBValueArena.noExpiry`.
+///
+/// The buffer grows with the bytes actually read for the key (never by a length taken from the file), so it is
+/// bounded by the key's size in the file times the largest expansion of its encoding (LZF, integers as text).
+///
+/// Stored properties skip dynamic exclusivity checks (`@exclusivity(unchecked)`): they cost 15% of `rdb dump`
+/// when read from another module; one reader fills the arena and its caller reads it between calls.
+public final class RDBValueArena {
+    /// Which logical type the lent value has; `.none` when the last entry's value came materialized
+    /// (streams, modules) or nothing was lent yet.
+    public enum Kind: Sendable, Equatable {
+        case none, string, list, set, sortedSet, hash
+    }
+
+    /// `fieldExpiries` value of a hash field without a TTL.
+    public static let noExpiry = Int64.min
+
+    @exclusivity(unchecked) public internal(set) var kind: Kind = .none
+    @exclusivity(unchecked) @usableFromInline var storage: UnsafeMutableRawPointer
+    @exclusivity(unchecked) @usableFromInline var capacity: Int
+    @exclusivity(unchecked) @usableFromInline var used = 0
+    /// Element `i` is `starts[i] ..< starts[i + 1]` in the buffer; `starts[0] == 0`.
+    @exclusivity(unchecked) public internal(set) var starts: [Int] = [0]
+    /// Sorted-set scores, one per element.
+    @exclusivity(unchecked) public internal(set) var scores: [Double] = []
+    /// Hash field expiries, one per field (every second element), when `hasFieldExpiries`.
+    @exclusivity(unchecked) public internal(set) var fieldExpiries: [Int64] = []
+    /// Whether some hash field has a TTL.
+    @exclusivity(unchecked) public internal(set) var hasFieldExpiries = false
+    /// false while the reader only validates (`decodeValues == false`): appends only count.
+    @exclusivity(unchecked) var keepsBytes = true
+
+    static let normalCapacity = 256 * 1024
+
+    public init() {
+        capacity = Self.normalCapacity
+        storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        starts.reserveCapacity(1024)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Elements lent (hash: fields and values both).
+    @inlinable public var count: Int { starts.count &- 1 }
+
+    /// Element `i`'s bytes (valid until the reader's next call).
+    @inlinable public subscript(i: Int) -> UnsafeRawBufferPointer {
+        let s = starts[i]
+        return UnsafeRawBufferPointer(start: storage + s, count: starts[i &+ 1] &- s)
+    }
+
+    /// Element `i`'s length.
+    @inlinable public func length(_ i: Int) -> Int { starts[i &+ 1] &- starts[i] }
+
+    /// Element `i` as a new array (for code that keeps it).
+    public func bytes(_ i: Int) -> Bytes { Bytes(self[i]) }
+
+    // MARK: - Filling (the reader)
+
+    func reset(_ kind: Kind, keepsBytes: Bool) {
+        self.kind = kind
+        self.keepsBytes = keepsBytes
+        // A huge key leaves a huge buffer: give it back rather than hold it for the rest of the file.
+        if capacity > 16 * Self.normalCapacity {
+            storage.deallocate()
+            capacity = Self.normalCapacity
+            storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        }
+        used = 0
+        starts.removeAll(keepingCapacity: starts.capacity <= 1 << 20)
+        starts.append(0)
+        if !scores.isEmpty { scores.removeAll(keepingCapacity: scores.capacity <= 1 << 20) }
+        if !fieldExpiries.isEmpty { fieldExpiries.removeAll(keepingCapacity: fieldExpiries.capacity <= 1 << 20) }
+        hasFieldExpiries = false
+    }
+
+    /// Room for `n` more bytes; returns where they go.
+    @inline(__always)
+    func reserve(_ n: Int) -> UnsafeMutableRawPointer {
+        if capacity &- used < n { grow(n) }
+        return storage + used
+    }
+
+    @inline(never)
+    func grow(_ n: Int) {
+        var c = capacity
+        while c - used < n { c *= 2 }  // n counts from `used`, uncommitted bytes included
+        let fresh = UnsafeMutableRawPointer.allocate(byteCount: c, alignment: 16)
+        // The whole old buffer: a string being copied in chunks has bytes past `used` not yet committed.
+        fresh.copyMemory(from: storage, byteCount: capacity)
+        storage.deallocate()
+        storage = fresh
+        capacity = c
+    }
+
+    /// Ends the element whose `n` bytes were written at `reserve`'s pointer.
+    @inline(__always)
+    func commit(_ n: Int) {
+        used &+= n
+        starts.append(used)
+    }
+
+    @inline(__always)
+    func append(_ p: UnsafeRawBufferPointer) {
+        let n = p.count
+        let dst = reserve(n)
+        if n > 0, let src = p.baseAddress { dst.copyMemory(from: src, byteCount: n) }
+        commit(n)
+    }
+
+    /// An integer as its decimal text (`ll2string`).
+    @inline(__always)
+    func append(int v: Int64) {
+        let dst = reserve(20)
+        var m = v.magnitude
+        var digits = 1
+        var t = m
+        while t >= 10 {
+            t /= 10
+            digits &+= 1
+        }
+        let count = digits &+ (v < 0 ? 1 : 0)
+        if v < 0 { dst.storeBytes(of: 0x2d, as: UInt8.self) }
+        var i = count
+        repeat {
+            i &-= 1
+            dst.storeBytes(of: UInt8(truncatingIfNeeded: m % 10) &+ 0x30, toByteOffset: i, as: UInt8.self)
+            m /= 10
+        } while m > 0
+        commit(count)
+    }
+
+    @inline(__always)
+    func append(_ el: PackedElement) {
+        if let p = el.ptr {
+            append(UnsafeRawBufferPointer(start: p, count: el.len))
+        } else {
+            append(int: el.int)
+        }
+    }
+
+    /// Records field `fieldIndex`'s expiry (nil: none), filling earlier fields with `noExpiry`.
+    func setFieldExpiry(_ fieldIndex: Int, _ expireAtMs: Int64?) {
+        guard let at = expireAtMs else {
+            if hasFieldExpiries { fieldExpiries.append(Self.noExpiry) }
+            return
+        }
+        if !hasFieldExpiries {
+            hasFieldExpiries = true
+            fieldExpiries.reserveCapacity(fieldIndex + 1)
+            for _ in 0..<fieldIndex { fieldExpiries.append(Self.noExpiry) }
+        }
+        fieldExpiries.append(at)
+    }
+
+    // MARK: - Materializing (the model path)
+
+    /// Elements `0..<count` as arrays.
+    func items() -> [Bytes] {
+        var out: [Bytes] = []
+        out.reserveCapacity(count)
+        for i in 0..<count { out.append(bytes(i)) }
+        return out
+    }
+
+    func sortedSetMembers() -> [SortedSetMember] {
+        var out: [SortedSetMember] = []
+        out.reserveCapacity(count)
+        for i in 0..<count { out.append(SortedSetMember(member: bytes(i), score: scores[i])) }
+        return out
+    }
+
+    func hashFields() -> [HashField] {
+        var out: [HashField] = []
+        let n = count / 2
+        out.reserveCapacity(n)
+        for f in 0..<n {
+            let at = hasFieldExpiries ? fieldExpiries[f] : Self.noExpiry
+            out.append(HashField(field: bytes(2 * f), value: bytes(2 * f + 1), expireAtMs: at == Self.noExpiry ? nil : at))
+        }
+        return out
+    }
+
+    /// The lent value as an `RDBValue` (nil for `.none`).
+    public func materialize() -> RDBValue? {
+        switch kind {
+        case .none: return nil
+        case .string: return .string(count > 0 ? bytes(0) : [])
+        case .list: return .list(items())
+        case .set: return .set(items())
+        case .sortedSet: return .sortedSet(sortedSetMembers())
+        case .hash: return .hash(hashFields())
+        }
+    }
+}
