@@ -75,7 +75,8 @@ public struct DumpCommand: ParsableCommand {
         let fmt = CanonicalJSONEncoder.Format(rawValue: format.rawValue) ?? .json
         let writer = JSONWriter(flushThreshold: 1 << 20, sink: sink)
         let encoder = CanonicalJSONEncoder(format: fmt, writer: writer)
-        let outcome = try scan { try encoder.consume($0) }
+        let arena = RDBValueArena()
+        let outcome = try scan(lending: arena) { try encoder.consume($0, lent: arena) }
         try finishOutput(outcome, file: file) {
             try encoder.finish()
         }
@@ -86,8 +87,10 @@ public struct DumpCommand: ParsableCommand {
         let exporter = RESPExporter(output: out, options: RESPExportOptions(
             style: style, targetVersion: rdbVersion, replace: replace))
         var writeError: RDBWriteError?
-        let outcome = try scan { record in
-            do { try exporter.consume(record) } catch let e as RDBWriteError {
+        // RESTORE payloads are encoded from materialized values; commands are written from lent ones.
+        let arena = style == .commands ? RDBValueArena() : nil
+        let outcome = try scan(lending: arena) { record in
+            do { try exporter.consume(record, lent: arena) } catch let e as RDBWriteError {
                 writeError = e
                 throw e
             }
@@ -101,12 +104,12 @@ public struct DumpCommand: ParsableCommand {
     }
 
     /// Scans the file with the reader flags, handing `visit` every record except the keys the filters reject.
-    private func scan(_ visit: @escaping (RDBRecord) throws -> Void) throws -> RDBFileScan.Outcome {
+    private func scan(lending: RDBValueArena?, _ visit: @escaping (RDBRecord) throws -> Void) throws -> RDBFileScan.Outcome {
         var filter = filters.keyFilter
         if filter.isEmpty {
-            return try RDBFileScan.scan(path: file, options: reader.readerOptions(), visit: visit)
+            return try RDBFileScan.scan(path: file, options: reader.readerOptions(), lending: lending, visit: visit)
         }
-        return try RDBFileScan.scan(path: file, options: reader.readerOptions()) { record in
+        return try RDBFileScan.scan(path: file, options: reader.readerOptions(), lending: lending) { record in
             filter.observe(record)
             if case .entry(let e) = record, !filter.accepts(e) { return }
             try visit(record)

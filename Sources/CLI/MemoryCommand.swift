@@ -37,16 +37,19 @@ struct MemoryCommand: ParsableCommand {
 
     func run() throws {
         let streamAll = by == .key && top == 0
-        let report = MemoryReport(top: streamAll ? 0 : (by == .key ? top : 0), separator: Array(separator.utf8))
+        // Prefix sums only when shown (`--by prefix`): they cost an array and a hash per key.
+        let report = MemoryReport(top: streamAll ? 0 : (by == .key ? top : 0),
+                                  separator: by == .prefix ? Array(separator.utf8) : nil)
         let out = JSONWriter(flushThreshold: 1 << 20, sink: StandardOutput.sink())
         var first = true
         if streamAll { header(out) }
         var filter = filters.keyFilter
-        let outcome = try RDBFileScan.scan(path: file, options: reader.readerOptions()) { record in
+        let arena = RDBValueArena()
+        let outcome = try RDBFileScan.scan(path: file, options: reader.readerOptions(), lending: arena) { record in
             filter.observe(record)
             guard case .entry(let e) = record else { return }
             if !filter.isEmpty && !filter.accepts(e) { return }
-            let u = report.add(e)
+            let u = report.add(e, lent: arena)
             if streamAll {
                 row(out, u, first: first)
                 first = false

@@ -38,7 +38,10 @@ struct RDBFileScan {
 
     /// Scans `path`, handing every record to `visit` (which may throw to stop, e.g. on write errors).
     /// Errors in the file are returned in the outcome, not thrown.
-    static func scan(path: String, options: RDBReaderOptions = .init(), visit: (RDBRecord) throws -> Void = { _ in }) throws -> Outcome {
+    /// With `lending`, records come from `RDBReader.next(lendingInto:)`: collections and strings are lent in the
+    /// arena (valid during `visit`) and entries carry empty placeholder values.
+    static func scan(path: String, options: RDBReaderOptions = .init(), lending: RDBValueArena? = nil,
+                     visit: (RDBRecord) throws -> Void = { _ in }) throws -> Outcome {
         var outcome = Outcome(path: path)
         let reader: RDBReader<AnyByteSource>
         do {
@@ -55,13 +58,13 @@ struct RDBFileScan {
         var firstEmpty: (Bytes, Int)?
         var sawEOF = false
         do {
-            while let record = try reader.next() {
+            while let record = try (lending.map { try reader.next(lendingInto: $0) } ?? reader.next()) {
                 switch record {
                 case .header(let h):
                     outcome.header = h
                 case .entry(let e):
                     outcome.keys += 1
-                    if isEmptyCollection(e, decoded: options.decodeValues) {
+                    if isEmptyCollection(e, decoded: options.decodeValues && lending == nil) {
                         emptyKeys += 1
                         if firstEmpty == nil { firstEmpty = (e.key, e.db) }
                     }
@@ -145,7 +148,8 @@ enum StandardOutput {
         let w = JSONWriter()
         body(w)
         w.raw("\n")
-        w.buffer.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, standardOutput) }
+        let line = w.pending
+        _ = fwrite(line.baseAddress, 1, line.count, standardOutput)
     }
 
     static func write(_ text: String) {

@@ -59,7 +59,9 @@ public final class RESPExporter {
     /// The RDB version commands and payloads are written for (fixed once the header is seen).
     public var targetVersion: Int { version }
 
-    public func consume(_ record: RDBRecord) throws {
+    /// Feeds one record, in file order. `lent`: the arena of `RDBReader.next(lendingInto:)` when the record
+    /// came from it (an entry's value is then read from the arena unless `lent.kind` is `.none`).
+    public func consume(_ record: RDBRecord, lent: RDBValueArena? = nil) throws {
         switch record {
         case .header(let h):
             if options.targetVersion == nil {
@@ -81,7 +83,17 @@ public final class RESPExporter {
         case .entry(let e):
             keysRead += 1
             do {
-                try writeEntry(e)
+                if let lent, lent.kind != .none {
+                    if options.style == .restore, let value = lent.materialize() {
+                        var full = e
+                        full.value = value
+                        try writeEntry(full)
+                    } else {
+                        try writeLentEntry(e, lent)
+                    }
+                } else {
+                    try writeEntry(e)
+                }
             } catch var err as RDBWriteError {
                 if err.key == nil { err.key = e.key; err.db = e.db }
                 throw err
@@ -98,14 +110,77 @@ public final class RESPExporter {
         try output.flush()
     }
 
-    private func writeEntry(_ e: RDBEntry) throws {
-        if selectedDB != e.db {
+    private func select(_ db: Int) {
+        if selectedDB != db {
             output.command(2)
             output.bulk("SELECT" as StaticString)
-            output.bulk(int: Int64(e.db))
+            output.bulk(int: Int64(db))
             commandsWritten += 1
-            selectedDB = e.db
+            selectedDB = db
         }
+    }
+
+    /// `writeEntry` for a value lent in `a` (string, list, set, sorted set, hash): the same commands, with
+    /// arguments copied straight from the arena.
+    private func writeLentEntry(_ e: RDBEntry, _ a: RDBValueArena) throws {
+        select(e.db)
+        switch a.kind {
+        case .none:
+            return
+        case .string:
+            output.command(3)
+            output.bulk("SET" as StaticString)
+            output.bulk(e.key)
+            output.bulk(a[0])
+            commandsWritten += 1
+        case .list:
+            chunked(a.count, "RPUSH", key: e.key, perItem: 1) { output.bulk(a[$0]) }
+        case .set:
+            chunked(a.count, "SADD", key: e.key, perItem: 1) { output.bulk(a[$0]) }
+        case .sortedSet:
+            let scores = a.scores
+            chunked(a.count, "ZADD", key: e.key, perItem: 2) {
+                output.bulk(score: scores[$0])
+                output.bulk(a[$0])
+            }
+        case .hash:
+            chunked(a.count / 2, "HSET", key: e.key, perItem: 2) {
+                output.bulk(a[2 &* $0])
+                output.bulk(a[2 &* $0 &+ 1])
+            }
+            if a.hasFieldExpiries {
+                guard version >= 12 else {
+                    throw RDBWriteError(.notRepresentable, "hash field TTLs need Redis 7.4 (RDB 12); target is RDB \(version)")
+                }
+                for f in 0..<(a.count / 2) {
+                    let at = a.fieldExpiries[f]
+                    if at == RDBValueArena.noExpiry { continue }
+                    output.command(6)
+                    output.bulk("HPEXPIREAT" as StaticString)
+                    output.bulk(e.key)
+                    output.bulk(int: at)
+                    output.bulk("FIELDS" as StaticString)
+                    output.bulk("1" as StaticString)
+                    output.bulk(a[2 &* f])
+                    commandsWritten += 1
+                }
+            }
+        }
+        writeExpiry(e)
+    }
+
+    private func writeExpiry(_ e: RDBEntry) {
+        if let at = e.expireAtMs {
+            output.command(3)
+            output.bulk("PEXPIREAT" as StaticString)
+            output.bulk(e.key)
+            output.bulk(int: at)
+            commandsWritten += 1
+        }
+    }
+
+    private func writeEntry(_ e: RDBEntry) throws {
+        select(e.db)
         if options.style == .restore {
             try writeRestore(e)
             return
@@ -134,13 +209,7 @@ public final class RESPExporter {
             try writeRestore(e)
             return  // RESTORE carries the TTL
         }
-        if let at = e.expireAtMs {
-            output.command(3)
-            output.bulk("PEXPIREAT" as StaticString)
-            output.bulk(e.key)
-            output.bulk(int: at)
-            commandsWritten += 1
-        }
+        writeExpiry(e)
     }
 
     /// `CMD key item...` in commands of at most `itemsPerCommand` items (`perItem` arguments each).

@@ -60,8 +60,13 @@ public final class CanonicalJSONEncoder {
         self.writer = writer
     }
 
-    /// Feeds one record, in file order.
-    public func consume(_ record: RDBRecord) throws {
+    /// Reused by lent values' sorted orders.
+    @exclusivity(unchecked) private var order: [Int] = []
+    @exclusivity(unchecked) private var sortKeys: [LentSortKey] = []
+
+    /// Feeds one record, in file order. `lent`: the arena of `RDBReader.next(lendingInto:)` when the record
+    /// came from it (an entry's value is then read from the arena unless `lent.kind` is `.none`).
+    public func consume(_ record: RDBRecord, lent: RDBValueArena? = nil) throws {
         if !started { start() }
         switch record {
         case .header(let h):
@@ -85,7 +90,7 @@ public final class CanonicalJSONEncoder {
         case .valkeySlotImport:
             break
         case .entry(let e):
-            try entry(e)
+            try entry(e, lent: lent.flatMap { $0.kind == .none ? nil : $0 })
         case .eof(let stored, _):
             storedChecksum = stored
             sawEOF = true
@@ -116,7 +121,7 @@ public final class CanonicalJSONEncoder {
         }
     }
 
-    private func entry(_ e: RDBEntry) throws {
+    private func entry(_ e: RDBEntry, lent: RDBValueArena?) throws {
         keyCount += 1
         switch format {
         case .json:
@@ -131,17 +136,28 @@ public final class CanonicalJSONEncoder {
                 writer.raw(",\n")
             }
             writer.raw("{")
-            try CanonicalJSONEncoder.writeKeyFields(e, fileOrder: fileOrder, into: writer)
+            try writeKeyFields(e, lent: lent)
             writer.raw("}")
         case .jsonl:
             writer.raw("{\"db\":")
             writer.int(e.db)
             writer.raw(",")
-            try CanonicalJSONEncoder.writeKeyFields(e, fileOrder: fileOrder, into: writer)
+            try writeKeyFields(e, lent: lent)
             writer.raw("}\n")
         }
         fileOrder += 1
         try writer.flushIfNeeded()
+    }
+
+    private func writeKeyFields(_ e: RDBEntry, lent: RDBValueArena?) throws {
+        guard let lent else {
+            try CanonicalJSONEncoder.writeKeyFields(e, fileOrder: fileOrder, into: writer)
+            return
+        }
+        CanonicalJSONEncoder.writeKeyMetadata(e, fileOrder: fileOrder, into: writer)
+        CanonicalJSONEncoder.writeLentFieldExpiries(lent, order: &order, into: writer)
+        writer.field("value")
+        try CanonicalJSONEncoder.writeLentValue(lent, order: &order, keys: &sortKeys, into: writer)
     }
 
     private func writeFileFields() {
@@ -217,6 +233,24 @@ public final class CanonicalJSONEncoder {
 
     /// Writes the fields of one key object (without braces and without `db`).
     public static func writeKeyFields(_ e: RDBEntry, fileOrder: Int, into w: JSONWriter) throws {
+        writeKeyMetadata(e, fileOrder: fileOrder, into: w)
+        if case .hash(let fields) = e.value, fields.contains(where: { $0.expireAtMs != nil }) {
+            let ttl = fields.filter { $0.expireAtMs != nil }.sorted { bytesLess($0.field, $1.field) }
+            w.field("field_expire_at_ms")
+            w.array(ttl) { f in
+                w.raw("[")
+                w.bytes(f.field)
+                w.raw(",")
+                w.int(f.expireAtMs ?? 0)
+                w.raw("]")
+            }
+        }
+        w.field("value")
+        try writeValue(e.value, into: w)
+    }
+
+    /// `key` through `rdb` of a key object.
+    static func writeKeyMetadata(_ e: RDBEntry, fileOrder: Int, into w: JSONWriter) {
         w.field("key", first: true)
         w.bytes(e.key)
         w.field("type")
@@ -238,19 +272,6 @@ public final class CanonicalJSONEncoder {
         w.field("file_order")
         w.int(fileOrder)
         w.raw("}")
-        if case .hash(let fields) = e.value, fields.contains(where: { $0.expireAtMs != nil }) {
-            let ttl = fields.filter { $0.expireAtMs != nil }.sorted { bytesLess($0.field, $1.field) }
-            w.field("field_expire_at_ms")
-            w.array(ttl) { f in
-                w.raw("[")
-                w.bytes(f.field)
-                w.raw(",")
-                w.int(f.expireAtMs ?? 0)
-                w.raw("]")
-            }
-        }
-        w.field("value")
-        try writeValue(e.value, into: w)
     }
 
     /// Big collections flush element by element (`flushIfNeeded` before each), so output stays bounded.

@@ -13,7 +13,10 @@ public final class JSONWriter {
     public typealias Sink = (UnsafeRawBufferPointer) throws -> Void
 
     // Checked statically; dynamic exclusivity checks on every append cost ~20% of `rdb dump`.
-    @exclusivity(unchecked) public private(set) var buffer: [UInt8]
+    @exclusivity(unchecked) private var base: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) private var capacity: Int
+    /// Bytes buffered and not yet handed to the sink.
+    @exclusivity(unchecked) public private(set) var count = 0
     public var flushThreshold: Int
     private let sink: Sink?
     /// Bytes handed to the sink so far.
@@ -22,38 +25,73 @@ public final class JSONWriter {
     public init(flushThreshold: Int = 1 << 20, sink: Sink? = nil) {
         self.flushThreshold = flushThreshold
         self.sink = sink
-        buffer = []
-        buffer.reserveCapacity(sink == nil ? 4096 : flushThreshold + 4096)
+        capacity = sink == nil ? 4096 : flushThreshold + 4096
+        base = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
     }
+
+    deinit { base.deallocate() }
+
+    /// The buffered bytes (a copy; without a sink, the whole document).
+    public var buffer: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// The buffered bytes, valid until the next write.
+    public var pending: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
     /// Hands the buffered bytes to the sink when it holds at least `flushThreshold` bytes.
     @inline(__always)
     public func flushIfNeeded() throws {
-        if sink != nil && buffer.count >= flushThreshold { try flush() }
+        if sink != nil && count >= flushThreshold { try flush() }
     }
 
     /// Hands every buffered byte to the sink (no-op without a sink).
     public func flush() throws {
-        guard let sink, !buffer.isEmpty else { return }
-        try buffer.withUnsafeBytes { try sink($0) }
-        bytesFlushed += Int64(buffer.count)
-        buffer.removeAll(keepingCapacity: true)
+        guard let sink, count > 0 else { return }
+        try sink(UnsafeRawBufferPointer(start: base, count: count))
+        bytesFlushed += Int64(count)
+        count = 0
+    }
+
+    @inline(__always) private func reserve(_ n: Int) {
+        if count &+ n > capacity { grow(count &+ n) }
+    }
+
+    @inline(never) private func grow(_ needed: Int) {
+        var c = capacity
+        while c < needed { c *= 2 }
+        let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+        fresh.update(from: base, count: count)
+        base.deallocate()
+        base = fresh
+        capacity = c
+    }
+
+    @inline(__always) private func put(_ b: UInt8) {
+        reserve(1)
+        base[count] = b
+        count &+= 1
+    }
+
+    @inline(__always) private func put(_ p: UnsafeBufferPointer<UInt8>) {
+        let n = p.count
+        reserve(n)
+        if n > 0, let src = p.baseAddress { (base + count).update(from: src, count: n) }
+        count &+= n
     }
 
     // MARK: - Raw output
 
     @inline(__always)
-    public func raw(_ byte: UInt8) { buffer.append(byte) }
+    public func raw(_ byte: UInt8) { put(byte) }
 
     /// Appends ASCII text as is (keys and punctuation written by the encoder itself).
     @inline(__always)
     public func raw(_ text: StaticString) {
-        text.withUTF8Buffer { buffer.append(contentsOf: $0) }
+        text.withUTF8Buffer { put($0) }
     }
 
     public func raw(_ text: String) {
         var t = text
-        t.withUTF8 { buffer.append(contentsOf: $0) }
+        t.withUTF8 { put($0) }
     }
 
     // MARK: - Structure
@@ -78,7 +116,7 @@ public final class JSONWriter {
         raw(open)
         var first = true
         for item in items {
-            if first { first = false } else { buffer.append(UInt8(ascii: ",")) }
+            if first { first = false } else { put(UInt8(ascii: ",")) }
             try body(item)
         }
         raw(close)
@@ -101,11 +139,11 @@ public final class JSONWriter {
     /// A two-element array of byte strings, `[a,b]` (aux fields, hash fields, stream fields).
     @inline(__always)
     public func pair(_ a: Bytes, _ b: Bytes) {
-        buffer.append(UInt8(ascii: "["))
+        put(UInt8(ascii: "["))
         bytes(a)
-        buffer.append(UInt8(ascii: ","))
+        put(UInt8(ascii: ","))
         bytes(b)
-        buffer.append(UInt8(ascii: "]"))
+        put(UInt8(ascii: "]"))
     }
 
     // MARK: - Values
@@ -116,7 +154,7 @@ public final class JSONWriter {
 
     public func int(_ v: Int64) {
         if v < 0 {
-            buffer.append(UInt8(ascii: "-"))
+            put(UInt8(ascii: "-"))
             uint(v == Int64.min ? UInt64(1) << 63 : UInt64(-v))
         } else {
             uint(UInt64(v))
@@ -126,21 +164,21 @@ public final class JSONWriter {
     public func int(_ v: Int) { int(Int64(v)) }
 
     public func uint(_ v: UInt64) {
-        if v < 10 {
-            buffer.append(UInt8(truncatingIfNeeded: v) &+ 48)
-            return
+        var t = v
+        var digits = 1
+        while t >= 10 {
+            t /= 10
+            digits &+= 1
         }
-        var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes >= 20 digits
-        var n = v
-        withUnsafeMutableBytes(of: &tmp) { p in
-            var i = 24
-            while n > 0 {
-                i -= 1
-                p[i] = UInt8(truncatingIfNeeded: n % 10) &+ 48
-                n /= 10
-            }
-            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[i..<24]))
-        }
+        reserve(digits)
+        var m = v
+        var i = count &+ digits
+        count = i
+        repeat {
+            i &-= 1
+            base[i] = UInt8(truncatingIfNeeded: m % 10) &+ 48
+            m /= 10
+        } while m > 0
     }
 
     /// A double as a JSON number in shortest round-trip form (`5e-324`, `1.7976931348623157e+308`,
@@ -155,7 +193,38 @@ public final class JSONWriter {
             raw(".0")
             return
         }
+        if fewDecimals(v) { return }
         raw(v.description)
+    }
+
+    /// Writes `v` when it is the double nearest a decimal with at most 4 fraction digits and
+    /// 0.001 <= |v| < 1e8, as Swift's `description` would (that decimal, trailing zeros dropped): doubles
+    /// there are far closer together than 1e-4, so no shorter decimal reads back as `v`. Returns false otherwise.
+    @inline(__always)
+    func fewDecimals(_ v: Double) -> Bool {
+        let m = abs(v)
+        guard m >= 0.001, m < 1e8 else { return false }
+        let k = (m * 10_000).rounded()
+        guard k / 10_000 == m else { return false }
+        let scaled = UInt64(k)
+        var fraction = scaled % 10_000
+        var digits = 4
+        while fraction % 10 == 0 {  // nonzero: v is not integral
+            fraction /= 10
+            digits -= 1
+        }
+        if v < 0 { put(UInt8(ascii: "-")) }
+        uint(scaled / 10_000)
+        put(UInt8(ascii: "."))
+        reserve(4)
+        var i = count &+ digits
+        count = i
+        repeat {
+            i &-= 1
+            base[i] = UInt8(truncatingIfNeeded: fraction % 10) &+ 48
+            fraction /= 10
+        } while i > count &- digits
+        return true
     }
 
     /// A string the encoder itself produced (field names, IDs): written as a JSON string.
@@ -169,8 +238,18 @@ public final class JSONWriter {
         b.withUnsafeBufferPointer { bytes($0) }
     }
 
+    @inline(__always)
+    public func bytes(_ p: UnsafeRawBufferPointer) {
+        bytes(UnsafeBufferPointer(start: p.baseAddress?.assumingMemoryBound(to: UInt8.self), count: p.count))
+    }
+
     public func bytes(_ p: UnsafeBufferPointer<UInt8>) {
-        if JSONWriter.isValidUTF8(p) {
+        if JSONWriter.needsNoEscape(p) {
+            // Printable ASCII without `"` or `\`: valid UTF-8 that is written as is (the common case).
+            put(UInt8(ascii: "\""))
+            put(p)
+            put(UInt8(ascii: "\""))
+        } else if JSONWriter.isValidUTF8(p) {
             quoted(p)
         } else {
             raw("{\"b64\":\"")
@@ -181,9 +260,9 @@ public final class JSONWriter {
 
     /// Bytes as a JSON string of standard base64 (for opaque payloads such as module values).
     public func base64String(_ b: Bytes) {
-        buffer.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
         b.withUnsafeBufferPointer { base64($0) }
-        buffer.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
     }
 
     // MARK: - Internals
@@ -192,35 +271,78 @@ public final class JSONWriter {
 
     /// Writes valid UTF-8 as a quoted JSON string, escaping `"`, `\` and U+0000...U+001F.
     private func quoted(_ p: UnsafeBufferPointer<UInt8>) {
-        buffer.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
         var runStart = 0
         var i = 0
         let n = p.count
+        let ones: UInt64 = 0x0101_0101_0101_0101
         while i < n {
+            // Skip 8 bytes at a time while none is below 0x20, `"` or `\` (UTF-8 multibyte bytes pass).
+            if i &+ 8 <= n, let base = p.baseAddress {
+                let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                let quote = w ^ (ones &* 0x22)
+                let backslash = w ^ (ones &* 0x5C)
+                let low = (w & (ones &* 0x7F)) &- ones &* 0x20  // high bit set where (byte & 0x7F) < 0x20
+                let bad = (low & ~w) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+                if bad & (ones &* 0x80) == 0 {
+                    i &+= 8
+                    continue
+                }
+            }
             let c = p[i]
             if c >= 0x20 && c != 0x22 && c != 0x5C {
                 i += 1
                 continue
             }
-            if runStart < i { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: p[runStart..<i])) }
-            buffer.append(UInt8(ascii: "\\"))
+            if runStart < i { put(UnsafeBufferPointer(rebasing: p[runStart..<i])) }
+            put(UInt8(ascii: "\\"))
             switch c {
-            case 0x22: buffer.append(0x22)
-            case 0x5C: buffer.append(0x5C)
-            case 0x0A: buffer.append(UInt8(ascii: "n"))
-            case 0x0D: buffer.append(UInt8(ascii: "r"))
-            case 0x09: buffer.append(UInt8(ascii: "t"))
-            case 0x08: buffer.append(UInt8(ascii: "b"))
-            case 0x0C: buffer.append(UInt8(ascii: "f"))
+            case 0x22: put(0x22)
+            case 0x5C: put(0x5C)
+            case 0x0A: put(UInt8(ascii: "n"))
+            case 0x0D: put(UInt8(ascii: "r"))
+            case 0x09: put(UInt8(ascii: "t"))
+            case 0x08: put(UInt8(ascii: "b"))
+            case 0x0C: put(UInt8(ascii: "f"))
             default:
-                buffer.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30,
-                                           JSONWriter.hexDigits[Int(c >> 4)], JSONWriter.hexDigits[Int(c & 15)]])
+                put(UInt8(ascii: "u"))
+                put(0x30)
+                put(0x30)
+                put(JSONWriter.hexDigits[Int(c >> 4)])
+                put(JSONWriter.hexDigits[Int(c & 15)])
             }
             i += 1
             runStart = i
         }
-        if runStart < n { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: p[runStart..<n])) }
-        buffer.append(UInt8(ascii: "\""))
+        if runStart < n { put(UnsafeBufferPointer(rebasing: p[runStart..<n])) }
+        put(UInt8(ascii: "\""))
+    }
+
+    /// Whether every byte is printable ASCII other than `"` and `\` (0x20...0x7F), 8 bytes at a time: such a
+    /// string is its own JSON text between quotes.
+    @inline(__always)
+    static func needsNoEscape(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = p.count
+        guard let base = p.baseAddress else { return true }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var i = 0
+        while i &+ 8 <= n {
+            let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            // A byte >= 0x80, a byte < 0x20, a byte == 0x22, a byte == 0x5C (exact "has a byte" tests).
+            let low = (w &- ones &* 0x20) & ~w
+            let quote = w ^ (ones &* 0x22)
+            let backslash = w ^ (ones &* 0x5C)
+            let bad = w | low | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+            if bad & highs != 0 { return false }
+            i &+= 8
+        }
+        while i < n {
+            let c = base[i]
+            if c < 0x20 || c >= 0x80 || c == 0x22 || c == 0x5C { return false }
+            i &+= 1
+        }
+        return true
     }
 
     /// Strict UTF-8 (Unicode 15 table 3-7): no overlong forms, no surrogates, nothing above U+10FFFF.
@@ -270,29 +392,29 @@ public final class JSONWriter {
     private func base64(_ p: UnsafeBufferPointer<UInt8>) {
         let a = JSONWriter.base64Alphabet
         let n = p.count
-        buffer.reserveCapacity(buffer.count + (n + 2) / 3 * 4)
+        reserve((n + 2) / 3 * 4)
         var i = 0
         while i + 3 <= n {
             let v = UInt32(p[i]) << 16 | UInt32(p[i + 1]) << 8 | UInt32(p[i + 2])
-            buffer.append(a[Int(v >> 18)])
-            buffer.append(a[Int(v >> 12 & 63)])
-            buffer.append(a[Int(v >> 6 & 63)])
-            buffer.append(a[Int(v & 63)])
+            put(a[Int(v >> 18)])
+            put(a[Int(v >> 12 & 63)])
+            put(a[Int(v >> 6 & 63)])
+            put(a[Int(v & 63)])
             i += 3
         }
         let rest = n - i
         if rest == 1 {
             let v = UInt32(p[i]) << 16
-            buffer.append(a[Int(v >> 18)])
-            buffer.append(a[Int(v >> 12 & 63)])
-            buffer.append(UInt8(ascii: "="))
-            buffer.append(UInt8(ascii: "="))
+            put(a[Int(v >> 18)])
+            put(a[Int(v >> 12 & 63)])
+            put(UInt8(ascii: "="))
+            put(UInt8(ascii: "="))
         } else if rest == 2 {
             let v = UInt32(p[i]) << 16 | UInt32(p[i + 1]) << 8
-            buffer.append(a[Int(v >> 18)])
-            buffer.append(a[Int(v >> 12 & 63)])
-            buffer.append(a[Int(v >> 6 & 63)])
-            buffer.append(UInt8(ascii: "="))
+            put(a[Int(v >> 18)])
+            put(a[Int(v >> 12 & 63)])
+            put(a[Int(v >> 6 & 63)])
+            put(UInt8(ascii: "="))
         }
     }
 }

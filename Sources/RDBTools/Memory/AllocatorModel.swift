@@ -110,10 +110,44 @@ enum PackedSize {
     @inline(__always) static func backlen(_ l: Int) -> Int { ListpackEntrySize.backlen(l) }
 
     /// One listpack entry holding `b`: an integer encoding when it is a canonical integer, else a string.
-    @inline(__always) static func entry(_ b: Bytes) -> Int {
-        if let v = integerValue(b) { return intEntry(v) }
-        return ListpackEntrySize.string(length: b.count)
+    @inline(__always) static func entry(_ b: Bytes) -> Int { b.withUnsafeBytes { entry($0) } }
+
+    @inline(__always) static func entry(_ p: UnsafeRawBufferPointer) -> Int {
+        if let v = integerValue(p) { return intEntry(v) }
+        return ListpackEntrySize.string(length: p.count)
     }
+
+    /// `entry(scoreText(d))` without building the text when `d2string` writes an integer.
+    @inline(__always) static func scoreEntry(_ d: Double) -> Int {
+        if d > -4_503_599_627_370_495 && d < 4_503_599_627_370_496 && d == d.rounded(.towardZero)
+            && !(d == 0 && d.sign == .minus) {
+            return intEntry(Int64(d))
+        }
+        if !d.isFinite || d == 0 { return entry(scoreText(d)) }
+        // `%.17g` into a stack buffer: the same text as `scoreText`, without building arrays (and through
+        // glibc's strfromd when present: `withVaList` boxes its arguments, a third of `rdb memory`'s time).
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 40) { buf -> Int in
+            let n: Int
+            if let strfromd = Self.strfromd {
+                n = Int(strfromd(buf.baseAddress!, 40, "%.17g", d))
+            } else {
+                n = Int(withVaList([d]) { vsnprintf(buf.baseAddress!, 40, "%.17g", $0) })
+            }
+            return entry(UnsafeRawBufferPointer(start: buf.baseAddress!, count: max(0, min(n, 39))))
+        }
+    }
+
+    typealias StrFromD = @convention(c) (UnsafeMutablePointer<CChar>?, Int, UnsafePointer<CChar>?, Double) -> Int32
+
+    /// C's `strfromd` (ISO/IEC TS 18661-1, glibc 2.25+), which the C headers hide from Swift by default.
+    nonisolated(unsafe) static let strfromd: StrFromD? = {  // set once, then only read
+        #if canImport(Glibc)
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "strfromd") else { return nil }
+        return unsafeBitCast(symbol, to: StrFromD.self)
+        #else
+        return nil
+        #endif
+    }()
 
     /// Listpack header (total bytes, count) plus the end byte.
     static let listpackOverhead = 7
@@ -132,10 +166,10 @@ enum PackedSize {
     }
 
     /// An intset of these members (`intset.c`: 8-byte header, 2/4/8 bytes per member), nil if one is not an integer.
-    static func intset(_ members: [Bytes]) -> Int? {
+    static func intset<E: MemoryElements>(_ members: E) -> Int? {
         var width = 2
-        for m in members {
-            guard let v = integerValue(m) else { return nil }
+        for i in 0..<members.count {
+            guard let v = members.withBytes(i, { integerValue($0) }) else { return nil }
             if v < Int64(Int32.min) || v > Int64(Int32.max) { width = 8 }
             else if width < 4 && (v < Int64(Int16.min) || v > Int64(Int16.max)) { width = 4 }
         }

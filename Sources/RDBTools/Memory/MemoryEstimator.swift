@@ -26,63 +26,108 @@ public enum MemoryEstimator {
         return key + value(entry.value, serializedSize: Int(entry.serializedSize) - entry.key.count)
     }
 
-    public static func value(_ v: RDBValue, serializedSize: Int = 0) -> Int {
+    /// The estimate of an entry read by `RDBReader.next(lendingInto:)`, from the lent elements (the same
+    /// figure `usage(of:)` gives for the materialized entry).
+    public static func usage(of entry: RDBEntry, lent a: RDBValueArena) -> Int {
         typealias A = AllocatorModel
+        let key = A.sds(entry.key.count) + A.dictEntry
+        switch a.kind {
+        case .none: return usage(of: entry)
+        case .string: return key + string(a[0])
+        case .list: return key + list(ArenaElements(a, first: 0, stride: 1, count: a.count))
+        case .set: return key + set(ArenaElements(a, first: 0, stride: 1, count: a.count))
+        case .sortedSet:
+            let scores = a.scores
+            return key + sortedSet(ArenaElements(a, first: 0, stride: 1, count: a.count)) { scores[$0] }
+        case .hash:
+            let n = a.count / 2
+            return key + hash(ArenaElements(a, first: 0, stride: 2, count: n), ArenaElements(a, first: 1, stride: 2, count: n))
+        }
+    }
+
+    public static func value(_ v: RDBValue, serializedSize: Int = 0) -> Int {
         switch v {
         case .string(let s):
-            if PackedSize.integerValue(s) != nil { return A.robj }
-            if s.count <= 44 { return A.jemalloc(A.robj + 3 + s.count + 1) }
-            return A.robj + A.sds(s.count)
+            return s.withUnsafeBytes { string($0) }
         case .list(let items):
-            return A.robj + A.quicklist + quicklistNodes(items)
+            return list(ArrayElements(items: items))
         case .set(let members):
-            if members.count <= 512, let bytes = PackedSize.intset(members) {
-                return A.robj + A.jemalloc(bytes)
-            }
-            var size = A.robj + A.dict + 8 * A.dictSlots(members.count)
-            for m in members { size += A.dictEntry + A.sds(m.count) }
-            return size
+            return set(ArrayElements(items: members))
         case .sortedSet(let members):
-            if members.count <= 128 && members.allSatisfy({ $0.member.count <= 64 }) {
-                var lp = PackedSize.listpackOverhead
-                for m in members { lp += PackedSize.entry(m.member) + PackedSize.entry(PackedSize.scoreText(m.score)) }
-                return A.robj + A.jemalloc(lp)
-            }
-            var size = Double(A.robj + A.zset + A.zskiplist + A.dict + 8 * A.dictSlots(members.count) + A.skiplistHeader)
-            for m in members {
-                size += Double(A.sds(m.member.count) + A.dictEntry) + A.skiplistNodeExpected
-            }
-            return Int(size)
+            return sortedSet(ZsetMemberElements(members: members)) { members[$0].score }
         case .hash(let fields):
-            if fields.count <= 128 && fields.allSatisfy({ $0.field.count <= 64 && $0.value.count <= 64 }) {
-                var lp = PackedSize.listpackOverhead
-                for f in fields { lp += PackedSize.entry(f.field) + PackedSize.entry(f.value) }
-                return A.robj + A.jemalloc(lp)
-            }
-            var size = A.robj + A.dict + 8 * A.dictSlots(fields.count)
-            for f in fields { size += A.dictEntry + A.sds(f.field.count) + A.sds(f.value.count) }
-            return size
+            return hash(HashFieldElements(fields: fields, values: false), HashFieldElements(fields: fields, values: true))
         case .stream(let s):
             return stream(s)
         case .module:
-            return A.robj + max(0, serializedSize)
+            return AllocatorModel.robj + max(0, serializedSize)
         }
+    }
+
+    static func string(_ s: UnsafeRawBufferPointer) -> Int {
+        typealias A = AllocatorModel
+        if PackedSize.integerValue(s) != nil { return A.robj }
+        if s.count <= 44 { return A.jemalloc(A.robj + 3 + s.count + 1) }
+        return A.robj + A.sds(s.count)
+    }
+
+    static func list<E: MemoryElements>(_ items: E) -> Int {
+        AllocatorModel.robj + AllocatorModel.quicklist + quicklistNodes(items)
+    }
+
+    static func set<E: MemoryElements>(_ members: E) -> Int {
+        typealias A = AllocatorModel
+        if members.count <= 512, let bytes = PackedSize.intset(members) {
+            return A.robj + A.jemalloc(bytes)
+        }
+        var size = A.robj + A.dict + 8 * A.dictSlots(members.count)
+        for i in 0..<members.count { size += A.dictEntry + A.sds(members.length(i)) }
+        return size
+    }
+
+    static func sortedSet<E: MemoryElements>(_ members: E, score: (Int) -> Double) -> Int {
+        typealias A = AllocatorModel
+        let n = members.count
+        if n <= 128 && (0..<n).allSatisfy({ members.length($0) <= 64 }) {
+            var lp = PackedSize.listpackOverhead
+            for i in 0..<n { lp += members.withBytes(i) { PackedSize.entry($0) } + PackedSize.scoreEntry(score(i)) }
+            return A.robj + A.jemalloc(lp)
+        }
+        var size = Double(A.robj + A.zset + A.zskiplist + A.dict + 8 * A.dictSlots(n) + A.skiplistHeader)
+        for i in 0..<n {
+            size += Double(A.sds(members.length(i)) + A.dictEntry) + A.skiplistNodeExpected
+        }
+        return Int(size)
+    }
+
+    static func hash<F: MemoryElements, V: MemoryElements>(_ fields: F, _ values: V) -> Int {
+        typealias A = AllocatorModel
+        let n = fields.count
+        if n <= 128 && (0..<n).allSatisfy({ fields.length($0) <= 64 && values.length($0) <= 64 }) {
+            var lp = PackedSize.listpackOverhead
+            for i in 0..<n { lp += fields.withBytes(i) { PackedSize.entry($0) } + values.withBytes(i) { PackedSize.entry($0) } }
+            return A.robj + A.jemalloc(lp)
+        }
+        var size = A.robj + A.dict + 8 * A.dictSlots(n)
+        for i in 0..<n { size += A.dictEntry + A.sds(fields.length(i)) + A.sds(values.length(i)) }
+        return size
     }
 
     /// Listpack nodes as Redis 7's `quicklistPush` fills them (`_quicklistNodeAllowInsert`: a node takes an
     /// element while its bytes + the element's length + 8 stay within 8192), each node 40 bytes + its listpack.
-    static func quicklistNodes(_ items: [Bytes]) -> Int {
+    static func quicklistNodes<E: MemoryElements>(_ items: E) -> Int {
         typealias A = AllocatorModel
         var total = 0
         var lp = 0
         var inNode = 0
-        for x in items {
-            if inNode > 0 && lp + x.count + 8 > 8192 {
+        for i in 0..<items.count {
+            let len = items.length(i)
+            if inNode > 0 && lp + len + 8 > 8192 {
                 total += A.quicklistNode + A.jemalloc(lp)
                 inNode = 0
             }
             if inNode == 0 { lp = PackedSize.listpackOverhead }
-            lp += PackedSize.entry(x)
+            lp += items.withBytes(i) { PackedSize.entry($0) }
             inNode += 1
         }
         if inNode > 0 { total += A.quicklistNode + A.jemalloc(lp) }
@@ -137,4 +182,52 @@ public enum MemoryEstimator {
         }
         return size
     }
+}
+
+/// The elements of one value as the estimator reads them, whether materialized or lent.
+protocol MemoryElements {
+    var count: Int { get }
+    func length(_ i: Int) -> Int
+    func withBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R
+}
+
+struct ArrayElements: MemoryElements {
+    let items: [Bytes]
+    var count: Int { items.count }
+    @inline(__always) func length(_ i: Int) -> Int { items[i].count }
+    @inline(__always) func withBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R { items[i].withUnsafeBytes(body) }
+}
+
+struct ZsetMemberElements: MemoryElements {
+    let members: [SortedSetMember]
+    var count: Int { members.count }
+    @inline(__always) func length(_ i: Int) -> Int { members[i].member.count }
+    @inline(__always) func withBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R { members[i].member.withUnsafeBytes(body) }
+}
+
+struct HashFieldElements: MemoryElements {
+    let fields: [HashField]
+    /// The values instead of the field names.
+    let values: Bool
+    var count: Int { fields.count }
+    @inline(__always) func length(_ i: Int) -> Int { values ? fields[i].value.count : fields[i].field.count }
+    @inline(__always) func withBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        values ? fields[i].value.withUnsafeBytes(body) : fields[i].field.withUnsafeBytes(body)
+    }
+}
+
+/// Elements `first`, `first + stride`, ... of an arena (hash fields: stride 2).
+struct ArenaElements: MemoryElements {
+    let arena: RDBValueArena
+    let first: Int
+    let stride: Int
+    let count: Int
+    init(_ arena: RDBValueArena, first: Int, stride: Int, count: Int) {
+        self.arena = arena
+        self.first = first
+        self.stride = stride
+        self.count = count
+    }
+    @inline(__always) func length(_ i: Int) -> Int { arena.length(first &+ i &* stride) }
+    @inline(__always) func withBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R { body(arena[first &+ i &* stride]) }
 }

@@ -36,8 +36,14 @@ public final class MemoryReport {
 
     /// Adds one key; returns its estimate.
     @discardableResult
-    public func add(_ e: RDBEntry) -> KeyUsage {
-        let usage = KeyUsage(db: e.db, key: e.key, type: e.value.typeName, bytes: MemoryEstimator.usage(of: e), ordinal: keys)
+    public func add(_ e: RDBEntry) -> KeyUsage { add(e, bytes: MemoryEstimator.usage(of: e)) }
+
+    /// Adds a key read by `RDBReader.next(lendingInto:)`, whose value is lent in `lent`.
+    @discardableResult
+    public func add(_ e: RDBEntry, lent: RDBValueArena) -> KeyUsage { add(e, bytes: MemoryEstimator.usage(of: e, lent: lent)) }
+
+    private func add(_ e: RDBEntry, bytes: Int) -> KeyUsage {
+        let usage = KeyUsage(db: e.db, key: e.key, type: e.value.typeName, bytes: bytes, ordinal: keys)
         keys += 1
         totalBytes += usage.bytes
         byType[usage.type, default: Sum()].add(usage.bytes)

@@ -1,0 +1,95 @@
+import Testing
+import Foundation
+import RDB
+import TestSupport
+@testable import RDBTools
+
+/// The tools write the same bytes from lent values (`RDBReader.next(lendingInto:)`, what `rdb dump` and
+/// `rdb memory` use) as from materialized ones (`next()`): canonical JSON, RESP commands and memory estimates,
+/// for every Fixtures/ file and every readable corpus file.
+@Suite struct LentOutputTests {
+    struct Outputs: Equatable {
+        var json: [UInt8] = []
+        var resp: [UInt8] = []
+        var respError: String?
+        var memory: [Int] = []
+    }
+
+    static func rdbFiles(under dir: URL) -> [URL] {
+        guard let e = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: nil) else { return [] }
+        return e.compactMap { $0 as? URL }.filter { $0.pathExtension == "rdb" }.sorted { $0.path < $1.path }
+    }
+
+    /// The three outputs of one file, read with or without lending; nil when the file does not read.
+    static func outputs(_ path: String, lending: Bool) -> Outputs? {
+        var options = RDBReaderOptions()
+        options.allowPreReleaseFunctions = true
+        guard let reader = try? RDBReader(path: path, options: options) else { return nil }
+        let arena = lending ? RDBValueArena() : nil
+        let json = JSONWriter()
+        let encoder = CanonicalJSONEncoder(format: .jsonl, writer: json)
+        let resp = RESPOutput()
+        let exporter = RESPExporter(output: resp, options: RESPExportOptions())
+        var out = Outputs()
+        do {
+            while let record = try (arena.map { try reader.next(lendingInto: $0) } ?? reader.next()) {
+                try encoder.consume(record, lent: arena)
+                if out.respError == nil {
+                    do { try exporter.consume(record, lent: arena) } catch { out.respError = "\(error)" }
+                }
+                if case .entry(let e) = record {
+                    out.memory.append(arena.map { MemoryEstimator.usage(of: e, lent: $0) } ?? MemoryEstimator.usage(of: e))
+                }
+            }
+            try encoder.finish()
+        } catch {
+            return nil
+        }
+        out.json = json.buffer
+        out.resp = resp.bytes
+        return out
+    }
+
+    func compare(_ files: [URL]) -> Int {
+        var compared = 0
+        for f in files {
+            guard let model = Self.outputs(f.path, lending: false) else { continue }
+            let lent = Self.outputs(f.path, lending: true)
+            #expect(lent?.json == model.json, "\(f.path): JSON differs when lent")
+            #expect(lent?.resp == model.resp && lent?.respError == model.respError, "\(f.path): RESP differs when lent")
+            #expect(lent?.memory == model.memory, "\(f.path): memory estimates differ when lent")
+            compared += 1
+        }
+        return compared
+    }
+
+    /// The short-decimal fast path of `JSONWriter.double` writes what `description` writes.
+    @Test func doublesWithFewDecimalsMatchDescription() {
+        var rng = SeededRandom(seed: 5)
+        var values: [Double] = [0.001, -0.001, 0.0015, 0.1, 0.5, 1.25, 99_999_999.9999, -12_345.678, 0.0001, 1e8 - 0.5]
+        for _ in 0..<20_000 {
+            let decimals = Int(rng.next() % 5)
+            let scale = [1.0, 10, 100, 1000, 10_000][decimals]
+            let k = Double(Int64(bitPattern: rng.next()) % 2_000_000_000_000)
+            values.append(k / scale)
+            values.append(Double(bitPattern: rng.next()))
+        }
+        for v in values where v.isFinite && v != v.rounded(.towardZero) {
+            let w = JSONWriter()
+            w.double(v)
+            #expect(String(decoding: w.buffer, as: UTF8.self) == v.description, "\(v)")
+        }
+    }
+
+    @Test func fixturesWriteTheSameFromLentValues() {
+        let compared = compare(Self.rdbFiles(under: TestPaths.fixturesDirectory))
+        #expect(compared >= 21, "Fixtures/ files compared: \(compared)")
+    }
+
+    @Test(.enabled(if: TestPaths.sharedCorpusDirectory != nil, "../shared/rdb-corpus is not present"))
+    func corpusWritesTheSameFromLentValues() throws {
+        let root = try #require(TestPaths.sharedCorpusDirectory)
+        let compared = compare(Self.rdbFiles(under: root))
+        #expect(compared >= 100, "corpus files compared: \(compared)")
+    }
+}
