@@ -28,12 +28,12 @@ public struct KeyspaceLoader {
         case .function(let code): keyspace.functions.append(code)
         case .moduleAux(let m): keyspace.moduleAux.append(m)
         case .entry(let e):
-            if keyspace[e.db, e.key] != nil {
+            let entry = KeyEntry(value: Value(loading: e.value), expireAtMs: e.expireAtMs,
+                                 lruIdleSeconds: e.lruIdleSeconds, lfuFreq: e.lfuFreq)
+            if !keyspace.insertNew(db: e.db, key: e.key, entry) {
                 // Redis refuses such a file ("Duplicate key … found in RDB file").
                 throw KeyspaceLoadError(message: "duplicate key", db: e.db, key: e.key, offset: e.startOffset)
             }
-            keyspace[e.db, e.key] = KeyEntry(value: Value(loading: e.value), expireAtMs: e.expireAtMs,
-                                              lruIdleSeconds: e.lruIdleSeconds, lfuFreq: e.lfuFreq)
         case .selectDB, .resizeDB, .slotInfo, .valkeySlotImport, .eof: break
         }
     }

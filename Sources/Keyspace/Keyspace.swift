@@ -110,6 +110,16 @@ public struct Keyspace: Sendable, Equatable {
         }
     }
 
+    /// Adds `key` unless it is there (then nothing changes): one trie walk, where a lookup and then an
+    /// insert take two (loading a file).
+    mutating func insertNew(db: Int, key: Bytes, _ entry: KeyEntry) -> Bool {
+        var d = databases.removeValue(forKey: db) ?? Database()
+        defer { databases[db] = d }
+        guard let old = d.updateValue(entry, forKey: key) else { return true }
+        d[key] = old
+        return false
+    }
+
     /// Replaces a whole database (nil or empty: none).
     public mutating func setDatabase(_ db: Int, _ keys: Database?) {
         databases[db] = (keys?.isEmpty ?? true) ? nil : keys

@@ -45,7 +45,15 @@ public struct ZSetValue: Sendable, Equatable {
             for m in members { t.set(m.member, encodeScore(m.score)) }
             z.storage = .table(t)
         } else {
-            for m in members { z.set(m.member, m.score, keepNegativeZero: true) }
+            // Sorted once and appended (a file's listpack is already in order), instead of an
+            // insertion per member; a repeated member keeps its last score, as `set` would.
+            var seen = Set<Bytes>()
+            var items: [(member: Bytes, score: Double)] = []
+            for m in members.reversed() where seen.insert(m.member).inserted { items.append((m.member, m.score)) }
+            items.sort(by: zsetPrecedes)
+            var p = PackedBytes()
+            for i in items { p.append(i.member) }
+            z.storage = .packed(p, items.map(\.score))
         }
         return z
     }
@@ -93,7 +101,8 @@ public struct ZSetValue: Sendable, Equatable {
             var pos = 0
             var idx = 0
             p.forEach { e in
-                if zsetPrecedes((Bytes(e), s[idx]), (member, score)) {
+                let precedes = s[idx] != score ? s[idx] < score : e.lexicographicallyPrecedes(member)
+                if precedes {
                     pos = idx + 1
                     idx += 1
                     return true

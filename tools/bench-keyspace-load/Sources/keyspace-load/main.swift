@@ -1,7 +1,7 @@
 // keyspace-load FILE [--by-type]
 //
 // Loads FILE (an RDB) into a Keyspace and prints one line of `name=value` pairs: keys, load_s (wall
-// time of the load), peak_rss (VmHWM: the process's peak resident memory, the figure compared with
+// time of the load), cpu_s (user + system CPU time of the process, every thread, at the load's end), peak_rss (VmHWM: the process's peak resident memory, the figure compared with
 // redis-server's used_memory), rss (VmRSS after the load, malloc_trim'd) and heap (bytes malloc
 // has handed out and not freed: mallinfo2's uordblks + hblkhd).
 //
@@ -21,6 +21,12 @@ func statusField(_ name: String) -> Int {
         return kb * 1024
     }
     return 0
+}
+
+func cpuSeconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
 }
 
 func heapInUse() -> Int { Int(heap_bytes_in_use()) }
@@ -62,9 +68,10 @@ do {
     let start = Date()
     let loaded = try load(path) { $0 }
     let seconds = Date().timeIntervalSince(start)
+    let cpu = cpuSeconds()
     heap_trim()
     let heap = heapInUse() - heap0
-    print("keys=\(loaded.keyspace.keyCount) load_s=\(String(format: "%.3f", seconds)) peak_rss=\(statusField("VmHWM")) "
+    print("keys=\(loaded.keyspace.keyCount) load_s=\(String(format: "%.3f", seconds)) cpu_s=\(String(format: "%.3f", cpu)) peak_rss=\(statusField("VmHWM")) "
         + "rss=\(statusField("VmRSS")) heap=\(heap)")
     withExtendedLifetime(loaded) {}
     if args.contains("--by-type") {
