@@ -186,6 +186,9 @@ public final class DatasetFollower: @unchecked Sendable {
                     setState(ready, phaseChanged: true)
                     continue
                 }
+                // Idle: a log that passed the threshold while a compaction ran (or before the sealed segments
+                // were verified) is compacted now, not at the master's next write.
+                if let c = compactor, let d = dataset() { c.consider(d, lineage: lineage, rdbVersion: rdbVersion) }
                 _ = wakeup.wait(timeout: .now() + idleWait)
                 continue
             }

@@ -10,7 +10,8 @@ import TestSupport
 /// The stateful replica end to end, against real masters: a seeded random workload (every command group the
 /// applier covers, MULTI/EXEC, Lua, FUNCTION LOAD + FCALL, RESTORE, short TTLs) runs on the master, with
 /// `maxmemory` evicting keys, while the built `redis-replica follow` records and applies it. The follower is
-/// killed with -9 several times in the middle of the run (the master keeps writing while it is down).
+/// killed with -9 several times in the middle of the run (the master keeps writing while it is down), and it
+/// compacts with a small `--compact-after-bytes`, so its snapshot is rewritten from the dataset several times.
 ///
 /// At the end:
 /// - the master counted one full sync only: every restart resumed with +CONTINUE;
@@ -20,7 +21,7 @@ import TestSupport
 /// A 6.2 master propagates relative TTLs (EXPIRE, SET EX), which every replica turns into its own absolute
 /// time at apply time: there expiry times are compared by presence only (DEBUG DIGEST does the same).
 /// A failing run names its seed.
-@Suite("follow: seeded workload with kill -9 and evictions", .serialized)
+@Suite("follow: seeded workload with kill -9, compaction and evictions", .serialized)
 struct FollowDifferentialTests {
     struct Run {
         var binary: String?
@@ -31,6 +32,9 @@ struct FollowDifferentialTests {
         /// The RDB version the master's own server loads (6.2 reads up to 9).
         var rdbVersion: Int? { relativeTTLs ? 9 : nil }
     }
+
+    /// A compaction threshold small enough that the run compacts several times.
+    static let compactAfterBytes = 48 * 1024
 
     static func snapshotCommand(_ args: [String]) throws -> (Int32, String) {
         let p = Process()
@@ -56,19 +60,18 @@ struct FollowDifferentialTests {
         defer { master.stop() }
         let client = try master.client(timeout: 30)
         defer { client.close() }
-        // maxmemory a little above the empty server's use: the eviction bursts below go past it, and the
-        // master propagates each eviction as a DEL (or UNLINK).
-        let used = try Self.stat(client, "memory", "used_memory")
-        try client.call("CONFIG", "SET", "maxmemory", String(used + 2_500_000))
-        try client.call("CONFIG", "SET", "maxmemory-policy", "allkeys-random")
-
         let tmp = try TemporaryDirectory(prefix: "follow-diff")
         defer { tmp.remove() }
         let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: Int(try FreePort.allocate()),
-                                extra: [])
+                                extra: ["--compact-after-bytes", String(Self.compactAfterBytes)])
         defer { follower.stop() }
         try follower.start()
         try follower.waitCaughtUp(timeout: 60)
+        // maxmemory 5 MB above what the server uses with its replica attached (backlog included): each eviction
+        // burst below goes past it, and the master propagates every eviction as a DEL (or UNLINK).
+        let used = try Self.stat(client, "memory", "used_memory")
+        try client.call("CONFIG", "SET", "maxmemory", String(used + 5_000_000))
+        try client.call("CONFIG", "SET", "maxmemory-policy", "allkeys-random")
 
         var workload = DifferentialWorkload(seed: seed)
         var rng = SeededRandom(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
@@ -90,7 +93,21 @@ struct FollowDifferentialTests {
             }
             if i % 400 == 200 {
                 // An eviction burst: big values until the master evicts (some of the workload's keys too).
-                for j in 0..<60 { _ = try client.command("SET", "big:\(i):\(j)", String(repeating: "e", count: 60_000)) }
+                var written = 0
+                for j in 0..<100 where !(try client.command("SET", "big:\(i):\(j)", String(repeating: "e", count: 60_000))).isError {
+                    written += 1
+                }
+                // The master evicts to make room; it does not refuse the writes (-OOM), which would stop the stream.
+                #expect(written == 100, "seed \(seed): the master refused \(100 - written) writes of the burst at \(i)")
+                // 6 MB of stream: far past the compaction threshold. Wait for the compaction it starts (after a
+                // restart, compaction waits for the background verification of the sealed segments).
+                let before = follower.count("Compaction done")
+                do {
+                    try waitUntil(60, "seed \(seed): a compaction after the burst at \(i)") { follower.count("Compaction done") > before }
+                } catch {
+                    print(follower.log.split(separator: "\n").suffix(40).joined(separator: "\n"))
+                    throw error
+                }
             }
             if killAt.contains(i) {
                 follower.kill9()
@@ -119,6 +136,8 @@ struct FollowDifferentialTests {
             return d?.phase == .ready && d?.appliedOffset == offset
         }
         #expect(try Self.stat(client, "stats", "sync_full") == 1, "seed \(seed): a restart did a full sync (log: \(follower.logURL.path))")
+        let compactions = follower.count("Compaction done")
+        #expect(compactions >= r.commands / 400, "seed \(seed): \(compactions) compactions (log: \(follower.logURL.path))")
         _ = try client.call("SAVE")
         let digest = try master.debugDigest()
         #expect(follower.stop() == 0)
