@@ -23,7 +23,9 @@ public struct KeyspaceLoader {
 
     public mutating func consume(_ record: RDBRecord) throws {
         switch record {
-        case .header(let h): header = h
+        case .header(let h):
+            header = h
+            keyspace.zsetKeepsNegativeZero = h.magic == .redis && h.version <= 9
         case .aux(let k, let v): aux.append((k, v))
         case .function(let code): keyspace.functions.append(code)
         case .moduleAux(let m): keyspace.moduleAux.append(m)

@@ -91,8 +91,19 @@ public struct Keyspace: Sendable, Equatable {
     public var functions: [Bytes] = []
     /// MODULE_AUX records, kept opaque, in file order.
     public var moduleAux: [ModuleAux] = []
+    /// Whether a small sorted set keeps a -0 score as -0, as masters before Redis 7.0 do: their ziplist
+    /// stores the score as `d2string`'s text "-0", which `string2ll` refuses as an integer. Redis 7.0+
+    /// listpacks (and Valkey) store it as the integer 0. Set from the loaded file's version (RDB 9 or
+    /// older with the REDIS magic: a 6.2 or older master); snapshots of the dataset keep that version.
+    public var zsetKeepsNegativeZero = false
 
     public init() {}
+
+    /// Equal data: the same databases, functions and module AUX records (`zsetKeepsNegativeZero` is a rule
+    /// for later writes, not data).
+    public static func == (a: Keyspace, b: Keyspace) -> Bool {
+        a.databases == b.databases && a.functions == b.functions && a.moduleAux == b.moduleAux
+    }
 
     public var keyCount: Int { databases.values.reduce(0) { $0 + $1.count } }
 

@@ -23,8 +23,9 @@ public struct ZSetValue: Sendable, Equatable {
     }
 
     /// A whole result built at once, as Redis builds a Z*STORE destination (`zsetConvertToListpackIfNeeded`):
-    /// packed (with -0 stored as 0) when small enough, otherwise hashed with the scores exact.
-    static func built(_ items: [(member: Bytes, score: Double)]) -> ZSetValue {
+    /// packed (with -0 stored as 0, unless `keepNegativeZero`: a master before 7.0) when small enough,
+    /// otherwise hashed with the scores exact.
+    static func built(_ items: [(member: Bytes, score: Double)], keepNegativeZero: Bool = false) -> ZSetValue {
         var z = ZSetValue()
         if items.count > PackedLimits.maxEntries || items.contains(where: { $0.member.count > PackedLimits.maxValueBytes }) {
             var t = ArenaTable(minimumCapacity: items.count,
@@ -32,7 +33,7 @@ public struct ZSetValue: Sendable, Equatable {
             for i in items { t.set(i.member, encodeScore(i.score)) }
             z.storage = .table(t)
         } else {
-            for i in items { z.set(i.member, i.score) }
+            for i in items { z.set(i.member, i.score, keepNegativeZero: keepNegativeZero) }
         }
         return z
     }

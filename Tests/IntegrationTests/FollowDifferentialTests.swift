@@ -78,8 +78,10 @@ struct FollowDifferentialTests {
         var killAt = Set<Int>()
         while killAt.count < r.kills { killAt.insert(100 + Int(rng.next() % UInt64(r.commands - 200))) }
         var restored = 0
+        /// What the client sent, to print the commands naming a key that differs.
+        var sent: [String] = []
         for i in 0..<r.commands {
-            for cmd in workload.next() { _ = try client.command(cmd) }
+            for cmd in workload.next() { sent.append("\(i): " + cmd.joined(separator: " ")); _ = try client.command(cmd) }
             if i % 150 == 75 {
                 // RESTORE: the master's own DUMP of a key, restored under another name (with a TTL now and then).
                 for _ in 0..<8 {
@@ -111,7 +113,8 @@ struct FollowDifferentialTests {
             }
             if killAt.contains(i) {
                 follower.kill9()
-                for _ in 0..<40 { for cmd in workload.next() { _ = try client.command(cmd) } }
+                sent.append("\(i): kill -9")
+                for _ in 0..<40 { for cmd in workload.next() { sent.append("\(i) (down): " + cmd.joined(separator: " ")); _ = try client.command(cmd) } }
                 try follower.start()
                 // Resumed before the next eviction burst, which alone is larger than the master's 1 MB backlog.
                 try follower.waitCaughtUp(timeout: 60)
@@ -120,6 +123,9 @@ struct FollowDifferentialTests {
         #expect(restored > 0, "seed \(seed): no RESTORE was applied")
         #expect(try Self.stat(client, "stats", "evicted_keys") > 0, "seed \(seed): maxmemory evicted nothing")
 
+        // No more evictions: a master over maxmemory evicts before any command, INFO and DEBUG DIGEST
+        // included, so it would go on deleting keys (and propagating the DELs) after its SAVE below.
+        try client.call("CONFIG", "SET", "maxmemory", "0")
         // Let the short TTLs (<= 450 ms) pass, then make the master delete every key past its TTL (SCAN expires
         // what it visits and propagates the DELs), so nothing expires between our catch-up and the SAVE.
         Thread.sleep(forTimeInterval: 0.6)
@@ -152,7 +158,18 @@ struct FollowDifferentialTests {
             ours: try KeyspaceComparison.lines(ours, groupReads: false, expiryPresenceOnly: r.relativeTTLs),
             theirs: try KeyspaceComparison.lines(saved, groupReads: false, expiryPresenceOnly: r.relativeTTLs),
             label: "seed \(seed)")
-        if let report { print(report) }
+        if let report {
+            print(report)
+            // The commands that named the differing keys (and every SELECT, SWAPDB, MOVE, FLUSHDB and script).
+            let keys = Set(report.split(separator: "\n").compactMap { line -> String? in
+                guard let r = line.range(of: "\"key\":\"") else { return nil }
+                return String(line[r.upperBound...].prefix { $0 != "\"" })
+            })
+            for line in sent where keys.contains(where: { line.contains(" " + $0) }) || line.contains("kill")
+                || ["SELECT", "SWAPDB", "MOVE", "FLUSHDB", "EVAL", "FCALL"].contains(where: { line.contains(": " + $0) }) {
+                print("seed \(seed) sent \(line.prefix(200))")
+            }
+        }
         #expect(report == nil, "seed \(seed): our snapshot differs from the master's SAVE")
         let loaded = try RedisServerProcess.loadedDigest(of: URL(fileURLWithPath: out), binary: master.binaryPath)
         #expect(loaded.digest == digest, "seed \(seed): a server loading our snapshot has another DEBUG DIGEST")

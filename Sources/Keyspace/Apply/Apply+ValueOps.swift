@@ -50,7 +50,7 @@ extension ApplyContext {
             }
             guard let dest = outcome.storeKey else { return }
             let stored = outcome.stored
-            c.store(dest, stored.isEmpty ? nil : .zset(ZSetValue.built(stored)))
+            c.store(dest, stored.isEmpty ? nil : .zset(ZSetValue.built(stored, keepNegativeZero: c.ks.zsetKeepsNegativeZero)))
         }
         h["GEOSEARCHSTORE"] = geo
         h["GEORADIUS"] = geo

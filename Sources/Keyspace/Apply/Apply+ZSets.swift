@@ -98,16 +98,17 @@ extension ApplyContext {
             let r = cur + pairs[0].0
             if r.isNaN { throw ApplyError("resulting score is not a number (NaN)") }
         }
+        let keepNegativeZero = ks.zsetKeepsNegativeZero
         try mutateZSet(a[1], create: true) { z in
             for (score, member) in pairs {
                 if let cur = z.score(member) {
                     if nx { continue }
                     let new = incr ? cur + score : score
                     if (gt && new <= cur) || (lt && new >= cur) { continue }
-                    if new != cur { z.set(member, new) }  // -0.0 == 0.0: Redis keeps the old score
+                    if new != cur { z.set(member, new, keepNegativeZero: keepNegativeZero) }  // -0.0 == 0.0: Redis keeps the old score
                 } else {
                     if xx { continue }
-                    z.set(member, score)
+                    z.set(member, score, keepNegativeZero: keepNegativeZero)
                 }
             }
         }

@@ -112,7 +112,7 @@ extension ApplyContext {
                 result.append((item.member, item.score))
             }
         }
-        store(a[1], result.isEmpty ? nil : .zset(ZSetValue.built(result)))
+        store(a[1], result.isEmpty ? nil : .zset(ZSetValue.built(result, keepNegativeZero: ks.zsetKeepsNegativeZero)))
     }
 
     mutating func zrangestore(_ a: [Bytes]) throws {
@@ -161,7 +161,7 @@ extension ApplyContext {
                 if let r = ApplyContext.rankRange(s, e, count: items.count) { picked = Array(items[r]) }
             }
         }
-        store(a[1], picked.isEmpty ? nil : .zset(ZSetValue.built(picked)))
+        store(a[1], picked.isEmpty ? nil : .zset(ZSetValue.built(picked, keepNegativeZero: ks.zsetKeepsNegativeZero)))
     }
 
     static func limited<T>(_ items: [T], _ offset: Int64, _ limit: Int64) -> [T] {
