@@ -91,11 +91,18 @@ final class ClientHandler: ChannelInboundHandler {
     private func process(_ context: ChannelHandlerContext) {
         var wrote = false
         defer { batchView = nil }
+        var commands = Commands(server: server)
+        commands.datasetView = { [unowned self] in
+            if let v = self.batchView { return v }
+            let v = self.server.datasetView()
+            self.batchView = v
+            return v
+        }
         while !closing && readIndex < buffer.count {
             if replica == nil && !context.channel.isWritable {
                 pausedForOutput = true
                 context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
-                context.flush()
+                flush(context)
                 return
             }
             let outcome = buffer.withUnsafeBytes { raw in
@@ -108,7 +115,7 @@ final class ClientHandler: ChannelInboundHandler {
                     context.close(promise: nil)
                 }
                 armIncompleteTimer(context)
-                if wrote { context.flush() }
+                if wrote { flush(context) }
                 return
             case .protocolError(let text):
                 server.logger.info("Protocol error from client \(session.address): \(text); closing it")
@@ -125,13 +132,6 @@ final class ClientHandler: ChannelInboundHandler {
                     continue
                 }
                 server.totalCommands += 1
-                var commands = Commands(server: server)
-                commands.datasetView = { [unowned self] in
-                    if let v = self.batchView { return v }
-                    let v = self.server.datasetView()
-                    self.batchView = v
-                    return v
-                }
                 let (reply, after) = commands.execute(args, session)
                 if let reply {
                     if case .error = reply { server.errorReplies += 1 }
@@ -144,7 +144,7 @@ final class ClientHandler: ChannelInboundHandler {
                     closeAfterFlush(context)
                     return
                 case .replicate(let replid, let offset, let isSync):
-                    if wrote { context.flush() }
+                    if wrote { flush(context) }
                     wrote = false
                     session.isReplica = true
                     replica = DownstreamReplica(server: server, handler: self, session: session)
@@ -158,7 +158,12 @@ final class ClientHandler: ChannelInboundHandler {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 64 << 10)
             readIndex = 0
         }
-        if wrote { context.flush() }
+        if wrote { flush(context) }
+    }
+
+    private func flush(_ context: ChannelHandlerContext) {
+        sendPending()
+        context.flush()
     }
 
     private func armIncompleteTimer(_ context: ChannelHandlerContext) {
@@ -173,16 +178,29 @@ final class ClientHandler: ChannelInboundHandler {
         }
     }
 
+    /// Replies encoded since the last send: a batch of pipelined commands goes out as one buffer.
+    private var pending: ByteBuffer?
+
     func write(_ reply: Reply) {
         guard let ch = channel else { return }
-        let bytes = reply.encoded(protocolVersion: session?.protocolVersion ?? 2)
-        server.netOutputBytes += Int64(bytes.count)
-        ch.write(ch.allocator.buffer(bytes: bytes), promise: nil)
+        if pending == nil { pending = ch.allocator.buffer(capacity: 4096) }
+        let before = pending!.writerIndex
+        reply.encode(into: &pending!, resp3: (session?.protocolVersion ?? 2) >= 3)
+        server.netOutputBytes += Int64(pending!.writerIndex - before)
+        if pending!.readableBytes >= 64 << 10 { sendPending() }
+    }
+
+    /// Hands the gathered replies to the channel (not flushed).
+    private func sendPending() {
+        guard let ch = channel, let p = pending else { return }
+        pending = nil
+        ch.write(p, promise: nil)
     }
 
     /// Writes raw bytes (the replication stream) and flushes when asked.
     func writeRaw(_ bytes: [UInt8], flush: Bool) {
         guard let ch = channel else { return }
+        sendPending()
         server.netOutputBytes += Int64(bytes.count)
         if flush {
             ch.writeAndFlush(ch.allocator.buffer(bytes: bytes), promise: nil)
@@ -192,6 +210,7 @@ final class ClientHandler: ChannelInboundHandler {
     }
 
     private func closeAfterFlush(_ context: ChannelHandlerContext) {
+        sendPending()
         closing = true
         let ch = context.channel
         ch.writeAndFlush(ch.allocator.buffer(capacity: 0)).whenComplete { _ in ch.close(promise: nil) }

@@ -56,16 +56,18 @@ enum CommandTable {
 
     static let servedByName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: served.map { ($0.name, $0) })
     static let writeByName: [String: Int] = Dictionary(uniqueKeysWithValues: writeArity)
+    /// Built once: `spec` runs for every command, and a write command's refusal should not allocate.
+    static let writeSpecByName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: writeArity.map { name, arity in
+        (name, CommandSpec(name: name, arity: arity, flags: ["write"], group: "generic", since: "1.0.0",
+                           summary: "A write command (refused on a read-only replica)."))
+    })
     static let readByName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: ReadCommands.specs.map { ($0.name, $0) })
 
     /// Every known command's spec (served ones, then write commands).
     static func spec(_ name: String) -> CommandSpec? {
         if let s = servedByName[name] { return s }
         if let s = readByName[name] { return s }
-        if let a = writeByName[name] {
-            return CommandSpec(name: name, arity: a, flags: ["write"], group: "generic", since: "1.0.0", summary: "A write command (refused on a read-only replica).")
-        }
-        return nil
+        return writeSpecByName[name]
     }
 
     static var allNames: [String] { served.map(\.name) + ReadCommands.specs.map(\.name) + writeArity.map(\.0) }

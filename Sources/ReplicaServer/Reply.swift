@@ -1,8 +1,11 @@
+import Keyspace
+import NIOCore
+
 /// A reply to a client, encoded for the connection's protocol (RESP2, or RESP3 after `HELLO 3`).
 ///
 /// RESP3 types fall back as Redis's `networking.c` does for RESP2 clients: a map becomes a flat array of
 /// key/value pairs, a null a `$-1`, a verbatim string a bulk string, a double a bulk string.
-public indirect enum Reply: Equatable, Sendable {
+public enum Reply: Equatable, Sendable {
     case simple(String)
     /// The full error line without the leading `-` (e.g. `ERR unknown command ...`).
     case error(String)
@@ -19,6 +22,9 @@ public indirect enum Reply: Equatable, Sendable {
     case double(Double)
     /// A RESP3 double already formatted (GEOPOS's `addReplyHumanLongDouble`); a bulk string in RESP2.
     case doubleText(String)
+    /// Elements `range` of a packed list as an array of bulk strings, encoded straight from the list's buffer
+    /// (LRANGE: no copy per element).
+    case listRange(PackedBytes, Range<Int>)
     /// A null array: `*-1` in RESP2, `_` in RESP3 (Redis's `addReplyNullArray`).
     case nullArray
 
@@ -38,62 +44,129 @@ public indirect enum Reply: Equatable, Sendable {
     }
 
     public func encode(into out: inout [UInt8], resp3: Bool) {
+        encode(to: &out, resp3: resp3)
+    }
+
+    /// Appends the encoding to a NIO buffer (a connection gathers a batch of replies in one buffer).
+    public func encode(into out: inout ByteBuffer, resp3: Bool) {
+        encode(to: &out, resp3: resp3)
+    }
+
+    func encode<O: ReplyOutput>(to out: inout O, resp3: Bool) {
         switch self {
-        case .simple(let s): Reply.line(&out, "+", s)
+        case .simple(let s): Reply.line(&out, UInt8(ascii: "+"), s)
         case .error(let s):
             // Error text must not break the line (Redis maps \r\n to spaces in such messages).
-            var text = String.UnicodeScalarView()
-            for c in s.unicodeScalars { text.append(c == "\r" || c == "\n" ? " " : c) }
-            Reply.line(&out, "-", String(text))
-        case .integer(let n): Reply.line(&out, ":", String(n))
+            out.put(UInt8(ascii: "-"))
+            for c in s.utf8 { out.put(c == 13 || c == 10 ? 32 : c) }
+            out.putCRLF()
+        case .integer(let n): Reply.header(&out, UInt8(ascii: ":"), n)
         case .bulk(let b):
-            Reply.line(&out, "$", String(b.count))
-            out.append(contentsOf: b)
-            out.append(contentsOf: [13, 10])
+            Reply.header(&out, UInt8(ascii: "$"), Int64(b.count))
+            out.put(b)
+            out.putCRLF()
         case .null:
-            if resp3 { out.append(contentsOf: Array("_\r\n".utf8)) } else { out.append(contentsOf: Array("$-1\r\n".utf8)) }
+            if resp3 { out.put("_\r\n".utf8) } else { out.put("$-1\r\n".utf8) }
         case .array(let items):
-            Reply.line(&out, "*", String(items.count))
-            for i in items { i.encode(into: &out, resp3: resp3) }
+            Reply.header(&out, UInt8(ascii: "*"), Int64(items.count))
+            for i in items { i.encode(to: &out, resp3: resp3) }
         case .set(let items):
-            Reply.line(&out, resp3 ? "~" : "*", String(items.count))
-            for i in items { i.encode(into: &out, resp3: resp3) }
+            Reply.header(&out, resp3 ? UInt8(ascii: "~") : UInt8(ascii: "*"), Int64(items.count))
+            for i in items { i.encode(to: &out, resp3: resp3) }
         case .map(let pairs):
-            if resp3 { Reply.line(&out, "%", String(pairs.count)) } else { Reply.line(&out, "*", String(pairs.count * 2)) }
+            if resp3 { Reply.header(&out, UInt8(ascii: "%"), Int64(pairs.count)) } else { Reply.header(&out, UInt8(ascii: "*"), Int64(pairs.count * 2)) }
             for (k, v) in pairs {
-                k.encode(into: &out, resp3: resp3)
-                v.encode(into: &out, resp3: resp3)
+                k.encode(to: &out, resp3: resp3)
+                v.encode(to: &out, resp3: resp3)
             }
         case .double(let d):
             let text = formatDouble17g(d)
-            if resp3 { Reply.line(&out, ",", text) } else { Reply.bulkLine(&out, text) }
+            if resp3 { Reply.line(&out, UInt8(ascii: ","), text) } else { Reply.bulkLine(&out, text) }
         case .doubleText(let text):
-            if resp3 { Reply.line(&out, ",", text) } else { Reply.bulkLine(&out, text) }
+            if resp3 { Reply.line(&out, UInt8(ascii: ","), text) } else { Reply.bulkLine(&out, text) }
         case .nullArray:
-            if resp3 { out.append(contentsOf: Array("_\r\n".utf8)) } else { out.append(contentsOf: Array("*-1\r\n".utf8)) }
-        case .verbatim(let s):
-            let b = Array(s.utf8)
-            if resp3 {
-                Reply.line(&out, "=", String(b.count + 4))
-                out.append(contentsOf: Array("txt:".utf8))
-            } else {
-                Reply.line(&out, "$", String(b.count))
+            if resp3 { out.put("_\r\n".utf8) } else { out.put("*-1\r\n".utf8) }
+        case .listRange(let list, let range):
+            Reply.header(&out, UInt8(ascii: "*"), Int64(range.count))
+            guard !range.isEmpty else { break }
+            var i = 0
+            list.forEach { e in
+                if i >= range.lowerBound {
+                    Reply.header(&out, UInt8(ascii: "$"), Int64(e.count))
+                    out.put(e)
+                    out.putCRLF()
+                }
+                i += 1
+                return i < range.upperBound
             }
-            out.append(contentsOf: b)
-            out.append(contentsOf: [13, 10])
+        case .verbatim(let s):
+            let b = s.utf8
+            if resp3 {
+                Reply.header(&out, UInt8(ascii: "="), Int64(b.count + 4))
+                out.put("txt:".utf8)
+            } else {
+                Reply.header(&out, UInt8(ascii: "$"), Int64(b.count))
+            }
+            out.put(b)
+            out.putCRLF()
         }
     }
 
-    private static func bulkLine(_ out: inout [UInt8], _ s: String) {
+    private static func bulkLine<O: ReplyOutput>(_ out: inout O, _ s: String) {
         let b = s.utf8
-        Reply.line(&out, "$", String(b.count))
-        out.append(contentsOf: b)
-        out.append(contentsOf: [13, 10])
+        header(&out, UInt8(ascii: "$"), Int64(b.count))
+        out.put(b)
+        out.putCRLF()
     }
 
-    private static func line(_ out: inout [UInt8], _ type: Character, _ body: String) {
-        out.append(contentsOf: String(type).utf8)
-        out.append(contentsOf: body.utf8)
-        out.append(contentsOf: [13, 10])
+    private static func line<O: ReplyOutput>(_ out: inout O, _ type: UInt8, _ body: String) {
+        out.put(type)
+        out.put(body.utf8)
+        out.putCRLF()
     }
+
+    /// `<type><decimal>\r\n` without building a string.
+    @inline(__always) private static func header<O: ReplyOutput>(_ out: inout O, _ type: UInt8, _ n: Int64) {
+        out.put(type)
+        var v = n.magnitude
+        if n < 0 { out.put(UInt8(ascii: "-")) }
+        if v < 10 {
+            out.put(UInt8(truncatingIfNeeded: v) + 48)
+        } else {
+            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // up to 24 digits, least significant first
+            var count = 0
+            withUnsafeMutableBytes(of: &digits) { raw in
+                while v > 0 {
+                    raw[count] = UInt8(truncatingIfNeeded: v % 10) + 48
+                    v /= 10
+                    count += 1
+                }
+                for i in stride(from: count - 1, through: 0, by: -1) { out.put(raw[i]) }
+            }
+        }
+        out.putCRLF()
+    }
+}
+
+/// Where replies are encoded: a byte array, or the NIO buffer a connection writes.
+protocol ReplyOutput {
+    mutating func put(_ byte: UInt8)
+    mutating func put<C: Collection>(_ bytes: C) where C.Element == UInt8
+}
+
+extension ReplyOutput {
+    @inline(__always) mutating func putCRLF() {
+        put(13)
+        put(10)
+    }
+}
+
+extension Array: ReplyOutput where Element == UInt8 {
+    @inline(__always) mutating func put(_ byte: UInt8) { append(byte) }
+    @inline(__always) mutating func put<C: Collection>(_ bytes: C) where C.Element == UInt8 { append(contentsOf: bytes) }
+}
+
+extension ByteBuffer: ReplyOutput {
+    @inline(__always) mutating func put(_ byte: UInt8) { writeInteger(byte) }
+    @inline(__always) mutating func put<C: Collection>(_ bytes: C) where C.Element == UInt8 { writeBytes(bytes) }
 }

@@ -15,15 +15,7 @@ extension ReadContext {
             if start < 0 { start = 0 }
             if start > end || start >= n { return .array([]) }
             if end >= n { end = n - 1 }
-            var out: [Reply] = []
-            out.reserveCapacity(Int(end - start + 1))
-            var i: Int64 = 0
-            l.forEach { e in
-                if i >= start { out.append(.bulk(Array(e))) }
-                i += 1
-                return i <= end
-            }
-            return .array(out)
+            return .listRange(l, Int(start)..<Int(end + 1))
         case "llen":
             return .integer(Int64(try list(a[1])?.count ?? 0))
         case "lindex":
