@@ -43,14 +43,16 @@ final class DriverRig {
     var holdPersistence = false
     let directory: String
 
-    init(verifyDepth: SnapshotVerifyDepth? = nil, verifier: LinkDriver.Verifier? = nil, fsync: FsyncPolicy = .always) throws {
+    init(verifyDepth: SnapshotVerifyDepth? = nil, verifier: LinkDriver.Verifier? = nil, fsync: FsyncPolicy = .always,
+         maxHeld: Int? = nil) throws {
         directory = NSTemporaryDirectory() + "link-driver-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try ReplicaStore.open(directory: directory, fsync: fsync, fileSystem: fs,
                                       options: .init(backgroundSync: false))
-        let options = FollowOptions(masterHost: "127.0.0.1", masterPort: 6379, directory: directory,
+        var options = FollowOptions(masterHost: "127.0.0.1", masterPort: 6379, directory: directory,
                                     fsync: fsync, replTimeoutSeconds: 60, listeningPort: 7000,
                                     backoffInitialMs: 100, backoffMaxMs: 200, verifyDepth: verifyDepth)
+        if let maxHeld { options.maxHeldCommandBytes = maxHeld }
         driver = LinkDriver(options: options, group: loop, store: store, logger: Logger(label: "test"),
             connector: { [unowned self] d in
                 let ch = EmbeddedChannel(handler: LinkHandler(driver: d), loop: self.loop)
@@ -196,6 +198,41 @@ struct LinkDriverTests {
         #expect(rig.store.position?.offset == end + Int64(second.count))
         rig.advance(seconds: 1)
         #expect(try rig.sent() == command("REPLCONF", "ACK", String(end + Int64(second.count)), "FACK", String(end + Int64(second.count))))
+        try rig.shutdown()
+    }
+
+    @Test("a command past maxHeldCommandBytes goes to the store unfinished; a lost connection discards it, the resent one closes")
+    func unfinishedCommand() throws {
+        let rig = try DriverRig(maxHeld: 1024)
+        _ = try rig.startAndHandshake()
+        let rdb = tinyRDB(replid: masterID, offset: 100)
+        let first = command("SET", "a", "1")
+        try rig.master(Array("+FULLRESYNC \(masterID) 100\r\n$\(rdb.count)\r\n".utf8) + rdb + first)
+        _ = try rig.sent()
+        let end = 100 + Int64(first.count)
+        let big = command("SET", "big", String(repeating: "b", count: 5000))
+        for i in stride(from: 0, to: 3000, by: 500) { try rig.master(Array(big[i..<(i + 500)])) }
+        #expect(rig.store.unfinishedCommandBytes > 2000)
+        #expect(rig.store.position?.offset == end)
+        rig.advance(seconds: 1)
+        #expect(try rig.sent() == command("REPLCONF", "ACK", String(end)))
+        rig.channel.pipeline.fireChannelInactive()
+        rig.loop.run()
+        #expect(rig.store.unfinishedCommandBytes == 0)
+        rig.advance(seconds: 1)
+        #expect(try rig.handshake().suffix(command("PSYNC", masterID, String(end + 1)).count).elementsEqual(command("PSYNC", masterID, String(end + 1))))
+        try rig.master(Array("+CONTINUE\r\n".utf8))
+        for i in stride(from: 0, to: big.count, by: 700) { try rig.master(Array(big[i..<min(big.count, i + 700)])) }
+        #expect(rig.store.position?.offset == end + Int64(big.count))
+        var log: [UInt8] = []
+        var flagged = 0
+        try rig.store.forEachLogRecord { e in
+            log += e.payload
+            if e.continues { flagged += 1 }
+            return true
+        }
+        #expect(log == first + big)
+        #expect(flagged > 0)
         try rig.shutdown()
     }
 
