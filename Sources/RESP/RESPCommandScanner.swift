@@ -107,6 +107,7 @@ public struct RESPCommandScanner: Sendable {
             if let b = bulk {
                 payloadStart = b.start - released
                 len = b.length
+                bulk = nil
             } else {
                 guard cursor.index < frame.count else { return nil }
                 let t = frame[cursor.index]
@@ -124,10 +125,12 @@ public struct RESPCommandScanner: Sendable {
                 }
                 payloadStart = cursor.index
                 len = l
-                bulk = (payloadStart + released, len)
             }
             // Released bytes end before the payload's CRLF, so `payloadStart + len >= 0`.
-            guard frame.count - payloadStart >= len + 2 else { return nil }
+            guard frame.count - payloadStart >= len + 2 else {
+                bulk = (payloadStart + released, len)
+                return nil
+            }
             scannedBytes += 2
             try cursor.expectCRLF(at: payloadStart + len)
             if done < RESPCommandScan.keptArguments {
@@ -135,14 +138,15 @@ public struct RESPCommandScanner: Sendable {
                 if payloadStart < 0 { result.release(done, copy: nil) }
             }
             cursor.index = payloadStart + len + 2
-            bulk = nil
             done += 1
             next = cursor.index + released
         }
         var complete = result
         complete.byteCount = next - released
-        for i in 0..<min(total, RESPCommandScan.keptArguments) {
-            if let r = complete.argumentRange(i) { complete.setArgument(i, (r.lowerBound - released)..<(r.upperBound - released)) }
+        if released > 0 {
+            for i in 0..<min(total, RESPCommandScan.keptArguments) {
+                if let r = complete.argumentRange(i) { complete.setArgument(i, (r.lowerBound - released)..<(r.upperBound - released)) }
+            }
         }
         reset()
         return complete
