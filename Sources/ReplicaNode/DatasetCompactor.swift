@@ -98,8 +98,21 @@ public final class DatasetCompactor: @unchecked Sendable {
     }
 }
 
-/// A `ByteSink` into a `DurableFile` (the RDB writer stages ~1 MB before each write).
+/// A `ByteSink` into a `DurableFile` (the RDB writer stages ~1 MB before each write) that fsyncs every
+/// `syncEvery` bytes, as Redis does with `rdb-save-incremental-fsync yes` (rio.c `rioSetAutoSync`, every
+/// 4 MB): without it hundreds of MB of dirty pages pile up and the kernel's writeback throttling then
+/// stalls the log's own writes, which are what the master's ACKs wait for.
 struct DurableFileSink: ByteSink {
     let file: DurableFile
-    mutating func write(_ bytes: UnsafeRawBufferPointer) throws { try file.write(bytes) }
+    var syncEvery: Int = 4 << 20
+    private var sinceSync = 0
+    init(file: DurableFile) { self.file = file }
+    mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try file.write(bytes)
+        sinceSync += bytes.count
+        if sinceSync >= syncEvery {
+            try file.sync()
+            sinceSync = 0
+        }
+    }
 }
