@@ -22,16 +22,32 @@ struct CompactionFollowTests {
         try FollowIntegrationTests.loadSmallDataset(master)
         let tmp = try TestPaths.makeTemporaryDirectory()
         defer { tmp.remove() }
-        let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: 17061,
-                                extra: ["--compact-after-bytes", "20000", "--fsync", "everysec"])
+        let servePort = try FreePort.allocate()
+        let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: Int(servePort),
+                                extra: ["--compact-after-bytes", "20000", "--fsync", "everysec", "--port", String(servePort)])
         try follower.start()
         defer { follower.stop() }
         try follower.waitCaughtUp()
+        // A downstream replica of ours from before the compactions: it keeps streaming through them.
+        func downstream() throws -> RedisServerProcess {
+            try RedisServerProcess(extraArguments: ["--enable-debug-command", "yes", "--replicaof", "127.0.0.1", String(servePort)])
+        }
+        func inSync(_ r: RedisServerProcess) throws -> Bool {
+            let i = try r.replicationInfo()
+            return try i["master_link_status"] == "up" && i["slave_repl_offset"] == master.replicationInfo()["master_repl_offset"]
+        }
+        let early = try downstream()
+        try waitUntil(30, "the early downstream in sync") { try inSync(early) }
         let firstSnapshot = try #require(try ReplicaStore.inspect(directory: follower.dir).snapshot?.file)
 
         var compactions: Int64 = 0
+        var snapshotsWhileRunning = 0
         for round in 0..<4 {
             try DatasetFollowTests.workload(c, seed: 100 + UInt64(round), count: 700)
+            // `snapshot` while follow runs and compacts: a look that races a manifest switch looks again.
+            let (st, so, se) = try SnapshotCommandTests.run(["snapshot", "--dir", follower.dir, "--out", tmp.file("live-\(round).rdb").path])
+            #expect(st == 0, "snapshot while follow compacts: \(so) \(se)")
+            if st == 0 { snapshotsWhileRunning += 1 }
             try follower.waitCaughtUp()
             try waitUntil(30, "compaction #\(round + 1) (log: \(follower.logURL.path))") {
                 let s = try ReplicaStore.inspect(directory: follower.dir)
@@ -40,12 +56,23 @@ struct CompactionFollowTests {
             }
         }
         #expect(compactions >= 3)
+        #expect(snapshotsWhileRunning == 4)
         let status = try ReplicaStore.inspect(directory: follower.dir)
         #expect(status.snapshot?.file != firstSnapshot)
         #expect(status.lastCompaction?.fullSyncSnapshot == firstSnapshot)
         #expect(status.snapshot?.aux?.offset == status.lastCompaction?.offset)
         #expect(!Self.files(follower.dir, prefix: "snapshot-").contains(firstSnapshot), "the full sync's snapshot was deleted")
         #expect(follower.log.contains("Compaction done"))
+        // Both downstreams have the master's dataset: the early one streamed through the compactions, a
+        // late one full-syncs from a compacted snapshot.
+        let late = try downstream()
+        try waitUntil(30, "both downstreams in sync") { try inSync(early) && inSync(late) }
+        let masterDigest = try master.debugDigest()
+        #expect(try early.debugDigest() == masterDigest)
+        #expect(try late.debugDigest() == masterDigest)
+        #expect(follower.count("full resync from snapshot") == 2, "the early downstream full-synced once, the late one once")
+        early.stop()
+        late.stop()
 
         // kill -9 under load, restart: +CONTINUE from the compacted state.
         let full = try master.stat("sync_full")
