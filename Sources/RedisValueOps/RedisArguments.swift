@@ -1,9 +1,9 @@
 // How Redis reads command arguments, for the commands in this target.
 
-enum RedisArgument {
+public enum RedisArgument {
     /// string2ll (src/util.c): a strict base-10 Int64. No sign but a leading '-', no leading zeros
     /// ("0" alone is fine, "-0" is not), no spaces, fewer than 21 bytes.
-    static func int64(_ s: [UInt8]) -> Int64? {
+    public static func int64(_ s: [UInt8]) -> Int64? {
         let n = s.count
         if n == 0 || n >= 21 { return nil }
         if n == 1 && s[0] == UInt8(ascii: "0") { return 0 }

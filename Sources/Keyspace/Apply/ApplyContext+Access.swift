@@ -1,31 +1,10 @@
 import RDB
+import RedisValueOps
 
 /// Argument parsing with Redis's rules (`util.c` `string2ll`, `object.c` `getDoubleFromObject`).
 enum Arg {
     /// Redis `string2ll`: optional '-', no '+', no leading zeros or spaces, fits in Int64.
-    static func int64(_ b: Bytes) -> Int64? {
-        guard !b.isEmpty, b.count <= 20 else { return nil }
-        if b.count == 1 && b[0] == UInt8(ascii: "0") { return 0 }
-        var i = 0
-        let negative = b[0] == UInt8(ascii: "-")
-        if negative { i = 1 }
-        guard i < b.count, b[i] >= UInt8(ascii: "1"), b[i] <= UInt8(ascii: "9") else { return nil }
-        var v: UInt64 = 0
-        while i < b.count {
-            let c = b[i]
-            guard c >= 48 && c <= 57 else { return nil }
-            let (m, o1) = v.multipliedReportingOverflow(by: 10)
-            let (s, o2) = m.addingReportingOverflow(UInt64(c - 48))
-            if o1 || o2 { return nil }
-            v = s
-            i += 1
-        }
-        if negative {
-            if v > UInt64(Int64.max) + 1 { return nil }
-            return v == UInt64(Int64.max) + 1 ? Int64.min : -Int64(v)
-        }
-        return v > UInt64(Int64.max) ? nil : Int64(v)
-    }
+    static func int64(_ b: Bytes) -> Int64? { RedisArgument.int64(b) }
 
     static func int(_ b: Bytes) throws -> Int64 {
         guard let v = int64(b) else { throw ApplyError("value is not an integer or out of range") }

@@ -1,6 +1,7 @@
 import Foundation
 import Keyspace
 import RDB
+import RedisValueOps
 
 /// What a read command sees: the dataset at a command boundary, or why there is none.
 public enum DatasetView: Sendable {
@@ -99,34 +100,7 @@ struct ReadContext {
 /// How Redis reads numeric arguments.
 enum Arg {
     /// util.c `string2ll`: strict base 10, optional '-', no leading zeros or spaces, fewer than 21 bytes.
-    static func int64(_ s: Bytes) -> Int64? {
-        let n = s.count
-        if n == 0 || n >= 21 { return nil }
-        if n == 1 && s[0] == UInt8(ascii: "0") { return 0 }
-        var i = 0
-        var negative = false
-        if s[0] == UInt8(ascii: "-") {
-            negative = true
-            i = 1
-            if i == n { return nil }
-        }
-        guard s[i] >= UInt8(ascii: "1") && s[i] <= UInt8(ascii: "9") else { return nil }
-        var v = UInt64(s[i] - UInt8(ascii: "0"))
-        i += 1
-        while i < n {
-            guard s[i] >= UInt8(ascii: "0") && s[i] <= UInt8(ascii: "9") else { return nil }
-            let (m, o1) = v.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(UInt64(s[i] - UInt8(ascii: "0")))
-            if o1 || o2 { return nil }
-            v = a
-            i += 1
-        }
-        if negative {
-            if v > UInt64(Int64.max) + 1 { return nil }
-            return v == UInt64(Int64.max) + 1 ? Int64.min : -Int64(v)
-        }
-        return v > UInt64(Int64.max) ? nil : Int64(v)
-    }
+    static func int64(_ s: Bytes) -> Int64? { RedisArgument.int64(s) }
 
     /// `getLongLongFromObjectOrReply`: the integer or `-ERR value is not an integer or out of range`.
     static func integer(_ s: Bytes) throws -> Int64 {
