@@ -4,56 +4,13 @@ import RDB
 /// `redis-cli --pipe` and an AOF file carry (Redis `src/rio.c`, `rioWriteBulkCount` / `rioWriteBulkString`).
 ///
 /// Bytes gather in one buffer and go to the sink in `flushThreshold`-sized writes.
-public final class RESPOutput {
-    public typealias Sink = (UnsafeRawBufferPointer) throws -> Void
-
-    @exclusivity(unchecked) private var base: UnsafeMutablePointer<UInt8>
-    @exclusivity(unchecked) private var capacity: Int
-    @exclusivity(unchecked) public private(set) var count = 0
-    public let flushThreshold: Int
-    private let sink: Sink?
-    /// Bytes handed to the sink so far.
-    public private(set) var bytesFlushed: Int64 = 0
-
+public final class RESPOutput: BufferedOutput {
     public init(flushThreshold: Int = 1 << 20, sink: Sink? = nil) {
-        self.flushThreshold = flushThreshold
-        self.sink = sink
-        capacity = max(4096, flushThreshold + 4096)
-        base = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        super.init(flushThreshold: flushThreshold, sink: sink, initialCapacity: max(4096, flushThreshold + 4096))
     }
-
-    deinit { base.deallocate() }
-
-    /// Everything written and not yet flushed.
-    public var pending: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
     /// The unflushed bytes as an array (tests, small outputs).
     public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
-
-    public func flushIfNeeded() throws {
-        if count >= flushThreshold { try flush() }
-    }
-
-    public func flush() throws {
-        guard count > 0, let sink else { return }
-        try sink(UnsafeRawBufferPointer(start: base, count: count))
-        bytesFlushed += Int64(count)
-        count = 0
-    }
-
-    @inline(__always) private func reserve(_ n: Int) {
-        if count &+ n > capacity { grow(count + n) }
-    }
-
-    @inline(never) private func grow(_ needed: Int) {
-        var c = capacity
-        while c < needed { c *= 2 }
-        let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
-        fresh.update(from: base, count: count)
-        base.deallocate()
-        base = fresh
-        capacity = c
-    }
 
     @inline(__always) private func put(_ b: UInt8) {
         base[count] = b

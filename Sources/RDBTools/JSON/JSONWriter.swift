@@ -9,61 +9,13 @@ import RDB
 /// Byte strings follow the "rdb-corpus-expected/1" rule (docs/rdb-tools.md, "JSON format"):
 /// valid UTF-8 is written as a JSON string (control characters, `"` and `\` escaped, everything
 /// else kept as is), anything else as `{"b64": "<standard base64>"}`.
-public final class JSONWriter {
-    public typealias Sink = (UnsafeRawBufferPointer) throws -> Void
-
-    // Checked statically; dynamic exclusivity checks on every append cost ~20% of `rdb dump`.
-    @exclusivity(unchecked) private var base: UnsafeMutablePointer<UInt8>
-    @exclusivity(unchecked) private var capacity: Int
-    /// Bytes buffered and not yet handed to the sink.
-    @exclusivity(unchecked) public private(set) var count = 0
-    public var flushThreshold: Int
-    private let sink: Sink?
-    /// Bytes handed to the sink so far.
-    public private(set) var bytesFlushed: Int64 = 0
-
+public final class JSONWriter: BufferedOutput {
     public init(flushThreshold: Int = 1 << 20, sink: Sink? = nil) {
-        self.flushThreshold = flushThreshold
-        self.sink = sink
-        capacity = sink == nil ? 4096 : flushThreshold + 4096
-        base = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        super.init(flushThreshold: flushThreshold, sink: sink, initialCapacity: sink == nil ? 4096 : flushThreshold + 4096)
     }
-
-    deinit { base.deallocate() }
 
     /// The buffered bytes (a copy; without a sink, the whole document).
     public var buffer: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
-
-    /// The buffered bytes, valid until the next write.
-    public var pending: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
-
-    /// Hands the buffered bytes to the sink when it holds at least `flushThreshold` bytes.
-    @inline(__always)
-    public func flushIfNeeded() throws {
-        if sink != nil && count >= flushThreshold { try flush() }
-    }
-
-    /// Hands every buffered byte to the sink (no-op without a sink).
-    public func flush() throws {
-        guard let sink, count > 0 else { return }
-        try sink(UnsafeRawBufferPointer(start: base, count: count))
-        bytesFlushed += Int64(count)
-        count = 0
-    }
-
-    @inline(__always) private func reserve(_ n: Int) {
-        if count &+ n > capacity { grow(count &+ n) }
-    }
-
-    @inline(never) private func grow(_ needed: Int) {
-        var c = capacity
-        while c < needed { c *= 2 }
-        let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
-        fresh.update(from: base, count: count)
-        base.deallocate()
-        base = fresh
-        capacity = c
-    }
 
     @inline(__always) private func put(_ b: UInt8) {
         reserve(1)
