@@ -44,9 +44,10 @@ public final class ReplicaServer: @unchecked Sendable {
     var netOutputBytes: Int64 = 0
     var errorReplies: Int64 = 0
 
-    /// What the downstream replicas are following: a change of snapshot (an upstream full sync) or of
-    /// replid (an upstream +CONTINUE with a new id) disconnects them, as Redis does with its sub-replicas.
-    private var servedSnapshot: String?
+    /// What the downstream replicas are following: a change of lineage (an upstream full sync; a compaction
+    /// keeps the lineage) or of replid (an upstream +CONTINUE with a new id) disconnects them, as Redis does
+    /// with its sub-replicas.
+    private var servedLineage: String?
     private var servedReplid: String?
     /// When our log last grew (for master_last_io_seconds_ago).
     private(set) var lastLogGrowth = Date()
@@ -200,16 +201,18 @@ public final class ReplicaServer: @unchecked Sendable {
             lastEnd = end
             lastLogGrowth = Date()
         }
-        let snapshot = m?.snapshot.file
+        // The lineage (the full sync the data descends from), not the snapshot file: a compaction replaces the
+        // snapshot but keeps the history, and a downstream replica streams on through it.
+        let lineage = m?.lineage
         let replid = m?.replid
-        if disconnect && (snapshot != servedSnapshot || replid != servedReplid) {
-            let why = snapshot != servedSnapshot ? "a new full sync from our master" : "a new replication id from our master (\(replid ?? "none"))"
+        if disconnect && (lineage != servedLineage || replid != servedReplid) {
+            let why = lineage != servedLineage ? "a new full sync from our master" : "a new replication id from our master (\(replid ?? "none"))"
             for r in downstreams {
                 logger.notice("Disconnecting replica \(r.describe) after \(why), as Redis does with its sub-replicas")
                 r.handler.close()
             }
         }
-        servedSnapshot = snapshot
+        servedLineage = lineage
         servedReplid = replid
     }
 }

@@ -70,6 +70,7 @@ struct CompactionFollowTests {
         let masterDigest = try master.debugDigest()
         #expect(try early.debugDigest() == masterDigest)
         #expect(try late.debugDigest() == masterDigest)
+        #expect(follower.count("after a new full sync from our master") == 0, "a compaction disconnected a downstream replica")
         #expect(follower.count("full resync from snapshot") == 2, "the early downstream full-synced once, the late one once")
         early.stop()
         late.stop()
