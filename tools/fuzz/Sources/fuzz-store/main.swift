@@ -145,6 +145,23 @@ func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let position: (replid: String, offset: Int64)?
     do {
         let store = try ReplicaStore.open(directory: scratch, fsync: .no, options: options)
+        // A writable open takes sealed segments on trust; `follow` reads them in the background right after.
+        // Damage found there refuses the directory from then on (DAMAGED), as a refused open does.
+        switch store.verifySealedSegments() {
+        case .damaged:
+            do {
+                _ = try store.append(command("SET", "after", "damage"), streamDB: 0)
+                finding("a store with a damaged sealed segment took an append")
+            } catch is StoreError {}
+            do {
+                _ = try ReplicaStore.open(directory: scratch, fsync: .no, options: options)
+                finding("a directory with a damaged sealed segment opened again")
+            } catch is StoreError {}
+            try? store.close()
+            return 0
+        case .verified, .stopped:
+            break
+        }
         let p = store.position
         if let p, let m = store.currentManifest {
             let log = try logBytes(store)
