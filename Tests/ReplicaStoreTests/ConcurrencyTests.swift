@@ -12,22 +12,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try ReplicaStore.open(directory: dir, fsync: .no, options: noBackground(segmentSize: 4096))
         try fullSync(store, replid: replid("a"), offset: 0, rdb: TestRDB.make(replid: replid("a"), offset: 0))
-        let done = DispatchSemaphore(value: 0)
-        let writerError = ErrorBox()
-        let writer = Thread {
-            defer { done.signal() }
-            do {
-                for i in 0..<3000 {
-                    if i == 1500 {
-                        try fullSync(store, replid: replid("b"), offset: 5_000_000, rdb: TestRDB.make(replid: replid("b"), offset: 5_000_000))
-                    }
-                    try store.append(resp("SET", "key:\(i)", String(repeating: "x", count: i % 200)), streamDB: i % 3)
-                }
-            } catch {
-                writerError.set(error)
-            }
-        }
-        writer.start()
+        let (done, writerError) = startRollingWriter(store)
         var looks = 0
         var lastA: Int64 = 0
         var lastB: Int64 = 0
@@ -83,6 +68,29 @@ import Testing
         #expect(again.position?.offset == end)
         try again.close()
     }
+}
+
+/// A writer thread for the concurrent-reader tests: 3,000 appends across three dbs, rolling segments as the
+/// store's options say, with a full sync to replid "b" at offset 5,000,000 halfway. `done` is signalled at
+/// the end; `error` holds what it threw.
+func startRollingWriter(_ store: ReplicaStore) -> (done: DispatchSemaphore, error: ErrorBox) {
+    let done = DispatchSemaphore(value: 0)
+    let writerError = ErrorBox()
+    let writer = Thread {
+        defer { done.signal() }
+        do {
+            for i in 0..<3000 {
+                if i == 1500 {
+                    try fullSync(store, replid: replid("b"), offset: 5_000_000, rdb: TestRDB.make(replid: replid("b"), offset: 5_000_000))
+                }
+                try store.append(resp("SET", "key:\(i)", String(repeating: "x", count: i % 200)), streamDB: i % 3)
+            }
+        } catch {
+            writerError.set(error)
+        }
+    }
+    writer.start()
+    return (done, writerError)
 }
 
 final class ErrorBox: @unchecked Sendable {

@@ -46,22 +46,7 @@ import TestSupport
         // 20 looks all saw a changed manifest (a failure seen once in a full CI run).
         let store = try ReplicaStore.open(directory: dir, fsync: .no, options: noBackground(segmentSize: 32 * 1024))
         try fullSync(store, replid: replid("a"), offset: 0, rdb: TestRDB.make(replid: replid("a"), offset: 0))
-        let done = DispatchSemaphore(value: 0)
-        let writerError = ErrorBox()
-        let writer = Thread {
-            defer { done.signal() }
-            do {
-                for i in 0..<3000 {
-                    if i == 1500 {
-                        try fullSync(store, replid: replid("b"), offset: 5_000_000, rdb: TestRDB.make(replid: replid("b"), offset: 5_000_000))
-                    }
-                    try store.append(resp("SET", "key:\(i)", String(repeating: "x", count: i % 200)), streamDB: i % 3)
-                }
-            } catch {
-                writerError.set(error)
-            }
-        }
-        writer.start()
+        let (done, writerError) = startRollingWriter(store)
         var views = 0
         var sawB = false
         var finished = false
