@@ -9,7 +9,8 @@ final class ClientHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    unowned let server: ReplicaServer
+    /// The server outlives its connections (it closes them and shuts their loop down before it goes).
+    unowned(unsafe) let server: ReplicaServer
     private(set) var session: ClientSession!
     private(set) var channel: Channel?
     var replica: DownstreamReplica?
@@ -22,12 +23,18 @@ final class ClientHandler: ChannelInboundHandler {
     /// channel's high-water mark), so it cannot grow our memory by pipelining without reading.
     private var pausedForOutput = false
     private let parser: QueryParser
+    private let commands: Commands
+    /// The current command's arguments (the array is reused from command to command).
+    private var args: [[UInt8]] = []
 
     init(server: ReplicaServer) {
         self.server = server
         parser = QueryParser(maxBulkLength: server.configuration.maxBulkLength,
                              queryBufferLimit: server.configuration.queryBufferLimit)
+        commands = Commands(server: server)
     }
+
+    deinit { pending.deallocate() }
 
     func channelActive(context: ChannelHandlerContext) {
         channel = context.channel
@@ -91,8 +98,7 @@ final class ClientHandler: ChannelInboundHandler {
     private func process(_ context: ChannelHandlerContext) {
         var wrote = false
         defer { batchView = nil }
-        var commands = Commands(server: server)
-        commands.datasetView = { [unowned self] in
+        let view = { [unowned(unsafe) self] () -> DatasetView in
             if let v = self.batchView { return v }
             let v = self.server.datasetView()
             self.batchView = v
@@ -105,10 +111,21 @@ final class ClientHandler: ChannelInboundHandler {
                 flush(context)
                 return
             }
-            let outcome = buffer.withUnsafeBytes { raw in
-                parser.parse(UnsafeRawBufferPointer(rebasing: raw[readIndex...]), authRequired: !session.authenticated)
+            var entry: CommandEntry?
+            let step = buffer.withUnsafeBytes { raw -> QueryParser.Step in
+                let rest = UnsafeRawBufferPointer(rebasing: raw[readIndex...])
+                let step = parser.parse(rest, authRequired: !session.authenticated, into: &args)
+                if case .command(_, let nameRange?) = step {
+                    // Looked up from the buffer's bytes; the command gets the table's copy of its name.
+                    let name = UnsafeRawBufferPointer(rebasing: rest[nameRange])
+                    entry = CommandTable.lookup(name)
+                    args[0] = entry?.nameBytes ?? Array(name)
+                } else if case .command = step, let first = args.first {
+                    entry = CommandTable.lookup(first)
+                }
+                return step
             }
-            switch outcome {
+            switch step {
             case .needMore:
                 if buffer.count - readIndex > server.configuration.queryBufferLimit {
                     closing = true
@@ -125,14 +142,14 @@ final class ClientHandler: ChannelInboundHandler {
                 }
                 closeAfterFlush(context)
                 return
-            case .command(let args, let consumed):
+            case .command(let consumed, _):
                 readIndex += consumed
                 if let replica {
                     replica.received(args)
                     continue
                 }
                 server.totalCommands += 1
-                let (reply, after) = commands.execute(args, session)
+                let (reply, after) = commands.execute(entry, args, session, view: view)
                 if let reply {
                     if case .error = reply { server.errorReplies += 1 }
                     write(reply)
@@ -158,6 +175,7 @@ final class ClientHandler: ChannelInboundHandler {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 64 << 10)
             readIndex = 0
         }
+        args.removeAll(keepingCapacity: true)
         if wrote { flush(context) }
     }
 
@@ -179,22 +197,20 @@ final class ClientHandler: ChannelInboundHandler {
     }
 
     /// Replies encoded since the last send: a batch of pipelined commands goes out as one buffer.
-    private var pending: ByteBuffer?
+    private var pending = ReplyBuffer()
 
     func write(_ reply: Reply) {
-        guard let ch = channel else { return }
-        if pending == nil { pending = ch.allocator.buffer(capacity: 4096) }
-        let before = pending!.writerIndex
-        reply.encode(into: &pending!, resp3: (session?.protocolVersion ?? 2) >= 3)
-        server.netOutputBytes += Int64(pending!.writerIndex - before)
-        if pending!.readableBytes >= 64 << 10 { sendPending() }
+        guard channel != nil else { return }
+        let before = pending.count
+        reply.encode(to: &pending, resp3: (session?.protocolVersion ?? 2) >= 3)
+        server.netOutputBytes += Int64(pending.count - before)
+        if pending.count >= 64 << 10 { sendPending() }
     }
 
     /// Hands the gathered replies to the channel (not flushed).
     private func sendPending() {
-        guard let ch = channel, let p = pending else { return }
-        pending = nil
-        ch.write(p, promise: nil)
+        guard let ch = channel, !pending.isEmpty else { return }
+        ch.write(pending.take(ch.allocator), promise: nil)
     }
 
     /// Writes raw bytes (the replication stream) and flushes when asked.

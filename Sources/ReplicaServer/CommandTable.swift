@@ -70,6 +70,27 @@ enum CommandTable {
         return writeSpecByName[name]
     }
 
+    /// Every known command by its packed lowercase name (`lookup`), built once.
+    static let entries: [CommandName: CommandEntry] = {
+        var d: [CommandName: CommandEntry] = [:]
+        for name in allNames {
+            guard let spec = spec(name), let key = CommandName(Array(name.utf8)) else { continue }
+            d[key] = CommandEntry(spec, family: ReadCommands.families[name])
+        }
+        return d
+    }()
+
+    /// The command named by `raw` (any letter case), from the raw bytes: no string is built per command
+    /// (Redis looks the name up case-insensitively in its command dict, `lookupCommandOrOriginal`).
+    @inline(__always) static func lookup(_ raw: UnsafeRawBufferPointer) -> CommandEntry? {
+        guard let key = CommandName(raw) else { return nil }
+        return entries[key]
+    }
+
+    static func lookup(_ name: [UInt8]) -> CommandEntry? {
+        name.withUnsafeBytes { lookup($0) }
+    }
+
     static var allNames: [String] { served.map(\.name) + ReadCommands.specs.map(\.name) + writeArity.map(\.0) }
 
     /// One `COMMAND INFO` entry, Redis 7's ten-element form (name, arity, flags, first key, last key, step,
@@ -92,5 +113,54 @@ enum CommandTable {
     /// One `COMMAND DOCS` entry: summary, since, group.
     static func docs(_ s: CommandSpec) -> Reply {
         .map([(.bulk("summary"), .bulk(s.summary)), (.bulk("since"), .bulk(s.since)), (.bulk("group"), .bulk(s.group))])
+    }
+}
+
+/// A known command, looked up once per command: its spec and what dispatch needs, precomputed.
+final class CommandEntry: Sendable {
+    let spec: CommandSpec
+    /// The lowercase name (a small string: assigning it to `ClientSession.lastCommand` allocates nothing).
+    let name: String
+    /// The name's bytes, handed to the command as its first argument.
+    let nameBytes: [UInt8]
+    let isWrite: Bool
+    let noAuth: Bool
+    let hasSubcommands: Bool
+    /// The read family for a data command, nil for the others.
+    let family: ReadCommands.Family?
+
+    init(_ spec: CommandSpec, family: ReadCommands.Family?) {
+        self.spec = spec
+        name = spec.name
+        nameBytes = Array(spec.name.utf8)
+        isWrite = spec.flags.contains("write")
+        noAuth = spec.flags.contains("no_auth")
+        hasSubcommands = !spec.subcommands.isEmpty
+        self.family = family
+    }
+}
+
+/// A command name of up to 23 bytes, lowercased and packed with its length into three words: the
+/// dictionary key of `CommandTable.entries` (Redis's command names are at most 20 bytes).
+struct CommandName: Hashable {
+    var a: UInt64 = 0
+    var b: UInt64 = 0
+    var c: UInt64 = 0
+
+    @inline(__always) init?(_ raw: UnsafeRawBufferPointer) {
+        let n = raw.count
+        guard n > 0 && n <= 23 else { return nil }
+        withUnsafeMutableBytes(of: &self) { out in
+            for i in 0..<n {
+                let x = raw[i]
+                out[i] = x >= 65 && x <= 90 ? x + 32 : x
+            }
+            out[23] = UInt8(n)
+        }
+    }
+
+    init?(_ bytes: [UInt8]) {
+        guard let k = bytes.withUnsafeBytes({ CommandName($0) }) else { return nil }
+        self = k
     }
 }

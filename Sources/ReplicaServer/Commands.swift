@@ -4,25 +4,38 @@ import Foundation
 /// arity, authentication (`-NOAUTH` unless the command is flagged no_auth), read-only replica
 /// (`-READONLY` for write commands), then the command itself.
 struct Commands {
-    unowned let server: ReplicaServer
-    /// The dataset a read command sees: the connection takes one O(1) copy per batch of pipelined commands
-    /// and hands it in here, so a batch reads one command boundary and the follower's lock is held only for
-    /// the copy, never while a reply is computed.
-    var datasetView: () -> DatasetView = { .notKept }
+    /// The server outlives its connections (it closes them and shuts their loop down before it goes), so
+    /// an unowned(unsafe) reference: no reference counting per command.
+    unowned(unsafe) let server: ReplicaServer
 
-    func execute(_ args: [[UInt8]], _ s: ClientSession) -> (Reply?, AfterReply) {
+    init(server: ReplicaServer) { self.server = server }
+
+    /// Runs `args` (the name included, as sent); for tests and callers without a parsed entry.
+    func execute(_ args: [[UInt8]], _ s: ClientSession, view: () -> DatasetView = { .notKept }) -> (Reply?, AfterReply) {
         guard let first = args.first else { return (nil, .none) }
-        let name = String(decoding: first, as: UTF8.self).lowercased()
-        if server.configuration.failoverGuardOnly && !(name == "psync" && args.count >= 4) { return guardOnly(name, args, s) }
-        guard let spec = CommandTable.spec(name) else { return (Errors.unknownCommand(args), .none) }
-        if (spec.arity > 0 && args.count != spec.arity) || args.count < -spec.arity {
+        return execute(CommandTable.lookup(first), args, s, view: view)
+    }
+
+    /// Runs one command already looked up (`entry`, nil when the name is unknown). `view` gives the dataset
+    /// a read command sees: the connection takes one O(1) copy per batch of pipelined commands, so a batch
+    /// reads one command boundary and the follower's lock is held only for the copy, never while a reply is
+    /// computed.
+    func execute(_ entry: CommandEntry?, _ args: [[UInt8]], _ s: ClientSession, view: () -> DatasetView) -> (Reply?, AfterReply) {
+        guard !args.isEmpty else { return (nil, .none) }
+        if server.configuration.failoverGuardOnly && !(entry?.name == "psync" && args.count >= 4) {
+            return guardOnly(entry?.name ?? "", args, s)
+        }
+        guard let entry else { return (Errors.unknownCommand(args), .none) }
+        let name = entry.name
+        let arity = entry.spec.arity
+        if (arity > 0 && args.count != arity) || args.count < -arity {
             return (Errors.wrongArity(name), .none)
         }
-        if !s.authenticated && !spec.flags.contains("no_auth") { return (Errors.noAuth, .none) }
-        s.lastCommand = spec.subcommands.isEmpty || args.count < 2 ? name : name + "|" + String(decoding: args[1], as: UTF8.self).lowercased()
-        if spec.flags.contains("write") { return (Errors.readOnly, .none) }
-        if let family = ReadCommands.families[name] {
-            return (ReadCommands.run(name, args, family: family, view: datasetView(), session: s, nowMs: ReadCommands.nowMs()), .none)
+        if !s.authenticated && !entry.noAuth { return (Errors.noAuth, .none) }
+        s.lastCommand = !entry.hasSubcommands || args.count < 2 ? name : name + "|" + String(decoding: args[1], as: UTF8.self).lowercased()
+        if entry.isWrite { return (Errors.readOnly, .none) }
+        if let family = entry.family {
+            return (ReadCommands.run(name, args, family: family, view: view(), session: s, nowMs: ReadCommands.nowMs()), .none)
         }
         let rest = Array(args.dropFirst())
         switch name {

@@ -22,10 +22,41 @@ struct QueryParser {
     var maxBulkLength: Int
     var queryBufferLimit: Int
 
+    /// One step of the connection's loop (`parse(_:authRequired:into:)`).
+    enum Step: Equatable {
+        case needMore
+        /// One command in `args`, and the bytes it used. A multibulk command's first argument is left
+        /// empty in `args` and given as its byte range in the buffer instead (`nameRange`), so the command
+        /// can be looked up without copying its name; an inline command's arguments are all in `args`.
+        case command(consumed: Int, nameRange: Range<Int>?)
+        case protocolError(String)
+    }
+
     /// Parses one command at the start of `buf`. `authRequired` applies Redis's unauthenticated bounds.
     func parse(_ buf: UnsafeRawBufferPointer, authRequired: Bool) -> Outcome {
+        var args: [[UInt8]] = []
+        switch parse(buf, authRequired: authRequired, into: &args) {
+        case .needMore: return .needMore
+        case .protocolError(let text): return .protocolError(text)
+        case .command(let consumed, let nameRange):
+            if let r = nameRange { args[0] = Array(UnsafeRawBufferPointer(rebasing: buf[r])) }
+            return .command(args, consumed: consumed)
+        }
+    }
+
+    /// Parses one command at the start of `buf` into `args` (emptied first; its capacity is reused from
+    /// command to command).
+    func parse(_ buf: UnsafeRawBufferPointer, authRequired: Bool, into args: inout [[UInt8]]) -> Step {
+        args.removeAll(keepingCapacity: true)
         guard let first = buf.first else { return .needMore }
-        return first == UInt8(ascii: "*") ? parseMultibulk(buf, authRequired: authRequired) : parseInline(buf)
+        if first == UInt8(ascii: "*") { return parseMultibulk(buf, authRequired: authRequired, into: &args) }
+        switch parseInline(buf) {
+        case .needMore: return .needMore
+        case .protocolError(let text): return .protocolError(text)
+        case .command(let a, let consumed):
+            args = a
+            return .command(consumed: consumed, nameRange: nil)
+        }
     }
 
     private func parseInline(_ buf: UnsafeRawBufferPointer) -> Outcome {
@@ -40,7 +71,7 @@ struct QueryParser {
         return .command(args, consumed: nl + 1)
     }
 
-    private func parseMultibulk(_ buf: UnsafeRawBufferPointer, authRequired: Bool) -> Outcome {
+    private func parseMultibulk(_ buf: UnsafeRawBufferPointer, authRequired: Bool, into args: inout [[UInt8]]) -> Step {
         var pos = 0
         /// Reads a `<type><number>\r\n` line at pos; nil = need more.
         func readLine(_ tooBig: String) -> Result<(Int64?, Int), LineError>? {
@@ -61,10 +92,9 @@ struct QueryParser {
             count = v
             pos = next
         }
-        if count <= 0 { return .command([], consumed: pos) }
-        var args: [[UInt8]] = []
-        args.reserveCapacity(Int(min(count, 1024)))
-        for _ in 0..<count {
+        if count <= 0 { return .command(consumed: pos, nameRange: nil) }
+        var nameRange: Range<Int>?
+        for k in 0..<count {
             guard pos < buf.count else { return tooLarge(pos) ?? .needMore }
             guard let line = readLine("Protocol error: too big bulk count string") else { return tooLarge(pos) ?? .needMore }
             if buf[pos] != UInt8(ascii: "$") {
@@ -81,15 +111,24 @@ struct QueryParser {
             }
             if len > queryBufferLimit - pos { return .protocolError(QueryParser.queryBufferLimitError) }
             guard buf.count - pos >= len + 2 else { return .needMore }
-            args.append(Array(buf[pos..<(pos + len)]))
+            if k == 0 {
+                nameRange = pos..<(pos + len)
+                args.append([])
+            } else {
+                let from = buf.baseAddress.unsafelyUnwrapped + pos
+                args.append([UInt8](unsafeUninitializedCapacity: len) { out, n in
+                    if len > 0 { UnsafeMutableRawPointer(out.baseAddress.unsafelyUnwrapped).copyMemory(from: from, byteCount: len) }
+                    n = len
+                })
+            }
             pos += len + 2
         }
-        return .command(args, consumed: pos)
+        return .command(consumed: pos, nameRange: nameRange)
     }
 
     struct LineError: Error { var text: String }
 
-    private func tooLarge(_ pos: Int) -> Outcome? {
+    private func tooLarge(_ pos: Int) -> Step? {
         pos > queryBufferLimit ? .protocolError(QueryParser.queryBufferLimitError) : nil
     }
 

@@ -89,15 +89,30 @@ public enum Reply: Equatable, Sendable {
         case .listRange(let list, let range):
             Reply.header(&out, UInt8(ascii: "*"), Int64(range.count))
             guard !range.isEmpty else { break }
-            var i = 0
-            list.forEach { e in
-                if i >= range.lowerBound {
-                    Reply.header(&out, UInt8(ascii: "$"), Int64(e.count))
-                    out.put(e)
-                    out.putCRLF()
+            // A walk over the packed buffer (LEB128 length, then the bytes: PackedBytes's layout), each element
+            // copied straight to the output.
+            list.storage.withUnsafeBufferPointer { p in
+                var i = 0
+                var index = 0
+                while index < range.upperBound && i < p.count {
+                    var shift: UInt64 = 0
+                    var length: UInt64 = 0
+                    while true {
+                        let b = p[i]
+                        i += 1
+                        length |= UInt64(b & 0x7F) << shift
+                        if b & 0x80 == 0 { break }
+                        shift += 7
+                    }
+                    let n = Int(length)
+                    if index >= range.lowerBound {
+                        Reply.header(&out, UInt8(ascii: "$"), Int64(n))
+                        out.put(UnsafeBufferPointer(rebasing: p[i..<(i + n)]))
+                        out.putCRLF()
+                    }
+                    i += n
+                    index += 1
                 }
-                i += 1
-                return i < range.upperBound
             }
         case .verbatim(let s):
             let b = s.utf8
@@ -125,13 +140,31 @@ public enum Reply: Equatable, Sendable {
         out.putCRLF()
     }
 
-    /// `<type><decimal>\r\n` without building a string.
     @inline(__always) private static func header<O: ReplyOutput>(_ out: inout O, _ type: UInt8, _ n: Int64) {
-        out.put(type)
+        out.putHeader(type, n)
+    }
+}
+
+/// Where replies are encoded: a byte array, a NIO buffer, or a connection's `ReplyBuffer`.
+protocol ReplyOutput {
+    mutating func put(_ byte: UInt8)
+    mutating func put<C: Collection>(_ bytes: C) where C.Element == UInt8
+    /// `<type><decimal>\r\n` without building a string.
+    mutating func putHeader(_ type: UInt8, _ n: Int64)
+}
+
+extension ReplyOutput {
+    @inline(__always) mutating func putCRLF() {
+        put(13)
+        put(10)
+    }
+
+    mutating func putHeader(_ type: UInt8, _ n: Int64) {
+        put(type)
         var v = n.magnitude
-        if n < 0 { out.put(UInt8(ascii: "-")) }
+        if n < 0 { put(UInt8(ascii: "-")) }
         if v < 10 {
-            out.put(UInt8(truncatingIfNeeded: v) + 48)
+            put(UInt8(truncatingIfNeeded: v) + 48)
         } else {
             var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // up to 24 digits, least significant first
             var count = 0
@@ -141,23 +174,10 @@ public enum Reply: Equatable, Sendable {
                     v /= 10
                     count += 1
                 }
-                for i in stride(from: count - 1, through: 0, by: -1) { out.put(raw[i]) }
+                for i in stride(from: count - 1, through: 0, by: -1) { put(raw[i]) }
             }
         }
-        out.putCRLF()
-    }
-}
-
-/// Where replies are encoded: a byte array, or the NIO buffer a connection writes.
-protocol ReplyOutput {
-    mutating func put(_ byte: UInt8)
-    mutating func put<C: Collection>(_ bytes: C) where C.Element == UInt8
-}
-
-extension ReplyOutput {
-    @inline(__always) mutating func putCRLF() {
-        put(13)
-        put(10)
+        putCRLF()
     }
 }
 
