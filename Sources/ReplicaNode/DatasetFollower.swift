@@ -200,7 +200,7 @@ public final class DatasetFollower: @unchecked Sendable {
                                           totalBytes: total(snapshot), snapshot: snapshot.file), phaseChanged: false)
                 }
             } else {
-                divergence = lock.withLock { installed!.feed(bytes, nowMs: now) }
+                divergence = applyToInstalled(bytes, nowMs: now)
                 if divergence == nil {
                     setState(readyState(snapshot), phaseChanged: false)
                     if let c = compactor, let d = dataset() { c.consider(d, lineage: lineage, rdbVersion: rdbVersion) }
@@ -215,6 +215,22 @@ public final class DatasetFollower: @unchecked Sendable {
                 return
             }
         }
+    }
+
+    /// How many log bytes the installed dataset takes per hold of the lock.
+    static let applySlice = 16 << 10
+
+    /// Applies `bytes` to the installed dataset in slices of `applySlice` bytes, each under the lock, so a
+    /// read taking its copy (`dataset()`) waits for at most one slice, never for a whole 1 MiB read of the
+    /// log. Between slices the dataset is at a command boundary (a transaction is applied whole at EXEC).
+    private func applyToInstalled(_ bytes: [UInt8], nowMs: Int64) -> Divergence? {
+        var from = 0
+        while from < bytes.count {
+            let to = min(bytes.count, from + Self.applySlice)
+            if let d = lock.withLock({ installed!.feed(bytes[from..<to], nowMs: nowMs) }) { return d }
+            from = to
+        }
+        return nil
     }
 
     private func install(_ replay: StreamReplay, _ snapshot: SnapshotRecord) {
