@@ -95,21 +95,51 @@ final class ClientHandler: ChannelInboundHandler {
     /// when the batch ends so the copy never pins old versions of the dataset for long).
     private var batchView: DatasetView?
 
+    /// Commands run and error replies sent since the server's counters were last updated.
+    private var batchCommands: Int64 = 0
+    private var batchErrors: Int64 = 0
+
+    private func flushCounters() {
+        guard batchCommands != 0 || batchErrors != 0 else { return }
+        server.totalCommands += batchCommands
+        server.errorReplies += batchErrors
+        batchCommands = 0
+        batchErrors = 0
+    }
+
+    /// Set when replies were handed to the channel: only then can it have stopped being writable.
+    private var checkWritable = true
+
     private func process(_ context: ChannelHandlerContext) {
         var wrote = false
-        defer { batchView = nil }
+        // The batch's arguments array, moved out of the handler so it stays uniquely referenced (reused).
+        var args: [[UInt8]] = []
+        swap(&args, &self.args)
+        defer {
+            flushCounters()
+            batchView = nil
+            args.removeAll(keepingCapacity: true)
+            swap(&args, &self.args)
+        }
         let view = { [unowned(unsafe) self] () -> DatasetView in
             if let v = self.batchView { return v }
             let v = self.server.datasetView()
             self.batchView = v
             return v
         }
+        // One clock read per batch: the batch's commands judge expiries by the same time.
+        let nowMs = ReadCommands.nowMs()
+        let session: ClientSession = self.session
+        checkWritable = true
         while !closing && readIndex < buffer.count {
-            if replica == nil && !context.channel.isWritable {
-                pausedForOutput = true
-                context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
-                flush(context)
-                return
+            if checkWritable {
+                checkWritable = false
+                if replica == nil && !context.channel.isWritable {
+                    pausedForOutput = true
+                    context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+                    flush(context)
+                    return
+                }
             }
             var entry: CommandEntry?
             let step = buffer.withUnsafeBytes { raw -> QueryParser.Step in
@@ -148,10 +178,13 @@ final class ClientHandler: ChannelInboundHandler {
                     replica.received(args)
                     continue
                 }
-                server.totalCommands += 1
-                let (reply, after) = commands.execute(entry, args, session, view: view)
+                batchCommands += 1
+                // The server's counters are updated once per batch (each access to the server costs a
+                // retain/release pair), and before any command that may report them (INFO).
+                if entry?.family == nil { flushCounters() }
+                let (reply, after) = commands.execute(entry, args, session, view: view, nowMs: nowMs)
                 if let reply {
-                    if case .error = reply { server.errorReplies += 1 }
+                    if case .error = reply { batchErrors += 1 }
                     write(reply)
                     wrote = true
                 }
@@ -175,7 +208,6 @@ final class ClientHandler: ChannelInboundHandler {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 64 << 10)
             readIndex = 0
         }
-        args.removeAll(keepingCapacity: true)
         if wrote { flush(context) }
     }
 
@@ -201,15 +233,15 @@ final class ClientHandler: ChannelInboundHandler {
 
     func write(_ reply: Reply) {
         guard channel != nil else { return }
-        let before = pending.count
         reply.encode(to: &pending, resp3: (session?.protocolVersion ?? 2) >= 3)
-        server.netOutputBytes += Int64(pending.count - before)
         if pending.count >= 64 << 10 { sendPending() }
     }
 
     /// Hands the gathered replies to the channel (not flushed).
     private func sendPending() {
         guard let ch = channel, !pending.isEmpty else { return }
+        checkWritable = true
+        server.netOutputBytes += Int64(pending.count)
         ch.write(pending.take(ch.allocator), promise: nil)
     }
 

@@ -70,21 +70,37 @@ enum CommandTable {
         return writeSpecByName[name]
     }
 
-    /// Every known command by its packed lowercase name (`lookup`), built once.
-    static let entries: [CommandName: CommandEntry] = {
-        var d: [CommandName: CommandEntry] = [:]
+    /// Every known command by its packed lowercase name, in an open-addressing table (linear probing,
+    /// a power-of-two size at least four times the number of commands), built once: one multiply-shift
+    /// hash per lookup instead of a SipHash.
+    static let slots: [(CommandName, CommandEntry)?] = {
+        var size = 64
+        while size < allNames.count * 4 { size *= 2 }
+        var table = [(CommandName, CommandEntry)?](repeating: nil, count: size)
         for name in allNames {
             guard let spec = spec(name), let key = CommandName(Array(name.utf8)) else { continue }
-            d[key] = CommandEntry(spec, family: ReadCommands.families[name])
+            var i = key.slot(size)
+            while let (k, _) = table[i] {
+                if k == key { break }
+                i = (i + 1) & (size - 1)
+            }
+            if table[i] == nil { table[i] = (key, CommandEntry(spec, family: ReadCommands.families[name])) }
         }
-        return d
+        return table
     }()
 
     /// The command named by `raw` (any letter case), from the raw bytes: no string is built per command
     /// (Redis looks the name up case-insensitively in its command dict, `lookupCommandOrOriginal`).
     @inline(__always) static func lookup(_ raw: UnsafeRawBufferPointer) -> CommandEntry? {
         guard let key = CommandName(raw) else { return nil }
-        return entries[key]
+        return slots.withUnsafeBufferPointer { table in
+            var i = key.slot(table.count)
+            while let (k, entry) = table[i] {
+                if k == key { return entry }
+                i = (i + 1) & (table.count - 1)
+            }
+            return nil
+        }
     }
 
     static func lookup(_ name: [UInt8]) -> CommandEntry? {
@@ -141,8 +157,8 @@ final class CommandEntry: Sendable {
 }
 
 /// A command name of up to 23 bytes, lowercased and packed with its length into three words: the
-/// dictionary key of `CommandTable.entries` (Redis's command names are at most 20 bytes).
-struct CommandName: Hashable {
+/// key of `CommandTable.slots` (Redis's command names are at most 20 bytes).
+struct CommandName: Equatable {
     var a: UInt64 = 0
     var b: UInt64 = 0
     var c: UInt64 = 0
@@ -157,6 +173,12 @@ struct CommandName: Hashable {
             }
             out[23] = UInt8(n)
         }
+    }
+
+    /// The slot in a table of `size` (a power of two) where probing starts.
+    @inline(__always) func slot(_ size: Int) -> Int {
+        let h = (a &* 0x9E37_79B9_7F4A_7C15) ^ (b &* 0xC2B2_AE3D_27D4_EB4F) ^ (c &* 0x1656_67B1_9E37_79F9)
+        return Int(truncatingIfNeeded: (h ^ (h >> 29)) & UInt64(size - 1))
     }
 
     init?(_ bytes: [UInt8]) {

@@ -13,14 +13,15 @@ struct Commands {
     /// Runs `args` (the name included, as sent); for tests and callers without a parsed entry.
     func execute(_ args: [[UInt8]], _ s: ClientSession, view: () -> DatasetView = { .notKept }) -> (Reply?, AfterReply) {
         guard let first = args.first else { return (nil, .none) }
-        return execute(CommandTable.lookup(first), args, s, view: view)
+        return execute(CommandTable.lookup(first), args, s, view: view, nowMs: ReadCommands.nowMs())
     }
 
     /// Runs one command already looked up (`entry`, nil when the name is unknown). `view` gives the dataset
     /// a read command sees: the connection takes one O(1) copy per batch of pipelined commands, so a batch
     /// reads one command boundary and the follower's lock is held only for the copy, never while a reply is
-    /// computed.
-    func execute(_ entry: CommandEntry?, _ args: [[UInt8]], _ s: ClientSession, view: () -> DatasetView) -> (Reply?, AfterReply) {
+    /// computed. `nowMs` is the time expiries are judged by (read once per batch).
+    func execute(_ entry: CommandEntry?, _ args: [[UInt8]], _ s: ClientSession, view: () -> DatasetView,
+                 nowMs: Int64) -> (Reply?, AfterReply) {
         guard !args.isEmpty else { return (nil, .none) }
         if server.configuration.failoverGuardOnly && !(entry?.name == "psync" && args.count >= 4) {
             return guardOnly(entry?.name ?? "", args, s)
@@ -35,7 +36,7 @@ struct Commands {
         s.lastCommand = !entry.hasSubcommands || args.count < 2 ? name : name + "|" + String(decoding: args[1], as: UTF8.self).lowercased()
         if entry.isWrite { return (Errors.readOnly, .none) }
         if let family = entry.family {
-            return (ReadCommands.run(name, args, family: family, view: view(), session: s, nowMs: ReadCommands.nowMs()), .none)
+            return (ReadCommands.run(name, args, family: family, view: view(), session: s, nowMs: nowMs), .none)
         }
         let rest = Array(args.dropFirst())
         switch name {

@@ -1,3 +1,4 @@
+import Foundation
 /// Splits a client's query buffer into commands the way Redis's `processInputBuffer` does
 /// (networking.c): a buffer starting with `*` is a multibulk request (`processMultibulkBuffer`), anything
 /// else an inline command line (`processInlineBuffer`). Errors carry Redis's exact reply text; after one
@@ -73,20 +74,12 @@ struct QueryParser {
 
     private func parseMultibulk(_ buf: UnsafeRawBufferPointer, authRequired: Bool, into args: inout [[UInt8]]) -> Step {
         var pos = 0
-        /// Reads a `<type><number>\r\n` line at pos; nil = need more.
-        func readLine(_ tooBig: String) -> Result<(Int64?, Int), LineError>? {
-            guard let cr = buf[pos...].firstIndex(of: UInt8(ascii: "\r")) else {
-                return buf.count - pos > QueryParser.inlineMaxSize ? .failure(LineError(text: tooBig)) : nil
-            }
-            guard cr + 1 < buf.count else { return nil }
-            let value = QueryParser.string2ll(buf, pos + 1, cr)
-            return .success((value, cr + 2))
-        }
-        guard let header = readLine("Protocol error: too big mbulk count string") else { return .needMore }
+        let header = QueryParser.readLine(buf, at: pos)
         let count: Int64
         switch header {
-        case .failure(let e): return .protocolError(e.text)
-        case .success(let (value, next)):
+        case .needMore: return .needMore
+        case .tooBig: return .protocolError("Protocol error: too big mbulk count string")
+        case .line(let value, let next):
             guard let v = value, v <= Int64(Int32.max) else { return .protocolError("Protocol error: invalid multibulk length") }
             if v > 10 && authRequired { return .protocolError("Protocol error: unauthenticated multibulk length") }
             count = v
@@ -96,14 +89,16 @@ struct QueryParser {
         var nameRange: Range<Int>?
         for k in 0..<count {
             guard pos < buf.count else { return tooLarge(pos) ?? .needMore }
-            guard let line = readLine("Protocol error: too big bulk count string") else { return tooLarge(pos) ?? .needMore }
+            let line = QueryParser.readLine(buf, at: pos)
+            if case .needMore = line { return tooLarge(pos) ?? .needMore }
             if buf[pos] != UInt8(ascii: "$") {
                 return .protocolError("Protocol error: expected '$', got '\(Character(Unicode.Scalar(buf[pos])))'")
             }
             let len: Int
             switch line {
-            case .failure(let e): return .protocolError(e.text)
-            case .success(let (value, next)):
+            case .needMore: return tooLarge(pos) ?? .needMore
+            case .tooBig: return .protocolError("Protocol error: too big bulk count string")
+            case .line(let value, let next):
                 guard let v = value, v >= 0, v <= Int64(maxBulkLength) else { return .protocolError("Protocol error: invalid bulk length") }
                 if v > 16384 && authRequired { return .protocolError("Protocol error: unauthenticated bulk length") }
                 len = Int(v)
@@ -126,7 +121,23 @@ struct QueryParser {
         return .command(consumed: pos, nameRange: nameRange)
     }
 
-    struct LineError: Error { var text: String }
+    /// A `<type><number>\r\n` line: its number (nil when not a valid integer) and where the next byte is.
+    enum Line {
+        case needMore
+        /// No `\r` within `PROTO_INLINE_MAX_SIZE` bytes.
+        case tooBig
+        case line(Int64?, next: Int)
+    }
+
+    @inline(__always) static func readLine(_ buf: UnsafeRawBufferPointer, at pos: Int) -> Line {
+        let rest = buf.count - pos
+        guard rest > 0, let found = memchr(buf.baseAddress.unsafelyUnwrapped + pos, 13, rest) else {
+            return rest > inlineMaxSize ? .tooBig : .needMore
+        }
+        let cr = UnsafeRawPointer(found) - buf.baseAddress.unsafelyUnwrapped
+        guard cr + 1 < buf.count else { return .needMore }
+        return .line(string2ll(buf, pos + 1, cr), next: cr + 2)
+    }
 
     private func tooLarge(_ pos: Int) -> Step? {
         pos > queryBufferLimit ? .protocolError(QueryParser.queryBufferLimitError) : nil
