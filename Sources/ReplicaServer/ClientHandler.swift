@@ -130,6 +130,8 @@ final class ClientHandler: ChannelInboundHandler {
         // One clock read per batch: the batch's commands judge expiries by the same time.
         let nowMs = ReadCommands.nowMs()
         let session: ClientSession = self.session
+        let failoverGuardOnly = server.configuration.failoverGuardOnly
+        var readTarget: ReadCommands.Target?
         checkWritable = true
         while !closing && readIndex < buffer.count {
             if checkWritable {
@@ -179,10 +181,25 @@ final class ClientHandler: ChannelInboundHandler {
                     continue
                 }
                 batchCommands += 1
-                // The server's counters are updated once per batch (each access to the server costs a
-                // retain/release pair), and before any command that may report them (INFO).
-                if entry?.family == nil { flushCounters() }
-                let (reply, after) = commands.execute(entry, args, session, view: view, nowMs: nowMs)
+                let reply: Reply?
+                let after: AfterReply
+                if let e = entry, let family = e.family, !failoverGuardOnly {
+                    // A read: against the batch's one context (built at the batch's first read).
+                    if let refusal = commands.refusal(e, args, session) {
+                        reply = refusal
+                    } else {
+                        if readTarget == nil { readTarget = ReadCommands.target(view(), session: session, nowMs: nowMs) }
+                        reply = ReadCommands.run(e.name, args, family: family, target: readTarget.unsafelyUnwrapped)
+                    }
+                    after = .none
+                } else {
+                    // The server's counters are updated once per batch (each access to the server costs a
+                    // retain/release pair), and before any command that may report them (INFO). Such a
+                    // command may change the db or the protocol the batch's reads use.
+                    flushCounters()
+                    readTarget = nil
+                    (reply, after) = commands.execute(entry, args, session, view: view, nowMs: nowMs)
+                }
                 if let reply {
                     if case .error = reply { batchErrors += 1 }
                     write(reply)

@@ -28,13 +28,7 @@ struct Commands {
         }
         guard let entry else { return (Errors.unknownCommand(args), .none) }
         let name = entry.name
-        let arity = entry.spec.arity
-        if (arity > 0 && args.count != arity) || args.count < -arity {
-            return (Errors.wrongArity(name), .none)
-        }
-        if !s.authenticated && !entry.noAuth { return (Errors.noAuth, .none) }
-        s.lastCommand = !entry.hasSubcommands || args.count < 2 ? name : name + "|" + String(decoding: args[1], as: UTF8.self).lowercased()
-        if entry.isWrite { return (Errors.readOnly, .none) }
+        if let refusal = refusal(entry, args, s) { return (refusal, .none) }
         if let family = entry.family {
             return (ReadCommands.run(name, args, family: family, view: view(), session: s, nowMs: nowMs), .none)
         }
@@ -84,6 +78,18 @@ struct Commands {
         default:
             return (Errors.unknownCommand(args), .none)
         }
+    }
+
+    /// The checks before a known command runs, in `processCommand`'s order: arity, authentication, and
+    /// `-READONLY` for a write command; nil when it may run (the client's last command is recorded).
+    @inline(__always) func refusal(_ entry: CommandEntry, _ args: [[UInt8]], _ s: ClientSession) -> Reply? {
+        let name = entry.name
+        let arity = entry.spec.arity
+        if (arity > 0 && args.count != arity) || args.count < -arity { return Errors.wrongArity(name) }
+        if !s.authenticated && !entry.noAuth { return Errors.noAuth }
+        s.lastCommand = !entry.hasSubcommands || args.count < 2 ? name : name + "|" + String(decoding: args[1], as: UTF8.self).lowercased()
+        if entry.isWrite { return Errors.readOnly }
+        return nil
     }
 
     /// The failover guard's whole command set (see `ServerConfiguration.failoverGuardOnly`).

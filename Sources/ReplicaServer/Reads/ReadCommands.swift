@@ -63,16 +63,38 @@ enum ReadCommands {
         }
     }
 
+    /// What the read commands of a batch read: one context (the dataset copy, db, time, protocol) built for
+    /// the batch, or the error every read gets while there is no dataset.
+    enum Target {
+        case context(ReadContext)
+        case unavailable(Reply)
+    }
+
+    static func target(_ view: DatasetView, session: ClientSession, nowMs: Int64) -> Target {
+        if let e = unavailable(view) { return .unavailable(e) }
+        guard case .ready(let keyspace) = view else { return .unavailable(.err("no dataset")) }
+        return .context(ReadContext(keyspace: keyspace, db: session.db, nowMs: nowMs, resp3: session.protocolVersion >= 3))
+    }
+
     /// Runs read command `name` (already looked up, arity checked) against `view`.
     static func run(_ name: String, _ args: [Bytes], family: Family, view: DatasetView, session: ClientSession,
                     nowMs: Int64) -> Reply {
+        run(name, args, family: family, target: target(view, session: session, nowMs: nowMs))
+    }
+
+    /// Runs read command `name` (already looked up, arity checked) against a batch's `target`.
+    static func run(_ name: String, _ args: [Bytes], family: Family, target: Target) -> Reply {
         // Scripts are refused before any look at the dataset: no Lua is embedded.
-        if name == "eval_ro" || name == "evalsha_ro" || name == "fcall_ro" {
+        if family == .misc && (name == "eval_ro" || name == "evalsha_ro" || name == "fcall_ro") {
             return .err("\(name.uppercased()) is not supported: this replica embeds no Lua engine, so scripts and functions cannot run here; run them on a Redis replica or the master")
         }
-        if let e = unavailable(view) { return e }
-        guard case .ready(let keyspace) = view else { return .err("no dataset") }
-        let ctx = ReadContext(keyspace: keyspace, db: session.db, nowMs: nowMs, resp3: session.protocolVersion >= 3)
+        switch target {
+        case .unavailable(let e): return e
+        case .context(let ctx): return run(name, args, family: family, context: ctx)
+        }
+    }
+
+    static func run(_ name: String, _ args: [Bytes], family: Family, context ctx: ReadContext) -> Reply {
         do {
             switch family {
             case .strings: return try ctx.stringCommand(name, args)
