@@ -48,7 +48,7 @@ extension LinkDriver {
     static func followerLink(_ state: LinkState) -> FollowerState.Link {
         switch state {
         case .connect, .connecting: return .connecting
-        case .receivePingReply, .sendHandshake, .receiveAuthReply, .receivePortReply, .receiveCapaReply,
+        case .receivePingReply, .sendHandshake, .receiveAuthReply, .receivePortReply, .receiveCapaReply, .receiveVersionReply,
              .sendPsync, .receivePsyncReply: return .handshake
         case .transfer: return .fullSync
         case .connected: return .streaming

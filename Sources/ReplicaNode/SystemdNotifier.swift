@@ -123,7 +123,7 @@ public final class SystemdNotifier: @unchecked Sendable {
             status("Link to MASTER \(master) down\(error.map { ": \($0)" } ?? ""); retrying")
         case .connecting:
             status("Connecting to MASTER \(master)")
-        case .receivePingReply, .sendHandshake, .receiveAuthReply, .receivePortReply, .receiveCapaReply,
+        case .receivePingReply, .sendHandshake, .receiveAuthReply, .receivePortReply, .receiveCapaReply, .receiveVersionReply,
              .sendPsync, .receivePsyncReply:
             status("MASTER <-> REPLICA sync: handshake with \(master)")
         case .transfer:

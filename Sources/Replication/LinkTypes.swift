@@ -14,6 +14,8 @@ public enum LinkState: String, Sendable, Equatable, CaseIterable {
     case receiveAuthReply = "RECEIVE_AUTH_REPLY"
     case receivePortReply = "RECEIVE_PORT_REPLY"
     case receiveCapaReply = "RECEIVE_CAPA_REPLY"
+    /// Waiting for the reply to `REPLCONF version` (Valkey's `REPL_STATE_RECEIVE_VERSION_REPLY`).
+    case receiveVersionReply = "RECEIVE_VERSION_REPLY"
     /// Sending PSYNC (transient).
     case sendPsync = "SEND_PSYNC"
     case receivePsyncReply = "RECEIVE_PSYNC_REPLY"

@@ -6,7 +6,7 @@ import RESP
 struct HandshakeState: Sendable {
     /// Which reply is awaited next.
     enum Step: Sendable {
-        case receivePingReply, receiveAuthReply, receivePortReply, receiveCapaReply, receivePsyncReply
+        case receivePingReply, receiveAuthReply, receivePortReply, receiveCapaReply, receiveVersionReply, receivePsyncReply
 
         var replState: LinkState {
             switch self {
@@ -14,6 +14,7 @@ struct HandshakeState: Sendable {
             case .receiveAuthReply: return .receiveAuthReply
             case .receivePortReply: return .receivePortReply
             case .receiveCapaReply: return .receiveCapaReply
+            case .receiveVersionReply: return .receiveVersionReply
             case .receivePsyncReply: return .receivePsyncReply
             }
         }
@@ -63,13 +64,30 @@ extension ReplicaLink {
             if ReplicaLink.hasPrefix(line, "-") {
                 out.append(.log(.notice, "(Non critical) Master does not understand REPLCONF capa: \(text)"))
             }
+            h.step = .receiveVersionReply
+            move(to: .handshake(h), &out)
+        case .receiveVersionReply:
+            // Redis masters answer -ERR Unrecognized REPLCONF option; Valkey 8+ answer +OK.
+            if ReplicaLink.hasPrefix(line, "-") {
+                out.append(.log(.info, "(Non critical) Master does not understand REPLCONF version: \(text)"))
+            }
             sendPsync(&h, &out)
         case .receivePsyncReply:
             handlePsyncReply(line, h, &out, now: now)
         }
     }
 
-    /// `REPL_STATE_SEND_HANDSHAKE`: AUTH (if configured) and both REPLCONFs in one burst.
+    /// The version sent as `REPLCONF version` (Valkey's replication.c, `REPL_STATE_SEND_HANDSHAKE`).
+    ///
+    /// A Valkey 9 master writes the full-sync RDB in the newest format the replica's version can load,
+    /// and falls back to RDB 11 for a replica that names no version. RDB 11 cannot hold Valkey 9's
+    /// hash-field expiries, so such a master fails the sync ("Can't store key ... in RDB version 11")
+    /// for every replica that stays silent. The reader loads `VALKEY080` files, so this names the
+    /// newest Valkey release whose format was checked against it. Redis masters reject the option
+    /// with an error, which the handshake ignores, as Valkey's own replica does.
+    public static let announcedValkeyVersion = "9.1.2"
+
+    /// `REPL_STATE_SEND_HANDSHAKE`: AUTH (if configured) and the three REPLCONFs in one burst.
     private mutating func sendHandshake(_ h: inout HandshakeState, _ out: inout [LinkAction]) {
         out.append(.stateChanged(from: state, to: .sendHandshake))
         var burst: [UInt8] = []
@@ -82,6 +100,7 @@ extension ReplicaLink {
         }
         burst += RESPEncoder.command("REPLCONF", "listening-port", String(configuration.listeningPort))
         burst += RESPEncoder.command("REPLCONF", "capa", "eof", "capa", "psync2")
+        burst += RESPEncoder.command("REPLCONF", "version", ReplicaLink.announcedValkeyVersion)
         out.append(.send(burst))
         h.step = configuration.masterPassword != nil ? .receiveAuthReply : .receivePortReply
         phase = .handshake(h)

@@ -110,7 +110,7 @@ final class DriverRig {
 
     func handshake() throws -> [UInt8] {
         #expect(try sent() == command("PING"))
-        try master("+PONG\r\n+OK\r\n+OK\r\n")
+        try master("+PONG\r\n+OK\r\n+OK\r\n+OK\r\n")
         return try sent()
     }
 
@@ -129,7 +129,7 @@ struct LinkDriverTests {
     func fullSync() throws {
         let rig = try DriverRig()
         let burst = try rig.startAndHandshake()
-        #expect(burst == command("REPLCONF", "listening-port", "7000") + command("REPLCONF", "capa", "eof", "capa", "psync2") + command("PSYNC", "?", "-1"))
+        #expect(burst == command("REPLCONF", "listening-port", "7000") + command("REPLCONF", "capa", "eof", "capa", "psync2") + command("REPLCONF", "version", "9.1.2") + command("PSYNC", "?", "-1"))
         let rdb = tinyRDB(replid: masterID, offset: 500)
         let stream = command("SELECT", "0") + command("SET", "a", "1")
         try rig.master(Array("+FULLRESYNC \(masterID) 500\r\n$\(rdb.count)\r\n".utf8) + rdb + stream)
@@ -192,7 +192,7 @@ struct LinkDriverTests {
         rig.advance(seconds: 1)
         #expect(rig.channels.count == 2)
         let end = 100 + Int64(first.count)
-        #expect(try rig.handshake() == command("REPLCONF", "listening-port", "7000") + command("REPLCONF", "capa", "eof", "capa", "psync2") + command("PSYNC", masterID, String(end + 1)))
+        #expect(try rig.handshake() == command("REPLCONF", "listening-port", "7000") + command("REPLCONF", "capa", "eof", "capa", "psync2") + command("REPLCONF", "version", "9.1.2") + command("PSYNC", masterID, String(end + 1)))
         let second = command("MULTI") + command("INCR", "n") + command("EXEC")
         try rig.master(Array("+CONTINUE\r\n".utf8) + second)
         #expect(rig.store.position?.offset == end + Int64(second.count))

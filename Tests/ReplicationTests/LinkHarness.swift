@@ -43,7 +43,7 @@ struct Harness {
         handle(.connected(now: now))
         feed("+PONG\r\n")
         if link.configuration.masterPassword != nil { feed("+OK\r\n") }
-        feed("+OK\r\n+OK\r\n")
+        feed("+OK\r\n+OK\r\n-ERR Unrecognized REPLCONF option: version\r\n")
     }
 
     /// Everything sent to the master, concatenated.

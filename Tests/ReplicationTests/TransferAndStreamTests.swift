@@ -181,7 +181,7 @@ struct TransferAndStreamTests {
     func splitsGiveIdenticalActions(seed: UInt64) {
         let rdb = fakeRDB(size: 500, seed: seed)
         let (stream, boundaries) = recordedStream()
-        let handshakeReplies = bytes("+PONG\r\n+OK\r\n+OK\r\n\n+FULLRESYNC \(replidA) 1000\r\n\n")
+        let handshakeReplies = bytes("+PONG\r\n+OK\r\n+OK\r\n+OK\r\n\n+FULLRESYNC \(replidA) 1000\r\n\n")
         let transfer = bytes("$\(rdb.count)\r\n") + rdb
 
         func run(_ chunks: [[UInt8]]) -> Harness {

@@ -40,13 +40,14 @@ struct Scenario {
     var persistAfterRDB = false
 }
 
-let handshake = [bytes("+PONG\r\n"), bytes("+OK\r\n"), bytes("+OK\r\n")]
+let handshake = [bytes("+PONG\r\n"), bytes("+OK\r\n"), bytes("+OK\r\n"), bytes("+OK\r\n")]
 let stored = ReplicationPosition(replid: replidA, offset: 1000, streamDB: 3)
 let scenarios: [Scenario] = [
     Scenario(name: "RECEIVE_PING_REPLY", replies: []),
     Scenario(name: "RECEIVE_AUTH_REPLY", password: "pw", replies: [bytes("+PONG\r\n")]),
     Scenario(name: "RECEIVE_PORT_REPLY", replies: [bytes("+PONG\r\n")]),
     Scenario(name: "RECEIVE_CAPA_REPLY", replies: [bytes("+PONG\r\n"), bytes("+OK\r\n")]),
+    Scenario(name: "RECEIVE_VERSION_REPLY", replies: [bytes("+PONG\r\n"), bytes("+OK\r\n"), bytes("+OK\r\n")]),
     Scenario(name: "RECEIVE_PSYNC_REPLY (PSYNC ? -1)", replies: handshake),
     Scenario(name: "RECEIVE_PSYNC_REPLY (PSYNC id off)", position: stored, replies: handshake),
     Scenario(name: "TRANSFER (preamble)", replies: handshake + [bytes("+FULLRESYNC \(replidB) 42\r\n")]),
