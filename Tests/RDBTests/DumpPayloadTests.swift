@@ -5,8 +5,8 @@ import TestSupport
 
 /// DUMP payloads (Redis `cluster.c` createDumpPayload / verifyDumpPayload): encode, decode, refuse damage.
 @Suite struct DumpPayloadTests {
-    /// Every sample value, for every version that can hold it, decodes to what it was encoded from.
-    @Test(arguments: Array(7...12))
+    /// Every sample value, for every version that can hold it (Valkey 9's 80 too), decodes to what it was encoded from.
+    @Test(arguments: Array(7...12) + [RDBWriterOptions.valkeyVersion])
     func samplesRoundTrip(version: Int) throws {
         let entries = WriterSamples.entries(fieldTTL: version >= 12, streams: version >= 9)
         for e in entries {
@@ -34,6 +34,29 @@ import TestSupport
         // type byte + (key "k" as 0x01 'k') + value in the file.
         let typeAt = file.firstIndex(of: body[0])!
         #expect(Array(file[(typeAt + 3)..<(typeAt + 3 + body.count - 1)]) == Array(body.dropFirst()))
+    }
+
+    /// Valkey 9.1.2's own DUMP payloads carry its RDB version, 80, and its type byte 22 is HASH_2 (field
+    /// expiries), not Redis 7.4's pre-GA hash metadata. Captured from `valkey-server` 9.1.2:
+    /// `HSET hf a 1 b 2`, `HPEXPIREAT hf 4102444800123 FIELDS 1 a`, `DUMP hf`; `RPUSH l x y z`, `DUMP l`.
+    @Test func valkeyPayloads() throws {
+        func bytes(_ hex: String) -> Bytes {
+            var out: Bytes = []
+            var it = hex.makeIterator()
+            while let a = it.next(), let b = it.next() { out.append(UInt8(String([a, b]), radix: 16)!) }
+            return out
+        }
+        let hash = try DumpPayload.decode(bytes("16020161c0017bd8c32cbb0300000162c002ffffffffffffffff500055b14e3c9dc212bc"), key: Array("hf".utf8))
+        #expect(hash.rdbVersion == 80 && hash.rdbType == 22)
+        #expect(hash.value == .hash([HashField(field: Array("a".utf8), value: Array("1".utf8), expireAtMs: 4102444800123),
+                                     HashField(field: Array("b".utf8), value: Array("2".utf8))]))
+        let list = try DumpPayload.decode(bytes("12010210100000000300817802817902817a02ff50002e59faf2e63e16ef"), key: Array("l".utf8))
+        #expect(list.rdbVersion == 80)
+        #expect(list.value == .list(["x", "y", "z"].map { Array($0.utf8) }))
+        // A version between Redis's newest and Valkey's first is nobody's.
+        var other = try DumpPayload.encode(.string(Array("v".utf8)), rdbVersion: 12)
+        other[other.count - 10] = 40
+        #expect(throws: RDBError.self) { try DumpPayload.decode(other, verifyChecksum: false) }
     }
 
     @Test func damagedPayloadsAreRefused() throws {

@@ -4,7 +4,9 @@
 ///
 /// The CRC-64 (Jones, as in RDB files) covers every byte before it, the version included. A server refuses a
 /// payload whose version is newer than its own `RDB_VERSION` (Redis 6.2: 9, 7.0: 10, 7.2: 11, 7.4+/8.x: 12)
-/// or whose checksum does not match.
+/// or whose checksum does not match. Valkey 9 writes its own RDB version there (80), and its type bytes 22
+/// and 23 then mean what they mean under the `VALKEY` magic (HASH_2 with field expiries): a payload whose
+/// version is in Valkey's range is read as Valkey's.
 ///
 /// The encoder and the decoder sit side by side: `rdb dump --format restore` writes payloads, and a replica
 /// applying `RESTORE` from the replication stream reads them.
@@ -47,7 +49,7 @@ public enum DumpPayload {
     }
 
     /// Checks and decodes a payload as `RESTORE` does: at least 10 bytes, a version no newer than
-    /// `maxRDBVersion` (default: the newest this reader knows), a matching CRC-64 unless `verifyChecksum` is
+    /// `maxRDBVersion` (default: the newest this reader knows) or in Valkey's range (80...), a matching CRC-64 unless `verifyChecksum` is
     /// false, then exactly one value that ends where the footer starts. Errors are `RDBError`s with the byte
     /// offset inside the payload and `key` (when given).
     public static func decode(_ payload: Bytes, key: Bytes? = nil, maxRDBVersion: Int = RDBVersion.newestRedis,
@@ -60,8 +62,10 @@ public enum DumpPayload {
         }
         let bodyEnd = payload.count - footerSize
         let version = Int(payload[bodyEnd]) | Int(payload[bodyEnd + 1]) << 8
-        guard version >= 1 && version <= maxRDBVersion else {
-            throw fail(.unsupportedVersion, bodyEnd, "DUMP payload RDB version \(version) is not in 1...\(maxRDBVersion)")
+        let valkey = version >= RDBVersion.valkeyFirst && version <= RDBVersion.valkeyNewest
+        guard (version >= 1 && version <= maxRDBVersion) || valkey else {
+            throw fail(.unsupportedVersion, bodyEnd,
+                       "DUMP payload RDB version \(version) is not in 1...\(maxRDBVersion) nor Valkey's \(RDBVersion.valkeyFirst)...\(RDBVersion.valkeyNewest)")
         }
         if verifyChecksum {
             var stored: UInt64 = 0
@@ -77,15 +81,16 @@ public enum DumpPayload {
         readerOptions.backgroundChecksum = false
         let body = Array(payload[0..<bodyEnd])
         let reader = RDBReader(source: MemoryByteSource(bytes: body), fileName: "<DUMP payload>", options: readerOptions)
-        return try reader.readDumpBody(version: version, key: key)
+        return try reader.readDumpBody(version: version, valkey: valkey, key: key)
     }
 }
 
 extension RDBReader {
     /// One value as `rdbLoadObjectType` + `rdbLoadObject` read it from a DUMP payload body: the type byte,
     /// the value, and nothing after it.
-    func readDumpBody(version: Int, key: Bytes?) throws -> DumpPayload.Decoded {
+    func readDumpBody(version: Int, valkey: Bool, key: Bytes?) throws -> DumpPayload.Decoded {
         self.version = version
+        isValkey = valkey
         state = .done
         currentKey = key ?? []
         let typeOffset = bytesConsumed
