@@ -20,7 +20,7 @@ struct ConvertCommand: ParsableCommand {
 
     @Argument(help: "Input RDB file (plain or .gz).") var input: String
     @Argument(help: "Output RDB file.") var output: String
-    @Option(name: .customLong("rdb-version"), help: "Target RDB version: 7 (Redis 3.2) ... 12 (Redis 7.4+).")
+    @Option(name: .customLong("rdb-version"), help: "Target RDB version: 7 (Redis 3.2) ... 12 (Redis 7.4+), or 80 (Valkey 9, VALKEY080); default: the input's.")
     var rdbVersion: Int?
     @OptionGroup(title: "Key filters (docs/filters.md)") var filters: FilterOptions
     @OptionGroup var reader: ReaderFlags
@@ -32,8 +32,8 @@ struct ConvertCommand: ParsableCommand {
     @Flag(name: .customLong("quiet"), help: "Print nothing on success.") var quiet = false
 
     func validate() throws {
-        if let v = rdbVersion, !RDBWriterOptions.supportedVersions.contains(v) {
-            throw ValidationError("--rdb-version must be \(RDBWriterOptions.oldestVersion)...\(RDBWriterOptions.newestVersion)")
+        if let v = rdbVersion, !RDBWriterOptions.isWritable(v) {
+            throw ValidationError("--rdb-version must be \(RDBWriterOptions.writableVersionsText)")
         }
     }
 

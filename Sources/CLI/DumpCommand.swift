@@ -51,8 +51,8 @@ public struct DumpCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
-        if let v = rdbVersion, !RDBWriterOptions.supportedVersions.contains(v) {
-            throw ValidationError("--rdb-version must be \(RDBWriterOptions.oldestVersion)...\(RDBWriterOptions.newestVersion)")
+        if let v = rdbVersion, !RDBWriterOptions.isWritable(v) {
+            throw ValidationError("--rdb-version must be \(RDBWriterOptions.writableVersionsText)")
         }
     }
 

@@ -41,7 +41,7 @@ public struct SnapshotCommand: ParsableCommand {
     @Option(name: .long, help: "rdb or sqlite.")
     var format: Format = .rdb
 
-    @Option(name: .customLong("rdb-version"), help: "Target RDB version: 7 (Redis 3.2) ... 12 (Redis 7.4+); default: the base snapshot's, as `rdb convert` picks it.")
+    @Option(name: .customLong("rdb-version"), help: "Target RDB version: 7 (Redis 3.2) ... 12 (Redis 7.4+), or 80 (Valkey 9); default: the base snapshot's, as `rdb convert` picks it.")
     var rdbVersion: Int?
 
     @Option(name: .customLong("at-offset"), help: "Write the dataset at the last command boundary at or before this replication offset.")
@@ -56,8 +56,8 @@ public struct SnapshotCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
-        if let v = rdbVersion, !RDBWriterOptions.supportedVersions.contains(v) {
-            throw ValidationError("--rdb-version must be \(RDBWriterOptions.oldestVersion)...\(RDBWriterOptions.newestVersion)")
+        if let v = rdbVersion, !RDBWriterOptions.isWritable(v) {
+            throw ValidationError("--rdb-version must be \(RDBWriterOptions.writableVersionsText)")
         }
         if rdbVersion != nil && format == .sqlite {
             throw ValidationError("--rdb-version applies to --format rdb only")

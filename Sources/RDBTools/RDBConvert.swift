@@ -99,7 +99,8 @@ public enum RDBConvert {
                 let writer = try RDBWriter(sink: FileByteSink(file: file), options: writerOptions)
                 try copyRecords(from: try openReader(readerOptions), to: writer, summary: &summary, filter: &filter,
                                 options: options,
-                                sameVersion: summary.inputHeader?.magic == .redis && inputVersion == version)
+                                sameVersion: inputVersion == version
+                                    && (summary.inputHeader?.magic == .valkey) == (version >= RDBVersion.valkeyFirst))
                 try writer.sink.flush()
                 return writer
             }
@@ -159,14 +160,15 @@ public enum RDBConvert {
         guard sawEOF else { throw RDBWriteError(.invalidValue, "\(reader.fileName ?? "input"): no EOF record") }
     }
 
-    /// AUX fields pass through, except: `redis-ver` names the first release writing the target
+    /// AUX fields pass through, except: `redis-ver` (and `valkey-ver` into a Valkey file) names the first
+    /// release writing the target
     /// version when the version changes, and the AOF-base flag uses the target's name for it
     /// (`aof-base` for 10+, `aof-preamble` for 8-9, nothing for 7).
     static func writeAux<S: ByteSink>(_ key: Bytes, _ value: Bytes, writer: RDBWriter<S>, sameVersion: Bool) throws {
         let name = String(decoding: key, as: UTF8.self)
         switch name {
-        case "redis-ver" where !sameVersion:
-            try writer.writeAux("redis-ver", RDBWriterOptions.redisVersionString(for: writer.version))
+        case "redis-ver" where !sameVersion, "valkey-ver" where !sameVersion && writer.isValkey:
+            try writer.writeAux(writer.isValkey ? "valkey-ver" : "redis-ver", RDBWriterOptions.redisVersionString(for: writer.fileVersion))
         case "aof-base", "aof-preamble":
             if writer.version >= 10 {
                 try writer.writeAux(Array("aof-base".utf8), value)

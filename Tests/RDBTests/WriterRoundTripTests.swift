@@ -115,8 +115,9 @@ enum Logical {
 }
 
 @Suite struct WriterRoundTripTests {
-    /// Every version 7-12: the sample dataset written and read back holds the same keys and values.
-    @Test(arguments: Array(7...12))
+    /// Every version 7-12, and Valkey 9's 80: the sample dataset written and read back holds the same keys
+    /// and values (field expiries included for 12 and 80).
+    @Test(arguments: Array(7...12) + [RDBWriterOptions.valkeyVersion])
     func samplesRoundTrip(version: Int) throws {
         let entries = WriterSamples.entries(fieldTTL: version >= 12, streams: version >= 9)
         let functions = version >= 10 ? [WriterSamples.functionCode] : []
@@ -124,7 +125,7 @@ enum Logical {
         let (bytes, _) = try WriterSamples.write(entries, options: RDBWriterOptions(rdbVersion: version), functions: functions,
                                                  aux: RDBAuxInfo(ctime: 1_700_000_000, usedMem: 123_456, replication: position))
         let back = try Logical.read(bytes: bytes)
-        #expect(back.header == RDBHeader(magic: .redis, version: version))
+        #expect(back.header == RDBHeader(magic: version >= RDBVersion.valkeyFirst ? .valkey : .redis, version: version))
         #expect(back.storedChecksum == back.computedChecksum && back.storedChecksum != 0)
         #expect(back.functions == functions)
         let want = entries.map { Logical.line($0, version: version) }
@@ -138,7 +139,7 @@ enum Logical {
         #expect(aux["ctime"] == "1700000000")
         #expect(aux["used-mem"] == "123456")
         #expect(aux["redis-bits"] == "64")
-        #expect(aux["redis-ver"] == RDBWriterOptions.redisVersionString(for: version))
+        #expect(aux[version >= RDBVersion.valkeyFirst ? "valkey-ver" : "redis-ver"] == RDBWriterOptions.redisVersionString(for: version))
         #expect(back.resize[0]?.0 == UInt64(entries.filter { $0.db == 0 }.count))
         #expect(back.resize[3]?.1 == UInt64(entries.filter { $0.db == 3 && $0.expireAtMs != nil }.count))
     }
@@ -290,7 +291,7 @@ enum Logical {
                         }
                         #expect(back.functions == original.functions, "\(file.lastPathComponent) -> v\(target)")
                         #expect(back.moduleAux == original.moduleAux, "\(file.lastPathComponent) -> v\(target)")
-                        let keepAux = { (a: (Bytes, Bytes)) -> Bool in !["redis-ver", "aof-base", "aof-preamble"].contains(String(decoding: a.0, as: UTF8.self)) }
+                        let keepAux = { (a: (Bytes, Bytes)) -> Bool in !["redis-ver", "valkey-ver", "aof-base", "aof-preamble"].contains(String(decoding: a.0, as: UTF8.self)) }
                         #expect(back.aux.filter(keepAux).map { $0.0 + [0] + $0.1 } == original.aux.filter(keepAux).map { $0.0 + [0] + $0.1 },
                                 "\(file.lastPathComponent) -> v\(target)")
                         converted += 1

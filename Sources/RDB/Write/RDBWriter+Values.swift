@@ -8,6 +8,8 @@
 /// | hash   | 16 listpack, 4; with TTLs 25 / 24 (12 only) | 16, 4            | 13 ziplist, 4                    |
 /// | stream | 21                                 | 19                         | 15 (9 only)                      |
 /// | module | 7                                  | 7                          | 7 (8+)                           |
+///
+/// `VALKEY080` writes RDB 11's encodings, and a hash with field expiries as Valkey's HASH_2 (type 22).
 extension RDBWriter {
     func writeKeyValue(_ e: RDBEntry) throws {
         // Refuse what the target cannot hold before writing a byte of the key.
@@ -16,6 +18,10 @@ extension RDBWriter {
             throw RDBWriteError(.notRepresentable, "streams need RDB 9 (Redis 5.0); target is \(version)")
         case .module(let m) where version < 8:
             throw RDBWriteError(.notRepresentable, "module values (\(m.moduleName)) need RDB 8; target is \(version)")
+        case .hash(let fields) where isValkey && fields.contains(where: { $0.expireAtMs != nil }):
+            if let bad = fields.first(where: { ($0.expireAtMs ?? 0) < 0 }), let exp = bad.expireAtMs {
+                throw RDBWriteError(.invalidValue, "hash field \(RDBError.quote(bad.field)) expiry \(exp) ms is negative")
+            }
         case .hash(let fields) where version < 12 && !options.dropFieldTTL && fields.contains(where: { $0.expireAtMs != nil }):
             throw RDBWriteError(.notRepresentable,
                                 "hash field TTLs need RDB 12 (Redis 7.4); target is \(version) (use --drop-field-ttl to keep the fields without their TTLs)")
@@ -243,8 +249,25 @@ extension RDBWriter {
 
     // MARK: hashes
 
+    /// Valkey 9's HASH_2 (Valkey `rdb.c`): the field count, then per field its name, its value, and its
+    /// expiry as 8 bytes little-endian Unix ms, -1 for none.
+    private func writeValkeyHash2(key: Bytes, _ fields: [HashField]) {
+        out.put(RDBType.hashMetadataPreGAOrValkeyHash2.rawValue)
+        emitKey(key)
+        out.putLength(fields.count)
+        for f in fields {
+            emitString(f.field, to: out)
+            emitString(f.value, to: out)
+            out.putLE(f.expireAtMs ?? -1)
+        }
+    }
+
     private func writeHash(key: Bytes, _ fields: [HashField]) {
         let withTTL = fields.reduce(0) { $0 + ($1.expireAtMs != nil ? 1 : 0) }
+        if withTTL > 0 && isValkey {
+            writeValkeyHash2(key: key, fields)
+            return
+        }
         let keepTTL = withTTL > 0 && version >= 12
         if withTTL > 0 && !keepTTL { stats.droppedFieldTTLs += withTTL }
         let small = fields.count <= options.hashMaxListpackEntries

@@ -46,9 +46,9 @@ public final class RDBWriter<Sink: ByteSink> {
     static var flushThreshold: Int { 1 << 20 }
 
     public init(sink: Sink, options: RDBWriterOptions = RDBWriterOptions()) throws {
-        guard RDBWriterOptions.supportedVersions.contains(options.rdbVersion) else {
+        guard RDBWriterOptions.isWritable(options.rdbVersion) else {
             throw RDBWriteError(.unsupportedVersion,
-                                "RDB version \(options.rdbVersion) cannot be written (supported: \(RDBWriterOptions.oldestVersion)-\(RDBWriterOptions.newestVersion))")
+                                "RDB version \(options.rdbVersion) cannot be written (supported: \(RDBWriterOptions.writableVersionsText))")
         }
         self.sink = sink
         self.options = options
@@ -58,23 +58,29 @@ public final class RDBWriter<Sink: ByteSink> {
 
     deinit { lzfScratch.deallocate() }
 
-    public var version: Int { options.rdbVersion }
+    /// The Redis RDB version whose encodings are written: the target, or 11 for `VALKEY080`.
+    public var version: Int { isValkey ? RDBWriterOptions.valkeyEncodingVersion : options.rdbVersion }
+    /// The version in the header (and in a DUMP payload's footer): `options.rdbVersion`.
+    public var fileVersion: Int { options.rdbVersion }
+    /// Writing Valkey 9's `VALKEY080`.
+    public var isValkey: Bool { options.rdbVersion == RDBWriterOptions.valkeyVersion }
 
     /// Bytes produced so far (written to the sink or still staged).
     public var bytesWritten: Int64 { flushed + Int64(out.count) }
 
     // MARK: - File structure
 
-    /// `REDIS%04d` for the target version.
+    /// `REDIS%04d` for the target version, or `VALKEY080`.
     public func writeHeader() throws {
         guard !headerWritten else { throw RDBWriteError(.state, "header written twice") }
         headerWritten = true
-        out.put(ascii: RDBHeader(magic: .redis, version: version).text)
+        out.put(ascii: RDBHeader(magic: isValkey ? .valkey : .redis, version: fileVersion).text)
     }
 
     /// The standard AUX fields, in Redis's order.
     public func writeAuxFields(_ info: RDBAuxInfo = RDBAuxInfo()) throws {
-        try writeAux("redis-ver", info.redisVersion ?? RDBWriterOptions.redisVersionString(for: version))
+        // Valkey 9 names its version `valkey-ver` (it reads either name).
+        try writeAux(isValkey ? "valkey-ver" : "redis-ver", info.redisVersion ?? RDBWriterOptions.redisVersionString(for: fileVersion))
         try writeAux("redis-bits", String(info.redisBits))
         let ctime = info.ctime ?? Int64(time(nil))
         try writeAux("ctime", String(ctime))

@@ -4,7 +4,8 @@ import Foundation
 /// How `RDBWriter` encodes: the target RDB version, compression, what to do with data the target
 /// cannot represent, and Redis's default encoding thresholds (redis.conf 7.x defaults).
 public struct RDBWriterOptions: Sendable {
-    /// The RDB version to write (`REDIS%04d`): 7 (Redis 3.2) through 12 (Redis 7.4 / 8.x).
+    /// The RDB version to write (`REDIS%04d`): 7 (Redis 3.2) through 12 (Redis 7.4 / 8.x); or 80, Valkey 9's
+    /// `VALKEY080` (see `valkeyVersion`).
     public var rdbVersion: Int
     /// LZF-compress strings longer than 20 bytes when that saves at least 4 bytes (`rdbcompression yes`).
     public var compress: Bool
@@ -54,11 +55,26 @@ public struct RDBWriterOptions: Sendable {
     /// The newest version written: 12 (Redis 7.4: hash field TTLs).
     public static let newestVersion = 12
     public static let supportedVersions = oldestVersion...newestVersion
+    /// Valkey 9's format, `VALKEY080`: RDB 11's encodings (Valkey 9 reads and writes them unchanged), and
+    /// HASH_2 (type 22 under the `VALKEY` magic) for a hash with field expiries, which no `REDIS` version
+    /// that Valkey loads can hold (Valkey `rdb.c`, `rdbSaveObjectType` / `rdbSaveObject`).
+    public static let valkeyVersion = RDBVersion.valkeyFirst
+    /// The Redis RDB version whose encodings a Valkey file uses.
+    public static let valkeyEncodingVersion = 11
+
+    /// True for a version the writer produces: 7...12, or 80 (`VALKEY080`).
+    public static func isWritable(_ version: Int) -> Bool {
+        supportedVersions.contains(version) || version == valkeyVersion
+    }
+
+    /// What `--rdb-version` accepts, for error messages.
+    public static let writableVersionsText = "\(oldestVersion)-\(newestVersion) or \(valkeyVersion) (Valkey 9)"
 
     /// The target for a file read at `version` (magic `magic`): the same version, capped at 12;
-    /// Valkey 9 files (`VALKEY08x`) map to 11, the newest `REDIS` version Valkey loads by default.
+    /// Valkey 9 files (`VALKEY08x`) map to `VALKEY080`, which Valkey 9 loads with field expiries and all
+    /// (an RDB 11 file cannot hold those; `--rdb-version 11` still writes one for other servers).
     public static func defaultVersion(forInput version: Int, magic: RDBMagic = .redis) -> Int {
-        if magic == .valkey { return 11 }
+        if magic == .valkey { return valkeyVersion }
         return min(max(version, oldestVersion), newestVersion)
     }
 
@@ -70,6 +86,7 @@ public struct RDBWriterOptions: Sendable {
         case 9: return "6.2.0"
         case 10: return "7.0.0"
         case 11: return "7.2.0"
+        case valkeyVersion...: return "9.0.0"
         default: return "7.4.0"
         }
     }
