@@ -27,7 +27,12 @@ public final class DatasetCompactor: @unchecked Sendable {
     private let lock = Lock()
     private var running = false
     private var completed = 0
+    private var failed = 0
     private var last: (outcome: CompactionOutcome, seconds: Double)?
+    /// After a failed compaction, the log size since the snapshot that the next try waits for: another
+    /// threshold's worth, so a failure that repeats (a full disk, a value the target cannot hold) is tried
+    /// again as the log grows, not on every applied chunk. Per lineage: a full resync starts afresh.
+    private var retryAt: (lineage: String, logBytes: Int64)?
     /// The last compaction's outcome and how long it took (for tests and benchmarks).
     public var lastOutcome: (outcome: CompactionOutcome, seconds: Double)? { lock.withLock { last } }
 
@@ -39,6 +44,8 @@ public final class DatasetCompactor: @unchecked Sendable {
 
     /// Compactions finished by this process.
     public var completedCount: Int { lock.withLock { completed } }
+    /// Compactions that failed in this process.
+    public var failedCount: Int { lock.withLock { failed } }
     public var isRunning: Bool { lock.withLock { running } }
 
     /// The threshold in force for the store's current snapshot.
@@ -53,9 +60,12 @@ public final class DatasetCompactor: @unchecked Sendable {
         guard dataset.divergence == nil, store.sealedSegmentsVerified,
               let m = store.currentManifest, m.lineage == lineage, dataset.offset > m.snapshot.offset,
               store.logStreamBytesSinceSnapshot >= effectiveThreshold() else { return }
+        let logBytes = store.logStreamBytesSinceSnapshot
         let go = lock.withLock { () -> Bool in
-            defer { running = true }
-            return !running
+            guard !running else { return false }
+            if let r = retryAt, r.lineage == lineage, logBytes < r.logBytes { return false }
+            running = true
+            return true
         }
         guard go else { return }
         let position = ReplicationPosition(replid: m.replid, offset: dataset.offset, streamDB: dataset.streamDB)
@@ -83,8 +93,14 @@ public final class DatasetCompactor: @unchecked Sendable {
             if !outcome.retainedFiles.isEmpty { line += "; kept \(outcome.retainedFiles.joined(separator: ", ")) until downstream replicas move past them" }
             if !outcome.removeFailures.isEmpty { line += "; could not remove \(outcome.removeFailures.joined(separator: ", ")) (deleted at the next start)" }
             logger.notice("\(line)")
+            lock.withLock { retryAt = nil }
         } catch {
-            logger.warning("Compaction at offset \(position.offset) failed: \(error); the log and the old snapshot stay as they were")
+            let next = store.logStreamBytesSinceSnapshot + effectiveThreshold()
+            lock.withLock {
+                failed += 1
+                retryAt = (lineage, next)
+            }
+            logger.warning("Compaction at offset \(position.offset) failed: \(error); the log and the old snapshot stay as they were; next try when the log since the snapshot reaches \(next) bytes")
         }
     }
 

@@ -58,6 +58,39 @@ import TestSupport
         #expect(g.dataset()?.keyspace == expected.keyspace)
     }
 
+    /// A compaction that fails (here: field expiries and a target of RDB 11) is tried again only once the
+    /// log has grown by another threshold, not on every applied chunk (it used to retry in a tight loop).
+    @Test func aFailedCompactionWaitsForAnotherThreshold() throws {
+        let dir = try TestPaths.makeTemporaryDirectory(prefix: "compact")
+        defer { dir.remove() }
+        let store = try helper.openStore(dir)
+        defer { try? store.close() }
+        var rng = SeededRandom(seed: 9)
+        let base = DatasetFollowerTests.baseKeyspace(&rng, n: 10)
+        try helper.publish(store, base, replid: DatasetFollowerTests.replid, offset: 0, streamDB: 0)
+        var replay = StreamReplay(keyspace: base, selectedDB: 0, offset: 0)
+        func append(_ commands: [[String]]) throws { try helper.append(store, commands, onto: &replay) }
+        try append([["HSET", "h", "f", "v"], ["HPEXPIREAT", "h", "4102444800000", "FIELDS", "1", "f"]]
+                   + (0..<40).map { ["SET", "k\($0)", String(repeating: "v", count: 50)] })
+        let compactor = DatasetCompactor(store: store, logger: Logger(label: "test"), threshold: 1000)
+        let lineage = try #require(store.currentManifest?.lineage)
+        func consider() {
+            let d = DatasetFollower.Dataset(keyspace: replay.keyspace, offset: store.position!.offset, streamDB: 0,
+                                            snapshotFile: "", divergence: nil)
+            compactor.consider(d, lineage: lineage, rdbVersion: 11)
+            let deadline = Date().addingTimeInterval(20)
+            while compactor.isRunning && Date() < deadline { usleep(2_000) }
+        }
+        consider()
+        #expect(compactor.failedCount == 1 && compactor.completedCount == 0)
+        for _ in 0..<5 { consider() }
+        #expect(compactor.failedCount == 1, "retried before the log grew by another threshold")
+        try append((0..<40).map { ["SET", "more\($0)", String(repeating: "w", count: 50)] })
+        consider()
+        #expect(compactor.failedCount == 2)
+        #expect(store.currentManifest?.compaction == nil)
+    }
+
     @Test func aDivergedDatasetIsNeverCompacted() throws {
         let dir = try TestPaths.makeTemporaryDirectory(prefix: "compact")
         defer { dir.remove() }
