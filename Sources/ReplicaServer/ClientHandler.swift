@@ -24,8 +24,10 @@ final class ClientHandler: ChannelInboundHandler {
     private var pausedForOutput = false
     private let parser: QueryParser
     private let commands: Commands
-    /// The current command's arguments (the array is reused from command to command).
+    /// The current command's arguments (the array is reused from command to command), and the argument
+    /// arrays kept for the next commands.
     private var args: [[UInt8]] = []
+    private var argumentPool = QueryParser.ArgumentPool()
 
     init(server: ReplicaServer) {
         self.server = server
@@ -114,12 +116,15 @@ final class ClientHandler: ChannelInboundHandler {
         var wrote = false
         // The batch's arguments array, moved out of the handler so it stays uniquely referenced (reused).
         var args: [[UInt8]] = []
+        var pool = QueryParser.ArgumentPool()
         swap(&args, &self.args)
+        swap(&pool, &argumentPool)
         defer {
             flushCounters()
             batchView = nil
-            args.removeAll(keepingCapacity: true)
+            pool.recycle(&args)
             swap(&args, &self.args)
+            swap(&pool, &argumentPool)
         }
         let view = { [unowned(unsafe) self] () -> DatasetView in
             if let v = self.batchView { return v }
@@ -146,7 +151,7 @@ final class ClientHandler: ChannelInboundHandler {
             var entry: CommandEntry?
             let step = buffer.withUnsafeBytes { raw -> QueryParser.Step in
                 let rest = UnsafeRawBufferPointer(rebasing: raw[readIndex...])
-                let step = parser.parse(rest, authRequired: !session.authenticated, into: &args)
+                let step = parser.parse(rest, authRequired: !session.authenticated, into: &args, pool: &pool)
                 if case .command(_, let nameRange?) = step {
                     // Looked up from the buffer's bytes; the command gets the table's copy of its name.
                     let name = UnsafeRawBufferPointer(rebasing: rest[nameRange])

@@ -48,9 +48,18 @@ struct QueryParser {
     /// Parses one command at the start of `buf` into `args` (emptied first; its capacity is reused from
     /// command to command).
     func parse(_ buf: UnsafeRawBufferPointer, authRequired: Bool, into args: inout [[UInt8]]) -> Step {
-        args.removeAll(keepingCapacity: true)
+        var pool = ArgumentPool()
+        return parse(buf, authRequired: authRequired, into: &args, pool: &pool)
+    }
+
+    /// Parses one command into `args`, taking the argument arrays from `pool` (the previous command's
+    /// arrays go back into it first): a connection's arguments are copied into arrays it already has,
+    /// with no allocation per argument once they are large enough.
+    func parse(_ buf: UnsafeRawBufferPointer, authRequired: Bool, into args: inout [[UInt8]],
+               pool: inout ArgumentPool) -> Step {
+        pool.recycle(&args)
         guard let first = buf.first else { return .needMore }
-        if first == UInt8(ascii: "*") { return parseMultibulk(buf, authRequired: authRequired, into: &args) }
+        if first == UInt8(ascii: "*") { return parseMultibulk(buf, authRequired: authRequired, into: &args, pool: &pool) }
         switch parseInline(buf) {
         case .needMore: return .needMore
         case .protocolError(let text): return .protocolError(text)
@@ -72,7 +81,8 @@ struct QueryParser {
         return .command(args, consumed: nl + 1)
     }
 
-    private func parseMultibulk(_ buf: UnsafeRawBufferPointer, authRequired: Bool, into args: inout [[UInt8]]) -> Step {
+    private func parseMultibulk(_ buf: UnsafeRawBufferPointer, authRequired: Bool, into args: inout [[UInt8]],
+                                pool: inout ArgumentPool) -> Step {
         var pos = 0
         let header = QueryParser.readLine(buf, at: pos)
         let count: Int64
@@ -110,15 +120,37 @@ struct QueryParser {
                 nameRange = pos..<(pos + len)
                 args.append([])
             } else {
-                let from = buf.baseAddress.unsafelyUnwrapped + pos
-                args.append([UInt8](unsafeUninitializedCapacity: len) { out, n in
-                    if len > 0 { UnsafeMutableRawPointer(out.baseAddress.unsafelyUnwrapped).copyMemory(from: from, byteCount: len) }
-                    n = len
-                })
+                args.append(pool.take(UnsafeRawBufferPointer(start: buf.baseAddress.unsafelyUnwrapped + pos, count: len)))
             }
             pos += len + 2
         }
         return .command(consumed: pos, nameRange: nameRange)
+    }
+
+    /// Argument arrays kept between commands (at most `limit` of them, none over `largest` bytes of capacity,
+    /// so a connection never pins a large argument's memory).
+    struct ArgumentPool {
+        static let limit = 32
+        static let largest = 4096
+        private var arrays: [[UInt8]] = []
+
+        /// Moves the arguments after the name back into the pool and empties `args`.
+        @inline(__always) mutating func recycle(_ args: inout [[UInt8]]) {
+            while args.count > 1 {
+                let a = args.removeLast()
+                if arrays.count < Self.limit && a.capacity <= Self.largest { arrays.append(a) }
+            }
+            args.removeAll(keepingCapacity: true)
+        }
+
+        /// An array holding `bytes`: a pooled one refilled (no allocation when it is large enough and not
+        /// shared), else a new one.
+        @inline(__always) mutating func take(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+            guard var a = arrays.popLast() else { return Array(bytes) }
+            a.removeAll(keepingCapacity: true)
+            a.append(contentsOf: bytes)
+            return a
+        }
     }
 
     /// A `<type><number>\r\n` line: its number (nil when not a valid integer) and where the next byte is.

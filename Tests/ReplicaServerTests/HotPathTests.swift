@@ -107,4 +107,22 @@ struct HotPathTests {
         #expect(got == cmds + [[Self.b("INLINE"), Self.b("a b"), Self.b("c")]])
         #expect(buffer.isEmpty)
     }
+
+    /// Arguments refilled from the pool: each command's arguments are its own, and an argument still held
+    /// after its command (as a reply may hold one) keeps its bytes while later commands reuse the pool.
+    @Test func argumentPoolReusesWithoutSharing() {
+        let parser = QueryParser(maxBulkLength: 512 << 20, queryBufferLimit: 1 << 30)
+        var args: [[UInt8]] = []
+        var pool = QueryParser.ArgumentPool()
+        var held: [[UInt8]] = []
+        for i in 0..<50 {
+            let cmd = [Self.b("GET"), Self.b("key:\(i)"), Array(repeating: UInt8(i), count: i * 100)]
+            let wire = RedisClient.encode(cmd)
+            let step = wire.withUnsafeBytes { parser.parse($0, authRequired: false, into: &args, pool: &pool) }
+            #expect(step == .command(consumed: wire.count, nameRange: 8..<11))
+            #expect(Array(args.dropFirst()) == Array(cmd.dropFirst()))
+            if i % 3 == 0 { held.append(args[1]) }
+        }
+        #expect(held == stride(from: 0, to: 50, by: 3).map { Self.b("key:\($0)") })
+    }
 }

@@ -36,11 +36,24 @@ enum ReadErrors {
 /// One read command's view: the keyspace copy, the client's db, the time expiries are judged by, and the
 /// client's protocol. Keys whose TTL has passed read as absent (db.c `lookupKeyReadWithFlags` on a replica:
 /// `expireIfNeeded` answers "expired" without deleting; the master's DEL removes them later).
-struct ReadContext {
+///
+/// A class, built once per batch of pipelined commands: each read then shares it with one retain, and finds
+/// keys in `database`, the client's db taken from the keyspace once.
+final class ReadContext {
     let keyspace: Keyspace
     let db: Int
     let nowMs: Int64
     let resp3: Bool
+    /// The client's database (nil when it has no keys).
+    let database: Database?
+
+    init(keyspace: Keyspace, db: Int, nowMs: Int64, resp3: Bool) {
+        self.keyspace = keyspace
+        self.db = db
+        self.nowMs = nowMs
+        self.resp3 = resp3
+        database = keyspace.databases[db]
+    }
 
     /// db.c `keyIsExpired`: expired once now is past the expiry (`now > when`).
     func isExpired(_ e: KeyEntry) -> Bool {
@@ -50,7 +63,7 @@ struct ReadContext {
 
     /// The live entry of `key`, nil when absent or expired.
     func entry(_ key: Bytes) -> KeyEntry? {
-        guard let e = keyspace[db, key], !isExpired(e) else { return nil }
+        guard let e = database?[key], !isExpired(e) else { return nil }
         return e
     }
 
