@@ -20,6 +20,27 @@ import RDB
         #expect(!r.diverged)
     }
 
+    /// SET ... IFEQ (Valkey 8.1, Redis 8.4) and IFNE (Redis 8.4), as a master propagates them verbatim.
+    @Test func setIfEqualAndIfNotEqual() {
+        var r = Run()
+        r.callAll(["SET k v", "SET k w IFEQ v", "SET k x IFEQ nope", "SET absent y IFEQ v",
+                   "SET n 1 IFNE 9", "SET n 2 IFNE 1", "SET n 3 IFNE 2", "SET n 4 IFNE 3",
+                   "SET t v PXAT 1700000005000", "SET t u IFEQ v KEEPTTL", "SET g new IFEQ old GET"])
+        #expect(r.string("k") == "w")
+        #expect(r.entry("absent") == nil)
+        #expect(r.string("n") == "3")
+        #expect(r.string("t") == "u" && r.entry("t")?.expireAtMs == 1_700_000_005_000)
+        #expect(r.entry("g") == nil)
+        #expect(!r.diverged)
+        // A list under IFEQ is WRONGTYPE on the master, never propagated: here it is a divergence.
+        r.call("RPUSH l a")
+        r.call("SET l v IFEQ a")
+        #expect(r.applier.divergence?.command == "SET")
+        var s = Run()
+        s.call("SET k v NX IFEQ v")
+        #expect(s.applier.divergence != nil, "NX with IFEQ is a syntax error")
+    }
+
     @Test func countersAppendRanges() {
         var r = Run()
         r.callAll(["INCR n", "INCRBY n 41", "DECR n", "DECRBY n -10", "APPEND s abc", "APPEND s def",

@@ -87,17 +87,29 @@ extension ApplyContext {
         return ms
     }
 
+    /// `SET key value [NX | XX | IFEQ v | IFNE v] [GET] [EX | PX | EXAT | PXAT | KEEPTTL]`. IFEQ (Valkey 8.1,
+    /// Redis 8.4) sets only an existing string equal to `v`; IFNE (Redis 8.4) sets unless the string equals
+    /// `v`; either refuses a key of another type (WRONGTYPE). Masters propagate them verbatim (Redis rewrites
+    /// a relative expiry to `SET key value PXAT ms`, without the condition). The digest forms (IFDEQ, IFDNE)
+    /// need XXH3 and are refused, which marks the dataset diverged.
     mutating func setCommand(_ a: [Bytes]) throws {
         guard a.count >= 3 else { throw ApplyError.arity("set") }
         var nx = false, xx = false, get = false
+        var ifEqual: Bytes?, ifNotEqual: Bytes?
         var exp = ExpireOption()
         var i = 3
         var sawExpire = false
         while i < a.count {
             let o = Arg.upper(a[i])
             switch o {
-            case "NX" where !xx: nx = true
-            case "XX" where !nx: xx = true
+            case "NX" where !xx && ifEqual == nil && ifNotEqual == nil: nx = true
+            case "XX" where !nx && ifEqual == nil && ifNotEqual == nil: xx = true
+            case "IFEQ" where !nx && !xx && ifEqual == nil && ifNotEqual == nil && i + 1 < a.count:
+                ifEqual = a[i + 1]
+                i += 1
+            case "IFNE" where !nx && !xx && ifEqual == nil && ifNotEqual == nil && i + 1 < a.count:
+                ifNotEqual = a[i + 1]
+                i += 1
             case "GET": get = true
             case "KEEPTTL" where !sawExpire: exp.keepTTL = true
             case "EX", "PX", "EXAT", "PXAT":
@@ -112,6 +124,10 @@ extension ApplyContext {
         if get { _ = try string(a[1]) }
         let present = exists(a[1])
         if (nx && present) || (xx && !present) { return }
+        if let v = ifEqual {
+            guard present, try string(a[1]) == v else { return }
+        }
+        if let v = ifNotEqual, present, try string(a[1]) == v { return }
         put(a[1], .string(a[2]), keepTTL: exp.keepTTL)
         if let at = exp.atMs { ks[db, a[1]]?.expireAtMs = at }
     }
