@@ -249,23 +249,24 @@ extension RDBWriter {
 
     // MARK: hashes
 
-    /// Valkey 9's HASH_2 (Valkey `rdb.c`): the field count, then per field its name, its value, and its
-    /// expiry as 8 bytes little-endian Unix ms, -1 for none.
-    private func writeValkeyHash2(key: Bytes, _ fields: [HashField]) {
-        out.put(RDBType.hashMetadataPreGAOrValkeyHash2.rawValue)
+    /// A hash as a table: HASH (4), the field count, then each field's name and value; or Valkey 9's
+    /// HASH_2 (type 22 under the `VALKEY` magic, Valkey `rdb.c`), where each field is followed by its expiry
+    /// as 8 bytes little-endian Unix ms, -1 for none.
+    private func writeHashTable(key: Bytes, _ fields: [HashField], valkeyExpiries: Bool) {
+        out.put(valkeyExpiries ? RDBType.hashMetadataPreGAOrValkeyHash2.rawValue : RDBType.hash.rawValue)
         emitKey(key)
         out.putLength(fields.count)
         for f in fields {
             emitString(f.field, to: out)
             emitString(f.value, to: out)
-            out.putLE(f.expireAtMs ?? -1)
+            if valkeyExpiries { out.putLE(f.expireAtMs ?? -1) }
         }
     }
 
     private func writeHash(key: Bytes, _ fields: [HashField]) {
         let withTTL = fields.reduce(0) { $0 + ($1.expireAtMs != nil ? 1 : 0) }
         if withTTL > 0 && isValkey {
-            writeValkeyHash2(key: key, fields)
+            writeHashTable(key: key, fields, valkeyExpiries: true)
             return
         }
         let keepTTL = withTTL > 0 && version >= 12
@@ -322,13 +323,7 @@ extension RDBWriter {
             }
             return
         }
-        out.put(RDBType.hash.rawValue)
-        emitKey(key)
-        out.putLength(fields.count)
-        for f in fields {
-            emitString(f.field, to: out)
-            emitString(f.value, to: out)
-        }
+        writeHashTable(key: key, fields, valkeyExpiries: false)
     }
 }
 
