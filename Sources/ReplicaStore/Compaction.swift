@@ -28,10 +28,14 @@ public struct CompactionOutcome: Sendable, Equatable {
 /// 3. fsync the log up to the snapshot's offset (the log must cover the new snapshot: recovery refuses
 ///    a log that ends before its snapshot).
 /// 4. rename it to `snapshot-NNNNNN.rdb`, fsync the directory. Crash: an unnamed snapshot, a leftover.
-/// 5. replace the manifest (`writeAtomically`): the new snapshot, the segments from the one holding the
-///    snapshot's offset on, `compaction` = time, offset, lineage, count. Crash before the rename of
-///    `MANIFEST.tmp`: the old state; after it: the new one. Both recover to the same position, because
-///    the log is the same bytes either way.
+/// 5. replace the manifest: the new snapshot, the segments from the one holding the snapshot's offset on,
+///    `compaction` = time, offset, lineage, count. Written to `MANIFEST.compaction.tmp` and fsynced
+///    **outside the store's lock** (appends, ACKs and rolls go on); under the lock only a check that no
+///    roll or partial sync replaced the manifest meanwhile (else it is prepared again from the new one),
+///    the rename over `MANIFEST` and the in-memory switch; then, outside the lock again, the directory
+///    fsync. Crash before the rename: the old state (the temp file is a leftover); after it, before or
+///    after the directory fsync: the old or the new state. Both recover to the same position, because the
+///    log is the same bytes either way and nothing is deleted before the directory fsync.
 /// 6. delete the old snapshot and the segments wholly before the snapshot's offset (unless a log reader
 ///    still needs them, see `LogPins.swift`), fsync the directory. Crash: leftovers.
 ///
@@ -54,6 +58,13 @@ extension ReplicaStore {
     /// store, as any failed manifest write does.
     public func compact(at position: ReplicationPosition, lineage: String,
                         write body: (DurableFile) throws -> Void) throws -> CompactionOutcome {
+        try compact(at: position, lineage: lineage, beforeCommit: { _ in }, write: body)
+    }
+
+    /// `compact`, with `beforeCommit(attempt)` called between writing the new manifest's temp file and
+    /// taking the lock to switch to it (tests append and roll there, to send the switch round again).
+    func compact(at position: ReplicationPosition, lineage: String, beforeCommit: (Int) throws -> Void,
+                 write body: (DurableFile) throws -> Void) throws -> CompactionOutcome {
         guard ReplicationID.isValid(position.replid) else {
             throw StoreError(.invalidArgument, file: nil, offset: nil, "replid \"\(position.replid)\" is not 40 hex characters")
         }
@@ -94,38 +105,9 @@ extension ReplicaStore {
             throw error
         }
 
-        // 5: the switch.
-        let (oldSnapshot, dropped): (String, [SegmentRecord]) = try lock.withLock {
-            do {
-                try checkUsable()
-                try checkCompactable(position, lineage: lineage)
-            } catch {
-                try? fs.remove(finalPath)
-                throw error
-            }
-            guard let m = manifest, durable >= position.offset else {
-                try? fs.remove(finalPath)
-                throw StoreError(.invalidState, file: directory, offset: position.offset, "the log is not durable up to the compaction's offset")
-            }
-            let keepFrom = m.segments.lastIndex { $0.start <= position.offset } ?? 0
-            var new = m
-            new.snapshot = record
-            new.segments = Array(m.segments[keepFrom...])
-            new.compaction = CompactionRecord(unixMs: options.clock(), offset: position.offset,
-                                              fullSyncSnapshot: m.lineage, count: (m.compaction?.count ?? 0) + 1)
-            do {
-                manifest = try writeManifest(new)
-            } catch {
-                throw poison(error, "switching the manifest to the compacted snapshot")
-            }
-            let dropped = Array(m.segments[..<keepFrom])
-            for (i, s) in dropped.enumerated() {
-                let bytes = fileSize(s.file)
-                retained.append(RetainedSegment(record: s, end: m.segments[i + 1].start))
-                earlierSegmentsBytes = max(0, earlierSegmentsBytes - bytes)
-            }
-            return (m.snapshot.file, dropped)
-        }
+        // 5: the switch (see `switchManifest`): no fsync under the lock.
+        let (oldSnapshot, dropped) = try switchManifest(position, lineage: lineage, record: record, finalPath: finalPath,
+                                                         beforeCommit: beforeCommit)
 
         // 6: delete what is no longer needed.
         var removed: [String] = []
@@ -143,6 +125,91 @@ extension ReplicaStore {
         return CompactionOutcome(snapshot: record, removedFiles: removed,
                                  retainedFiles: dropped.map(\.file).filter { kept.contains($0) }, removeFailures: failures)
     }
+
+    /// Step 5: prepares the new manifest under the lock, writes and fsyncs it outside it, and switches under
+    /// the lock with a rename only (going round again when a roll or a partial sync wrote a manifest in
+    /// between); fsyncs the directory outside the lock. Returns the old snapshot and the dropped segments.
+    private func switchManifest(_ position: ReplicationPosition, lineage: String, record: SnapshotRecord, finalPath: String,
+                                beforeCommit: (Int) throws -> Void) throws -> (String, [SegmentRecord]) {
+        let tmpPath = joinPath(directory, Manifest.compactionTempFileName)
+        let manifestPath = joinPath(directory, Manifest.fileName)
+        for attempt in 0..<Self.switchAttempts {
+            // 5a (lock): the manifest to write, from the current one.
+            let (base, new, bytes): (Manifest, Manifest, [UInt8])
+            do {
+                (base, new, bytes) = try lock.withLock {
+                    try checkUsable()
+                    try checkCompactable(position, lineage: lineage)
+                    guard let m = manifest, durable >= position.offset else {
+                        throw StoreError(.invalidState, file: directory, offset: position.offset, "the log is not durable up to the compaction's offset")
+                    }
+                    let keepFrom = m.segments.lastIndex { $0.start <= position.offset } ?? 0
+                    var new = m
+                    new.snapshot = record
+                    new.segments = Array(m.segments[keepFrom...])
+                    new.compaction = CompactionRecord(unixMs: options.clock(), offset: position.offset,
+                                                      fullSyncSnapshot: m.lineage, count: (m.compaction?.count ?? 0) + 1)
+                    let bytes = try sequenced(new).encoded()
+                    return (m, try Manifest.decode(bytes, path: manifestPath), bytes)
+                }
+            } catch {
+                if attempt > 0 { try? fs.remove(tmpPath) }
+                try? fs.remove(finalPath)
+                throw error
+            }
+            let keepFrom = base.segments.count - new.segments.count
+            let dropped = Array(base.segments[..<keepFrom])
+            // 5b (no lock): the temp file, durable; sizes of the segments it drops (sealed, so fixed).
+            do {
+                let file = try fs.openForWriting(tmpPath, truncate: true)
+                do {
+                    try file.write(bytes)
+                    try file.sync()
+                    file.close()
+                } catch {
+                    file.close()
+                    throw error
+                }
+                try beforeCommit(attempt)
+            } catch {
+                try? fs.remove(tmpPath)
+                try? fs.remove(finalPath)
+                throw error
+            }
+            let sizes = dropped.map { fileSize($0.file) }
+            // 5c (lock): the rename and the in-memory switch, if the manifest is still the one it was made from.
+            let done: Bool = try lock.withLock {
+                guard failure == nil, !closed, manifest?.sequence == base.sequence,
+                      max(base.nextFileNumber, nextFileNumber) == new.nextFileNumber else { return false }
+                do {
+                    try fs.rename(tmpPath, manifestPath)
+                } catch {
+                    throw poison(error, "switching the manifest to the compacted snapshot")
+                }
+                manifest = new
+                for (i, s) in dropped.enumerated() {
+                    retained.append(RetainedSegment(record: s, end: base.segments[i + 1].start))
+                    earlierSegmentsBytes = max(0, earlierSegmentsBytes - sizes[i])
+                }
+                return true
+            }
+            guard done else { continue }
+            // 5d (no lock): the rename durable. Nothing is deleted before this.
+            do {
+                try fs.syncDirectory(directory)
+            } catch {
+                throw lock.withLock { poison(error, "fsync of the directory after the compaction's manifest switch") }
+            }
+            return (base.snapshot.file, dropped)
+        }
+        try? fs.remove(tmpPath)
+        try? fs.remove(finalPath)
+        throw StoreError(.invalidState, file: manifestPath, offset: position.offset,
+                         "the manifest was replaced \(Self.switchAttempts) times while the compaction switched to it; the compaction is dropped")
+    }
+
+    /// How often the switch is prepared again when a roll or a partial sync replaced the manifest meanwhile.
+    static let switchAttempts = 8
 
     /// Lock held. The position lies after the snapshot, within the log, on the current lineage.
     private func checkCompactable(_ position: ReplicationPosition, lineage: String) throws {

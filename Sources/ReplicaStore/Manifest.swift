@@ -34,6 +34,9 @@ public struct Manifest: Codable, Sendable, Equatable {
 
     public static let fileName = "MANIFEST"
     public static let tempFileName = "MANIFEST.tmp"
+    /// The compaction's new manifest, written and fsynced outside the store's lock (`Compaction.swift`,
+    /// step 5), so it never shares `MANIFEST.tmp` with a roll's manifest write under the lock.
+    public static let compactionTempFileName = "MANIFEST.compaction.tmp"
     public static let currentVersion = 2
     public static let formatName = "redis-replica-manifest"
 

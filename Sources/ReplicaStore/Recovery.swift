@@ -49,7 +49,7 @@ public struct TornTail: Sendable, Equatable, Codable {
 /// | finding                                                       | action                                            |
 /// |---------------------------------------------------------------|---------------------------------------------------|
 /// | no `MANIFEST`                                                 | empty store (PSYNC ? -1); our files are leftovers, deleted |
-/// | `MANIFEST.tmp` present (with or without `MANIFEST`)           | leftover of a replacement that never returned (nothing acknowledged depends on it, whatever its sequence): deleted |
+/// | `MANIFEST.tmp` or `MANIFEST.compaction.tmp` present (with or without `MANIFEST`) | leftover of a replacement that never returned (nothing acknowledged depends on it, whatever its sequence): deleted |
 /// | `MANIFEST` without the checksum field, or a malformed/duplicated one | refused (`badManifest`, the field's offset) |
 /// | `MANIFEST` checksum mismatch (any changed byte)               | refused (`badManifest`, offset of the checksum)   |
 /// | `MANIFEST` version 1 (no checksum)                            | refused, telling the user to full-sync into a new directory |
@@ -91,7 +91,7 @@ enum Recovery {
     }
 
     static func isOurs(_ name: String) -> Bool {
-        ourFilePrefixes.contains { name.hasPrefix($0) } || name == Manifest.tempFileName || name == FollowerState.tempFileName
+        ourFilePrefixes.contains { name.hasPrefix($0) } || name == Manifest.tempFileName || name == Manifest.compactionTempFileName || name == FollowerState.tempFileName
     }
 
     /// The number in `prefix-NNNNNN.ext`, if any.

@@ -454,13 +454,19 @@ public final class ReplicaStore: @unchecked Sendable {
     /// MANIFEST.tmp, fsync, rename over MANIFEST, fsync the directory (`FileSystem.writeAtomically`), with
     /// the next sequence number and the checksum. Returns the manifest as written.
     func writeManifest(_ m: Manifest) throws -> Manifest {
-        var m = m
-        m.nextFileNumber = max(m.nextFileNumber, nextFileNumber)
-        m.sequence = (manifest?.sequence ?? 0) + 1
+        let m = sequenced(m)
         let bytes = try m.encoded()
         try fs.writeAtomically(joinPath(directory, Manifest.fileName), bytes: bytes,
                                temporary: joinPath(directory, Manifest.tempFileName))
         return try Manifest.decode(bytes, path: joinPath(directory, Manifest.fileName))
+    }
+
+    /// `m` as the next manifest: the next sequence number and file number.
+    func sequenced(_ m: Manifest) -> Manifest {
+        var m = m
+        m.nextFileNumber = max(m.nextFileNumber, nextFileNumber)
+        m.sequence = (manifest?.sequence ?? 0) + 1
+        return m
     }
 
     private func startTimer() {

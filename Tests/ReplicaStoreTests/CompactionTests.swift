@@ -36,11 +36,13 @@ import Testing
         return try cmds.map { (c, db) in (try store.append(c, streamDB: db), db) }
     }
 
-    static func compact(_ store: ReplicaStore, at offset: Int64, db: Int, keys: [(String, String)] = [("c", "d")]) throws -> CompactionOutcome {
+    static func compact(_ store: ReplicaStore, at offset: Int64, db: Int, keys: [(String, String)] = [("c", "d")],
+                        beforeCommit: (Int) throws -> Void = { _ in }) throws -> CompactionOutcome {
         let lineage = try #require(store.currentManifest).lineage
         // After a reopen the sealed segments are verified first (follow does it in the background).
         if !store.sealedSegmentsVerified { #expect(store.verifySealedSegments() != .stopped) }
-        return try store.compact(at: ReplicationPosition(replid: id, offset: offset, streamDB: db), lineage: lineage) {
+        return try store.compact(at: ReplicationPosition(replid: id, offset: offset, streamDB: db), lineage: lineage,
+                                 beforeCommit: beforeCommit) {
             try $0.write(TestRDB.make(replid: id, offset: offset, streamDB: db, keys: keys))
         }
     }
@@ -173,11 +175,42 @@ import Testing
         try again.close()
     }
 
+    /// The new manifest is written outside the store's lock: appends that roll a segment (and so write a
+    /// manifest) between its temp file and the switch send the switch round again, from the manifest that
+    /// lists the new segment; nothing appended meanwhile is lost, and the temp file does not survive.
+    @Test func aRollDuringTheSwitchSendsItRoundAgain() throws {
+        let fs = SimulatedFileSystem()
+        let store = try ReplicaStore.open(directory: Self.dir, fsync: .always, fileSystem: fs, options: noBackground(segmentSize: 300))
+        let cmds = Self.commands(60, seed: 11)
+        let ends = try Self.prepare(store, Array(cmds[..<40]))
+        let stream = cmds.flatMap(\.0)
+        var attempts: [Int] = []
+        var end = ends.last!.0
+        let (c, db) = ends[30]
+        let out = try Self.compact(store, at: c, db: db) { attempt in
+            attempts.append(attempt)
+            if attempt == 0 { for (cmd, d) in cmds[40..<50] { end = try store.append(cmd, streamDB: d) } }
+        }
+        #expect(attempts == [0, 1])
+        let m = try #require(store.currentManifest)
+        #expect(m.snapshot.file == out.snapshot.file && m.snapshot.offset == c)
+        #expect(m.segments.last?.start ?? 0 > ends.last!.0, "the segment rolled during the switch is listed")
+        #expect(!fs.exists(joinPath(Self.dir, Manifest.compactionTempFileName)))
+        try store.close()
+        let again = try ReplicaStore.open(directory: Self.dir, fsync: .always, fileSystem: fs, options: noBackground(segmentSize: 300))
+        #expect(again.position?.offset == end)
+        #expect(again.removedLeftovers.isEmpty)
+        let from = Int(c - Self.base)
+        #expect(try logBytes(again)[...] == stream[from..<Int(end - Self.base)])
+        try again.close()
+    }
+
     /// A crash at every file operation of a compaction, with appends acknowledged before and after it
     /// (`--fsync always`): the directory recovers to at least the acknowledged position, the log from the
     /// snapshot on is exactly what was appended, the snapshot is the old or the new one, and no
-    /// unnamed file survives the reopen.
-    @Test func crashAtEveryFileOperation() throws {
+    /// unnamed file survives the reopen. With `rollDuringSwitch`, the appends after it
+    /// happen between the new manifest's temp file and the switch (and roll a segment: the switch goes round again).
+    @Test(arguments: [false, true]) func crashAtEveryFileOperation(rollDuringSwitch: Bool) throws {
         let cmds = Self.commands(60, seed: 21)
         let stream = cmds.flatMap(\.0)
         var ends: [(Int64, Int)] = []
@@ -191,8 +224,15 @@ import Testing
         }, operation: { fs in
             let store = try ReplicaStore.open(directory: Self.dir, fsync: .always, fileSystem: fs, options: noBackground(segmentSize: 300))
             for (c, db) in cmds[40..<45] { acked = try store.append(c, streamDB: db) }
-            _ = try Self.compact(store, at: ends[33].0, db: ends[33].1)
-            for (c, db) in cmds[45..<50] { acked = try store.append(c, streamDB: db) }
+            if rollDuringSwitch {
+                // Appends (and a roll, which writes a manifest) between the new manifest's temp file and the switch.
+                _ = try Self.compact(store, at: ends[33].0, db: ends[33].1) { attempt in
+                    if attempt == 0 { for (c, db) in cmds[45..<50] { acked = try store.append(c, streamDB: db) } }
+                }
+            } else {
+                _ = try Self.compact(store, at: ends[33].0, db: ends[33].1)
+                for (c, db) in cmds[45..<50] { acked = try store.append(c, streamDB: db) }
+            }
             try store.close()
         }, check: { fs, completed in
             total += 1
