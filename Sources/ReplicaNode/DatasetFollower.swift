@@ -18,8 +18,8 @@ import ReplicaStore
 /// `repl-diskless-load swapdb`). A command the applier cannot take marks the dataset diverged (offset and
 /// command, logged once at warning); recording goes on, because the log is still the truth.
 ///
-/// `@unchecked Sendable`: `installed`, `installedSnapshot`, `current`, `stopRequested` and `started` are read
-/// and written only under `lock`; `lastNotify` only on the follower's own thread; `onStateChange` is set
+/// `@unchecked Sendable`: `installed`, `installedSnapshot`, `stopRequested` and `started` are read and
+/// written only under `lock`; `current` only under `stateLock`; `lastNotify` only on the follower's own thread; `onStateChange` is set
 /// before `start()` and only read afterwards (the thread start orders the two).
 public final class DatasetFollower: @unchecked Sendable {
     /// The dataset as last applied: the keyspace, the offset and db of the last command boundary applied,
@@ -44,6 +44,10 @@ public final class DatasetFollower: @unchecked Sendable {
     public var compactor: DatasetCompactor?
 
     private let lock = Lock()
+    /// Guards `current` alone: the link reads the state for `state.json` every second on its event loop,
+    /// and `lock` is held while a slice of commands is applied by a thread at nice +10 (which a busy machine
+    /// may preempt mid-slice): behind `lock` that read could stall the stream's recording and ACKs.
+    private let stateLock = Lock()
     private var installed: StreamReplay?
     private var installedSnapshot = ""
     private var current = DatasetState(phase: .loading, processedBytes: 0)
@@ -65,7 +69,7 @@ public final class DatasetFollower: @unchecked Sendable {
     }
 
     /// The dataset state, for `state.json` and `status`.
-    public var state: DatasetState { lock.withLock { current } }
+    public var state: DatasetState { stateLock.withLock { current } }
 
     /// A copy (O(1), copy-on-write) of the dataset as last applied; nil before the first one has loaded.
     public func dataset() -> Dataset? {
@@ -142,6 +146,7 @@ public final class DatasetFollower: @unchecked Sendable {
         setState(DatasetState(phase: .loading, processedBytes: 0, totalBytes: total(snapshot), snapshot: snapshot.file),
                  phaseChanged: true)
         let loaded: Keyspace
+        let loadStart = DispatchTime.now()
         switch loadSnapshot(snapshot, lineage: lineage, path: path) {
         case .loaded(let k): loaded = k
         case .superseded: return
@@ -152,6 +157,8 @@ public final class DatasetFollower: @unchecked Sendable {
             waitForNewSnapshot(lineage)
             return
         }
+        let replayStart = DispatchTime.now()
+        logger.info("Dataset: snapshot \(snapshot.file) loaded in \(Self.seconds(loadStart, replayStart)) s; replaying the log after offset \(snapshot.offset)")
         var replay: StreamReplay? = StreamReplay(keyspace: loaded, selectedDB: snapshot.streamDB, offset: snapshot.offset)
         let tail: LogTail
         do {
@@ -182,7 +189,8 @@ public final class DatasetFollower: @unchecked Sendable {
                     replay = nil
                     install(r, snapshot)
                     let ready = readyState(snapshot)
-                    logger.notice("Dataset ready at offset \(ready.appliedOffset ?? -1) (\(ready.keys ?? 0) keys, snapshot \(snapshot.file))")
+                    let now = DispatchTime.now()
+                    logger.notice("Dataset ready at offset \(ready.appliedOffset ?? -1) (\(ready.keys ?? 0) keys, snapshot \(snapshot.file); loaded in \(Self.seconds(loadStart, replayStart)) s, \((ready.appliedOffset ?? snapshot.offset) - snapshot.offset) bytes of log replayed in \(Self.seconds(replayStart, now)) s)")
                     setState(ready, phaseChanged: true)
                     continue
                 }
@@ -233,6 +241,11 @@ public final class DatasetFollower: @unchecked Sendable {
         return nil
     }
 
+    /// Seconds between two instants, two decimals (for the log).
+    static func seconds(_ from: DispatchTime, _ to: DispatchTime) -> String {
+        String(format: "%.2f", Double(to.uptimeNanoseconds - from.uptimeNanoseconds) / 1e9)
+    }
+
     private func install(_ replay: StreamReplay, _ snapshot: SnapshotRecord) {
         lock.withLock {
             installed = replay
@@ -264,7 +277,7 @@ public final class DatasetFollower: @unchecked Sendable {
     }
 
     private func setState(_ s: DatasetState, phaseChanged: Bool) {
-        let changed = lock.withLock { () -> Bool in
+        let changed = stateLock.withLock { () -> Bool in
             let phaseDiffers = current.phase != s.phase || current.snapshot != s.snapshot
             current = s
             return phaseChanged || phaseDiffers
