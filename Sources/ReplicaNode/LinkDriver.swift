@@ -46,7 +46,7 @@ final class LinkDriver: @unchecked Sendable {
     let store: ReplicaStore
     var logger: Logger
 
-    private var link: ReplicaLink
+    private(set) var link: ReplicaLink
     private(set) var channel: Channel?
     private var fullSync: FullSyncWriter?
     /// Verifies `fullSync`'s RDB as it arrives (nil: `--verify none`, or `verifyWhileReceiving` off).
@@ -58,10 +58,10 @@ final class LinkDriver: @unchecked Sendable {
     private var ticker: RepeatedTask?
     private(set) var stopping = false
     private let finished: EventLoopPromise<Void>
-    private var lastStateWrite: UInt64 = 0
-    private var linkSinceMs: Int64 = 0
+    var lastStateWrite: UInt64 = 0
+    var linkSinceMs: Int64 = 0
     var lastError: String?
-    private var lastAcked: Int64?
+    var lastAcked: Int64?
     /// Events produced while performing actions, handled in order once the current actions are done.
     private var pending = CircularBuffer<LinkEvent>()
     private var handlingEvents = false
@@ -466,34 +466,5 @@ final class LinkDriver: @unchecked Sendable {
                 self.stop(error: e)
             }
         }
-    }
-
-    // MARK: Status file
-
-    func writeStateFile(link: FollowerState.Link) {
-        lastStateWrite = self.now()
-        var detail = lastError
-        if link != .stopped { detail = detail.map { "\($0) [REPL_STATE \(self.link.state.rawValue)]" } }
-        let state = FollowerState(link: link, master: options.masterAddress, linkSinceUnixMs: linkSinceMs,
-                                  lastError: detail, ackedOffset: lastAcked, dataset: dataset?.state)
-        do {
-            try FollowerState.write(state, directory: options.directory)
-        } catch {
-            logger.debug("state.json not written: \(error)")
-        }
-        supervisor?.observe(self.link.state, master: options.masterAddress, offset: store.position?.offset, error: lastError)
-    }
-
-    /// The dataset's state changed: rewrite `state.json` now on a phase change, else at most once a second.
-    func datasetChanged(phaseChanged: Bool) {
-        loop.assertInEventLoop()
-        guard !stopping else { return }
-        refreshStateFile(force: phaseChanged, minimumGap: 1_000_000_000)
-    }
-
-    /// Rewrites `state.json` when forced or when the last write is `minimumGap` ns old.
-    func refreshStateFile(force: Bool, minimumGap: UInt64 = 5_000_000_000) {
-        guard force || self.now() - lastStateWrite >= minimumGap else { return }
-        writeStateFile(link: LinkDriver.followerLink(link.state))
     }
 }
