@@ -66,6 +66,9 @@ public struct FollowCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-dataset"), help: "Do not keep the master's dataset in memory (record the stream only).")
     var noDataset = false
 
+    @Flag(name: .customLong("load-after-transfer"), help: ArgumentHelp("Load a full sync's dataset from the published snapshot after the transfer, not while the bytes arrive (a benchmark anchor).", visibility: .hidden))
+    var loadAfterTransfer = false
+
     @Option(name: .customLong("max-held-command-bytes"), help: "Past this many bytes of a command still arriving (a huge value, a long MULTI), stream them to the log instead of holding them (default 16 MiB).")
     var maxHeldCommandBytes: Int = 16 << 20
     @Option(name: .customLong("compact-after-bytes"), help: "Write a new snapshot of the dataset (and delete the log before it) when the log since the snapshot holds this many stream bytes. Default: the larger of 64 MB and the snapshot's size; 0: never.")
@@ -181,6 +184,7 @@ public struct FollowCommand: AsyncParsableCommand {
                                     masterPassword: password, fsync: policy, replTimeoutSeconds: replTimeout,
                                     listeningPort: listeningPort ?? announcedPort, verifyDepth: verifyDepth)
         options.dataset = !noDataset
+        options.loadWhileReceiving = !loadAfterTransfer
         options.maxHeldCommandBytes = maxHeldCommandBytes
         options.compactAfterBytes = compactAfterBytes
         options.supervised = supervised

@@ -15,11 +15,13 @@ import ReplicaStore
 /// stall the link: the link records and ACKs whether or not the dataset keeps up. When the master's full
 /// sync publishes a new snapshot, it starts over from it; the old dataset stays whole (and is what
 /// `dataset()` returns) until the new one has caught up, then the two are swapped (Redis's
-/// `repl-diskless-load swapdb`). A command the applier cannot take marks the dataset diverged (offset and
+/// `repl-diskless-load swapdb`). A full sync's dataset is normally built while its bytes arrive
+/// (`IncomingLoad`, see DatasetFollower+Incoming.swift): the follower then takes it instead of reading the
+/// published file again, replays the log recorded meanwhile and swaps. A command the applier cannot take marks the dataset diverged (offset and
 /// command, logged once at warning); recording goes on, because the log is still the truth.
 ///
 /// `@unchecked Sendable`: `installed`, `installedSnapshot`, `stopRequested` and `started` are read and
-/// written only under `lock`; `current` only under `stateLock`; `lastNotify` only on the follower's own thread; `onStateChange` is set
+/// written only under `lock`; `current` and `incomingLoad` only under `stateLock`; `lastNotify` only on the follower's own thread; `onStateChange` is set
 /// before `start()` and only read afterwards (the thread start orders the two).
 public final class DatasetFollower: @unchecked Sendable {
     /// The dataset as last applied: the keyspace, the offset and db of the last command boundary applied,
@@ -44,10 +46,12 @@ public final class DatasetFollower: @unchecked Sendable {
     public var compactor: DatasetCompactor?
 
     private let lock = Lock()
-    /// Guards `current` alone: the link reads the state for `state.json` every second on its event loop,
+    /// Guards `current` and `incomingLoad`: the link reads the state for `state.json` every second on its event loop,
     /// and `lock` is held while a slice of commands is applied by a thread at nice +10 (which a busy machine
     /// may preempt mid-slice): behind `lock` that read could stall the stream's recording and ACKs.
-    private let stateLock = Lock()
+    let stateLock = Lock()
+    /// The full sync loading as it arrives (`expectIncoming`), until the follower takes it or it is dropped.
+    var incomingLoad: IncomingLoad?
     private var installed: StreamReplay?
     private var installedSnapshot = ""
     private var current = DatasetState(phase: .loading, processedBytes: 0)
@@ -69,7 +73,8 @@ public final class DatasetFollower: @unchecked Sendable {
     }
 
     /// The dataset state, for `state.json` and `status`.
-    public var state: DatasetState { stateLock.withLock { current } }
+    /// While a full sync loads as it arrives, its progress (`receiving`); the dataset of before keeps serving.
+    public var state: DatasetState { stateLock.withLock { incomingLoad?.state ?? current } }
 
     /// A copy (O(1), copy-on-write) of the dataset as last applied; nil before the first one has loaded.
     public func dataset() -> Dataset? {
@@ -299,6 +304,16 @@ public final class DatasetFollower: @unchecked Sendable {
     /// Reads the snapshot file with the RDB reader into a keyspace, reporting progress and giving up when
     /// the store moves to another snapshot or `stop()` is called.
     private func loadSnapshot(_ snapshot: SnapshotRecord, lineage: String, path: String) -> LoadResult {
+        switch takeIncoming(for: snapshot, lineage: lineage) {
+        case .loaded(let l):
+            if let h = l.header { rdbVersion = RDBWriterOptions.defaultVersion(forInput: h.version, magic: h.magic) }
+            logger.notice("Dataset: \(l.keyspace.keyCount) keys loaded from the full sync while it arrived (\(snapshot.file)); replaying the log recorded since")
+            setState(DatasetState(phase: .loading, processedBytes: snapshot.size, totalBytes: total(snapshot), snapshot: snapshot.file),
+                     phaseChanged: true)
+            return .loaded(l.keyspace)
+        case .superseded: return .superseded
+        case .none: break
+        }
         let file: DurableFile
         do {
             file = try fileSystem.openForReading(path)

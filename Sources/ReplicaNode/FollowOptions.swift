@@ -28,6 +28,10 @@ public struct FollowOptions: Sendable {
     public var failoverGuard = false
     /// Keep the master's dataset in memory (`DatasetFollower`); `--no-dataset` turns it off (recording only).
     public var dataset = true
+    /// Load a full sync's dataset from its bytes as they arrive (`IncomingLoad`), so it is ready with the
+    /// last byte; false: load it from the published snapshot afterwards (the hidden
+    /// `--load-after-transfer`, the anchor tools/bench-full-sync-ready measures against).
+    public var loadWhileReceiving = true
     /// The most bytes of an unfinished command the link holds before streaming them to the log as
     /// `continues` records (`LinkConfiguration.maxHeldCommandBytes`).
     public var maxHeldCommandBytes = LinkConfiguration.defaultMaxHeldCommandBytes

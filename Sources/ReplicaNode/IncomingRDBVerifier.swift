@@ -1,5 +1,6 @@
 import Base
 import Foundation
+import Keyspace
 import RDB
 import ReplicaStore
 
@@ -14,19 +15,29 @@ import ReplicaStore
 /// the transfer, `rdbLoad`; diskless `repl-diskless-load` loads from the socket, which is what this does
 /// for the checks). `result()` waits for the verdict.
 ///
+/// With an `IncomingLoad` (the dataset is kept), the same pass also **loads** the dataset: the reader decodes
+/// every value and a `KeyspaceLoader` takes each record, so the dataset is built with the last byte too.
+/// The verdict stays what `depth` asks: `.full` is the reader's (one pass for both); `.checksum` is the
+/// CRC-64 alone (a file the reader refuses is checked for its checksum from the start again, so it is
+/// published as before and only the dataset fails); nil (`--verify none`) always passes. A loader error
+/// (a duplicate key) fails the load, not the verdict.
+///
 /// `@unchecked Sendable`: the verdict is written once by the thread and read after `done` is signalled.
 final class IncomingRDBVerifier: @unchecked Sendable {
-    let depth: SnapshotVerifyDepth
+    /// nil: `--verify none` (the thread only loads).
+    let depth: SnapshotVerifyDepth?
     private let writer: FullSyncWriter
+    private let load: IncomingLoad?
     private let done = DispatchSemaphore(value: 0)
     private var verdict: Result<String, Error>?
     private let lock = Lock()
     /// Monotonic ns when the verdict was reached (for the log: how long after the last byte).
     private(set) var finishedAt: UInt64 = 0
 
-    init(writer: FullSyncWriter, depth: SnapshotVerifyDepth) {
+    init(writer: FullSyncWriter, depth: SnapshotVerifyDepth?, load: IncomingLoad? = nil) {
         self.writer = writer
         self.depth = depth
+        self.load = load
     }
 
     func start() {
@@ -53,6 +64,7 @@ final class IncomingRDBVerifier: @unchecked Sendable {
     }
 
     private func run() throws -> String {
+        if let load { return try runLoading(load) }
         let file = try writer.openForFollowing()
         defer { file.close() }
         let source = FollowingFileSource(writer: writer, file: file)
@@ -62,7 +74,75 @@ final class IncomingRDBVerifier: @unchecked Sendable {
             return try SnapshotVerifier.verifyRecords(source: AnyByteSource(source), name: name)
         case .checksum:
             return try SnapshotVerifier.verifyChecksum(source: source, name: name)
+        case nil:
+            return "not verified (--verify none)"
         }
+    }
+
+    /// One pass that loads the dataset and verifies as `depth` asks (see the type's comment).
+    private func runLoading(_ load: IncomingLoad) throws -> String {
+        let name = writer.path
+        let readerError: Error
+        do {
+            let file = try writer.openForFollowing()
+            defer { file.close() }
+            let source = FollowingFileSource(writer: writer, file: file)
+            let (loaded, summary) = try Self.load(source: source, name: name, into: load)
+            load.finish(loaded)
+            return depth == nil ? "not verified (--verify none)" : summary
+        } catch {
+            load.finish(.failure(error))
+            readerError = error
+        }
+        switch depth {
+        case .full?: throw readerError
+        case nil: return "not verified (--verify none)"
+        case .checksum?:
+            // The reader refused the file; the checksum alone decides whether it is kept (as without the load).
+            let file = try writer.openForFollowing()
+            defer { file.close() }
+            return try SnapshotVerifier.verifyChecksum(source: FollowingFileSource(writer: writer, file: file), name: name)
+        }
+    }
+
+    /// Reads every record of `source` (CRC-64 compared) into a keyspace, reporting progress to `load` every
+    /// 512 records. Returns the load (a failure for a loader error) and the verification summary; throws a
+    /// reader error.
+    static func load(source: FollowingFileSource, name: String,
+                     into load: IncomingLoad) throws -> (Result<IncomingLoad.Loaded, Error>, String) {
+        let reader = RDBReader(source: source, fileName: name, options: RDBReaderOptions(verifyChecksum: true))
+        var loader = KeyspaceLoader()
+        var loadError: Error?
+        var keys = 0
+        var dbs = Set<Int>()
+        var header = ""
+        var checksum = "no checksum"
+        var records = 0
+        while let record = try reader.next() {
+            if loadError == nil {
+                do {
+                    try loader.consume(record)
+                } catch {
+                    loadError = error
+                    loader = KeyspaceLoader()   // the partial dataset is dropped now, not kept to the end
+                }
+            }
+            switch record {
+            case .header(let h): header = h.text
+            case .entry(let e):
+                keys += 1
+                dbs.insert(e.db)
+            case .eof(let stored, _):
+                checksum = stored.map { $0 == 0 ? "checksum disabled" : "CRC-64 ok" } ?? "no checksum"
+            default: break
+            }
+            records += 1
+            if records % 512 == 0 { source.report(to: load, keys: keys) }
+        }
+        source.report(to: load, keys: keys)
+        let summary = "\(header), \(keys) keys in \(dbs.count) db(s), \(checksum)"
+        if let loadError { return (.failure(loadError), summary) }
+        return (.success(IncomingLoad.Loaded(keyspace: loader.keyspace, header: loader.header)), summary)
     }
 }
 
@@ -72,6 +152,8 @@ final class FollowingFileSource: ByteSource {
     private let writer: FullSyncWriter
     private let file: DurableFile
     private var position: Int64 = 0
+    private var available: Int64 = 0
+    private var ended = false
 
     init(writer: FullSyncWriter, file: DurableFile) {
         self.writer = writer
@@ -80,7 +162,9 @@ final class FollowingFileSource: ByteSource {
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard buffer.count > 0 else { return 0 }
-        let (available, _) = try writer.waitForBytes(beyond: position)
+        let (available, isEnd) = try writer.waitForBytes(beyond: position)
+        self.available = available
+        ended = isEnd
         guard available > position else { return 0 }
         let want = Int(min(Int64(buffer.count), available - position))
         let got = try file.readFully(at: position, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]))
@@ -89,5 +173,10 @@ final class FollowingFileSource: ByteSource {
         }
         position += Int64(got)
         return got
+    }
+
+    /// Tells `load` how far the reader is (the bytes handed to it) and how much has arrived.
+    func report(to load: IncomingLoad, keys: Int) {
+        load.progress(processed: position, arrived: available, inputEnded: ended, keys: keys)
     }
 }

@@ -1,8 +1,46 @@
+import Dispatch
 import Logging
+import NIOCore
 import Replication
 import ReplicaStore
 
 extension LinkDriver {
+    /// `+FULLRESYNC`: a new `FullSyncWriter`, and a thread that follows its file as it is written to verify
+    /// it (`options.verifyDepth`) and, when the dataset is kept, to load it (`IncomingLoad`, handed to the
+    /// dataset follower, which takes it when the store publishes this transfer).
+    func beginFullSync(replid: String?, offset: Int64, transfer: RDBTransferKind) throws {
+        fullSync?.abort()
+        dropIncomingLoad()
+        fullSyncs += 1
+        let id = replid ?? String(repeating: "0", count: 40)
+        logger.notice("Full sync from \(id):\(offset) (\(LinkDriver.describe(transfer))) into \(options.directory)")
+        let w = try store.beginFullSync(replid: id, offset: offset)
+        fullSync = w
+        incoming = nil
+        guard verifyWhileReceiving else { return }
+        var load: IncomingLoad?
+        if let dataset, options.loadWhileReceiving {
+            let size: Int64?
+            if case .sized(let n) = transfer { size = n } else { size = nil }
+            load = IncomingLoad(writer: w, transferSize: size)
+            dataset.expectIncoming(load!)
+            incomingLoad = load
+        }
+        if options.verifyDepth != nil || load != nil {
+            let v = IncomingRDBVerifier(writer: w, depth: options.verifyDepth, load: load)
+            v.start()
+            incoming = v
+        }
+        if load != nil { refreshStateFile(force: true) }
+    }
+
+    /// The transfer in progress ended without being published: its dataset is released.
+    func dropIncomingLoad() {
+        guard let load = incomingLoad else { return }
+        incomingLoad = nil
+        dataset?.dropIncoming(load)
+    }
+
     /// `REPLCONF ACK <offset> FACK <fsynced>` (`ReplicaLink.ackCommand`; Redis 7.2+ `WAITAOF numlocal
     /// numreplicas` counts the replicas whose FACK reached its offset).
     ///
@@ -59,6 +97,97 @@ extension LinkDriver {
         switch t {
         case .sized(let n): return "disk-based, \(n) bytes"
         case .eofMark: return "diskless, EOF mark"
+        }
+    }
+
+    /// Finishes the received RDB off the loop, then tells the link with `.snapshotPersisted` or
+    /// `.snapshotRejected`: fsync; `markReceived` (from here a restart publishes it instead of asking for a
+    /// new full sync), unless verification already failed; wait for the verification that ran while the
+    /// bytes arrived (or verify now); publish. Meanwhile the loop keeps ticking, so the link sends its
+    /// keepalive newlines, and the socket is not read (as Redis does not read while it loads: the master
+    /// buffers the stream for us).
+    func finishFullSync(total: Int64) throws {
+        guard let w = fullSync else { throw FollowError(.local, "end of RDB without a full sync in progress") }
+        fullSync = nil
+        w.endOfInput()
+        let incoming = self.incoming
+        self.incoming = nil
+        // From here the dataset follower takes the load when the store publishes it; a rejection drops it.
+        let load = incomingLoad
+        incomingLoad = nil
+        let channelAtEnd = channel
+        channelAtEnd?.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        let depth = options.verifyDepth
+        let verify = verifier
+        let store = self.store
+        let started = now()
+        let lastByteAt = DispatchTime.now().uptimeNanoseconds
+        let logger = self.logger
+        let work = offload(loop) { () throws -> PersistOutcome in
+            try w.finish()
+            var verifiedEarly: String?
+            switch incoming?.verdictIfReady {
+            case .failure(let error)?:
+                w.abort()
+                return .rejected("\(error)")
+            case .success?: verifiedEarly = incoming?.depth?.rawValue
+            case nil: break
+            }
+            do {
+                try store.markReceived(w, verified: verifiedEarly)
+            } catch let e as StoreError where e.code == .snapshotMismatch {
+                // The payload's AUX is not the +FULLRESYNC position (the store refused it, unchanged): as a
+                // corrupt transfer, drop it and let the master send a new one.
+                w.abort()
+                return .rejected("\(e)")
+            }
+            logger.notice("Full sync received and fsynced (kept across a restart from now on), \((DispatchTime.now().uptimeNanoseconds - lastByteAt) / 1_000_000) ms after the last byte")
+            var summary: String?
+            if let depth {
+                do {
+                    summary = try incoming?.result() ?? verify(w.path, depth)
+                } catch {
+                    // A corrupt transfer: drop it and let the master send a new one.
+                    w.abort()
+                    return .rejected("\(error)")
+                }
+            }
+            return .published(try store.publish(w), verified: summary)
+        }
+        persisting = work.map { _ in () }
+        work.whenComplete { result in
+            self.persisting = nil
+            if let ch = channelAtEnd, ch === self.channel {
+                ch.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+            }
+            if self.connectAfterPersist {
+                self.connectAfterPersist = false
+                self.loop.execute { self.connect() }
+            }
+            guard !self.stopping else {
+                if let load { self.dataset?.dropIncoming(load) }
+                return
+            }
+            switch result {
+            case .success(.published(let snapshot, let summary)):
+                if let summary {
+                    let when = incoming.map { v in
+                        v.finishedAt <= started ? "while it arrived" : "\((v.finishedAt - started) / 1_000_000) ms after the last byte"
+                    } ?? "\((self.now() - started) / 1_000_000) ms after the last byte"
+                    self.logger.notice("RDB verified: \(summary), \(when)")
+                }
+                self.logger.notice("MASTER <-> REPLICA sync: snapshot of \(total) bytes published as \(snapshot.file) at \(w.replid):\(w.offset), \((self.now() - started) / 1_000_000) ms after the last byte")
+                self.handle(.snapshotPersisted(now: self.now(), streamDB: snapshot.streamDB))
+            case .success(.rejected(let reason)):
+                if let load { self.dataset?.dropIncoming(load) }
+                self.logger.error("The received RDB failed verification: \(reason)")
+                self.handle(.snapshotRejected(now: self.now(), reason: reason))
+            case .failure(let error):
+                if let load { self.dataset?.dropIncoming(load) }
+                let e = FollowError(.local, "persisting the received RDB failed: \(error)")
+                self.logger.critical("\(e.message)")
+                self.stop(error: e)
+            }
         }
     }
 }

@@ -48,10 +48,14 @@ final class LinkDriver: @unchecked Sendable {
 
     private(set) var link: ReplicaLink
     private(set) var channel: Channel?
-    private var fullSync: FullSyncWriter?
-    /// Verifies `fullSync`'s RDB as it arrives (nil: `--verify none`, or `verifyWhileReceiving` off).
-    private var incoming: IncomingRDBVerifier?
-    /// Verify the RDB while it arrives (`IncomingRDBVerifier`); off, `verifier` runs after the last byte.
+    var fullSync: FullSyncWriter?
+    /// Verifies `fullSync`'s RDB as it arrives, and loads its dataset (nil: `--verify none` without a
+    /// dataset, or `verifyWhileReceiving` off).
+    var incoming: IncomingRDBVerifier?
+    /// `fullSync`'s dataset loading as it arrives (nil: no dataset, or `FollowOptions.loadWhileReceiving` off).
+    var incomingLoad: IncomingLoad?
+    /// Verify (and load) the RDB while it arrives (`IncomingRDBVerifier`); off, `verifier` runs after the
+    /// last byte and the dataset loads from the published file.
     var verifyWhileReceiving = true
     private var backoff: Backoff
     private var reconnectTask: Scheduled<Void>?
@@ -67,14 +71,14 @@ final class LinkDriver: @unchecked Sendable {
     private var handlingEvents = false
     private let connector: Connector
     var verifier: Verifier = { try SnapshotVerifier.verify(path: $0, depth: $1) }
-    private let offload: Offload
+    let offload: Offload
     private let persistPool: NIOThreadPool?
     /// The snapshot being persisted off the loop; while it runs the loop keeps ticking (keepalive
     /// newlines), the socket is not read, and no new connection starts.
-    private var persisting: EventLoopFuture<Void>?
-    private var connectAfterPersist = false
+    var persisting: EventLoopFuture<Void>?
+    var connectAfterPersist = false
     /// Counters for logs and tests.
-    private(set) var fullSyncs = 0
+    var fullSyncs = 0
     private(set) var partialSyncs = 0
     /// The in-memory dataset, woken after each append and shown in `state.json` (nil: `--no-dataset`).
     var dataset: DatasetFollower?
@@ -144,7 +148,7 @@ final class LinkDriver: @unchecked Sendable {
         }
     }
 
-    private func stop(error: Error?) {
+    func stop(error: Error?) {
         loop.assertInEventLoop()
         stopping = true
         ticker?.cancel()
@@ -157,6 +161,7 @@ final class LinkDriver: @unchecked Sendable {
         fullSync?.abort()
         fullSync = nil
         incoming = nil
+        dropIncomingLoad()
         if let persisting {
             // The store is closed once the snapshot in flight is published (or refused).
             persisting.whenComplete { _ in self.closeStore(error: error) }
@@ -187,7 +192,7 @@ final class LinkDriver: @unchecked Sendable {
 
     // MARK: Connection
 
-    private func connect() {
+    func connect() {
         guard !stopping else { return }
         reconnectTask = nil
         if persisting != nil {
@@ -252,7 +257,7 @@ final class LinkDriver: @unchecked Sendable {
     // MARK: Events and actions
 
     /// Handles `event` now, or after the event being handled (queued, never re-entering the link).
-    private func handle(_ event: LinkEvent) {
+    func handle(_ event: LinkEvent) {
         if handlingEvents {
             pending.append(event)
             return
@@ -317,18 +322,7 @@ final class LinkDriver: @unchecked Sendable {
             let fsynced = min(offset, store.durableOffset)
             ch.writeAndFlush(ch.allocator.buffer(bytes: LinkDriver.ackCommand(offset: offset, fsynced: fsynced)), promise: nil)
         case .beginFullSync(let replid, let offset, let transfer):
-            fullSync?.abort()
-            fullSyncs += 1
-            let id = replid ?? String(repeating: "0", count: 40)
-            logger.notice("Full sync from \(id):\(offset) (\(LinkDriver.describe(transfer))) into \(options.directory)")
-            let w = try store.beginFullSync(replid: id, offset: offset)
-            fullSync = w
-            incoming = nil
-            if let depth = options.verifyDepth, verifyWhileReceiving {
-                let v = IncomingRDBVerifier(writer: w, depth: depth)
-                v.start()
-                incoming = v
-            }
+            try beginFullSync(replid: replid, offset: offset, transfer: transfer)
         case .rdbBytes(let bytes):
             guard let w = fullSync else { throw FollowError(.local, "RDB bytes without a full sync in progress") }
             try w.write(bytes)
@@ -341,6 +335,7 @@ final class LinkDriver: @unchecked Sendable {
             }
             fullSync = nil
             incoming = nil
+            dropIncomingLoad()
         case .partialResyncAccepted(let position, let previous, let newReplid):
             partialSyncs += 1
             try store.recordPartialSync(replid: newReplid)
@@ -382,89 +377,6 @@ final class LinkDriver: @unchecked Sendable {
             throw FollowError(kind, failure.kind == .authenticationFailed
                               ? "\(failure.message) (check --masteruser and the password; not retrying)"
                               : failure.message)
-        }
-    }
-
-    /// Finishes the received RDB off the loop, then tells the link with `.snapshotPersisted` or
-    /// `.snapshotRejected`: fsync; `markReceived` (from here a restart publishes it instead of asking for a
-    /// new full sync), unless verification already failed; wait for the verification that ran while the
-    /// bytes arrived (or verify now); publish. Meanwhile the loop keeps ticking, so the link sends its
-    /// keepalive newlines, and the socket is not read (as Redis does not read while it loads: the master
-    /// buffers the stream for us).
-    private func finishFullSync(total: Int64) throws {
-        guard let w = fullSync else { throw FollowError(.local, "end of RDB without a full sync in progress") }
-        fullSync = nil
-        w.endOfInput()
-        let incoming = self.incoming
-        self.incoming = nil
-        let channelAtEnd = channel
-        channelAtEnd?.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
-        let depth = options.verifyDepth
-        let verify = verifier
-        let store = self.store
-        let started = now()
-        let lastByteAt = DispatchTime.now().uptimeNanoseconds
-        let logger = self.logger
-        let work = offload(loop) { () throws -> PersistOutcome in
-            try w.finish()
-            var verifiedEarly: String?
-            switch incoming?.verdictIfReady {
-            case .failure(let error)?:
-                w.abort()
-                return .rejected("\(error)")
-            case .success?: verifiedEarly = incoming?.depth.rawValue
-            case nil: break
-            }
-            do {
-                try store.markReceived(w, verified: verifiedEarly)
-            } catch let e as StoreError where e.code == .snapshotMismatch {
-                // The payload's AUX is not the +FULLRESYNC position (the store refused it, unchanged): as a
-                // corrupt transfer, drop it and let the master send a new one.
-                w.abort()
-                return .rejected("\(e)")
-            }
-            logger.notice("Full sync received and fsynced (kept across a restart from now on), \((DispatchTime.now().uptimeNanoseconds - lastByteAt) / 1_000_000) ms after the last byte")
-            var summary: String?
-            if let depth {
-                do {
-                    summary = try incoming?.result() ?? verify(w.path, depth)
-                } catch {
-                    // A corrupt transfer: drop it and let the master send a new one.
-                    w.abort()
-                    return .rejected("\(error)")
-                }
-            }
-            return .published(try store.publish(w), verified: summary)
-        }
-        persisting = work.map { _ in () }
-        work.whenComplete { result in
-            self.persisting = nil
-            if let ch = channelAtEnd, ch === self.channel {
-                ch.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
-            }
-            if self.connectAfterPersist {
-                self.connectAfterPersist = false
-                self.loop.execute { self.connect() }
-            }
-            guard !self.stopping else { return }
-            switch result {
-            case .success(.published(let snapshot, let summary)):
-                if let summary {
-                    let when = incoming.map { v in
-                        v.finishedAt <= started ? "while it arrived" : "\((v.finishedAt - started) / 1_000_000) ms after the last byte"
-                    } ?? "\((self.now() - started) / 1_000_000) ms after the last byte"
-                    self.logger.notice("RDB verified: \(summary), \(when)")
-                }
-                self.logger.notice("MASTER <-> REPLICA sync: snapshot of \(total) bytes published as \(snapshot.file) at \(w.replid):\(w.offset), \((self.now() - started) / 1_000_000) ms after the last byte")
-                self.handle(.snapshotPersisted(now: self.now(), streamDB: snapshot.streamDB))
-            case .success(.rejected(let reason)):
-                self.logger.error("The received RDB failed verification: \(reason)")
-                self.handle(.snapshotRejected(now: self.now(), reason: reason))
-            case .failure(let error):
-                let e = FollowError(.local, "persisting the received RDB failed: \(error)")
-                self.logger.critical("\(e.message)")
-                self.stop(error: e)
-            }
         }
     }
 }

@@ -111,6 +111,11 @@ public struct DatasetState: Codable, Sendable, Equatable {
     public var divergedOffset: Int64?
     public var command: String?
     public var reason: String?
+    /// `loading` from a full sync while its bytes arrive (`processedBytes` of it read; `totalBytes` is its
+    /// size, nil for a diskless transfer until its end): the dataset of before keeps serving until the swap.
+    public var receiving: Bool?
+    /// `receiving`: the bytes of the transfer arrived so far.
+    public var receivedBytes: Int64?
 
     public init(phase: Phase, processedBytes: Int64? = nil, totalBytes: Int64? = nil, appliedOffset: Int64? = nil,
                 keys: Int? = nil, snapshot: String? = nil, divergedOffset: Int64? = nil, command: String? = nil,
@@ -134,6 +139,9 @@ public struct DatasetState: Codable, Sendable, Equatable {
         switch phase {
         case .loading where snapshot == nil:
             return "waiting for the first full sync"
+        case .loading where receiving == true:
+            if let pct = percent { return String(format: "loading the master's full sync as it arrives (%.1f%%)", pct) }
+            return "loading the master's full sync as it arrives (\(processedBytes ?? 0) of \(receivedBytes ?? 0) bytes received, diskless: size known at the end)"
         case .loading:
             let pct = percent.map { String(format: "%.1f%%", $0) } ?? "?"
             return "loading (\(pct) of snapshot + log)"

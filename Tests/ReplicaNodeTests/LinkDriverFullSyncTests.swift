@@ -1,5 +1,6 @@
 import Base
 import Foundation
+import Keyspace
 import Logging
 import NIOCore
 @testable import ReplicaNode
@@ -38,6 +39,37 @@ struct LinkDriverFullSyncTests {
         #expect(rig.store.position == nil)
         #expect(!rig.channel.isActive)
         #expect(try rig.fs.list(rig.directory).filter { $0.hasPrefix("snapshot-") || $0.hasPrefix("fullsync-") } == [])
+        try rig.shutdown()
+    }
+
+    @Test("with a dataset, the transfer loads as it arrives: status shows it; a cut drops it; a complete one is swapped in")
+    func datasetLoadsWhileArriving() throws {
+        let rig = try DriverRig(verifyDepth: .full)
+        let follower = DatasetFollower(store: rig.store, logger: Logger(label: "test"), fileSystem: rig.fs,
+                                       idleWait: .milliseconds(5))
+        rig.driver.dataset = follower
+        _ = try rig.startAndHandshake()
+        let rdb = tinyRDB(replid: masterID, offset: 700)
+        try rig.master("+FULLRESYNC \(masterID) 700\r\n$\(rdb.count)\r\n")
+        try rig.master(Array(rdb[0..<20]))
+        #expect(follower.state.receiving == true && follower.state.totalBytes == Int64(rdb.count))
+        // Cut in the middle: the load is dropped, nothing is published.
+        rig.channel.pipeline.fireChannelInactive()
+        rig.loop.run()
+        #expect(follower.state.receiving == nil)
+        #expect(rig.store.position == nil)
+        // The next transfer completes: published, and the dataset follower swaps in its dataset.
+        rig.advance(seconds: 1)
+        _ = try rig.handshake()
+        try rig.master("+FULLRESYNC \(masterID) 700\r\n$\(rdb.count)\r\n")
+        for b in rdb { try rig.master([b]) }
+        #expect(rig.store.position == ReplicationPosition(replid: masterID, offset: 700, streamDB: 0))
+        follower.start()
+        defer { follower.stop() }
+        let deadline = Date().addingTimeInterval(20)
+        while follower.state.phase != .ready && Date() < deadline { usleep(2_000) }
+        #expect(follower.state.phase == .ready && follower.state.appliedOffset == 700)
+        #expect(follower.dataset()?.keyspace[0, Array("k".utf8)] != nil)
         try rig.shutdown()
     }
 
