@@ -56,6 +56,10 @@ final class ClientHandler: ChannelInboundHandler {
         context.fireChannelActive()
     }
 
+    func handlerAdded(context: ChannelHandlerContext) { handlerContext = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) { handlerContext = nil }
+
     func channelInactive(context: ChannelHandlerContext) {
         incompleteTimer?.cancel()
         if registered { server.unregister(self) }
@@ -96,6 +100,45 @@ final class ClientHandler: ChannelInboundHandler {
     /// The dataset copy the current batch of commands reads (taken at the batch's first read, dropped
     /// when the batch ends so the copy never pins old versions of the dataset for long).
     private var batchView: DatasetView?
+
+    // MARK: XREAD BLOCK
+
+    /// The XREAD this client is blocked in, if any (its later commands wait in the query buffer).
+    private var blocked: XReadWait?
+    private var handlerContext: ChannelHandlerContext?
+
+    var blockHasTimeout: Bool { blocked?.deadlineMs != nil }
+
+    /// Runs an XREAD that may block: a wait registers the client with the server instead of replying.
+    private func runBlockable(_ name: String, _ args: [[UInt8]], family: ReadCommands.Family, context ctx: ReadContext) -> Reply? {
+        do {
+            return try ReadCommands.runOrWait(name, args, family: family, context: ctx)
+        } catch let wait as XReadWait {
+            blocked = wait
+            server.blockedClients[session.id] = self
+            return nil
+        } catch let e as ReadError {
+            return e.reply
+        } catch {
+            return .err("\(error)")
+        }
+    }
+
+    /// Called by the server's poll while the client is blocked: answers the XREAD once one of its streams has
+    /// entries past its ID (in the dataset as last applied), or with a null array once the timeout has passed
+    /// (blocked.c `replyToBlockedClientTimedOut`), then runs the commands that waited behind it.
+    func retryBlocked(view: DatasetView, nowMs: Int64) {
+        guard let wait = blocked, let context = handlerContext else { return }
+        var reply: Reply?
+        if case .context(let ctx) = ReadCommands.target(view, session: session, nowMs: nowMs) { reply = ctx.serve(wait) }
+        if reply == nil, let deadline = wait.deadlineMs, nowMs > deadline { reply = .nullArray }
+        guard let reply else { return }
+        blocked = nil
+        server.blockedClients.removeValue(forKey: session.id)
+        write(reply)
+        process(context)
+        flush(context)
+    }
 
     /// Commands run and error replies sent since the server's counters were last updated.
     private var batchCommands: Int64 = 0
@@ -138,7 +181,7 @@ final class ClientHandler: ChannelInboundHandler {
         let failoverGuardOnly = server.configuration.failoverGuardOnly
         var readTarget: ReadCommands.Target?
         checkWritable = true
-        while !closing && readIndex < buffer.count {
+        while !closing && blocked == nil && readIndex < buffer.count {
             if checkWritable {
                 checkWritable = false
                 if replica == nil && !context.channel.isWritable {
@@ -194,7 +237,11 @@ final class ClientHandler: ChannelInboundHandler {
                         reply = refusal
                     } else {
                         if readTarget == nil { readTarget = ReadCommands.target(view(), session: session, nowMs: nowMs) }
-                        reply = ReadCommands.run(e.name, args, family: family, target: readTarget.unsafelyUnwrapped)
+                        if family == .streams && e.name == "xread", case .context(let ctx)? = readTarget {
+                            reply = runBlockable(e.name, args, family: family, context: ctx)
+                        } else {
+                            reply = ReadCommands.run(e.name, args, family: family, target: readTarget.unsafelyUnwrapped)
+                        }
                     }
                     after = .none
                 } else {
@@ -210,6 +257,12 @@ final class ClientHandler: ChannelInboundHandler {
                     write(reply)
                     wrote = true
                 }
+                if blocked != nil {
+                    // Blocked: the connection's next commands wait until XREAD is answered (Redis does
+                    // not read a blocked client's commands either).
+                    if wrote { flush(context) }
+                    return
+                }
                 switch after {
                 case .none: break
                 case .close:
@@ -223,6 +276,12 @@ final class ClientHandler: ChannelInboundHandler {
                     replica?.start(replid: replid, offset: offset, isSync: isSync)
                 }
             }
+        }
+        if blocked != nil && buffer.count - readIndex > server.configuration.queryBufferLimit {
+            // A blocked client's commands wait in its query buffer, within the same limit.
+            closing = true
+            context.close(promise: nil)
+            return
         }
         incompleteTimer?.cancel()
         incompleteTimer = nil

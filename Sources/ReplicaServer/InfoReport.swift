@@ -47,8 +47,8 @@ extension ReplicaServer {
             let normal = clients.values.filter { !$0.session.isReplica }.count
             lines = [("connected_clients", String(normal)), ("cluster_connections", "0"),
                      ("maxclients", String(configuration.maxClients)), ("client_recent_max_input_buffer", "0"),
-                     ("client_recent_max_output_buffer", "0"), ("blocked_clients", "0"), ("tracking_clients", "0"),
-                     ("clients_in_timeout_table", "0")]
+                     ("client_recent_max_output_buffer", "0"), ("blocked_clients", String(blockedClients.count)),
+                     ("tracking_clients", "0"), ("clients_in_timeout_table", String(blockedClients.values.filter(\.blockHasTimeout).count))]
         case "memory":
             title = "Memory"
             let rss = ReplicaServer.residentBytes()

@@ -29,6 +29,8 @@ public final class ReplicaServer: @unchecked Sendable {
     private var poller: RepeatedTask?
 
     var clients: [Int64: ClientHandler] = [:]
+    /// Clients waiting in XREAD BLOCK, retried at every poll (see `ClientHandler.retryBlocked`).
+    var blockedClients: [Int64: ClientHandler] = [:]
     private var nextClientID: Int64 = 1
     let startedAt = Date()
     let runID: String = (0..<40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
@@ -183,7 +185,10 @@ public final class ReplicaServer: @unchecked Sendable {
     }
 
     func register(_ h: ClientHandler) { clients[h.session.id] = h }
-    func unregister(_ h: ClientHandler) { clients.removeValue(forKey: h.session.id) }
+    func unregister(_ h: ClientHandler) {
+        clients.removeValue(forKey: h.session.id)
+        blockedClients.removeValue(forKey: h.session.id)
+    }
 
     var downstreams: [DownstreamReplica] { clients.values.compactMap(\.replica).sorted { $0.session.id < $1.session.id } }
 
@@ -192,6 +197,13 @@ public final class ReplicaServer: @unchecked Sendable {
     private func poll() {
         refreshServedPosition(disconnect: true)
         for r in downstreams { r.pump() }
+        // XREAD BLOCK: every poll (5 ms by default) the blocked clients look at the dataset as last applied;
+        // one copy of it serves them all.
+        if !blockedClients.isEmpty {
+            let view = datasetView()
+            let now = ReadCommands.nowMs()
+            for h in blockedClients.values.sorted(by: { $0.session.id < $1.session.id }) { h.retryBlocked(view: view, nowMs: now) }
+        }
     }
 
     private func refreshServedPosition(disconnect: Bool) {

@@ -90,4 +90,53 @@ struct ServeReadsTests {
                 .contains("READONLY You can't write against a read only replica."))
         #expect(try Self.runTool("/usr/bin/redis-cli", ["-3", "-p", String(servePort), "hgetall", "h"]).output == "f v\n")
     }
+
+    /// XREAD BLOCK on our port, as on a Redis replica: a blocked reader is answered when the master's XADD
+    /// reaches our dataset (only that stream, as Redis 7.0 answers a blocked XREAD), a timeout answers a null
+    /// array, and a command pipelined behind a blocked XREAD waits for it.
+    @Test func xreadBlockWakesOnTheMastersWrites() throws {
+        let master = try RedisServerProcess()
+        defer { master.stop() }
+        let m = try master.client()
+        defer { m.close() }
+        try m.call("XADD", "s", "1-1", "f", "old")
+        let tmp = try TestPaths.makeTemporaryDirectory()
+        defer { tmp.remove() }
+        let servePort = try FreePort.allocate()
+        let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: Int(servePort),
+                                extra: ["--port", String(servePort)])
+        try follower.start()
+        defer { follower.stop() }
+        try follower.waitCaughtUp()
+        let ours = try RedisClient(port: servePort, timeout: 20)
+        defer { ours.close() }
+        try waitUntil(30, "our dataset to hold the stream") { try ours.command("XLEN", "s") == .integer(1) }
+
+        // Data already there: answered at once, BLOCK or not.
+        #expect(try ours.call("XREAD", "BLOCK", "0", "STREAMS", "s", "0").description.contains("old"))
+        // Errors as Redis words them.
+        #expect(try ours.command("XREAD", "BLOCK", "x", "STREAMS", "s", "$") == .error("ERR timeout is not an integer or out of range"))
+        #expect(try ours.command("XREAD", "BLOCK", "-1", "STREAMS", "s", "$") == .error("ERR timeout is negative"))
+
+        // Blocked on `$` of two streams: the master's XADD to the second wakes it with that stream only.
+        try ours.send(["XREAD", "BLOCK", "0", "STREAMS", "other", "s", "$", "$"].map { Array($0.utf8) })
+        Thread.sleep(forTimeInterval: 0.3)
+        let watcher = try RedisClient(port: servePort)
+        defer { watcher.close() }
+        #expect(try watcher.info("clients")["blocked_clients"] == "1")
+        try m.call("XADD", "s", "2-1", "f", "new")
+        let woke = try ours.readReply()
+        #expect(woke == .array([.array([.bulk(Array("s".utf8)), .array([.array([.bulk(Array("2-1".utf8)),
+                                                                              .array([.bulk(Array("f".utf8)), .bulk(Array("new".utf8))])])])])]))
+        #expect(try watcher.info("clients")["blocked_clients"] == "0")
+
+        // A timeout answers a null array; the PING sent behind it waits, then is answered.
+        let start = Date()
+        try ours.sendRaw(RedisClient.encode(["XREAD", "BLOCK", "200", "STREAMS", "s", "$"].map { Array($0.utf8) })
+                         + RedisClient.encode([Array("PING".utf8)]))
+        #expect(try ours.readReply() == .array(nil))
+        #expect(Date().timeIntervalSince(start) >= 0.2)
+        #expect(try ours.readReply() == .simple("PONG"))
+    }
 }
+

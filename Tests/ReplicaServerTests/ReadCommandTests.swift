@@ -268,7 +268,13 @@ struct ReadCommandTests {
         #expect(Self.run(k, ["XREAD", "COUNT", "1", "STREAMS", "s", "1000-4"], resp: 3) == "%1\r\n$1\r\ns\r\n*1\r\n*2\r\n$6\r\n1000-5\r\n*2\r\n$1\r\nf\r\n$2\r\nv5\r\n")
         #expect(Self.run(k, ["XREAD", "STREAMS", "s", "$"]) == "*-1\r\n")
         #expect(Self.run(k, ["XREAD", "STREAMS", "s"]).hasPrefix("-ERR Unbalanced XREAD list of streams"))
-        #expect(Self.run(k, ["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]).hasPrefix("-ERR XREAD BLOCK is not supported"))
+        // Where the client cannot block, a BLOCK with nothing to serve answers as a timeout does (the connection
+        // blocks instead: ServeReadsTests); with entries to serve it answers at once.
+        #expect(Self.run(k, ["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]) == "*-1\r\n")
+        #expect(Self.run(k, ["XREAD", "BLOCK", "5", "STREAMS", "s", "$"], resp: 3) == "_\r\n")
+        #expect(Self.run(k, ["XREAD", "BLOCK", "0", "COUNT", "1", "STREAMS", "s", "1000-4"]) == "*1\r\n*2\r\n$1\r\ns\r\n*1\r\n*2\r\n$6\r\n1000-5\r\n*2\r\n$1\r\nf\r\n$2\r\nv5\r\n")
+        #expect(Self.run(k, ["XREAD", "BLOCK", "1x", "STREAMS", "s", "$"]) == "-ERR timeout is not an integer or out of range\r\n")
+        #expect(Self.run(k, ["XREAD", "BLOCK", "-5", "STREAMS", "s", "$"]) == "-ERR timeout is negative\r\n")
         #expect(Self.run(k, ["XPENDING", "s", "g"]) == "*4\r\n:2\r\n$6\r\n1000-2\r\n$6\r\n1000-3\r\n*1\r\n*2\r\n$5\r\nalice\r\n$1\r\n2\r\n")
         #expect(Self.run(k, ["XPENDING", "s", "g", "-", "+", "1"]) == "*1\r\n*4\r\n$6\r\n1000-2\r\n$5\r\nalice\r\n:100\r\n:1\r\n")
         #expect(Self.run(k, ["XPENDING", "s", "nog"]) == "-NOGROUP No such key 's' or consumer group 'nog'\r\n")

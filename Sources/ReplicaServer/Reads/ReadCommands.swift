@@ -96,6 +96,20 @@ enum ReadCommands {
 
     static func run(_ name: String, _ args: [Bytes], family: Family, context ctx: ReadContext) -> Reply {
         do {
+            return try runOrWait(name, args, family: family, context: ctx)
+        } catch is XReadWait {
+            // A client that cannot block (CLIENT_DENY_BLOCKING) gets what a timeout gives.
+            return .nullArray
+        } catch let e as ReadError {
+            return e.reply
+        } catch {
+            return .err("\(error)")
+        }
+    }
+
+    /// Runs a read; an XREAD BLOCK that has to wait throws `XReadWait`, other failures `ReadError`.
+    static func runOrWait(_ name: String, _ args: [Bytes], family: Family, context ctx: ReadContext) throws -> Reply {
+        do {
             switch family {
             case .strings: return try ctx.stringCommand(name, args)
             case .keys: return try ctx.keyCommand(name, args)
@@ -106,10 +120,6 @@ enum ReadCommands {
             case .streams: return try ctx.streamCommand(name, args)
             case .misc: return try ctx.miscCommand(name, args)
             }
-        } catch let e as ReadError {
-            return e.reply
-        } catch {
-            return .err("\(error)")
         }
     }
 

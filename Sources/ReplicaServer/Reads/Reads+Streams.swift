@@ -1,7 +1,8 @@
 import Keyspace
 import RDB
 
-/// Stream reads, as Redis 7.0's t_stream.c answers them: XRANGE, XREVRANGE, XLEN, XREAD (without BLOCK),
+/// Stream reads, as Redis 7.0's t_stream.c answers them: XRANGE, XREVRANGE, XLEN, XREAD (BLOCK included:
+/// see `XReadWait`),
 /// XINFO STREAM/GROUPS/CONSUMERS, XPENDING. `radix-tree-keys`/`-nodes` describe Redis's memory layout, which
 /// we do not have: they are estimated (one node per `stream-node-max-entries`, 100, entries).
 extension ReadContext {
@@ -95,16 +96,22 @@ extension ReadContext {
         return .array(picked.map(entryReply))
     }
 
-    /// t_stream.c `xreadCommand` without BLOCK (a replica answers it at once; BLOCK would wait for writes
-    /// that arrive through the master, which we do not wake readers for).
+    /// t_stream.c `xreadCommand`. With BLOCK and nothing to serve at once it throws `XReadWait`: the
+    /// connection waits for the applier to add entries (Redis's `blockForKeys`), or answers a null array
+    /// when it cannot block.
     private func xread(_ a: [Bytes]) throws -> Reply {
         var count: Int64 = 0
+        var blockMs: Int64?
         var streamsAt = -1
         var i = 1
         while i < a.count {
             let more = a.count - i - 1
             if Arg.equals(a[i], "block") && more > 0 {
-                throw ReadError.err("XREAD BLOCK is not supported by this replica (it does not wake readers on the master's writes); use XREAD without BLOCK and poll")
+                // timeout.c getTimeoutFromObjectOrReply, in milliseconds.
+                guard let ms = Arg.int64(a[i + 1]) else { throw ReadError.err("timeout is not an integer or out of range") }
+                guard ms >= 0 else { throw ReadError.err("timeout is negative") }
+                blockMs = ms
+                i += 2
             } else if Arg.equals(a[i], "count") && more > 0 {
                 count = max(0, try Arg.integer(a[i + 1]))
                 i += 2
@@ -144,11 +151,38 @@ extension ReadContext {
             if picked.isEmpty { continue }
             results.append((.bulk(k), .array(picked.map(entryReply))))
         }
-        if results.isEmpty { return .nullArray }
+        if results.isEmpty {
+            if let ms = blockMs {
+                // A blocked XREAD without COUNT is served at most XREAD_BLOCKED_DEFAULT_COUNT (1000) entries.
+                var deadline: Int64?
+                if ms > 0 {
+                    let (d, overflow) = nowMs.addingReportingOverflow(ms)
+                    // Redis 7.2+'s text; 7.0 lets the sum overflow.
+                    guard !overflow else { throw ReadError.err("timeout is out of range") }
+                    deadline = d
+                }
+                throw XReadWait(keys: keys, after: after, count: count > 0 ? count : 1000, deadlineMs: deadline)
+            }
+            return .nullArray
+        }
         if resp3 { return .map(results) }
         return .array(results.map { .array([$0.0, $0.1]) })
     }
 
+    /// The reply for a client blocked in XREAD once one of its streams has entries past its ID, as Redis 7.0's
+    /// `serveClientsBlockedOnStreamKey` sends it: that one stream (the first of the command's keys that has
+    /// new entries), wrapped in a one-element array (a one-entry map in RESP3). nil while none has; a key
+    /// that is missing, expired or not a stream is skipped (the client stays blocked, as in Redis).
+    func serve(_ wait: XReadWait) -> Reply? {
+        for (k, gt) in zip(wait.keys, wait.after) {
+            guard let e = entry(k), case .stream(let s) = e.value, s.length > 0, s.lastID > gt else { continue }
+            let picked = s.entries.lazy.filter { $0.id > gt }.prefix(Int(min(wait.count, Int64(Int.max))))
+            let entries = Reply.array(picked.map(entryReply))
+            if picked.isEmpty { continue }
+            return resp3 ? .map([(.bulk(k), entries)]) : .array([.array([.bulk(k), entries])])
+        }
+        return nil
+    }
     private func subcommandSyntax(_ a: [Bytes]) -> ReadError {
         ReadError.err("unknown subcommand or wrong number of arguments for '\(Arg.text(Array(a[1].prefix(128))))'. Try \(Arg.text(a[0]).uppercased()) HELP.")
     }
@@ -324,4 +358,13 @@ extension ReadContext {
         }
         return .array(out)
     }
+}
+
+/// An XREAD BLOCK with nothing to serve yet: its keys, the IDs the entries must follow (`$` already read as
+/// each stream's last ID), how many entries to send, and when to give up (nil: BLOCK 0, never).
+struct XReadWait: Error, Equatable {
+    var keys: [Bytes]
+    var after: [StreamID]
+    var count: Int64
+    var deadlineMs: Int64?
 }
