@@ -43,13 +43,28 @@ public final class RDBValueArena {
     /// false while the reader only validates (`decodeValues == false`): appends only count.
     @exclusivity(unchecked) var keepsBytes = true
 
-    static let normalCapacity = 256 * 1024
+    static let defaultCapacity = 256 * 1024
 
-    public init() {
-        capacity = Self.normalCapacity
+    /// The buffer's size at rest: a key that grew it past 16 times this gives the memory back at the next reset.
+    let normalCapacity: Int
+    /// Element arrays (`starts`, `scores`, `fieldExpiries`) keep their capacity across keys up to this many.
+    let keptElements: Int
+
+    /// An arena whose buffer starts at (and returns to) 256 KiB.
+    public convenience init() { self.init(initialCapacity: Self.defaultCapacity) }
+
+    /// An arena whose buffer starts at (and returns to) `initialCapacity` bytes: small ones for pipelines that
+    /// keep many arenas in flight (each key still gets all the room it needs while it is lent).
+    public init(initialCapacity: Int) {
+        normalCapacity = max(256, initialCapacity)
+        keptElements = normalCapacity >= Self.defaultCapacity ? 1 << 20 : 4096
+        capacity = normalCapacity
         storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-        starts.reserveCapacity(1024)
+        starts.reserveCapacity(min(1024, normalCapacity / 16))
     }
+
+    /// Bytes lent for the current key (all elements back to back).
+    @inlinable public var byteCount: Int { used }
 
     deinit { storage.deallocate() }
 
@@ -74,16 +89,16 @@ public final class RDBValueArena {
         self.kind = kind
         self.keepsBytes = keepsBytes
         // A huge key leaves a huge buffer: give it back rather than hold it for the rest of the file.
-        if capacity > 16 * Self.normalCapacity {
+        if capacity > 16 * normalCapacity {
             storage.deallocate()
-            capacity = Self.normalCapacity
+            capacity = normalCapacity
             storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
         }
         used = 0
-        starts.removeAll(keepingCapacity: starts.capacity <= 1 << 20)
+        starts.removeAll(keepingCapacity: starts.capacity <= keptElements)
         starts.append(0)
-        if !scores.isEmpty { scores.removeAll(keepingCapacity: scores.capacity <= 1 << 20) }
-        if !fieldExpiries.isEmpty { fieldExpiries.removeAll(keepingCapacity: fieldExpiries.capacity <= 1 << 20) }
+        if !scores.isEmpty { scores.removeAll(keepingCapacity: scores.capacity <= keptElements) }
+        if !fieldExpiries.isEmpty { fieldExpiries.removeAll(keepingCapacity: fieldExpiries.capacity <= keptElements) }
         hasFieldExpiries = false
     }
 
@@ -125,21 +140,7 @@ public final class RDBValueArena {
     @inline(__always)
     func append(int v: Int64) {
         let dst = reserve(20)
-        var m = v.magnitude
-        var digits = 1
-        var t = m
-        while t >= 10 {
-            t /= 10
-            digits &+= 1
-        }
-        let count = digits &+ (v < 0 ? 1 : 0)
-        if v < 0 { dst.storeBytes(of: 0x2d, as: UInt8.self) }
-        var i = count
-        repeat {
-            i &-= 1
-            dst.storeBytes(of: UInt8(truncatingIfNeeded: m % 10) &+ 0x30, toByteOffset: i, as: UInt8.self)
-            m /= 10
-        } while m > 0
+        let count = DecimalText.write(v, to: dst)
         commit(count)
     }
 

@@ -77,7 +77,7 @@ import Testing
                                              HashField(field: Array("f2".utf8), value: [], expireAtMs: 1_700_000_000_000)]))
         // A string longer than the buffer, appended in pieces, survives the buffer growing.
         arena.reset(.string, keepsBytes: true)
-        let big = (0..<(RDBValueArena.normalCapacity * 3)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let big = (0..<(RDBValueArena.defaultCapacity * 3)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         var done = 0
         while done < big.count {
             let take = min(10_007, big.count - done)
