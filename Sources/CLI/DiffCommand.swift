@@ -30,7 +30,7 @@ struct DiffCommand: ParsableCommand {
     func run() throws {
         let diff = RDBDiff()
         let out = JSONWriter(flushThreshold: 1 << 16, sink: StandardOutput.sink())
-        try scanOrExit(a) { diff.index($0) }
+        try scanOrExit(a) { diff.index($0, lent: $1) }
         let report: (RDBDifference) throws -> Void = { d in
             guard !quiet else { return }
             if json {
@@ -42,7 +42,7 @@ struct DiffCommand: ParsableCommand {
             }
             try out.flushIfNeeded()
         }
-        try scanOrExit(b) { try diff.compare($0, report: report) }
+        try scanOrExit(b) { try diff.compare($0, lent: $1, report: report) }
         try diff.finish(report: report)
         if !quiet {
             if json {
@@ -61,13 +61,15 @@ struct DiffCommand: ParsableCommand {
         if diff.differences > 0 { throw ExitCode(1) }
     }
 
-    /// Scans `path`, giving `visit` the records the filters keep; a bad file prints rdb check's error and exits 2.
-    private func scanOrExit(_ path: String, _ visit: @escaping (RDBRecord) throws -> Void) throws {
+    /// Scans `path`, giving `visit` the records the filters keep with their lent values (digested from the
+    /// reader's arena: no array per element); a bad file prints rdb check's error and exits 2.
+    private func scanOrExit(_ path: String, _ visit: @escaping (RDBRecord, RDBValueArena?) throws -> Void) throws {
         var filter = filters.keyFilter
-        let outcome = try RDBFileScan.scan(path: path, options: reader.readerOptions()) { record in
+        let arena = RDBValueArena()
+        let outcome = try RDBFileScan.scan(path: path, options: reader.readerOptions(), lending: arena) { record in
             filter.observe(record)
             if case .entry(let e) = record, !filter.isEmpty, !filter.accepts(e) { return }
-            try visit(record)
+            try visit(record, arena.kind == .none ? nil : arena)
         }
         if let error = outcome.error {
             fflush(standardOutput)

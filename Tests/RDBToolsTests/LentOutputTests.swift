@@ -5,14 +5,15 @@ import TestSupport
 @testable import RDBTools
 
 /// The tools write the same bytes from lent values (`RDBReader.next(lendingInto:)`, what `rdb dump` and
-/// `rdb memory` use) as from materialized ones (`next()`): canonical JSON, RESP commands and memory estimates,
-/// for every Fixtures/ file and every readable corpus file.
+/// `rdb memory` use) as from materialized ones (`next()`): canonical JSON, RESP commands, memory estimates and
+/// `rdb diff`'s content digests, for every Fixtures/ file and every readable corpus file.
 @Suite struct LentOutputTests {
     struct Outputs: Equatable {
         var json: [UInt8] = []
         var resp: [UInt8] = []
         var respError: String?
         var memory: [Int] = []
+        var digests: [ContentDigest] = []
     }
 
     static func rdbFiles(under dir: URL) -> [URL] {
@@ -39,6 +40,7 @@ import TestSupport
                 }
                 if case .entry(let e) = record {
                     out.memory.append(arena.map { MemoryEstimator.usage(of: e, lent: $0) } ?? MemoryEstimator.usage(of: e))
+                    out.digests.append(RDBDiff.digest(e, arena?.kind == RDBValueArena.Kind.none ? nil : arena))
                 }
             }
             try encoder.finish()
@@ -58,6 +60,7 @@ import TestSupport
             #expect(lent?.json == model.json, "\(f.path): JSON differs when lent")
             #expect(lent?.resp == model.resp && lent?.respError == model.respError, "\(f.path): RESP differs when lent")
             #expect(lent?.memory == model.memory, "\(f.path): memory estimates differ when lent")
+            #expect(lent?.digests == model.digests, "\(f.path): diff's content digests differ when lent")
             compared += 1
         }
         return compared
@@ -78,6 +81,61 @@ import TestSupport
             let w = JSONWriter()
             w.double(v)
             #expect(String(decoding: w.buffer, as: UTF8.self) == v.description, "\(v)")
+        }
+    }
+
+    /// The single-pass string writer (8-byte scans, escapes, UTF-8 checks, base64 roll-back) writes what a
+    /// byte-at-a-time reference writes, for seeded strings of every length 0-40 mixing plain ASCII, escapes,
+    /// control bytes, valid and broken UTF-8.
+    @Test func stringsMatchAByteAtATimeReference() {
+        func reference(_ b: [UInt8]) -> [UInt8] {
+            guard b.withUnsafeBufferPointer({ JSONWriter.isValidUTF8($0) }) else {
+                let w = JSONWriter()
+                w.raw("{\"b64\":")
+                w.base64String(b)
+                w.raw("}")
+                return w.buffer
+            }
+            var out: [UInt8] = [0x22]
+            for c in b {
+                switch c {
+                case 0x22: out += [0x5C, 0x22]
+                case 0x5C: out += [0x5C, 0x5C]
+                case 0x0A: out += Array("\\n".utf8)
+                case 0x0D: out += Array("\\r".utf8)
+                case 0x09: out += Array("\\t".utf8)
+                case 0x08: out += Array("\\b".utf8)
+                case 0x0C: out += Array("\\f".utf8)
+                case 0..<0x20: out += Array(String(format: "\\u%04x", Int(c)).utf8)
+                default: out.append(c)
+                }
+            }
+            out.append(0x22)
+            return out
+        }
+        let pieces: [[UInt8]] = [Array("abcdefgh".utf8), Array("\"".utf8), Array("\\".utf8), [0x0A], [0x01], [0x1F],
+                                 [0x7F], Array("é".utf8), Array("€".utf8), Array("😀".utf8), [0xC3], [0xE2, 0x82],
+                                 [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xC0, 0x80], [0xFF], Array(" x".utf8)]
+        var rng = SeededRandom(seed: 11)
+        var strings: [[UInt8]] = []
+        for length in 0...40 {
+            for _ in 0..<60 {
+                var b: [UInt8] = []
+                while b.count < length {
+                    if rng.next() % 3 == 0 {
+                        b += pieces[Int(rng.next() % UInt64(pieces.count))]
+                    } else {
+                        b.append(UInt8(0x20 + rng.next() % 95))
+                    }
+                }
+                strings.append(Array(b.prefix(length)))
+            }
+        }
+        for b in strings {
+            let w = JSONWriter()
+            w.raw("[")  // an offset, so the output is not 8-byte aligned
+            w.bytes(b)
+            #expect(Array(w.buffer.dropFirst()) == reference(b), "\(b)")
         }
     }
 

@@ -119,6 +119,50 @@ public struct ContentDigest: Hashable, Sendable {
         }
     }
 
+    /// The digest `of(_:)` gives the materialized value, from a value lent by `RDBReader.next(lendingInto:)`;
+    /// nil when nothing was lent (`.none`: streams and modules come materialized).
+    public static func of(lent a: RDBValueArena) -> ContentDigest? {
+        @inline(__always) func element(_ i: Int) -> ContentDigest {
+            a.length(i) == 0 ? of(emptyBytes) : of(a[i])
+        }
+        switch a.kind {
+        case .none:
+            return nil
+        case .string:
+            return pair(of(1), a.count > 0 ? element(0) : of(emptyBytes))
+        case .list:
+            var d = of(2)
+            for i in 0..<a.count { d.append(element(i)) }
+            d.append(of(UInt64(a.count)))
+            return d
+        case .set:
+            var sum = ContentDigest()
+            for i in 0..<a.count { sum.add(element(i)) }
+            return pair(pair(of(3), of(UInt64(a.count))), sum)
+        case .sortedSet:
+            var sum = ContentDigest()
+            let scores = a.scores
+            for i in 0..<a.count {
+                let score = scores[i] == 0 ? 0 : scores[i]  // -0 and 0 are the same score
+                sum.add(pair(element(i), of(score.bitPattern)))
+            }
+            return pair(pair(of(4), of(UInt64(a.count))), sum)
+        case .hash:
+            var sum = ContentDigest()
+            let n = a.count / 2
+            for f in 0..<n {
+                var d = pair(element(2 &* f), element(2 &* f &+ 1))
+                let at = a.hasFieldExpiries ? a.fieldExpiries[f] : RDBValueArena.noExpiry
+                d.append(of(at == RDBValueArena.noExpiry ? UInt64.max : UInt64(bitPattern: at)))
+                sum.add(d)
+            }
+            return pair(pair(of(5), of(UInt64(n))), sum)
+        }
+    }
+
+    /// Empty elements digest exactly as an empty array does (whatever its buffer's address).
+    private static let emptyBytes: Bytes = []
+
     /// Entries in order, the last ID, and per group (unordered) its name, last-delivered ID, pending entries
     /// (ID, delivery time, count) and consumers (name, seen time, owned IDs). Metadata that older RDB versions
     /// cannot hold (first ID, max deleted ID, entries added, entries read, consumer active time) is left out,

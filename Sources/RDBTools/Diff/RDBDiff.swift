@@ -72,15 +72,16 @@ public final class RDBDiff {
 
     public init() {}
 
-    /// Pass 1: a record of file A.
-    public func index(_ record: RDBRecord) {
+    /// Pass 1: a record of file A. `lent`: the arena of `RDBReader.next(lendingInto:)` when the record came
+    /// from it (the entry's value is then digested from the arena unless `lent.kind` is `.none`).
+    public func index(_ record: RDBRecord, lent: RDBValueArena? = nil) {
         switch record {
         case .entry(let e):
             keysA += 1
             var id = KeyID(db: e.db, key: e.key)
             while index[id] != nil { id.occurrence += 1 }
             index[id] = Fingerprint(
-                ordinal: ordinal, type: e.value.typeName, ttl: e.expireAtMs, digest: ContentDigest.of(e.value))
+                ordinal: ordinal, type: e.value.typeName, ttl: e.expireAtMs, digest: Self.digest(e, lent))
             ordinal += 1
         case .function(let code):
             functionsA.insert(code)
@@ -89,8 +90,14 @@ public final class RDBDiff {
         }
     }
 
-    /// Pass 2: a record of file B; `report` gets each difference found.
-    public func compare(_ record: RDBRecord, report: (RDBDifference) throws -> Void) rethrows {
+    @inline(__always)
+    static func digest(_ e: RDBEntry, _ lent: RDBValueArena?) -> ContentDigest {
+        lent.flatMap { ContentDigest.of(lent: $0) } ?? ContentDigest.of(e.value)
+    }
+
+    /// Pass 2: a record of file B; `report` gets each difference found. `lent` as for `index`.
+    public func compare(_ record: RDBRecord, lent: RDBValueArena? = nil,
+                        report: (RDBDifference) throws -> Void) rethrows {
         switch record {
         case .entry(let e):
             keysB += 1
@@ -109,7 +116,7 @@ public final class RDBDiff {
             if fp.type != typeB {
                 aspects.insert(.type)
                 aspects.insert(.value)
-            } else if fp.digest != ContentDigest.of(e.value) {
+            } else if fp.digest != Self.digest(e, lent) {
                 aspects.insert(.value)
             }
             if fp.ttl != e.expireAtMs { aspects.insert(.ttl) }

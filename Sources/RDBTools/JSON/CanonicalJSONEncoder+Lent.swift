@@ -105,10 +105,37 @@ extension CanonicalJSONEncoder {
         keys.removeAll(keepingCapacity: true)
         keys.reserveCapacity(count)
         for i in 0..<count { keys.append(LentSortKey(a[first &+ stride &* i], index: i)) }
-        keys.sort { x, y in
+        // Ties (equal bytes: duplicate hash fields in odd files) keep file order, as the stable sort did.
+        @inline(__always) func less(_ x: LentSortKey, _ y: LentSortKey) -> Bool {
             if x.high != y.high { return x.high < y.high }
             if x.low != y.low { return x.low < y.low }
-            return lentBytesLess(a[first &+ stride &* x.index], a[first &+ stride &* y.index])
+            let p = a[first &+ stride &* x.index], q = a[first &+ stride &* y.index]
+            if p.count == q.count, p.count <= 16 { return x.index < y.index }
+            if lentBytesLess(p, q) { return true }
+            if lentBytesLess(q, p) { return false }
+            return x.index < y.index
+        }
+        // Stored orders are often sorted already or a few ascending or descending runs (intsets: one run per
+        // sign and number of digits, as "9" < "10" numerically but not in bytes, and negative numbers' text
+        // descends): those go to the standard library's merge sort, which finds runs (reversing descending
+        // ones) and merges them in linear time; anything else to introsort.
+        var runs = 1
+        var i = 1
+        var direction = 0  // 1 ascending, -1 descending, 0 not known yet (one element in the run)
+        while i < count && runs <= 16 {
+            let down = less(keys[i], keys[i &- 1])
+            if direction == 0 {
+                direction = down ? -1 : 1
+            } else if down != (direction < 0) {
+                runs &+= 1
+                direction = 0
+            }
+            i &+= 1
+        }
+        if runs > 16 {
+            keys.withUnsafeMutableBufferPointer { LentSortKey.introsort($0, less) }
+        } else if runs > 1 || direction < 0 {
+            keys.sort(by: less)
         }
         order.removeAll(keepingCapacity: true)
         for k in keys { order.append(k.index) }

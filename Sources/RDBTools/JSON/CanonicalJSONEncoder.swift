@@ -254,7 +254,15 @@ public final class CanonicalJSONEncoder {
         w.field("key", first: true)
         w.bytes(e.key)
         w.field("type")
-        w.string(e.value.typeName)
+        switch e.value {
+        case .string: w.raw("\"string\"")
+        case .list: w.raw("\"list\"")
+        case .set: w.raw("\"set\"")
+        case .sortedSet: w.raw("\"zset\"")
+        case .hash: w.raw("\"hash\"")
+        case .stream: w.raw("\"stream\"")
+        case .module(let m): w.string(m.moduleName)
+        }
         w.field("expire_at_ms")
         w.nullable(e.expireAtMs) { w.int($0) }
         if let f = e.lfuFreq {

@@ -41,6 +41,7 @@ public final class JSONWriter: BufferedOutput {
         text.withUTF8Buffer { put($0) }
     }
 
+    @_disfavoredOverload
     public func raw(_ text: String) {
         var t = text
         t.withUTF8 { put($0) }
@@ -116,21 +117,8 @@ public final class JSONWriter: BufferedOutput {
     public func int(_ v: Int) { int(Int64(v)) }
 
     public func uint(_ v: UInt64) {
-        var t = v
-        var digits = 1
-        while t >= 10 {
-            t /= 10
-            digits &+= 1
-        }
-        reserve(digits)
-        var m = v
-        var i = count &+ digits
-        count = i
-        repeat {
-            i &-= 1
-            base[i] = UInt8(truncatingIfNeeded: m % 10) &+ 48
-            m /= 10
-        } while m > 0
+        reserve(20)
+        count &+= DecimalText.write(v, to: UnsafeMutableRawPointer(base + count))
     }
 
     /// A double as a JSON number in shortest round-trip form (`5e-324`, `1.7976931348623157e+308`,
@@ -195,19 +183,161 @@ public final class JSONWriter: BufferedOutput {
         bytes(UnsafeBufferPointer(start: p.baseAddress?.assumingMemoryBound(to: UInt8.self), count: p.count))
     }
 
+    /// One pass over the bytes: runs of printable ASCII are copied 8 bytes at a time (stored whole, committed
+    /// up to the first byte that needs attention, found from the word's flag bits), escapes are written as
+    /// they come and multibyte UTF-8 sequences are checked (Unicode table 3-7) and copied. Invalid UTF-8
+    /// rolls the output back to the string's start and writes the base64 form instead.
     public func bytes(_ p: UnsafeBufferPointer<UInt8>) {
-        if JSONWriter.needsNoEscape(p) {
-            // Printable ASCII without `"` or `\`: valid UTF-8 that is written as is (the common case).
-            put(UInt8(ascii: "\""))
-            put(p)
-            put(UInt8(ascii: "\""))
-        } else if JSONWriter.isValidUTF8(p) {
-            quoted(p)
-        } else {
+        let n = p.count
+        guard let src = p.baseAddress, n > 0 else {
+            raw("\"\"")
+            return
+        }
+        let start = count
+        reserve(n &+ 10)
+        base[count] = UInt8(ascii: "\"")
+        count &+= 1
+        var i = 0
+        // The common case first: plain printable ASCII, copied word by word.
+        while i &+ 8 <= n {
+            let w = UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self)
+            if JSONWriter.attentionMask(w) != 0 { break }
+            UnsafeMutableRawPointer(base + count).storeBytes(of: w, as: UInt64.self)
+            count &+= 8
+            i &+= 8
+        }
+        if i < n && n &- i < 8 {
+            // The last 1-7 bytes as one word: overlapping the bytes already copied (n >= 8), or padded with
+            // `A`s (shorter strings); stored whole (n + 10 bytes are reserved), committed when clean.
+            let tail = n &- i
+            var w: UInt64
+            if n >= 8 {
+                w = UnsafeRawPointer(src + (n &- 8)).loadUnaligned(as: UInt64.self)
+                w >>= UInt64(8 &- tail) &* 8
+                w |= 0x4141_4141_4141_4141 << (UInt64(tail) &* 8)  // tail < 8
+            } else {
+                w = 0x4141_4141_4141_4141
+                withUnsafeMutableBytes(of: &w) { $0.baseAddress!.copyMemory(from: src, byteCount: n) }
+            }
+            if JSONWriter.attentionMask(w) == 0 {
+                UnsafeMutableRawPointer(base + count).storeBytes(of: w, as: UInt64.self)
+                count &+= tail
+                i = n
+            }
+        }
+        if i < n && !escapeRest(src, n, from: i) {
+            count = start
             raw("{\"b64\":\"")
             base64(p)
             raw("\"}")
+            return
         }
+        reserve(1)
+        base[count] = UInt8(ascii: "\"")
+        count &+= 1
+    }
+
+    /// Flag bits (the high bit of each byte) of a little-endian word's bytes that are not plain printable
+    /// ASCII: >= 0x80, < 0x20, `"` or `\`. The lowest flagged byte is exact (the borrow tricks only add false
+    /// flags above a true one).
+    @inline(__always)
+    static func attentionMask(_ w: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let low = (w &- ones &* 0x20) & ~w
+        let quote = w ^ (ones &* 0x22)
+        let backslash = w ^ (ones &* 0x5C)
+        return (w | low | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)) & (ones &* 0x80)
+    }
+
+    /// The rest of `bytes` from `i`: escapes and UTF-8 checks. Returns false on invalid UTF-8 (the caller
+    /// rolls back).
+    @inline(never)
+    private func escapeRest(_ src: UnsafePointer<UInt8>, _ n: Int, from start: Int) -> Bool {
+        var i = start
+        while i < n {
+            if i &+ 8 <= n {
+                let w = UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self)
+                let mask = JSONWriter.attentionMask(w)
+                reserve(8)
+                UnsafeMutableRawPointer(base + count).storeBytes(of: w, as: UInt64.self)
+                if mask == 0 {
+                    count &+= 8
+                    i &+= 8
+                    continue
+                }
+                let clean = mask.trailingZeroBitCount >> 3
+                count &+= clean
+                i &+= clean
+            }
+            let c = src[i]
+            if c >= 0x80 {
+                let len = JSONWriter.utf8SequenceLength(src, n, at: i)
+                if len == 0 { return false }
+                reserve(len)
+                (base + count).update(from: src + i, count: len)
+                count &+= len
+                i &+= len
+                continue
+            }
+            if c >= 0x20 && c != 0x22 && c != 0x5C {
+                reserve(1)
+                base[count] = c
+                count &+= 1
+                i &+= 1
+                continue
+            }
+            reserve(6)
+            base[count] = UInt8(ascii: "\\")
+            switch c {
+            case 0x22, 0x5C:
+                base[count &+ 1] = c
+                count &+= 2
+            case 0x0A, 0x0D, 0x09, 0x08, 0x0C:
+                base[count &+ 1] = c == 0x0A ? UInt8(ascii: "n") : c == 0x0D ? UInt8(ascii: "r")
+                    : c == 0x09 ? UInt8(ascii: "t") : c == 0x08 ? UInt8(ascii: "b") : UInt8(ascii: "f")
+                count &+= 2
+            default:
+                base[count &+ 1] = UInt8(ascii: "u")
+                base[count &+ 2] = 0x30
+                base[count &+ 3] = 0x30
+                base[count &+ 4] = JSONWriter.hexDigit(c >> 4)
+                base[count &+ 5] = JSONWriter.hexDigit(c & 15)
+                count &+= 6
+            }
+            i &+= 1
+        }
+        return true
+    }
+
+    @inline(__always)
+    private static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 &+ v : 0x57 &+ v }
+
+    /// The length (2-4) of the well-formed UTF-8 sequence starting at `i` (its first byte >= 0x80), or 0
+    /// when it is not one (Unicode 15 table 3-7: no overlong forms, no surrogates, nothing above U+10FFFF).
+    @inline(__always)
+    static func utf8SequenceLength(_ p: UnsafePointer<UInt8>, _ n: Int, at i: Int) -> Int {
+        let b0 = p[i]
+        if b0 < 0xC2 { return 0 }
+        if b0 < 0xE0 {
+            return i &+ 1 < n && p[i &+ 1] & 0xC0 == 0x80 ? 2 : 0
+        }
+        if b0 < 0xF0 {
+            guard i &+ 2 < n else { return 0 }
+            let b1 = p[i &+ 1]
+            guard b1 & 0xC0 == 0x80, p[i &+ 2] & 0xC0 == 0x80 else { return 0 }
+            if b0 == 0xE0 && b1 < 0xA0 { return 0 }  // overlong
+            if b0 == 0xED && b1 >= 0xA0 { return 0 }  // surrogates
+            return 3
+        }
+        if b0 < 0xF5 {
+            guard i &+ 3 < n else { return 0 }
+            let b1 = p[i &+ 1]
+            guard b1 & 0xC0 == 0x80, p[i &+ 2] & 0xC0 == 0x80, p[i &+ 3] & 0xC0 == 0x80 else { return 0 }
+            if b0 == 0xF0 && b1 < 0x90 { return 0 }  // overlong
+            if b0 == 0xF4 && b1 >= 0x90 { return 0 }  // > U+10FFFF
+            return 4
+        }
+        return 0
     }
 
     /// Bytes as a JSON string of standard base64 (for opaque payloads such as module values).
@@ -218,84 +348,6 @@ public final class JSONWriter: BufferedOutput {
     }
 
     // MARK: - Internals
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-    /// Writes valid UTF-8 as a quoted JSON string, escaping `"`, `\` and U+0000...U+001F.
-    private func quoted(_ p: UnsafeBufferPointer<UInt8>) {
-        put(UInt8(ascii: "\""))
-        var runStart = 0
-        var i = 0
-        let n = p.count
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        while i < n {
-            // Skip 8 bytes at a time while none is below 0x20, `"` or `\` (UTF-8 multibyte bytes pass).
-            if i &+ 8 <= n, let base = p.baseAddress {
-                let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-                let quote = w ^ (ones &* 0x22)
-                let backslash = w ^ (ones &* 0x5C)
-                let low = (w & (ones &* 0x7F)) &- ones &* 0x20  // high bit set where (byte & 0x7F) < 0x20
-                let bad = (low & ~w) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
-                if bad & (ones &* 0x80) == 0 {
-                    i &+= 8
-                    continue
-                }
-            }
-            let c = p[i]
-            if c >= 0x20 && c != 0x22 && c != 0x5C {
-                i += 1
-                continue
-            }
-            if runStart < i { put(UnsafeBufferPointer(rebasing: p[runStart..<i])) }
-            put(UInt8(ascii: "\\"))
-            switch c {
-            case 0x22: put(0x22)
-            case 0x5C: put(0x5C)
-            case 0x0A: put(UInt8(ascii: "n"))
-            case 0x0D: put(UInt8(ascii: "r"))
-            case 0x09: put(UInt8(ascii: "t"))
-            case 0x08: put(UInt8(ascii: "b"))
-            case 0x0C: put(UInt8(ascii: "f"))
-            default:
-                put(UInt8(ascii: "u"))
-                put(0x30)
-                put(0x30)
-                put(JSONWriter.hexDigits[Int(c >> 4)])
-                put(JSONWriter.hexDigits[Int(c & 15)])
-            }
-            i += 1
-            runStart = i
-        }
-        if runStart < n { put(UnsafeBufferPointer(rebasing: p[runStart..<n])) }
-        put(UInt8(ascii: "\""))
-    }
-
-    /// Whether every byte is printable ASCII other than `"` and `\` (0x20...0x7F), 8 bytes at a time: such a
-    /// string is its own JSON text between quotes.
-    @inline(__always)
-    static func needsNoEscape(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
-        let n = p.count
-        guard let base = p.baseAddress else { return true }
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        var i = 0
-        while i &+ 8 <= n {
-            let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-            // A byte >= 0x80, a byte < 0x20, a byte == 0x22, a byte == 0x5C (exact "has a byte" tests).
-            let low = (w &- ones &* 0x20) & ~w
-            let quote = w ^ (ones &* 0x22)
-            let backslash = w ^ (ones &* 0x5C)
-            let bad = w | low | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
-            if bad & highs != 0 { return false }
-            i &+= 8
-        }
-        while i < n {
-            let c = base[i]
-            if c < 0x20 || c >= 0x80 || c == 0x22 || c == 0x5C { return false }
-            i &+= 1
-        }
-        return true
-    }
 
     /// Strict UTF-8 (Unicode 15 table 3-7): no overlong forms, no surrogates, nothing above U+10FFFF.
     public static func isValidUTF8(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
