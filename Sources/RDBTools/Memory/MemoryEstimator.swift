@@ -35,7 +35,16 @@ public enum MemoryEstimator {
         case .none: return usage(of: entry)
         case .string: return key + string(a[0])
         case .list: return key + list(ArenaElements(a, first: 0, stride: 1, count: a.count))
-        case .set: return key + set(ArenaElements(a, first: 0, stride: 1, count: a.count))
+        case .set:
+            if entry.rdbType == RDBType.setIntset.rawValue, a.count > 0, a.count <= 512,
+               let lo = PackedSize.integerValue(a[0]), let hi = PackedSize.integerValue(a[a.count &- 1]) {
+                // The reader checked the intset strictly ascending: its first and last members bound the
+                // width `PackedSize.intset` would find by parsing every member back from text.
+                let width = lo < Int64(Int32.min) || hi > Int64(Int32.max) ? 8
+                    : lo < Int64(Int16.min) || hi > Int64(Int16.max) ? 4 : 2
+                return key + AllocatorModel.robj + AllocatorModel.jemalloc(8 + a.count * width)
+            }
+            return key + set(ArenaElements(a, first: 0, stride: 1, count: a.count))
         case .sortedSet:
             let scores = a.scores
             return key + sortedSet(ArenaElements(a, first: 0, stride: 1, count: a.count)) { scores[$0] }
