@@ -45,12 +45,19 @@ public struct DumpCommand: ParsableCommand {
     @Flag(name: .customLong("force"), help: "Replace an existing --output file.")
     var force = false
 
+    @Option(name: .customLong("threads"),
+            help: "json, jsonl, resp: 2 reads the file on a second thread while this one writes (faster on an idle multi-core machine, more CPU time in all; docs/benchmarks.md); 1 does both on one.")
+    var threads: Int = 1
+
     @OptionGroup(title: "Key filters (docs/filters.md)") var filters: FilterOptions
     @OptionGroup var reader: ReaderFlags
 
     public init() {}
 
     public func validate() throws {
+        if threads != 1 && threads != 2 {
+            throw ValidationError("--threads must be 1 or 2")
+        }
         if let v = rdbVersion, !RDBWriterOptions.isWritable(v) {
             throw ValidationError("--rdb-version must be \(RDBWriterOptions.writableVersionsText)")
         }
@@ -75,8 +82,7 @@ public struct DumpCommand: ParsableCommand {
         let fmt = CanonicalJSONEncoder.Format(rawValue: format.rawValue) ?? .json
         let writer = JSONWriter(flushThreshold: 1 << 20, sink: sink)
         let encoder = CanonicalJSONEncoder(format: fmt, writer: writer)
-        let arena = RDBValueArena()
-        let outcome = try scan(lending: arena) { try encoder.consume($0, lent: arena) }
+        let outcome = try scanLent { try encoder.consume($0, lent: $1) }
         try finishOutput(outcome, file: file) {
             try encoder.finish()
         }
@@ -87,20 +93,42 @@ public struct DumpCommand: ParsableCommand {
         let exporter = RESPExporter(output: out, options: RESPExportOptions(
             style: style, targetVersion: rdbVersion, replace: replace))
         var writeError: RDBWriteError?
-        // RESTORE payloads are encoded from materialized values; commands are written from lent ones.
-        let arena = style == .commands ? RDBValueArena() : nil
-        let outcome = try scan(lending: arena) { record in
-            do { try exporter.consume(record, lent: arena) } catch let e as RDBWriteError {
+        let consume = { (record: RDBRecord, lent: RDBValueArena?) throws in
+            do { try exporter.consume(record, lent: lent) } catch let e as RDBWriteError {
                 writeError = e
                 throw e
             }
         }
+        // RESTORE payloads are encoded from materialized values; commands are written from lent ones.
+        let outcome = style == .commands ? try scanLent(consume) : try scan(lending: nil) { try consume($0, nil) }
         if let e = writeError {
             file?.discard()
             StandardOutput.error("\(self.file): \(e)")
             throw ExitCode(1)
         }
         try finishOutput(outcome, file: file) { try exporter.finish() }
+    }
+
+    /// Scans the file with values lent (`RDBReader.next(lendingInto:)`), handing `consume` every record the
+    /// filters accept with the arena its value was lent in (nil: nothing lent). With `--threads 2`, the file is
+    /// read on a second thread (`LentPipeline`) while this one formats.
+    private func scanLent(_ consume: @escaping (RDBRecord, RDBValueArena?) throws -> Void) throws -> RDBFileScan.Outcome {
+        guard threads == 2 else {
+            let arena = RDBValueArena()
+            return try scan(lending: arena) { try consume($0, arena.kind == .none ? nil : arena) }
+        }
+        let path = file
+        let options = reader.readerOptions()
+        var filter = filters.keyFilter
+        return try LentPipeline().run(scan: { arenas, handOver in
+            try RDBFileScan.scan(path: path, options: options, arenas: arenas) { record in
+                if !filter.isEmpty {
+                    filter.observe(record)
+                    if case .entry(let e) = record, !filter.accepts(e) { return }
+                }
+                try handOver(record)
+            }
+        }, consume: consume)
     }
 
     /// Scans the file with the reader flags, handing `visit` every record except the keys the filters reject.

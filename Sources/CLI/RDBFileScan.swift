@@ -42,6 +42,18 @@ struct RDBFileScan {
     /// arena (valid during `visit`) and entries carry empty placeholder values.
     static func scan(path: String, options: RDBReaderOptions = .init(), lending: RDBValueArena? = nil,
                      visit: (RDBRecord) throws -> Void = { _ in }) throws -> Outcome {
+        try scan(path: path, options: options, lending: lending, arenas: nil, visit: visit)
+    }
+
+    /// Like `scan(path:options:lending:visit:)`, each record read into the arena `arenas` returns (called
+    /// before every record; see `LentPipeline`).
+    static func scan(path: String, options: RDBReaderOptions, arenas: @escaping () -> RDBValueArena,
+                     visit: (RDBRecord) throws -> Void) throws -> Outcome {
+        try scan(path: path, options: options, lending: nil, arenas: arenas, visit: visit)
+    }
+
+    private static func scan(path: String, options: RDBReaderOptions, lending: RDBValueArena?,
+                             arenas: (() -> RDBValueArena)?, visit: (RDBRecord) throws -> Void) throws -> Outcome {
         var outcome = Outcome(path: path)
         let reader: RDBReader<AnyByteSource>
         do {
@@ -58,13 +70,14 @@ struct RDBFileScan {
         var firstEmpty: (Bytes, Int)?
         var sawEOF = false
         do {
-            while let record = try (lending.map { try reader.next(lendingInto: $0) } ?? reader.next()) {
+            let lendsValues = lending != nil || arenas != nil
+            while let record = try ((arenas?() ?? lending).map { try reader.next(lendingInto: $0) } ?? reader.next()) {
                 switch record {
                 case .header(let h):
                     outcome.header = h
                 case .entry(let e):
                     outcome.keys += 1
-                    if isEmptyCollection(e, decoded: options.decodeValues && lending == nil) {
+                    if isEmptyCollection(e, decoded: options.decodeValues && !lendsValues) {
                         emptyKeys += 1
                         if firstEmpty == nil { firstEmpty = (e.key, e.db) }
                     }
