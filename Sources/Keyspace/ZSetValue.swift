@@ -1,3 +1,4 @@
+import Base
 import RDB
 
 /// Redis's sorted-set order (`t_zset.c` `zslInsert`): by score, then by member bytes (`sdscmp`).
@@ -14,9 +15,20 @@ public struct ZSetValue: Sendable, Equatable {
         case packed(PackedBytes, [Double])
         case table(ArenaTable)
     }
-    var storage: Storage = .packed(PackedBytes(), [])
+    var storage: Storage = .packed(PackedBytes(), []) {
+        didSet { order = nil }
+    }
+    /// For a large (table) set, the Redis order computed by the first `sorted` read and kept until the set
+    /// changes: range reads on an unchanged set sort once, not per read. A box shared by the copies of this
+    /// value (readers' snapshots included), replaced whenever the set changes; nil for a packed set.
+    private var order: OrderCache?
 
     public init() {}
+
+    /// Gives a table set a fresh, empty order cache (after it changed).
+    private mutating func resetOrder() {
+        if case .table = storage { order = OrderCache() }
+    }
 
     public init<S: Sequence>(_ items: S) where S.Element == (member: Bytes, score: Double) {
         for i in items { set(i.member, i.score) }
@@ -32,6 +44,7 @@ public struct ZSetValue: Sendable, Equatable {
                                arenaBytes: items.reduce(0) { $0 + ArenaTable.entryBytes(key: $1.member.count, value: 8) })
             for i in items { t.set(i.member, encodeScore(i.score)) }
             z.storage = .table(t)
+            z.resetOrder()
         } else {
             for i in items { z.set(i.member, i.score, keepNegativeZero: keepNegativeZero) }
         }
@@ -45,6 +58,7 @@ public struct ZSetValue: Sendable, Equatable {
                                arenaBytes: members.reduce(0) { $0 + ArenaTable.entryBytes(key: $1.member.count, value: 8) })
             for m in members { t.set(m.member, encodeScore(m.score)) }
             z.storage = .table(t)
+            z.resetOrder()
         } else {
             // Sorted once and appended (a file's listpack is already in order), instead of an
             // insertion per member; a repeated member keeps its last score, as `set` would.
@@ -96,6 +110,7 @@ public struct ZSetValue: Sendable, Equatable {
                 for (i, m) in p.elements.enumerated() { t.set(m, encodeScore(s[i])) }
                 t.set(member, encodeScore(score))
                 storage = .table(t)
+                resetOrder()
                 return isNew
             }
             // Insertion point: the first element that does not precede the new one.
@@ -118,6 +133,7 @@ public struct ZSetValue: Sendable, Equatable {
             storage = .packed(PackedBytes(), [])
             let isNew = t.set(member, encodeScore(score))
             storage = .table(t)
+            resetOrder()
             return isNew
         }
     }
@@ -136,6 +152,7 @@ public struct ZSetValue: Sendable, Equatable {
             storage = .packed(PackedBytes(), [])
             let removed = t.remove(member)
             storage = .table(t)
+            resetOrder()
             return removed
         }
     }
@@ -146,6 +163,14 @@ public struct ZSetValue: Sendable, Equatable {
         case .packed(let p, let s): return p.elements.enumerated().map { ($0.element, s[$0.offset]) }
         case .table(let t): return Self.items(t).sorted(by: zsetPrecedes)
         }
+    }
+
+    /// `sorted`, for the read commands: a large set's order is computed once per version of the set and kept
+    /// (in the box this value's copies share) until it changes, so repeated range reads do not sort it each
+    /// time. The applier and snapshots use `sorted`, which keeps nothing (a kept order costs memory).
+    public var sortedKeepingOrder: [(member: Bytes, score: Double)] {
+        guard case .table(let t) = storage, let order else { return sorted }
+        return order.get { Self.items(t).sorted(by: zsetPrecedes) }
     }
 
     /// Members in storage order (unordered when large).
@@ -171,6 +196,22 @@ public struct ZSetValue: Sendable, Equatable {
         switch storage {
         case .packed(let p, let s): return p.byteCount + s.count * 8
         case .table(let t): return t.byteCount
+        }
+    }
+}
+
+/// A large sorted set's members in Redis order, computed once (under a lock: readers on the serving loop and
+/// the applier's compaction may ask at the same time) for one unchanged version of the set.
+final class OrderCache: @unchecked Sendable {
+    private let lock = Lock()
+    private var items: [(member: Bytes, score: Double)]?
+
+    func get(_ compute: () -> [(member: Bytes, score: Double)]) -> [(member: Bytes, score: Double)] {
+        lock.withLock {
+            if let items { return items }
+            let computed = compute()
+            items = computed
+            return computed
         }
     }
 }

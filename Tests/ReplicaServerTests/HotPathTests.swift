@@ -125,4 +125,27 @@ struct HotPathTests {
         }
         #expect(held == stride(from: 0, to: 50, by: 3).map { Self.b("key:\($0)") })
     }
+
+    /// A large sorted set's kept order: equal to `sorted`, renewed when the set changes, and a copy taken
+    /// before a change keeps the order of its own version.
+    @Test func largeSortedSetKeepsItsOrderPerVersion() {
+        var rng = SeededRandom(seed: 7)
+        var z = ZSetValue()
+        for i in 0..<300 { z.set(Self.b("m\(i)"), Double(rng.next() % 50)) }
+        let first = z.sortedKeepingOrder
+        #expect(first.map(\.member) == z.sorted.map(\.member))
+        #expect(z.sortedKeepingOrder.map(\.member) == first.map(\.member))
+        let before = z
+        z.set(Self.b("new"), -1)
+        #expect(z.sortedKeepingOrder.first?.member == Self.b("new"))
+        #expect(z.sortedKeepingOrder.map(\.member) == z.sorted.map(\.member))
+        #expect(before.sortedKeepingOrder.map(\.member) == first.map(\.member))
+        z.remove(Self.b("new"))
+        #expect(z.sortedKeepingOrder.map(\.member) == first.map(\.member))
+        var small = ZSetValue()
+        small.set(Self.b("b"), 1)
+        small.set(Self.b("a"), 1)
+        #expect(small.sortedKeepingOrder.map(\.member) == [Self.b("a"), Self.b("b")])
+    }
 }
+

@@ -122,7 +122,7 @@ extension ReadContext {
             let opts = try ScanOptions.parse(a, from: 3, allowType: false)
             guard let z = try zset(a[1]) else { return .array([.bulk("0"), .array([])]) }
             let packed = ObjectEncoding.name(.zset(z)) == "listpack"
-            let items = packed ? z.sorted : z.unordered
+            let items = packed ? z.sortedKeepingOrder : z.unordered
             let (page, next) = packed ? (items[...], 0) : scanPage(items, cursor: cursor, count: opts.count)
             var out: [Reply] = []
             for i in page where opts.pattern.map({ RedisGlob.matches(pattern: $0, i.member) }) ?? true {
@@ -199,21 +199,21 @@ extension ReadContext {
             if start < 0 { start = 0 }
             if start > end || start >= n { return .array([]) }
             if end >= n { end = n - 1 }
-            var all = z.sorted
+            var all = z.sortedKeepingOrder
             if rev { all.reverse() }
             picked = Array(all[Int(start)...Int(end)])
         case .score:
             guard let r = ScoreRange.parse(minArg, maxArg) else { throw ReadErrors.minMaxNotFloat }
             guard let z = try zset(a[1]) else { return .array([]) }
             if offset > 0 && offset >= Int64(z.count) { return .array([]) }
-            var all = z.sorted.filter { r.contains($0.score) }
+            var all = z.sortedKeepingOrder.filter { r.contains($0.score) }
             if rev { all.reverse() }
             picked = window(all, offset: offset, limit: limit)
         case .lex:
             guard let r = LexRange.parse(minArg, maxArg) else { throw ReadError.err("min or max not valid string range item") }
             guard let z = try zset(a[1]) else { return .array([]) }
             if offset > 0 && offset >= Int64(z.count) { return .array([]) }
-            var all = z.sorted.filter { r.above($0.member) && r.below($0.member) }
+            var all = z.sortedKeepingOrder.filter { r.above($0.member) && r.below($0.member) }
             if rev { all.reverse() }
             picked = window(all, offset: offset, limit: limit)
         }
@@ -254,7 +254,7 @@ extension ReadContext {
         let missing: Reply = withScore ? .nullArray : .null
         guard let z = try zset(a[1]) else { return missing }
         guard let score = z.score(a[2]) else { return missing }
-        let all = z.sorted
+        let all = z.sortedKeepingOrder
         guard let i = all.firstIndex(where: { $0.member == a[2] }) else { return missing }
         let rank = Int64(reverse ? all.count - 1 - i : i)
         return withScore ? .array([.integer(rank), .double(score)]) : .integer(rank)
