@@ -21,7 +21,7 @@ import ReplicaStore
 /// command, logged once at warning); recording goes on, because the log is still the truth.
 ///
 /// `@unchecked Sendable`: `installed`, `installedSnapshot`, `stopRequested` and `started` are read and
-/// written only under `lock`; `current` and `incomingLoad` only under `stateLock`; `lastNotify` only on the follower's own thread; `onStateChange` is set
+/// written only under `lock`; `current` and `incomingLoad` only under `stateLock`; `lastNotify` and `yielded` only on the follower's own thread; `onStateChange` is set
 /// before `start()` and only read afterwards (the thread start orders the two).
 public final class DatasetFollower: @unchecked Sendable {
     /// The dataset as last applied: the keyspace, the offset and db of the last command boundary applied,
@@ -39,6 +39,8 @@ public final class DatasetFollower: @unchecked Sendable {
     let fileSystem: FileSystem
     /// How long the thread sleeps when the log has nothing new (a `wake()` cuts it short).
     let idleWait: DispatchTimeInterval
+    /// How long a start waits for the link's sync before loading anyway (`waitForTheLinkToSync`).
+    let linkSyncWait: DispatchTimeInterval = .seconds(2)
     /// Called (on the follower's thread) when the state changed: `phaseChanged` for loading/ready/diverged
     /// transitions, else at most once a second for progress. Set before `start()`.
     public var onStateChange: (@Sendable (_ phaseChanged: Bool) -> Void)?
@@ -60,6 +62,8 @@ public final class DatasetFollower: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private var started = false
     private var lastNotify = DispatchTime(uptimeNanoseconds: 0)
+    /// Whether this thread lowered its priority (at the first ready dataset). Follower thread only.
+    private var yielded = false
     /// The RDB version compacted snapshots are written in: the loaded snapshot's (capped as `rdb convert`
     /// caps it), so a downstream replica that could load the master's file can load ours. Follower thread only.
     private var rdbVersion = RDBWriterOptions.newestVersion
@@ -92,7 +96,6 @@ public final class DatasetFollower: @unchecked Sendable {
         }
         guard go else { return }
         let t = Thread { [self] in
-            Self.yieldToTheLink()
             run()
             finished.signal()
         }
@@ -105,6 +108,11 @@ public final class DatasetFollower: @unchecked Sendable {
     /// dataset catches up when the stream slows. Measured with tools/bench-replication on 2 cores: ACK
     /// catch-up after `redis-benchmark -P 16` stops took 0.87-0.97 s with the dataset at normal priority
     /// and 0.06 s without a dataset. Best effort: a failure leaves the priority as it was.
+    ///
+    /// The dataset thread calls it when its first dataset is ready, not before: the first load and replay
+    /// (a start, or the first full sync) run at normal priority, as a Redis replica loads its RDB, because
+    /// at +10 a busy machine stretched a restart's load and replay several times over (tools/bench-restart).
+    /// An unprivileged thread cannot lower its nice value again, so later loads run at +10.
     static func yieldToTheLink() {
         #if os(Linux)
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)   // who 0: the calling thread on Linux (NPTL)
@@ -132,12 +140,27 @@ public final class DatasetFollower: @unchecked Sendable {
     // MARK: The thread
 
     private func run() {
+        waitForTheLinkToSync()
         while !shouldStop {
             guard let m = store.currentManifest else {
                 _ = wakeup.wait(timeout: .now() + idleWait)
                 continue
             }
             follow(m.snapshot, lineage: m.lineage)
+        }
+    }
+
+    /// At a start with a stored dataset: waits until the link has recorded its sync (+CONTINUE or a full
+    /// sync: the manifest's `lastSync` is newer than this start), at most `linkSyncWait`, before loading:
+    /// the load runs at normal priority (see `yieldToTheLink`) and would otherwise compete with the PSYNC
+    /// that issue 9 wants answered within 100 ms. A master that does not answer delays the load by the cap.
+    private func waitForTheLinkToSync() {
+        guard let synced = store.currentManifest?.lastSync.unixMs else { return }
+        let startedMs = Int64(Date().timeIntervalSince1970 * 1000) - 1000
+        guard synced < startedMs else { return }
+        let deadline = DispatchTime.now() + linkSyncWait
+        while !shouldStop, DispatchTime.now() < deadline, (store.currentManifest?.lastSync.unixMs ?? 0) < startedMs {
+            _ = wakeup.wait(timeout: .now() + .milliseconds(10))
         }
     }
 
@@ -197,6 +220,10 @@ public final class DatasetFollower: @unchecked Sendable {
                     let now = DispatchTime.now()
                     logger.notice("Dataset ready at offset \(ready.appliedOffset ?? -1) (\(ready.keys ?? 0) keys, snapshot \(snapshot.file); loaded in \(Self.seconds(loadStart, replayStart)) s, \((ready.appliedOffset ?? snapshot.offset) - snapshot.offset) bytes of log replayed in \(Self.seconds(replayStart, now)) s)")
                     setState(ready, phaseChanged: true)
+                    if !yielded {
+                        Self.yieldToTheLink()
+                        yielded = true
+                    }
                     continue
                 }
                 // Idle: a log that passed the threshold while a compaction ran (or before the sealed segments
