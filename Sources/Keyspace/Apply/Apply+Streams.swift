@@ -2,34 +2,23 @@ import RDB
 
 /// Streams (`t_stream.c`): XADD with explicit ids (`ms-seq`, `ms`, `ms-*`) and exact trimming, XTRIM,
 /// XDEL, XSETID, XGROUP CREATE/SETID/DESTROY/CREATECONSUMER/DELCONSUMER, XCLAIM (the form XREADGROUP and
-/// XAUTOCLAIM propagate), XACK. Consumer seen/active times take the apply-time clock, as on a replica.
+/// XAUTOCLAIM propagate), XACK; Redis 8.2's XDELEX, XACKDEL and trimming policies are in
+/// Apply+StreamDeletion.swift. Consumer seen/active times take the apply-time clock, as on a replica.
 extension ApplyContext {
     static func registerStreams(_ h: inout [String: Handler]) {
         h["XADD"] = { try $0.xadd($1) }
         h["XTRIM"] = { c, a in
             guard a.count >= 4 else { throw ApplyError.arity("xtrim") }
-            let (trim, next) = try ApplyContext.trimSpec(a, at: 2)
-            guard trim != nil, next == a.count else { throw ApplyError.syntax }
-            try c.mutateStream(a[1], create: false) { s in ApplyContext.trim(&s, trim!) }
+            let o = try ApplyContext.trimOptions(a, at: 2, xadd: false)
+            guard let trim = o.trim, o.next == a.count else { throw ApplyError.syntax }
+            try c.mutateStream(a[1], create: false) { s in ApplyContext.trim(&s, trim, o.policy) }
         }
         h["XDEL"] = { c, a in
             guard a.count >= 3 else { throw ApplyError.arity("xdel") }
             let ids = try a[2...].map { try ApplyContext.streamID($0, strict: true) }
-            try c.mutateStream(a[1], create: false) { s in
-                var deleted = false, firstGone = false
-                for id in ids {
-                    guard let i = ApplyContext.index(of: id, in: s.entries) else { continue }
-                    s.entries.remove(at: i)
-                    if id == s.firstID { firstGone = true }
-                    if id > (s.maxDeletedEntryID ?? .zero) { s.maxDeletedEntryID = id }
-                    deleted = true
-                }
-                s.length = UInt64(s.entries.count)
-                if deleted {
-                    if s.entries.isEmpty { s.firstID = .zero } else if firstGone { s.firstID = s.entries[0].id }
-                }
-            }
+            try c.mutateStream(a[1], create: false) { s in ApplyContext.delete(&s, ids, .keepRef, ackingGroup: nil) }
         }
+        registerStreamDeletion(&h)
         h["XSETID"] = { c, a in
             guard a.count >= 3 else { throw ApplyError.arity("xsetid") }
             let id = try ApplyContext.streamID(a[2], strict: false)
@@ -95,41 +84,43 @@ extension ApplyContext {
 
     enum Trim { case maxLen(UInt64), minID(StreamID) }
 
-    /// `MAXLEN|MINID [=|~] threshold [LIMIT n]` at `a[at]`; (nil, at) when absent. A `~` is applied
-    /// exactly (masters rewrite it to `=` with the result before propagating).
-    static func trimSpec(_ a: [Bytes], at: Int) throws -> (Trim?, Int) {
-        guard at < a.count else { return (nil, at) }
-        let kind = Arg.upper(a[at])
-        guard kind == "MAXLEN" || kind == "MINID" else { return (nil, at) }
-        var i = at + 1
-        if i < a.count, a[i] == [UInt8(ascii: "=")] || a[i] == [UInt8(ascii: "~")] { i += 1 }
-        guard i < a.count else { throw ApplyError.syntax }
-        let trim: Trim
-        if kind == "MAXLEN" {
-            let n = try Arg.int(a[i])
-            guard n >= 0 else { throw ApplyError("The MAXLEN argument must be >= 0.") }
-            trim = .maxLen(UInt64(n))
-        } else {
-            trim = .minID(try streamID(a[i], strict: false))
+    /// The options of XADD (before the id) and XTRIM (after the key), in any order, as
+    /// `streamParseAddOrTrimArgsOrReply` takes them: `MAXLEN|MINID [=|~] threshold`, `LIMIT n`, one of
+    /// `KEEPREF|DELREF|ACKED` (Redis 8.2), and `NOMKSTREAM` for XADD. Parsing stops at the first other
+    /// word (XADD's id), returned as `next`. A `~` is applied exactly: masters rewrite it to `=` with the
+    /// result before propagating, and drop LIMIT.
+    static func trimOptions(_ a: [Bytes], at start: Int, xadd: Bool)
+    throws -> (trim: Trim?, policy: DeletePolicy, noMkStream: Bool, next: Int) {
+        var trim: Trim?, policy: DeletePolicy?, noMkStream = false
+        var i = start
+        while i < a.count {
+            let word = Arg.upper(a[i])
+            if xadd && word == "NOMKSTREAM" {
+                noMkStream = true
+                i += 1
+            } else if word == "MAXLEN" || word == "MINID" {
+                i += 1
+                if i < a.count, a[i] == [UInt8(ascii: "=")] || a[i] == [UInt8(ascii: "~")] { i += 1 }
+                guard i < a.count else { throw ApplyError.syntax }
+                if word == "MAXLEN" {
+                    let n = try Arg.int(a[i])
+                    guard n >= 0 else { throw ApplyError("The MAXLEN argument must be >= 0.") }
+                    trim = .maxLen(UInt64(n))
+                } else {
+                    trim = .minID(try streamID(a[i], strict: false))
+                }
+                i += 1
+            } else if word == "LIMIT" && i + 1 < a.count {
+                _ = try Arg.int(a[i + 1])
+                i += 2
+            } else if policy == nil, let p = deletePolicy(a[i]) {
+                policy = p
+                i += 1
+            } else {
+                break
+            }
         }
-        i += 1
-        if i + 1 < a.count, Arg.upper(a[i]) == "LIMIT" {
-            _ = try Arg.int(a[i + 1])
-            i += 2
-        }
-        return (trim, i)
-    }
-
-    /// `streamTrim`, exact: drop the oldest entries; first id follows, max-deleted and entries-added stay.
-    static func trim(_ s: inout StreamValue, _ t: Trim) {
-        var n = 0
-        switch t {
-        case .maxLen(let max): n = s.entries.count > Int(clamping: max) ? s.entries.count - Int(clamping: max) : 0
-        case .minID(let id): while n < s.entries.count && s.entries[n].id < id { n += 1 }
-        }
-        s.entries.removeFirst(n)
-        s.length = UInt64(s.entries.count)
-        if s.entries.isEmpty { s.firstID = .zero } else if n > 0 { s.firstID = s.entries[0].id }
+        return (trim, policy ?? .keepRef, noMkStream, i)
     }
 
     mutating func mutateStream(_ key: Bytes, create: Bool, _ body: (inout StreamValue) throws -> Void) throws {
@@ -145,16 +136,8 @@ extension ApplyContext {
 
     mutating func xadd(_ a: [Bytes]) throws {
         guard a.count >= 5 else { throw ApplyError.arity("xadd") }
-        var i = 2
-        var noMkStream = false
-        var trim: Trim?
-        while i < a.count {
-            if Arg.upper(a[i]) == "NOMKSTREAM" { noMkStream = true; i += 1; continue }
-            let (t, next) = try ApplyContext.trimSpec(a, at: i)
-            if t == nil { break }
-            trim = t
-            i = next
-        }
+        let o = try ApplyContext.trimOptions(a, at: 2, xadd: true)
+        let (i, noMkStream, trim) = (o.next, o.noMkStream, o.trim)
         guard i < a.count else { throw ApplyError.syntax }
         let rawID = a[i]
         let fields = a[(i + 1)...]
@@ -186,7 +169,7 @@ extension ApplyContext {
             s.lastID = id
             s.entriesAdded = (s.entriesAdded ?? 0) + 1
             if s.entries.count == 1 { s.firstID = id }
-            if let trim { ApplyContext.trim(&s, trim) }
+            if let trim { ApplyContext.trim(&s, trim, o.policy) }
         }
     }
 }
