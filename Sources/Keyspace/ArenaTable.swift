@@ -150,25 +150,33 @@ struct ArenaTable: Sendable {
     }
 
     @inline(__always) private static func hash(_ key: UnsafeBufferPointer<UInt8>) -> Int {
-        var h = Hasher()
-        h.combine(bytes: UnsafeRawBufferPointer(key))
-        return h.finalize()
+        hash(UnsafeRawBufferPointer(key))
     }
 
     /// The slot holding `key`, or nil.
     private func find(_ key: Bytes) -> Int? {
+        key.withUnsafeBytes { find(raw: $0, hash: count > 0 ? Self.hash($0) : 0) }
+    }
+
+    @inline(__always) private static func hash(_ key: UnsafeRawBufferPointer) -> Int {
+        var h = Hasher()
+        h.combine(bytes: key)
+        return h.finalize()
+    }
+
+    /// The slot holding the key `k` whose hash is `hash`, or nil.
+    @inline(__always) private func find(raw k: UnsafeRawBufferPointer, hash: Int) -> Int? {
         guard count > 0 else { return nil }
         let mask = capacity - 1
-        return key.withUnsafeBufferPointer { k in
-            var i = Self.hash(k) & mask
+        return arena.withUnsafeBufferPointer { a in
+            var i = hash & mask
             while true {
                 let s = slot(i)
                 if s == 0 { return nil }
                 if s != 1 {
-                    let r = entry(at: Int(s - 2)).key
-                    if r.count == k.count && arena.withUnsafeBufferPointer({ a in
-                        k.count == 0 || memcmp(a.baseAddress! + r.lowerBound, k.baseAddress!, k.count) == 0
-                    }) {
+                    var at = Int(s - 2)
+                    let kn = Self.readLength(a, &at)
+                    if kn == k.count && (kn == 0 || memcmp(a.baseAddress! + at, k.baseAddress!, kn) == 0) {
                         return i
                     }
                 }
@@ -192,6 +200,17 @@ struct ArenaTable: Sendable {
         arena.append(contentsOf: key)
         Self.appendLength(value.count, to: &arena)
         arena.append(contentsOf: value)
+        if !wide && arena.count + 2 > Int(UInt32.max) { widen() }
+        return UInt64(at) + 2
+    }
+
+    /// Appends an entry from raw bytes (loading: `key` and `value` lent by the reader) and returns its slot value.
+    private mutating func appendEntry(raw key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> UInt64 {
+        let at = arena.count
+        Self.appendLength(key.count, to: &arena)
+        arena.append(contentsOf: key.bindMemory(to: UInt8.self))
+        Self.appendLength(value.count, to: &arena)
+        arena.append(contentsOf: value.bindMemory(to: UInt8.self))
         if !wide && arena.count + 2 > Int(UInt32.max) { widen() }
         return UInt64(at) + 2
     }
@@ -265,6 +284,109 @@ struct ArenaTable: Sendable {
         setSlot(i, appendEntry(key, value))
         count += 1
         return true
+    }
+
+    /// `set` for bytes lent by the RDB reader while loading (no array per key or value): sets `key` to
+    /// `value`, or, when `replace` is false and the key is there, changes nothing. True when the key is new.
+    @discardableResult
+    mutating func set(raw key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, replace: Bool) -> Bool {
+        mutable()
+        let h = Self.hash(key)
+        if let i = find(raw: key, hash: h) {
+            guard replace else { return false }
+            let at = Int(slot(i) - 2)
+            let old = entryBytes(at: at)
+            setSlot(i, appendEntry(raw: key, value))
+            addDead(old)
+            return false
+        }
+        reserveOne()
+        let i = freeSlot(hash: h)
+        if slot(i) == 1 { deleted -= 1 }
+        setSlot(i, appendEntry(raw: key, value))
+        count += 1
+        return true
+    }
+
+    /// A whole collection loaded at once (entries `0..<n`, `entry(i)` lending entry `i`'s key and value,
+    /// `arenaBytes` their `entryBytes` total): the arena and the slots are filled through pointers, with
+    /// no per-entry uniqueness or bounds checks. A repeated key keeps its last value when `replace`, its
+    /// first otherwise, as `set` would.
+    static func loading(count n: Int, arenaBytes: Int, replace: Bool,
+                        _ entry: (Int) -> (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)) -> ArenaTable {
+        var t = ArenaTable(minimumCapacity: n)
+        guard arenaBytes + 2 <= Int(UInt32.max) else {
+            t.box.arena.reserveCapacity(arenaBytes)
+            for i in 0..<n {
+                let e = entry(i)
+                t.set(raw: e.key, e.value, replace: replace)
+            }
+            return t
+        }
+        var slots = [UInt32](repeating: 0, count: t.capacity)
+        var count = 0
+        var dead = 0
+        let arena = [UInt8](unsafeUninitializedCapacity: max(arenaBytes, 1)) { a, used in
+            used = 0
+            slots.withUnsafeMutableBufferPointer { sl in
+                let mask = sl.count - 1
+                let base = UnsafeMutableRawPointer(a.baseAddress!)
+                func putLength(_ n: Int) {
+                    var v = UInt64(n)
+                    repeat {
+                        var b = UInt8(v & 0x7F)
+                        v >>= 7
+                        if v != 0 { b |= 0x80 }
+                        a[used] = b
+                        used += 1
+                    } while v != 0
+                }
+                func put(_ p: UnsafeRawBufferPointer) {
+                    if p.count > 0 { (base + used).copyMemory(from: p.baseAddress!, byteCount: p.count) }
+                    used += p.count
+                }
+                for i in 0..<n {
+                    let (k, v) = entry(i)
+                    var at = Self.hash(k) & mask
+                    var existing = -1
+                    while sl[at] != 0 {
+                        var e = Int(sl[at] - 2)
+                        let kn = Self.readLength(UnsafeBufferPointer(a), &e)
+                        if kn == k.count && (kn == 0 || memcmp(base + e, k.baseAddress!, kn) == 0) {
+                            existing = Int(sl[at] - 2)
+                            break
+                        }
+                        at = (at + 1) & mask
+                    }
+                    if existing >= 0 && !replace { continue }
+                    let start = used
+                    putLength(k.count)
+                    put(k)
+                    putLength(v.count)
+                    put(v)
+                    sl[at] = UInt32(start + 2)
+                    if existing >= 0 {
+                        dead += Self.entrySize(UnsafeBufferPointer(a), at: existing)
+                    } else {
+                        count += 1
+                    }
+                }
+            }
+        }
+        t.box.arena = arena
+        t.box.slots = slots
+        t.box.count = count
+        t.box.deadBytes = dead
+        return t
+    }
+
+    /// The bytes of the entry at arena offset `start` (key and value with their lengths).
+    private static func entrySize(_ a: UnsafeBufferPointer<UInt8>, at start: Int) -> Int {
+        var i = start
+        let kn = readLength(a, &i)
+        i += kn
+        let vn = readLength(a, &i)
+        return i + vn - start
     }
 
     /// Removes `key`; true when it was there.

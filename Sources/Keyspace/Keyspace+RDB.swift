@@ -18,8 +18,31 @@ public struct KeyspaceLoader {
     public private(set) var keyspace = Keyspace()
     public private(set) var header: RDBHeader?
     public private(set) var aux: [(Bytes, Bytes)] = []
+    /// Scratch space for finding repeated members in small collections (`consume(_:lent:)`).
+    private var distinct = LentDistinct()
 
     public init() {}
+
+    /// Takes one record of `RDBReader.next(lendingInto: arena)`: an entry's value is built straight from
+    /// the bytes lent in `arena` (when `arena.kind` is not `.none`), with no array per element. The
+    /// result is the same as `consume(_:)` of the record `next()` yields.
+    public mutating func consume(_ record: RDBRecord, lent arena: RDBValueArena) throws {
+        guard case .entry(let e) = record, arena.kind != .none else { return try consume(record) }
+        try insert(e, lentEntry(e, arena))
+    }
+
+    /// The key entry of a lent record (`arena.kind` not `.none`).
+    private mutating func lentEntry(_ e: RDBEntry, _ arena: RDBValueArena) -> KeyEntry {
+        KeyEntry(value: Value(lent: arena, distinct: &distinct), expireAtMs: e.expireAtMs,
+                 lruIdleSeconds: e.lruIdleSeconds, lfuFreq: e.lfuFreq)
+    }
+
+    private mutating func insert(_ e: RDBEntry, _ entry: KeyEntry) throws {
+        if !keyspace.insertNew(db: e.db, key: e.key, entry) {
+            // Redis refuses such a file ("Duplicate key … found in RDB file").
+            throw KeyspaceLoadError(message: "duplicate key", db: e.db, key: e.key, offset: e.startOffset)
+        }
+    }
 
     public mutating func consume(_ record: RDBRecord) throws {
         switch record {
@@ -32,21 +55,37 @@ public struct KeyspaceLoader {
         case .entry(let e):
             let entry = KeyEntry(value: Value(loading: e.value), expireAtMs: e.expireAtMs,
                                  lruIdleSeconds: e.lruIdleSeconds, lfuFreq: e.lfuFreq)
-            if !keyspace.insertNew(db: e.db, key: e.key, entry) {
-                // Redis refuses such a file ("Duplicate key … found in RDB file").
-                throw KeyspaceLoadError(message: "duplicate key", db: e.db, key: e.key, offset: e.startOffset)
-            }
+            try insert(e, entry)
         case .selectDB, .resizeDB, .slotInfo, .valkeySlotImport, .eof: break
         }
     }
 
-    /// Reads every record of `reader` into a keyspace.
+    /// Reads every record of `reader` into a keyspace: values are built from the reader's lent bytes
+    /// (`consume(_:lent:)`), and the keys go into their databases on a second thread
+    /// (`KeyspaceInsertQueue`) while the reader parses on. The result and the errors are those of
+    /// `consume(_:)` of each `next()` record, in file order.
     public static func load<S: ByteSource>(_ reader: RDBReader<S>) throws -> KeyspaceLoader {
         var l = KeyspaceLoader()
-        while let r = try reader.next() {
-            try l.consume(r)
-            if case .eof = r { break }
+        let arena = RDBValueArena()
+        let inserts = KeyspaceInsertQueue()
+        do {
+            while let r = try reader.next(lendingInto: arena) {
+                if case .entry(let e) = r {
+                    let entry = arena.kind != .none ? l.lentEntry(e, arena)
+                        : KeyEntry(value: Value(loading: e.value), expireAtMs: e.expireAtMs,
+                                   lruIdleSeconds: e.lruIdleSeconds, lfuFreq: e.lfuFreq)
+                    inserts.add(.init(db: e.db, key: e.key, entry: entry, offset: e.startOffset))
+                } else {
+                    try l.consume(r)
+                }
+                if case .eof = r { break }
+            }
+        } catch {
+            // A repeated key handed over before the failing record comes first in the file.
+            if let duplicate = inserts.errorSoFar() { throw duplicate }
+            throw error
         }
+        for (db, keys) in try inserts.finish() { l.keyspace.setDatabase(db, keys) }
         return l
     }
 

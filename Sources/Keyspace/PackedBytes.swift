@@ -101,9 +101,34 @@ public struct PackedBytes: Sendable, Hashable {
     // MARK: Writing
 
     public mutating func append(_ value: Bytes) {
-        storage.append(contentsOf: PackedBytes.header(value.count))
+        appendHeader(value.count)
         storage.append(contentsOf: value)
         count += 1
+    }
+
+    /// Appends bytes lent by the RDB reader (loading: no array per element).
+    mutating func append(raw value: UnsafeRawBufferPointer) {
+        appendHeader(value.count)
+        storage.append(contentsOf: value.bindMemory(to: UInt8.self))
+        count += 1
+    }
+
+    /// Room for `bytes` more bytes of encoded elements (a collection loaded at once holds no growth slack).
+    mutating func reserveCapacity(bytes: Int) { storage.reserveCapacity(storage.count + bytes) }
+
+    /// The bytes an element of `n` bytes takes, header included.
+    static func encodedSize(_ n: Int) -> Int {
+        n + (n < 0x80 ? 1 : (n < 0x4000 ? 2 : (n.bitWidth - n.leadingZeroBitCount + 6) / 7))
+    }
+
+    @inline(__always) private mutating func appendHeader(_ n: Int) {
+        var v = UInt64(n)
+        repeat {
+            var b = UInt8(v & 0x7F)
+            v >>= 7
+            if v != 0 { b |= 0x80 }
+            storage.append(b)
+        } while v != 0
     }
 
     /// Appends already-encoded elements.

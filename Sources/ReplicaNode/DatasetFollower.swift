@@ -351,10 +351,11 @@ public final class DatasetFollower: @unchecked Sendable {
         let source = CountingByteSource(FileByteSource(file: file))
         let reader = RDBReader(source: source, fileName: path)
         var loader = KeyspaceLoader()
+        let arena = RDBValueArena()
         var records = 0
         do {
-            while let r = try reader.next() {
-                try loader.consume(r)
+            while let r = try reader.next(lendingInto: arena) {
+                try loader.consume(r, lent: arena)
                 if case .eof = r { break }
                 records += 1
                 if records % 512 == 0 {

@@ -43,15 +43,23 @@ func typeName(_ v: RDBValue) -> String {
     }
 }
 
-/// Loads `path`, keeping the entries `keep` accepts (`transform` may replace their value).
-func load(_ path: String, keep: (RDBEntry) -> RDBEntry?) throws -> KeyspaceLoader {
+/// Loads `path` through the reader's lending path, as `KeyspaceLoader.load` does, keeping the entries
+/// `keep` accepts (`.some(nil)`: as they are; `.some(v)`: with value `v` instead).
+func load(_ path: String, keep: (RDBEntry) -> RDBValue?? = { _ in .some(nil) }) throws -> KeyspaceLoader {
     let reader = try RDBReader(path: path)
     var loader = KeyspaceLoader()
-    while let record = try reader.next() {
-        if case .entry(let e) = record {
-            if let kept = keep(e) { try loader.consume(.entry(kept)) }
+    let arena = RDBValueArena()
+    while let record = try reader.next(lendingInto: arena) {
+        if case .entry(var e) = record {
+            switch keep(e) {
+            case .none: break
+            case .some(.none): try loader.consume(record, lent: arena)
+            case .some(.some(let v)):
+                e.value = v
+                try loader.consume(.entry(e))
+            }
         } else {
-            try loader.consume(record)
+            try loader.consume(record, lent: arena)
         }
         if case .eof = record { break }
     }
@@ -66,7 +74,7 @@ guard let path = args.first(where: { !$0.hasPrefix("--") }) else {
 do {
     let heap0 = heapInUse()
     let start = Date()
-    let loaded = try load(path) { $0 }
+    let loaded = try KeyspaceLoader.load(RDBReader(path: path))
     let seconds = Date().timeIntervalSince(start)
     let cpu = cpuSeconds()
     heap_trim()
@@ -80,14 +88,12 @@ do {
             var n = 0
             let part = try load(path) { e in
                 if type == "keys-only" {
-                    var k = e
-                    k.value = .string([])
                     n += 1
-                    return k
+                    return .some(.string([]))
                 }
-                guard typeName(e.value) == type else { return nil }
+                guard typeName(e.value) == type else { return .none }
                 n += 1
-                return e
+                return .some(nil)
             }
             let held = heapInUse() - before
             print("type=\(type) keys=\(n) heap=\(held) per_key=\(held / max(1, n))")
