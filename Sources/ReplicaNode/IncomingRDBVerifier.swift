@@ -118,10 +118,11 @@ final class IncomingRDBVerifier: @unchecked Sendable {
         var header = ""
         var checksum = "no checksum"
         var records = 0
-        while let record = try reader.next() {
+        let arena = RDBValueArena()  // values built from the reader's lent bytes, no array per element
+        while let record = try reader.next(lendingInto: arena) {
             if loadError == nil {
                 do {
-                    try loader.consume(record)
+                    try loader.consume(record, lent: arena)
                 } catch {
                     loadError = error
                     loader = KeyspaceLoader()   // the partial dataset is dropped now, not kept to the end
