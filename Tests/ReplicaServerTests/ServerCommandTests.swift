@@ -59,6 +59,10 @@ func readToClose(_ c: RedisClient) -> [UInt8] {
         #expect(try c.command("ECHO", "x y") == .bulk(Array("x y".utf8)))
         #expect(try c.command("SET", "k", "v") == .error("READONLY You can't write against a read only replica."))
         #expect(try c.command("SET", "k") == .error("ERR wrong number of arguments for 'set' command"))
+        // Redis 8.2's stream deletion commands are writes, refused as a real 8.2 replica refuses them.
+        #expect(try c.command("XDELEX", "s", "IDS", "1", "1-0") == .error("READONLY You can't write against a read only replica."))
+        #expect(try c.command("XACKDEL", "s", "g", "IDS", "1", "1-0") == .error("READONLY You can't write against a read only replica."))
+        #expect(try c.command("XDELEX", "s", "IDS", "1") == .error("ERR wrong number of arguments for 'xdelex' command"))
         #expect(try c.command("NOPE", "a", "b") == .error("ERR unknown command 'NOPE', with args beginning with: 'a' 'b' "))
         #expect(try c.command("SELECT", "3") == .simple("OK"))
         #expect(try c.command("SELECT", "16") == .error("ERR DB index is out of range"))
