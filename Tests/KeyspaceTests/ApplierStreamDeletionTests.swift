@@ -98,6 +98,16 @@ import RDB
         #expect(state(r) == "1-1 | 1-1 | 0-0")
     }
 
+    /// As the 8.2.3 master does: its replica keeps 1-0 in g2's PEL here (a divergence inside Redis).
+    @Test func delrefAfterXackdelInAnotherGroup() {
+        var r = Run()
+        r.callAll(["XADD s 1-0 f v", "XADD s 2-0 f v", "XGROUP CREATE s g1 0", "XGROUP CREATE s g2 0",
+                   "XCLAIM s g1 c1 0 1-0 TIME 1699999999000 RETRYCOUNT 1 FORCE JUSTID LASTID 1-0", "XGROUP SETID s g1 1-0 ENTRIESREAD 1",
+                   "XCLAIM s g2 c2 0 1-0 TIME 1699999999000 RETRYCOUNT 1 FORCE JUSTID LASTID 1-0", "XGROUP SETID s g2 1-0 ENTRIESREAD 1",
+                   "XACKDEL s g1 IDS 1 1-0", "XDELEX s DELREF IDS 1 1-0"])
+        #expect(state(r) == "2-0 | 2-0 | 1-0 |  /  |  / " && !r.diverged)
+    }
+
     @Test func theLastIDSBlockCounts() {
         var r = Run()
         r.callAll(["XADD s 1-1 f v", "XADD s 2-1 f v", "XDELEX s IDS 1 1-1 IDS 2 2-1 3-1"])
