@@ -11,6 +11,8 @@ extension LinkDriver {
     /// busy (measured with strace during a compaction: renames of up to 134 ms on the loop, each one a
     /// stall of the stream's recording and ACKs). The state is taken on the loop; a serial queue keeps the
     /// writes in order. `.stopped`, the last, waits for the queue, so it is on disk when `follow` exits.
+    /// The systemd notifier is told on the same queue after the write, so READY=1 never goes out before
+    /// `state.json` says the link streams.
     func writeStateFile(link: FollowerState.Link) {
         lastStateWrite = self.now()
         var detail = lastError
@@ -18,15 +20,16 @@ extension LinkDriver {
         let state = FollowerState(link: link, master: options.masterAddress, linkSinceUnixMs: linkSinceMs,
                                   lastError: detail, ackedOffset: lastAcked, dataset: dataset?.state)
         let (directory, logger) = (options.directory, logger)
+        let (supervisor, linkState, master, offset, error) = (supervisor, self.link.state, options.masterAddress, store.position?.offset, lastError)
         let write: @Sendable () -> Void = {
             do {
                 try FollowerState.write(state, directory: directory)
             } catch {
                 logger.debug("state.json not written: \(error)")
             }
+            supervisor?.observe(linkState, master: master, offset: offset, error: error)
         }
         if link == .stopped { Self.stateFileQueue.sync(execute: write) } else { Self.stateFileQueue.async(execute: write) }
-        supervisor?.observe(self.link.state, master: options.masterAddress, offset: store.position?.offset, error: lastError)
     }
 
     /// The dataset's state changed: rewrite `state.json` now on a phase change, else at most once a second.

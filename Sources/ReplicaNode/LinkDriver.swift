@@ -143,7 +143,7 @@ final class LinkDriver: @unchecked Sendable {
         loop.execute {
             guard !self.stopping else { return }
             self.logger.notice("Shutting down: closing the link and syncing the log")
-            self.supervisor?.stopping()
+            if let supervisor = self.supervisor { LinkDriver.stateFileQueue.sync { supervisor.stopping() } }
             self.stop(error: nil)
         }
     }

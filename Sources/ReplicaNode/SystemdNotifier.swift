@@ -26,7 +26,7 @@ public enum SupervisedMode: String, Sendable, CaseIterable {
 /// replica, says READY=1 at startup; a replica whose purpose is its copy of the master is ready when it
 /// has one), `STOPPING=1` on shutdown.
 public final class SystemdNotifier: @unchecked Sendable {
-    // `@unchecked Sendable`: `ready`, `lastStatus`, `lastState` and `stopped` are touched only on the link driver's loop; the
+    // `@unchecked Sendable`: `ready`, `lastStatus`, `lastState` and `stopped` are touched only on `LinkDriver.stateFileQueue` (serial); the
     // socket and the address are immutable after init.
     private let fd: Int32
     private let address: sockaddr_un
