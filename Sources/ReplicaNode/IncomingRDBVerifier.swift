@@ -113,10 +113,7 @@ final class IncomingRDBVerifier: @unchecked Sendable {
         let reader = RDBReader(source: source, fileName: name, options: RDBReaderOptions(verifyChecksum: true))
         var loader = KeyspaceLoader()
         var loadError: Error?
-        var keys = 0
-        var dbs = Set<Int>()
-        var header = ""
-        var checksum = "no checksum"
+        var tally = SnapshotVerifier.RecordTally()
         var records = 0
         let arena = RDBValueArena()  // values built from the reader's lent bytes, no array per element
         while let record = try reader.next(lendingInto: arena) {
@@ -128,20 +125,12 @@ final class IncomingRDBVerifier: @unchecked Sendable {
                     loader = KeyspaceLoader()   // the partial dataset is dropped now, not kept to the end
                 }
             }
-            switch record {
-            case .header(let h): header = h.text
-            case .entry(let e):
-                keys += 1
-                dbs.insert(e.db)
-            case .eof(let stored, _):
-                checksum = stored.map { $0 == 0 ? "checksum disabled" : "CRC-64 ok" } ?? "no checksum"
-            default: break
-            }
+            tally.count(record)
             records += 1
-            if records % 512 == 0 { source.report(to: load, keys: keys) }
+            if records % 512 == 0 { source.report(to: load, keys: tally.keys) }
         }
-        source.report(to: load, keys: keys)
-        let summary = "\(header), \(keys) keys in \(dbs.count) db(s), \(checksum)"
+        source.report(to: load, keys: tally.keys)
+        let summary = tally.summary
         if let loadError { return (.failure(loadError), summary) }
         return (.success(IncomingLoad.Loaded(keyspace: loader.keyspace, header: loader.header)), summary)
     }

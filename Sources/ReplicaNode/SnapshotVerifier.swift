@@ -9,6 +9,28 @@ import RDB
 /// and the CRC-64/Jones trailer over everything before it (rdb.c `rdbSaveRio`: `0xFF` + 8-byte LE
 /// checksum, 0 = checksum disabled).
 enum SnapshotVerifier {
+    /// What a verification pass saw, for its one-line summary: the header, keys, databases, checksum.
+    struct RecordTally {
+        private(set) var keys = 0
+        private var dbs = Set<Int>()
+        private var header = ""
+        private var checksum = "no checksum"
+
+        mutating func count(_ record: RDBRecord) {
+            switch record {
+            case .header(let h): header = h.text
+            case .entry(let e):
+                keys += 1
+                dbs.insert(e.db)
+            case .eof(let stored, _):
+                checksum = stored.map { $0 == 0 ? "checksum disabled" : "CRC-64 ok" } ?? "no checksum"
+            default: break
+            }
+        }
+
+        var summary: String { "\(header), \(keys) keys in \(dbs.count) db(s), \(checksum)" }
+    }
+
     static func verify(path: String, depth: SnapshotVerifyDepth) throws -> String {
         try verify(path: path, depth: depth, fileSystem: POSIXFileSystem())
     }
@@ -34,22 +56,9 @@ enum SnapshotVerifier {
     static func verifyRecords(source: AnyByteSource, name: String) throws -> String {
         let reader = AnyRDBReader(source: source, fileName: name,
                                   options: RDBReaderOptions(verifyChecksum: true, decodeValues: false))
-        var keys = 0
-        var dbs = Set<Int>()
-        var header = ""
-        var checksum = "no checksum"
-        while let record = try reader.next() {
-            switch record {
-            case .header(let h): header = h.text
-            case .entry(let e):
-                keys += 1
-                dbs.insert(e.db)
-            case .eof(let stored, _):
-                checksum = stored.map { $0 == 0 ? "checksum disabled" : "CRC-64 ok" } ?? "no checksum"
-            default: break
-            }
-        }
-        return "\(header), \(keys) keys in \(dbs.count) db(s), \(checksum)"
+        var tally = RecordTally()
+        while let record = try reader.next() { tally.count(record) }
+        return tally.summary
     }
 
     struct Failure: Error, CustomStringConvertible {
