@@ -41,6 +41,35 @@ import RDB
         #expect(s.applier.divergence != nil, "NX with IFEQ is a syntax error")
     }
 
+    /// MSETEX (Valkey 9.1) in the forms a valkey-server 9.1.2 master propagates (relative expiries rewritten
+    /// to PXAT; NX, XX and KEEPTTL kept), with the states that master reached for the same commands.
+    @Test func msetexAsValkey91Propagates() {
+        var r = Run()
+        r.callAll(["SET t v PXAT 1700000005000", "MSETEX 1 t w",                      // no option: the TTL goes
+                   "SET u v PXAT 1700000005000", "MSETEX 1 u w XX",                   // XX alone: the TTL goes too
+                   "SET k v PXAT 1700000005000", "MSETEX 2 k w k2 x KEEPTTL",         // KEEPTTL keeps it
+                   "MSETEX 2 a 1 b 2 PXAT 1700000009000",
+                   "MSETEX 2 t z t last",                                            // the last duplicate wins
+                   "RPUSH l x", "MSETEX 1 l s",                                      // any type is overwritten
+                   "MSETEX 2 a no fresh no NX",                                      // a exists: nothing is set
+                   "MSETEX 2 a yes fresh no XX",                                     // fresh is missing: nothing
+                   "MSETEX 2 n1 1 n2 2 NX PXAT 4102444800000"])
+        #expect(r.string("t") == "last" && r.entry("t")?.expireAtMs == nil)
+        #expect(r.string("u") == "w" && r.entry("u")?.expireAtMs == nil)
+        #expect(r.string("k") == "w" && r.entry("k")?.expireAtMs == 1_700_000_005_000 && r.entry("k2")?.expireAtMs == nil)
+        #expect(r.string("a") == "1" && r.entry("a")?.expireAtMs == 1_700_000_009_000 && r.entry("b")?.expireAtMs == 1_700_000_009_000)
+        #expect(r.string("l") == "s")
+        #expect(r.entry("fresh") == nil)
+        #expect(r.string("n1") == "1" && r.entry("n2")?.expireAtMs == 4_102_444_800_000)
+        #expect(!r.diverged)
+        // What valkey-server 9.1.2 refuses with a syntax error (never propagated) is a divergence here.
+        for bad in ["MSETEX 1 k v PX 1000 KEEPTTL", "MSETEX 1 k v NX XX", "MSETEX 3 a b", "MSETEX 1 k v EX 0", "MSETEX 0 k v"] {
+            var s = Run()
+            s.call(bad)
+            #expect(s.applier.divergence?.command == "MSETEX", "\(bad)")
+        }
+    }
+
     @Test func countersAppendRanges() {
         var r = Run()
         r.callAll(["INCR n", "INCRBY n 41", "DECR n", "DECRBY n -10", "APPEND s abc", "APPEND s def",

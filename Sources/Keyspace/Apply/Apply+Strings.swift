@@ -1,7 +1,7 @@
 import RDB
 
 /// Strings (`t_string.c`): SET with every option, SETNX/SETEX/PSETEX, GETSET, GETDEL, GETEX, MSET(NX),
-/// APPEND, INCR/DECR(BY), SETRANGE. INCRBYFLOAT arrives as `SET k v KEEPTTL` (6.2+).
+/// MSETEX (Valkey 9.1), APPEND, INCR/DECR(BY), SETRANGE. INCRBYFLOAT arrives as `SET k v KEEPTTL` (6.2+).
 extension ApplyContext {
     static func registerStrings(_ h: inout [String: Handler]) {
         h["SET"] = { try $0.setCommand($1) }
@@ -30,6 +30,7 @@ extension ApplyContext {
             if stride(from: 1, to: a.count, by: 2).contains(where: { c.exists(a[$0]) }) { return }
             for i in stride(from: 1, to: a.count, by: 2) { c.put(a[i], .string(a[i + 1])) }
         }
+        h["MSETEX"] = { try $0.msetexCommand($1) }
         h["APPEND"] = { c, a in
             guard a.count == 3 else { throw ApplyError.arity("append") }
             let old = try c.string(a[1])
@@ -130,6 +131,48 @@ extension ApplyContext {
         if let v = ifNotEqual, present, try string(a[1]) == v { return }
         put(a[1], .string(a[2]), keepTTL: exp.keepTTL)
         if let at = exp.atMs { ks[db, a[1]]?.expireAtMs = at }
+    }
+
+    /// `MSETEX numkeys key value [key value ...] [NX | XX] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL]`
+    /// (Valkey 9.1). A Valkey 9.1.2 master propagates it with a relative expiry rewritten to `PXAT ms`, and
+    /// NX, XX or KEEPTTL kept. The rules, read from a real valkey-server 9.1.2: every pair is set, whatever
+    /// the key's type (the last of duplicate keys wins); NX sets only if no key exists, XX only if every key
+    /// exists (all or nothing); without KEEPTTL each key loses its TTL; one condition and one expiry option
+    /// at most, anything else is a syntax error.
+    mutating func msetexCommand(_ a: [Bytes]) throws {
+        guard a.count >= 4 else { throw ApplyError.arity("msetex") }
+        let n = try Arg.int(a[1])
+        guard n > 0, n <= Int64((a.count - 2) / 2) else {
+            throw n > 0 ? ApplyError.syntax : ApplyError("invalid numkeys value")
+        }
+        let end = 2 + 2 * Int(n)
+        var nx = false, xx = false, sawExpire = false
+        var exp = ExpireOption()
+        var i = end
+        while i < a.count {
+            let o = Arg.upper(a[i])
+            switch o {
+            case "NX" where !nx && !xx: nx = true
+            case "XX" where !nx && !xx: xx = true
+            case "KEEPTTL" where !sawExpire:
+                exp.keepTTL = true
+                sawExpire = true
+            case "EX", "PX", "EXAT", "PXAT":
+                guard !sawExpire, i + 1 < a.count else { throw ApplyError.syntax }
+                exp.atMs = try expireArgument(o, a[i + 1])
+                sawExpire = true
+                i += 1
+            default: throw ApplyError.syntax
+            }
+            i += 1
+        }
+        let keys = stride(from: 2, to: end, by: 2)
+        if nx && keys.contains(where: { exists(a[$0]) }) { return }
+        if xx && keys.contains(where: { !exists(a[$0]) }) { return }
+        for k in keys {
+            put(a[k], .string(a[k + 1]), keepTTL: exp.keepTTL)
+            if let at = exp.atMs { ks[db, a[k]]?.expireAtMs = at }
+        }
     }
 
     mutating func setexCommand(_ a: [Bytes], unitMs: Int64) throws {
