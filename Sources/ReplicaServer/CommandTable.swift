@@ -34,16 +34,19 @@ enum CommandTable {
         CommandSpec(name: "sync", arity: 1, flags: ["no_async_loading", "admin", "no_multi", "noscript"], group: "server", since: "1.0.0", summary: "An internal command used in replication."),
     ]
 
-    /// Redis's commands flagged WRITE (Redis 8.2's command table, which includes 6.2's and 7.0's).
+    /// Redis's commands flagged WRITE (Redis 8.2's command table, which includes 6.2's, 7.x's and Valkey 8.1's),
+    /// plus Valkey 9.1's DELIFEQ and MSETEX. Vector sets (VADD, VREM, VSETATTR: a module's commands in 8.2,
+    /// arity -1) are refused whatever their arguments, as a real 8.2.3 replica refuses them. XGROUP's and
+    /// FUNCTION's write subcommands are refused by their read handlers (`ReadCommands`).
     static let writeArity: [(String, Int)] = [
         ("append", 3), ("bitfield", -2), ("bitop", -4), ("blmove", 6), ("blmpop", -5), ("blpop", -3), ("brpop", -3),
         ("brpoplpush", 4), ("bzmpop", -5), ("bzpopmax", -3), ("bzpopmin", -3), ("copy", -3), ("decr", 2), ("decrby", 3),
-        ("del", -2), ("expire", -3), ("expireat", -3), ("flushall", -1), ("flushdb", -1), ("geoadd", -5), ("georadius", -6),
+        ("del", -2), ("delifeq", 3), ("expire", -3), ("expireat", -3), ("flushall", -1), ("flushdb", -1), ("geoadd", -5), ("georadius", -6),
         ("georadiusbymember", -5), ("geosearchstore", -8), ("getdel", 2), ("getex", -2), ("getset", 3), ("hdel", -3),
         ("hexpire", -6), ("hexpireat", -6), ("hgetdel", -5), ("hgetex", -5), ("hincrby", 4), ("hincrbyfloat", 4), ("hmset", -4),
         ("hpersist", -5), ("hpexpire", -6), ("hpexpireat", -6), ("hset", -4), ("hsetex", -6), ("hsetnx", 4), ("incr", 2),
         ("incrby", 3), ("incrbyfloat", 3), ("linsert", 5), ("lmove", 5), ("lmpop", -4), ("lpop", -2), ("lpush", -3),
-        ("lpushx", -3), ("lrem", 4), ("lset", 4), ("ltrim", 4), ("migrate", -6), ("move", 3), ("mset", -3), ("msetnx", -3),
+        ("lpushx", -3), ("lrem", 4), ("lset", 4), ("ltrim", 4), ("migrate", -6), ("move", 3), ("mset", -3), ("msetex", -4), ("msetnx", -3),
         ("persist", 2), ("pexpire", -3), ("pexpireat", -3), ("pfadd", -2), ("pfdebug", 3), ("pfmerge", -2), ("psetex", 4),
         ("rename", 3), ("renamenx", 3), ("restore-asking", -4), ("restore", -4), ("rpop", -2), ("rpoplpush", 3), ("rpush", -3),
         ("rpushx", -3), ("sadd", -3), ("sdiffstore", -3), ("set", -3), ("setbit", 4), ("setex", 4), ("setnx", 3),
@@ -52,6 +55,15 @@ enum CommandTable {
         ("xackdel", -6), ("xdel", -3), ("xdelex", -5), ("xreadgroup", -7), ("xsetid", -3), ("xtrim", -4), ("zadd", -4), ("zdiffstore", -4), ("zincrby", 4),
         ("zinterstore", -4), ("zmpop", -4), ("zpopmax", -2), ("zpopmin", -2), ("zrangestore", -5), ("zrem", -3),
         ("zremrangebylex", 4), ("zremrangebyrank", 4), ("zremrangebyscore", 4), ("zunionstore", -4),
+        ("vadd", -1), ("vrem", -1), ("vsetattr", -1),
+    ]
+
+    /// The write subcommands of container commands, with their arities (Redis 8.2's command table, the same
+    /// in 7.0 to 8.2 and Valkey 8.1 to 9.1): a replica checks the arity, then answers `-READONLY`, whether
+    /// or not it has a dataset to read.
+    static let writeSubcommandArity: [String: [String: Int]] = [
+        "function": ["load": -3, "delete": 3, "flush": -2, "restore": -3],
+        "xgroup": ["create": -5, "createconsumer": 5, "delconsumer": 5, "destroy": 4, "setid": -5],
     ]
 
     static let servedByName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: served.map { ($0.name, $0) })
@@ -142,6 +154,8 @@ final class CommandEntry: Sendable {
     let isWrite: Bool
     let noAuth: Bool
     let hasSubcommands: Bool
+    /// Write subcommands by lowercase name, with their arities (FUNCTION, XGROUP); nil for other commands.
+    let writeSubcommands: [String: Int]?
     /// The read family for a data command, nil for the others.
     let family: ReadCommands.Family?
 
@@ -152,6 +166,7 @@ final class CommandEntry: Sendable {
         isWrite = spec.flags.contains("write")
         noAuth = spec.flags.contains("no_auth")
         hasSubcommands = !spec.subcommands.isEmpty
+        writeSubcommands = CommandTable.writeSubcommandArity[spec.name]
         self.family = family
     }
 }

@@ -89,6 +89,13 @@ struct Commands {
         if !s.authenticated && !entry.noAuth { return Errors.noAuth }
         s.lastCommand = !entry.hasSubcommands || args.count < 2 ? name : name + "|" + String(decoding: args[1], as: UTF8.self).lowercased()
         if entry.isWrite { return Errors.readOnly }
+        if let subs = entry.writeSubcommands, args.count >= 2 {
+            let sub = String(decoding: args[1], as: UTF8.self).lowercased()
+            if let a = subs[sub] {
+                if (a > 0 && args.count != a) || args.count < -a { return Errors.wrongArity(name + "|" + sub) }
+                return Errors.readOnly
+            }
+        }
         return nil
     }
 

@@ -321,5 +321,16 @@ struct ReadCommandTests {
         #expect(list.contains("$2\r\nf1\r\n") && list.contains("$2\r\nf2\r\n") && list.contains("~1\r\n$9\r\nno-writes\r\n"))
         #expect(Self.run(k, ["FUNCTION", "DUMP"]).hasPrefix("$"))
         #expect(Self.run(k, ["FUNCTION", "LOAD", "x"]) == "-READONLY You can't write against a read only replica.\r\n")
+        // As a real 7.0 replica answers: no script ever runs here.
+        #expect(Self.run(k, ["FUNCTION", "KILL"]) == "-NOTBUSY No scripts in execution right now.\r\n")
+    }
+
+    /// XGROUP's non-write answers, as a real 8.2.3 replica gives them (its write subcommands are refused
+    /// before the read handler runs: ServerCommandTests).
+    @Test func xgroupHelpAndUnknownSubcommand() {
+        let help = r("XGROUP", "HELP")
+        #expect(help.hasPrefix("*17\r\n+XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"))
+        #expect(help.hasSuffix("+HELP\r\n+    Print this help.\r\n"))
+        #expect(r("XGROUP", "FOO") == "-ERR unknown subcommand 'FOO'. Try XGROUP HELP.\r\n")
     }
 }

@@ -29,7 +29,7 @@ enum ReadCommands {
         ("xpending", -3, .streams), ("xread", -4, .streams),
         ("pfcount", -2, .misc), ("geopos", -2, .misc), ("geodist", -4, .misc), ("geohash", -2, .misc),
         ("geosearch", -7, .misc), ("georadius_ro", -6, .misc), ("georadiusbymember_ro", -5, .misc),
-        ("function", -2, .misc), ("eval_ro", -3, .misc), ("evalsha_ro", -3, .misc), ("fcall_ro", -3, .misc),
+        ("function", -2, .misc), ("xgroup", -2, .misc), ("eval_ro", -3, .misc), ("evalsha_ro", -3, .misc), ("fcall_ro", -3, .misc),
     ]
 
     static let families: [String: Family] = Dictionary(uniqueKeysWithValues: table.map { ($0.0, $0.2) })

@@ -27,6 +27,7 @@ extension ReadContext {
             })
         case "geosearch", "georadius_ro", "georadiusbymember_ro": return try geosearch(name, a)
         case "function": return try function(a)
+        case "xgroup": return try xgroup(a)
         default: throw ReadError(Errors.unknownCommand(a))
         }
     }
@@ -141,6 +142,27 @@ extension ReadContext {
         }
     }
 
+    // MARK: XGROUP
+
+    /// XGROUP on a read-only replica (t_stream.c `xgroupCommand`): its write subcommands are refused before
+    /// this runs (`Commands.refusal`); HELP's text, or an unknown subcommand.
+    private func xgroup(_ a: [Bytes]) throws -> Reply {
+        switch Arg.text(a[1]).lowercased() {
+        case "help":
+            return .array(["XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                           "CREATE <key> <groupname> <id|$> [option]", "    Create a new consumer group. Options are:",
+                           "    * MKSTREAM", "      Create the empty stream if it does not exist.",
+                           "    * ENTRIESREAD entries_read", "      Set the group's entries_read counter (internal use).",
+                           "CREATECONSUMER <key> <groupname> <consumer>", "    Create a new consumer in the specified group.",
+                           "DELCONSUMER <key> <groupname> <consumer>", "    Remove the specified consumer.",
+                           "DESTROY <key> <groupname>", "    Remove the specified group.",
+                           "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]", "    Set the current group ID and entries_read counter.",
+                           "HELP", "    Print this help."].map { .simple($0) })
+        default:
+            throw ReadError(Errors.unknownSubcommand(a[1], "xgroup"))
+        }
+    }
+
     // MARK: FUNCTION
 
     private func function(_ a: [Bytes]) throws -> Reply {
@@ -151,8 +173,12 @@ extension ReadContext {
             return .bulk(try functionDump())
         case "list":
             return try functionList(a)
-        case "load", "delete", "flush", "restore", "kill":
-            throw ReadError(Errors.readOnly)
+        case "load", "delete", "flush", "restore":
+            throw ReadError(Errors.readOnly)  // refused before this runs (`Commands.refusal`)
+        case "kill":
+            // Not a write: no script ever runs here (a real 7.0 replica answers the same).
+            guard a.count == 2 else { throw ReadError.err("wrong number of arguments for 'function|kill' command") }
+            throw ReadError(.error("NOTBUSY No scripts in execution right now."))
         case "stats":
             return .map([(.bulk("running_script"), .null),
                          (.bulk("engines"), .map([(.bulk("LUA"), .map([(.bulk("libraries_count"), .integer(Int64(keyspace.functions.count))),
