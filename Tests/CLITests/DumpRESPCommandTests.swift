@@ -18,6 +18,10 @@ struct DumpRESPCommandTests {
             s.append((RedisServerProcess.defaultBinaryPath, 10, ["redis-6.2", "redis-7.0"]))
         }
         if let b = RedisServerProcess.redis82BinaryPath { s.append((b, 12, ["redis-6.2", "redis-7.0", "redis-8.2"])) }
+        // Optional versions (tools/install-deps, when it could install them): each loads its own files.
+        if let b = RedisServerProcess.redis72BinaryPath { s.append((b, 11, ["redis-7.2", "valkey-8.1"])) }
+        if let b = RedisServerProcess.redis74BinaryPath { s.append((b, 12, ["redis-7.4"])) }
+        if let b = RedisServerProcess.valkey81BinaryPath { s.append((b, 11, ["valkey-8.1", "redis-7.2"])) }
         return s
     }
 

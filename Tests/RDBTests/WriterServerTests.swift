@@ -212,8 +212,29 @@ import TestSupport
     func convertedFixturesHaveTheOriginalDigest(folder: String) throws {
         let binary = try #require(folder == "redis-7.0" ? RedisServerProcess.defaultBinaryPath
                                                         : RedisServerProcess.redis62BinaryPath)
+        try convertedHaveTheOriginalDigest(folder: folder, binary: binary, minimumPairs: 8)
+    }
+
+    /// The same for the optional versions' fixtures, each loaded by its own server (tools/install-deps
+    /// installs them when it can).
+    @Test(.enabled(if: RedisServerProcess.redis72BinaryPath != nil, "REDIS_72_SERVER_BIN not set"))
+    func convertedRedis72FixturesHaveTheOriginalDigest() throws {
+        try convertedHaveTheOriginalDigest(folder: "redis-7.2", binary: #require(RedisServerProcess.redis72BinaryPath), minimumPairs: 3)
+    }
+
+    @Test(.enabled(if: RedisServerProcess.redis74BinaryPath != nil, "REDIS_74_SERVER_BIN not set"))
+    func convertedRedis74FixturesHaveTheOriginalDigest() throws {
+        try convertedHaveTheOriginalDigest(folder: "redis-7.4", binary: #require(RedisServerProcess.redis74BinaryPath), minimumPairs: 3)
+    }
+
+    @Test(.enabled(if: RedisServerProcess.valkey81BinaryPath != nil, "VALKEY_81_SERVER_BIN not set"))
+    func convertedValkey81FixturesHaveTheOriginalDigest() throws {
+        try convertedHaveTheOriginalDigest(folder: "valkey-8.1", binary: #require(RedisServerProcess.valkey81BinaryPath), minimumPairs: 3)
+    }
+
+    func convertedHaveTheOriginalDigest(folder: String, binary: String, minimumPairs: Int) throws {
         let pairs = TestPaths.fixturePairs(server: folder)
-        #expect(pairs.count >= 8, "Fixtures/\(folder) holds \(pairs.count) pairs")
+        #expect(pairs.count >= minimumPairs, "Fixtures/\(folder) holds \(pairs.count) pairs")
         var compared = 0
         try TestPaths.withTemporaryDirectory { dir in
             for (rdb, _) in pairs {

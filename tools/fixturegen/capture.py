@@ -194,7 +194,7 @@ def check_expiry_62(c, db, k, exp):
         raise RuntimeError(f"db {db} key {k!r}: PTTL {pttl} does not match PEXPIREAT {exp}")
 
 
-def databases(server, v7, expires62, counters, policy, v8=False):
+def databases(server, v7, expires62, counters, policy, v8=False, hfe=None):
     """The `databases` array. On 7.0 expiries come from PEXPIRETIME; 6.2 has no PEXPIRETIME, so
     they are the PEXPIREAT values the generator set (`expires62`: {(db, key): ms}), each checked
     against the live PTTL (within 5 s) by the caller."""
@@ -218,7 +218,7 @@ def databases(server, v7, expires62, counters, policy, v8=False):
                 rec["lfu_freq"] = counters[(db, k)]
             elif policy == "lru":
                 rec["lru_idle_s"] = counters[(db, k)]
-            if v8 and typ == "hash":
+            if (v8 if hfe is None else hfe) and typ == "hash":
                 fe = field_expiries(c, k)
                 if fe is not None:
                     rec["field_expire_at_ms"] = fe

