@@ -33,7 +33,11 @@ struct FollowDifferentialTests {
         var rdbVersion: Int? { relativeTTLs ? 9 : nil }
         /// A Valkey 9 master: the full sync, its SAVE and our snapshot are all `VALKEY080` (hash-field
         /// expiries as Valkey's HASH_2), and a fresh valkey-server loads ours.
-        var valkey: Bool { binary != nil && binary == RedisServerProcess.valkey91BinaryPath }
+        var valkey9: Bool { binary != nil && binary == RedisServerProcess.valkey91BinaryPath }
+        /// Any Valkey master (8.1 writes `REDIS0011` with a `valkey-ver` AUX field).
+        var valkey: Bool { valkey9 || (binary != nil && binary == RedisServerProcess.valkey81BinaryPath) }
+        /// The workload also sends SET IFEQ, DELIFEQ and MSETEX (the master refuses what it does not know).
+        var newStringCommands = false
     }
 
     /// A compaction threshold small enough that the run compacts several times.
@@ -78,7 +82,7 @@ struct FollowDifferentialTests {
         try client.call("CONFIG", "SET", "maxmemory", String(used + (r.valkey ? 20_000_000 : 5_000_000)))
         try client.call("CONFIG", "SET", "maxmemory-policy", "allkeys-random")
 
-        var workload = DifferentialWorkload(seed: seed)
+        var workload = DifferentialWorkload(seed: seed, newStringCommands: r.newStringCommands)
         var rng = SeededRandom(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
         var killAt = Set<Int>()
         while killAt.count < r.kills { killAt.insert(100 + Int(rng.next() % UInt64(r.commands - 200))) }
@@ -176,7 +180,7 @@ struct FollowDifferentialTests {
             }
         }
         #expect(report == nil, "seed \(seed): our snapshot differs from the master's SAVE")
-        if r.valkey {
+        if r.valkey9 {
             #expect(try Data(contentsOf: master.rdbPath).prefix(9) == Data("VALKEY080".utf8), "seed \(seed): the master's SAVE is not VALKEY080")
             #expect(try Data(contentsOf: URL(fileURLWithPath: out)).prefix(9) == Data("VALKEY080".utf8), "seed \(seed): our snapshot is not VALKEY080")
             #expect(follower.log.contains("VALKEY080"), "seed \(seed): the full sync was not a VALKEY080 transfer")
@@ -205,13 +209,37 @@ struct FollowDifferentialTests {
     /// Valkey 9.1 picks the full-sync format by our `REPLCONF version`: `VALKEY080`, field expiries included.
     @Test("valkey 9.1 master", .enabled(if: RedisServerProcess.valkey91BinaryPath != nil, "VALKEY_91_SERVER_BIN not set"))
     func valkey91() throws {
-        try run(Run(binary: RedisServerProcess.valkey91BinaryPath, seed: 911, commands: 2400, kills: 3))
+        try run(Run(binary: RedisServerProcess.valkey91BinaryPath, seed: 911, commands: 2400, kills: 3, newStringCommands: true))
     }
 
-    /// FOLLOW_DIFF_SEEDS=first-last runs more seeds against 7.0 (longer; not in CI).
+    // Optional versions (tools/install-deps installs them when it can): shorter runs.
+
+    /// Valkey 8.1 sends `REDIS0011` with a `valkey-ver` AUX field; SET IFEQ arrives verbatim.
+    @Test("valkey 8.1 master", .enabled(if: RedisServerProcess.valkey81BinaryPath != nil, "VALKEY_81_SERVER_BIN not set"))
+    func valkey81() throws {
+        try run(Run(binary: RedisServerProcess.valkey81BinaryPath, seed: 811, commands: 1200, kills: 2, newStringCommands: true))
+    }
+
+    @Test("redis 7.2 master", .enabled(if: RedisServerProcess.redis72BinaryPath != nil, "REDIS_72_SERVER_BIN not set"))
+    func redis72() throws {
+        try run(Run(binary: RedisServerProcess.redis72BinaryPath, seed: 721, commands: 1200, kills: 2))
+    }
+
+    /// 7.4: RDB 12 and hash field TTLs (HEXPIRE, HPERSIST; no HSETEX/HGETEX yet).
+    @Test("redis 7.4 master", .enabled(if: RedisServerProcess.redis74BinaryPath != nil, "REDIS_74_SERVER_BIN not set"))
+    func redis74() throws {
+        try run(Run(binary: RedisServerProcess.redis74BinaryPath, seed: 741, commands: 1200, kills: 2))
+    }
+
+    /// FOLLOW_DIFF_SEEDS=first-last runs more seeds against 7.0 (longer; not in CI), or against the server
+    /// FOLLOW_DIFF_SERVER_BIN names (any of the binaries above; with the newer string commands too).
     @Test(.enabled(if: ProcessInfo.processInfo.environment["FOLLOW_DIFF_SEEDS"] != nil, "FOLLOW_DIFF_SEEDS not set"))
     func redis70MoreSeeds() throws {
-        let range = ProcessInfo.processInfo.environment["FOLLOW_DIFF_SEEDS"]!.split(separator: "-").compactMap { UInt64($0) }
-        for seed in (range.first ?? 1)...(range.last ?? 1) { try run(Run(binary: nil, seed: seed, commands: 6000, kills: 8)) }
+        let env = ProcessInfo.processInfo.environment
+        let range = env["FOLLOW_DIFF_SEEDS"]!.split(separator: "-").compactMap { UInt64($0) }
+        let binary = env["FOLLOW_DIFF_SERVER_BIN"].flatMap { $0.isEmpty ? nil : $0 }
+        for seed in (range.first ?? 1)...(range.last ?? 1) {
+            try run(Run(binary: binary, seed: seed, commands: 6000, kills: 8, newStringCommands: binary != nil))
+        }
     }
 }

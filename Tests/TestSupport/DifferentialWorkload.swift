@@ -3,7 +3,13 @@
 /// nothing is propagated for them.
 public struct DifferentialWorkload {
     public var rng: SeededRandom
-    public init(seed: UInt64) { rng = SeededRandom(seed: seed) }
+    /// Also sends the newer string commands: SET IFEQ (Valkey 8.1, Redis 8.4), and Valkey 9's DELIFEQ
+    /// and MSETEX (9.1). Off, the workload draws exactly what it drew before (the same seeds, the same runs).
+    public var newStringCommands: Bool
+    public init(seed: UInt64, newStringCommands: Bool = false) {
+        rng = SeededRandom(seed: seed)
+        self.newStringCommands = newStringCommands
+    }
 
     public mutating func int(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
     public mutating func pick<T>(_ xs: [T]) -> T { xs[int(xs.count)] }
@@ -65,7 +71,13 @@ public struct DifferentialWorkload {
         case 9: return ["INCRBYFLOAT", key("flt"), pick(["1.5", "-0.25", "3e2", "0.1"])]
         case 10: return ["APPEND", k, value()]
         case 11: return ["SETRANGE", k, String(int(10)), value()]
-        case 12: return ["MSET", key("str"), value(), key("str"), value()]
+        case 12:
+            if newStringCommands && chance(60) {
+                return pick([["SET", k, value(), "IFEQ", value()], ["DELIFEQ", k, value()],
+                             ["MSETEX", "2", key("str"), value(), key("str"), value()]
+                                + pick([[], ["NX"], ["XX"]]) + pick([[], ["PX", String(50 + int(400))], ["EX", "100"], ["KEEPTTL"], ["PXAT", "4102444800000"]])])
+            }
+            return ["MSET", key("str"), value(), key("str"), value()]
         default: return ["MSETNX", key("str"), value(), key("str"), value()]
         }
     }
