@@ -117,6 +117,32 @@ struct FullSyncDurabilityTests {
         #expect(follower.stop() == 0)
     }
 
+    /// The same on the other masters that know FACK (7.2+), when installed: Redis 7.2 and 7.4, Valkey 8.1 and 9.1.
+    @Test("FACK: WAITAOF 0 1 counts our replica on Redis 7.2/7.4 and Valkey 8.1/9.1 masters",
+          .enabled(if: [RedisServerProcess.redis72BinaryPath, RedisServerProcess.redis74BinaryPath, RedisServerProcess.valkey81BinaryPath,
+                        RedisServerProcess.valkey91BinaryPath].contains { $0 != nil }, "none of these servers is installed (tools/install-deps)"),
+          arguments: [("redis 7.2", RedisServerProcess.redis72BinaryPath), ("redis 7.4", RedisServerProcess.redis74BinaryPath),
+                      ("valkey 8.1", RedisServerProcess.valkey81BinaryPath), ("valkey 9.1", RedisServerProcess.valkey91BinaryPath)]
+              .compactMap { name, path in path.map { (name, $0) } })
+    func waitAOFCountsUsOnOtherMasters(name: String, binary: String) throws {
+        let master = try RedisServerProcess(binary: binary, extraArguments: ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"])
+        let tmp = try TestPaths.makeTemporaryDirectory()
+        let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: Int(try FreePort.allocate()),
+                                extra: ["--fsync", "always"])
+        try follower.start()
+        defer { follower.stop() }
+        try follower.waitCaughtUp()
+        let c = try master.client(timeout: 30)
+        defer { c.close() }
+        for round in 0..<3 {
+            for i in 0..<100 { try c.call("SET", "k\(round):\(i)", String(i)) }
+            let reply = try c.call("WAITAOF", "0", "1", "5000").array
+            #expect(reply?.map(\.integer) == [0, 1], "\(name) round \(round): \(String(describing: reply))")
+        }
+        #expect(try c.call("WAIT", "1", "5000").integer == 1, "\(name)")
+        #expect(follower.stop() == 0)
+    }
+
     @Test("FACK to masters before 7.2 (7.0, 6.2): ignored; the link keeps streaming and offsets advance",
           .enabled(if: RedisServerProcess.redis62BinaryPath != nil, "Redis 6.2 not installed (tools/install-deps)"),
           arguments: [Master.redis70, .redis62])
