@@ -47,7 +47,8 @@ public struct DatasetAtPosition: Sendable {
     /// before `atOffset`. Reads the directory through `StoreReadView`: no lock, nothing changed, safe while
     /// `follow` runs.
     /// - Parameter nowMs: the clock for relative expiries that Redis 6.2 masters propagate (`EXPIRE`,
-    ///   `SETEX`), made absolute at apply time as a 6.2 replica does.
+    ///   `SETEX`) where the log does not say when they arrived: a log with clock records (`LogRecord`) makes
+    ///   them absolute at their arrival time, as a 6.2 replica does when it applies them; an older log at `nowMs`.
     public static func build(directory: String, atOffset: Int64? = nil,
                              fileSystem: FileSystem = POSIXFileSystem(),
                              nowMs: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) throws -> DatasetAtPosition {
@@ -79,7 +80,7 @@ public struct DatasetAtPosition: Sendable {
         var replay = StreamReplay(keyspace: loader.keyspace, selectedDB: snap.streamDB, offset: snap.offset)
         if target > snap.offset {
             try view.forEachLogRecord { record in
-                replay.feed(record.payload, nowMs: nowMs, upTo: target)
+                replay.feed(record.payload, nowMs: record.arrivalMs ?? nowMs, upTo: target)
                 if let e = replay.streamError {
                     throw SnapshotBuildError(code: .badStream, message: "\(directory): log: \(e)")
                 }

@@ -210,7 +210,10 @@ public final class DatasetFollower: @unchecked Sendable {
                 if !isCurrent(lineage) || shouldStop { return }
                 return fail(snapshot, lineage, "cannot read the log: \(error)")
             }
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            // Relative TTLs (Redis 6.2) are made absolute at the time the bytes arrived, as a real replica
+            // does when it applies them: the log's clock record, replayed or live alike; the wall clock for a
+            // log without clock records (older directories), which after a restart lengthens those TTLs by the downtime.
+            let now = tail.arrivalMs ?? Int64(Date().timeIntervalSince1970 * 1000)
             if bytes.isEmpty {
                 if let r = replay {
                     // Caught up: the new dataset replaces the old one whole.

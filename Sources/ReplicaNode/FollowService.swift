@@ -35,7 +35,10 @@ public final class FollowService: Service, Sendable {
         }
         let store: ReplicaStore
         do {
-            store = try ReplicaStore.open(directory: options.directory, fsync: options.fsync)
+            // Clock records: relative TTLs from a 6.2 master replay with the time they arrived.
+            var storeOptions = ReplicaStore.Options()
+            storeOptions.recordArrivalTime = true
+            store = try ReplicaStore.open(directory: options.directory, fsync: options.fsync, options: storeOptions)
         } catch {
             throw FollowError(.local, "cannot open the data directory \(options.directory): \(error)")
         }

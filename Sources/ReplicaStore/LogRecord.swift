@@ -1,12 +1,12 @@
 import Base
 
-/// One record of a log segment: a framed batch of raw replication stream bytes.
+/// One record of a log segment: a framed batch of raw replication stream bytes, or a clock record.
 ///
 /// Layout (all integers little-endian), 28-byte header then the payload:
 ///
 ///     0   4  magic "RRLG" (0x52 0x52 0x4C 0x47)
 ///     4   1  version (1)
-///     5   1  flags: bit 0 `continues` (see below); the other bits are zero
+///     5   1  flags: bit 0 `continues` (see below), bit 1 `clock` (see below); the other bits are zero
 ///     6   2  reserved, zero
 ///     8   4  payload length n (UInt32, > 0)
 ///     12  8  start offset (UInt64): the replication offset *before* the first payload byte, i.e. the
@@ -27,6 +27,21 @@ import Base
 /// segment but the last ends, at a boundary. The store's position, the manifest's segment starts, the
 /// offset ACKed and the offset readers are bounded by stay at the last boundary: the bytes of an unfinished
 /// run are not visible to any reader until the closing record is written.
+///
+/// **Clock records** (log format of manifest version 3). A record flagged `clock` carries no stream bytes:
+/// its payload is exactly 8 bytes, the wall-clock time (Unix ms, Int64) at which the stream bytes of the
+/// records after it arrived, up to the next clock record. Its start offset is the previous record's end, and
+/// so is its end: it covers no offsets, so offsets, the position, and every reader of stream bytes
+/// (`LogTail`, `forEachLogRecord`, `StoreReadView`) skip it; they only report its time with the records that
+/// follow (`LogEntry.arrivalMs`, `LogTail.arrivalMs`). The store writes one before an `append` when the clock
+/// has moved since the last one it wrote in that segment (so at most one per millisecond), and before the
+/// first append to each segment: a reader starting at a segment's start finds the time of every closing
+/// record in that segment. The dataset makes a Redis 6.2 master's relative TTLs (`EXPIRE`, `SETEX`,
+/// `SET … EX`), which a real replica makes absolute when the command arrives, absolute with this time, so a
+/// replay after a restart gives the same expiry as applying it live. Logs without clock records (manifest
+/// version 2, or a store opened without `Options.recordArrivalTime`) are read as before: the reader's
+/// clock stands in. A clock record at a command boundary is a resting point like a closing record (a
+/// trailing one is kept); inside a `continues` run it belongs to the run.
 ///
 /// **Torn-tail rule.** A record is valid iff its header is complete, the magic and version match, its
 /// payload is complete, the CRC matches, and its start offset equals the previous record's end (the first
@@ -49,6 +64,10 @@ public enum LogRecord {
     public static let version: UInt8 = 1
     /// Flag bit in header byte 5: the payload ends inside a command; the command continues in the next record.
     public static let continuesFlag: UInt8 = 0x01
+    /// Flag bit in header byte 5: a clock record (8-byte payload: Unix ms), covering no stream bytes.
+    public static let clockFlag: UInt8 = 0x02
+    /// A clock record's payload length.
+    public static let clockPayloadSize = 8
     public static let headerSize = 28
     /// A record's payload length is a UInt32.
     public static let maxPayload = Int(UInt32.max)
@@ -56,10 +75,23 @@ public enum LogRecord {
     /// The header for a payload (CRC included).
     public static func header(startOffset: Int64, streamDB: Int, payload: UnsafeRawBufferPointer,
                               continues: Bool = false) -> [UInt8] {
+        header(startOffset: startOffset, streamDB: streamDB, payload: payload, flags: continues ? continuesFlag : 0)
+    }
+
+    /// A whole clock record (header and payload) at `startOffset`: the stream bytes after it arrived at `unixMs`.
+    public static func clockRecord(startOffset: Int64, streamDB: Int, unixMs: Int64) -> [UInt8] {
+        var payload = [UInt8](repeating: 0, count: clockPayloadSize)
+        LittleEndian.store(UInt64(bitPattern: unixMs), into: &payload, at: 0)
+        var record = payload.withUnsafeBytes { header(startOffset: startOffset, streamDB: streamDB, payload: $0, flags: clockFlag) }
+        record.append(contentsOf: payload)
+        return record
+    }
+
+    private static func header(startOffset: Int64, streamDB: Int, payload: UnsafeRawBufferPointer, flags: UInt8) -> [UInt8] {
         var h = [UInt8](repeating: 0, count: headerSize)
         h[0] = magic[0]; h[1] = magic[1]; h[2] = magic[2]; h[3] = magic[3]
         h[4] = version
-        h[5] = continues ? continuesFlag : 0
+        h[5] = flags
         LittleEndian.store(UInt32(payload.count), into: &h, at: 8)
         LittleEndian.store(UInt64(bitPattern: startOffset), into: &h, at: 12)
         LittleEndian.store(UInt32(truncatingIfNeeded: streamDB), into: &h, at: 20)
@@ -76,23 +108,28 @@ public enum LogRecord {
         var streamDB: Int
         /// Flagged `continues`: the payload ends inside a command.
         var continues: Bool
+        /// Flagged `clock`: the payload is a Unix ms time and covers no stream bytes.
+        var clock: Bool
         var crc: UInt32
         /// CRC of bytes 0..<24, to be continued over the payload.
         var partialCRC: UInt32
     }
 
-    /// Parses a 28-byte header; nil when magic, version, an unknown flag or the reserved bytes are wrong.
+    /// Parses a 28-byte header; nil when magic, version, an unknown flag (or both flags), a clock record's
+    /// length, or the reserved bytes are wrong.
     static func parseHeader(_ b: UnsafeRawBufferPointer) -> Header? {
         guard b.count >= headerSize,
               b[0] == magic[0], b[1] == magic[1], b[2] == magic[2], b[3] == magic[3],
-              b[4] == version, b[5] & ~continuesFlag == 0, b[6] == 0, b[7] == 0 else { return nil }
+              b[4] == version, b[5] & ~(continuesFlag | clockFlag) == 0, b[5] != continuesFlag | clockFlag,
+              b[6] == 0, b[7] == 0 else { return nil }
         let len = Int(LittleEndian.load(b, at: 8, as: UInt32.self))
         let start = LittleEndian.load(b, at: 12, as: Int64.self)
         let db = Int(LittleEndian.load(b, at: 20, as: UInt32.self))
         let crc = LittleEndian.load(b, at: 24, as: UInt32.self)
-        guard len > 0, start >= 0 else { return nil }
+        let clock = b[5] & clockFlag != 0
+        guard len > 0, start >= 0, !clock || len == clockPayloadSize else { return nil }
         let partial = CRC32.update(0, UnsafeRawBufferPointer(rebasing: b[0..<24]))
         return Header(payloadLength: len, startOffset: start, streamDB: db, continues: b[5] & continuesFlag != 0,
-                      crc: crc, partialCRC: partial)
+                      clock: clock, crc: crc, partialCRC: partial)
     }
 }

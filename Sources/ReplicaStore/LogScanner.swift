@@ -119,6 +119,16 @@ enum LogScanner {
                     boundaryOffset = expected
                 }
                 continue
+            case .clock:
+                // Covers no offsets; at a boundary it is a resting point, inside a run it belongs to the run.
+                pos += Int64(LogRecord.headerSize + LogRecord.clockPayloadSize)
+                records += 1
+                if let r = run {
+                    run = UnfinishedRun(records: r.records + 1, payloadBytes: r.payloadBytes)
+                } else {
+                    boundaryPos = pos
+                }
+                continue
             case .invalid(let reason):
                 damage = LogDamage(fileOffset: pos, reason: reason)
             }
@@ -131,6 +141,8 @@ enum LogScanner {
 
     enum Check {
         case valid(payloadLength: Int, streamDB: Int, continues: Bool)
+        /// A clock record (`LogRecord`): covers no stream bytes; the stream bytes after it arrived at `unixMs`.
+        case clock(unixMs: Int64)
         case invalid(String)
     }
 
@@ -161,7 +173,47 @@ enum LogScanner {
         if crc != header.crc {
             return .invalid("record CRC mismatch (stored \(hex32(header.crc)), computed \(hex32(crc)))")
         }
+        if header.clock {
+            let ms = try reader.withBytes(at: pos + Int64(LogRecord.headerSize), count: LogRecord.clockPayloadSize) {
+                LittleEndian.load($0, at: 0, as: Int64.self)
+            }
+            guard let ms else { return .invalid("incomplete clock record (file shorter than its size)") }
+            return .clock(unixMs: ms)
+        }
         return .valid(payloadLength: header.payloadLength, streamDB: header.streamDB, continues: header.continues)
+    }
+
+    /// Reads a segment's records back in order as `LogEntry`s (CRC checked again), from file position 0 up
+    /// to `fileSize` and before stream offset `end`, skipping clock records (their time goes with the
+    /// entries after them, `arrivalMs`, starting from `clock`) and the stream bytes up to `base` (after a
+    /// compaction the first segment may begin before the snapshot). Returns false when `body` did, and the
+    /// last clock seen in `clock`. Throws `logDamage` naming `path` and the byte offset of an invalid record.
+    static func forEachEntry(file: DurableFile, path: String, start: Int64, fileSize: Int64, base: Int64, end: Int64,
+                             clock: inout Int64?, _ body: (LogEntry) throws -> Bool) throws -> Bool {
+        var reader = SequentialReader(file: file)
+        var pos: Int64 = 0
+        var expected = start
+        while pos < fileSize && expected < end {
+            switch try checkRecord(&reader, at: pos, fileSize: fileSize, expectedStart: expected) {
+            case .clock(let ms):
+                clock = ms
+                pos += Int64(LogRecord.headerSize + LogRecord.clockPayloadSize)
+            case .valid(let len, let db, let continues):
+                defer {
+                    pos += Int64(LogRecord.headerSize + len)
+                    expected += Int64(len)
+                }
+                if expected + Int64(len) <= base { continue }
+                let skip = Int(max(0, base - expected))
+                let payload = try file.readFully(at: pos + Int64(LogRecord.headerSize + skip), count: len - skip)
+                let entry = LogEntry(startOffset: expected + Int64(skip), payload: payload, streamDB: db,
+                                     continues: continues, arrivalMs: clock)
+                if try !body(entry) { return false }
+            case .invalid:
+                throw StoreError(.logDamage, file: path, offset: pos, "invalid record while reading back the log")
+            }
+        }
+        return true
     }
 
     /// Looks for a whole valid record anywhere after `from` whose start offset is at least `minStart`.

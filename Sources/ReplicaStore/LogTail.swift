@@ -30,6 +30,10 @@ public final class LogTail {
     public let directory: String
     /// The replication offset of the last byte returned (the next byte returned is `offset + 1`).
     public private(set) var offset: Int64
+    /// When the bytes of the current record arrived (Unix ms): the last clock record (`LogRecord`) before
+    /// it in its segment (or an earlier one read by this reader), so for the bytes the last `read` returned,
+    /// which never span records. nil when the log has no clock records.
+    public private(set) var arrivalMs: Int64?
     private var segments: [SegmentRecord]
     private var segmentIndex: Int
     private let fs: FileSystem
@@ -129,20 +133,28 @@ public final class LogTail {
         recordLength = 0
     }
 
-    /// Reads the header at `recordPos`; false when there is none (yet) at the end of the file.
+    /// Reads the header of the next stream record at or after `recordPos`, taking the time of the clock
+    /// records before it (`arrivalMs`) and moving past them; false when there is none (yet) at the end of the file.
     private func loadHeader() throws -> Bool {
-        var h = [UInt8](repeating: 0, count: LogRecord.headerSize)
-        let got = try readAt(into: &h, at: recordPos)
-        guard got == h.count else { return false }
-        guard let header = h.withUnsafeBytes({ LogRecord.parseHeader($0) }) else {
-            throw Failure.damaged(file: path, at: recordPos, "not a log record header")
+        var h = [UInt8](repeating: 0, count: LogRecord.headerSize + LogRecord.clockPayloadSize)
+        while true {
+            let got = try readAt(into: &h, at: recordPos)
+            guard got >= LogRecord.headerSize else { return false }
+            guard let header = h.withUnsafeBytes({ LogRecord.parseHeader($0) }) else {
+                throw Failure.damaged(file: path, at: recordPos, "not a log record header")
+            }
+            guard header.startOffset == recordStart else {
+                throw Failure.damaged(file: path, at: recordPos, "record starts at offset \(header.startOffset), expected \(recordStart)")
+            }
+            if header.clock {
+                guard got == h.count else { return false }
+                arrivalMs = h.withUnsafeBytes { LittleEndian.load($0, at: LogRecord.headerSize, as: Int64.self) }
+                recordPos += Int64(h.count)
+                continue
+            }
+            recordLength = Int64(header.payloadLength)
+            return true
         }
-        let length = Int64(header.payloadLength)
-        guard header.startOffset == recordStart else {
-            throw Failure.damaged(file: path, at: recordPos, "record starts at offset \(header.startOffset), expected \(recordStart)")
-        }
-        recordLength = length
-        return true
     }
 
     private func readAt(into buf: inout [UInt8], at position: Int64) throws -> Int {

@@ -37,7 +37,13 @@ public struct Manifest: Codable, Sendable, Equatable {
     /// The compaction's new manifest, written and fsynced outside the store's lock (`Compaction.swift`,
     /// step 5), so it never shares `MANIFEST.tmp` with a roll's manifest write under the lock.
     public static let compactionTempFileName = "MANIFEST.compaction.tmp"
-    public static let currentVersion = 2
+    /// 3: the log may hold clock records (`LogRecord`); 2: it holds none (read as before). A version 2
+    /// manifest is rewritten as 3 at the store's next manifest write, and clock records are written only
+    /// into a directory whose manifest says 3, so an older build refuses such a directory by its version
+    /// rather than finding records it does not know.
+    public static let currentVersion = 3
+    /// The oldest version this build reads.
+    public static let oldestReadableVersion = 2
     public static let formatName = "redis-replica-manifest"
 
     public var format: String = Manifest.formatName
@@ -149,8 +155,8 @@ public struct Manifest: Codable, Sendable, Equatable {
             throw bad(0, "cannot parse the manifest: \(error)")
         }
         guard m.format == formatName else { throw bad(0, "not a redis-replica manifest (format \"\(m.format)\")") }
-        guard m.version == currentVersion else {
-            throw bad(0, "manifest version \(m.version) is not supported (this build reads version \(currentVersion))")
+        guard m.version >= oldestReadableVersion && m.version <= currentVersion else {
+            throw bad(0, "manifest version \(m.version) is not supported (this build reads versions \(oldestReadableVersion) to \(currentVersion))")
         }
         guard m.sequence >= 1 else { throw bad(0, "sequence \(m.sequence) is not positive") }
         try m.validate(path: path)

@@ -26,7 +26,7 @@ extension ReplicaStore {
                     try writeRecordLocked(UnsafeRawBufferPointer(rebasing: rest[..<LogRecord.maxPayload]), streamDB: currentDB, continues: true)
                     rest = UnsafeRawBufferPointer(rebasing: rest[LogRecord.maxPayload...])
                 }
-                try writeRecordLocked(rest, streamDB: streamDB, continues: false)
+                try writeRecordLocked(rest, streamDB: streamDB, continues: false, arrivalTime: true)
                 endOffset += unfinishedBytes + Int64(rest.count)
                 unfinishedBytes = 0
                 currentDB = streamDB
@@ -110,21 +110,36 @@ extension ReplicaStore {
         }
     }
 
-    /// Writes one record starting at the current written end (position + unfinished bytes).
-    private func writeRecordLocked(_ bytes: UnsafeRawBufferPointer, streamDB: Int, continues: Bool) throws {
+    /// Writes one record starting at the current written end (position + unfinished bytes). With
+    /// `arrivalTime` (the record that closes a command) and `Options.recordArrivalTime`, a clock record is
+    /// framed in front of it, in the same write, when the clock moved since the last one in this segment or
+    /// the segment has none yet (`LogRecord`); never into a directory whose manifest predates clock records.
+    private func writeRecordLocked(_ bytes: UnsafeRawBufferPointer, streamDB: Int, continues: Bool,
+                                   arrivalTime: Bool = false) throws {
         guard let seg = segment else { throw StoreError(.invalidState, file: directory, offset: nil, "no open segment") }
-        let header = LogRecord.header(startOffset: endOffset + unfinishedBytes, streamDB: streamDB, payload: bytes,
-                                      continues: continues)
-        // Copy 2 of the stream path: small records are framed with their header in one write.
+        let start = endOffset + unfinishedBytes
+        if segmentBytes == 0 { lastClockMs = nil }
+        var frame: [UInt8] = []
+        var clockMs: Int64?
+        if arrivalTime, options.recordArrivalTime, manifest?.version == Manifest.currentVersion {
+            let now = options.clock()
+            if now != lastClockMs {
+                frame = LogRecord.clockRecord(startOffset: start, streamDB: currentDB, unixMs: now)
+                clockMs = now
+            }
+        }
+        frame += LogRecord.header(startOffset: start, streamDB: streamDB, payload: bytes, continues: continues)
+        let framed = frame.count
+        // Copy 2 of the stream path: small records are framed with their header (and clock record) in one write.
         if bytes.count <= 256 << 10 {
-            var frame = header
             frame.append(contentsOf: bytes)
             try seg.write(frame)
         } else {
-            try seg.write(header)
+            try seg.write(frame)
             try seg.write(bytes)
         }
-        segmentBytes += Int64(header.count + bytes.count)
+        segmentBytes += Int64(framed + bytes.count)
+        if let clockMs { lastClockMs = clockMs }
         if continues { unfinishedBytes += Int64(bytes.count) }
     }
 }

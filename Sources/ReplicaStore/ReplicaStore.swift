@@ -55,6 +55,9 @@ public final class ReplicaStore: @unchecked Sendable {
         public var backgroundSync: Bool = true
         /// Wall clock in Unix ms (for the manifest's last-sync time).
         public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        /// Write clock records (`LogRecord`, the time from `clock`) with the appended stream bytes, so a replay
+        /// knows when each command arrived (`follow` turns it on; off, the log holds stream records only).
+        public var recordArrivalTime: Bool = false
         public init(segmentSize: Int64 = 64 << 20, backgroundSync: Bool = true) {
             self.segmentSize = segmentSize
             self.backgroundSync = backgroundSync
@@ -82,6 +85,8 @@ public final class ReplicaStore: @unchecked Sendable {
     var unfinishedBytes: Int64 = 0
     var unfinishedFrom: Int64 = 0
     var currentDB = 0
+    /// The time of the last clock record written into the current segment (nil: none yet in it).
+    var lastClockMs: Int64?
     var durable: Int64 = 0
     var nextFileNumber = 1
     var failure: StoreError?
@@ -466,6 +471,7 @@ public final class ReplicaStore: @unchecked Sendable {
         var m = m
         m.nextFileNumber = max(m.nextFileNumber, nextFileNumber)
         m.sequence = (manifest?.sequence ?? 0) + 1
+        m.version = Manifest.currentVersion
         return m
     }
 

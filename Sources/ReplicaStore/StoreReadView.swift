@@ -89,28 +89,14 @@ public final class StoreReadView {
     /// Reads the log records in order, from the snapshot's offset up to the view's position, calling
     /// `body` with each; stops early when it returns false. Each record's CRC is checked again. After a
     /// compaction the first segment may begin before the snapshot's offset: records (and the part of a
-    /// record) up to that offset are skipped, so the first entry starts exactly at the snapshot's offset.
+    /// record) up to that offset are skipped, so the first entry starts exactly at the snapshot's offset. Clock
+    /// records are not entries: their time comes with the entries after them (`LogEntry.arrivalMs`).
     public func forEachLogRecord(_ body: (LogEntry) throws -> Bool) throws {
-        let base = manifest.snapshot.offset
+        var clock: Int64?
         for seg in segments {
-            let size = seg.validBytes
-            var reader = SequentialReader(file: seg.file)
-            var pos: Int64 = 0
-            var expected = seg.start
-            while pos < size {
-                guard case .valid(let len, let db, let continues) = try LogScanner.checkRecord(&reader, at: pos, fileSize: size, expectedStart: expected) else {
-                    throw StoreError(.logDamage, file: joinPath(directory, seg.name), offset: pos,
-                                     "invalid record while reading back the log")
-                }
-                defer {
-                    pos += Int64(LogRecord.headerSize + len)
-                    expected += Int64(len)
-                }
-                if expected + Int64(len) <= base { continue }
-                let skip = Int(max(0, base - expected))
-                let payload = try seg.file.readFully(at: pos + Int64(LogRecord.headerSize + skip), count: len - skip)
-                if try !body(LogEntry(startOffset: expected + Int64(skip), payload: payload, streamDB: db, continues: continues)) { return }
-            }
+            guard try LogScanner.forEachEntry(file: seg.file, path: joinPath(directory, seg.name), start: seg.start,
+                                              fileSize: seg.validBytes, base: manifest.snapshot.offset, end: .max,
+                                              clock: &clock, body) else { return }
         }
     }
 

@@ -221,4 +221,40 @@ struct SnapshotDatasetTests {
         let want = Self.expected()[3]
         #expect(text == "repl_id=\(Self.replid)\nrepl_offset=\(at)\nrepl_stream_db=\(want.db)\n\(want.keyspace.keyCount)\n")
     }
+
+    /// A log with clock records: a 6.2 master's relative TTLs are made absolute at their arrival time, not
+    /// at the time the snapshot is built.
+    @Test func relativeTTLsUseTheirArrivalTime() throws {
+        let tmp = try TemporaryDirectory(prefix: "snapshot-arrival")
+        let dir = tmp.file("data").path
+        let clock = ArrivalClock()
+        var options = ReplicaStore.Options(segmentSize: 150, backgroundSync: false)
+        options.clock = { clock.read() }
+        options.recordArrivalTime = true
+        let store = try ReplicaStore.open(directory: dir, fsync: .no, options: options)
+        let rdb = try Keyspace().rdbBytes(aux: RDBAuxInfo(replication: ReplicationPosition(replid: Self.replid, offset: Self.baseOffset, streamDB: 0)))
+        let w = try store.beginFullSync(replid: Self.replid, offset: Self.baseOffset)
+        try w.write(rdb)
+        try store.publish(w)
+        clock.set(Self.now)
+        let first = try store.append(Self.resp(["SETEX", "a", "100", "v"]), streamDB: 0)
+        clock.set(Self.now + 7000)
+        try store.append(Self.resp(["SET", "b", "v", "PX", "500"]), streamDB: 0)
+        try store.close()
+        let later = Self.now + 86_400_000
+        let d = try DatasetAtPosition.build(directory: dir, nowMs: later)
+        #expect(d.keyspace[0, Array("a".utf8)]?.expireAtMs == Self.now + 100_000)
+        #expect(d.keyspace[0, Array("b".utf8)]?.expireAtMs == Self.now + 7500)
+        let atFirst = try DatasetAtPosition.build(directory: dir, atOffset: first, nowMs: later)
+        #expect(atFirst.keyspace[0, Array("a".utf8)]?.expireAtMs == Self.now + 100_000)
+        #expect(atFirst.keyspace[0, Array("b".utf8)] == nil)
+    }
+}
+
+/// The store's wall clock in a test, set by hand.
+final class ArrivalClock: @unchecked Sendable {
+    private let lock = Lock()
+    private var ms: Int64 = 0
+    func set(_ v: Int64) { lock.withLock { ms = v } }
+    func read() -> Int64 { lock.withLock { ms } }
 }

@@ -8,6 +8,8 @@ import Testing
 /// manifest replacements, +CONTINUE with a new id, a second full sync), power-loss the simulated disk,
 /// reopen, and check: open succeeds; the position is within what was written and at least what was
 /// acknowledged durable; the log reads back as a prefix of what was appended; the store keeps working.
+/// The store writes clock records (`LogRecord`) with a clock that moves at every read, so every append
+/// frames one in front of its stream record: every entry read back carries its time.
 @Suite struct CrashRecoveryTests {
     static let dir = "/data"
 
@@ -33,6 +35,11 @@ import Testing
 
     static let idA = replid("a"), idB = replid("b"), idC = replid("c")
 
+    /// Small segments, and clock records at every append (the clock moves at every read).
+    static func options() -> ReplicaStore.Options {
+        clockOptions(ManualClock(1_700_000_000_000, tick: 1), segmentSize: 300)
+    }
+
     static func commands(_ n: Int, seed: UInt64) -> [([UInt8], Int)] {
         var rng = SeededRandom(seed: seed)
         var out: [([UInt8], Int)] = []
@@ -53,8 +60,7 @@ import Testing
 
     /// The scripted run. Throws at the armed crash point.
     static func script(fs: SimulatedFileSystem, policy: FsyncPolicy, model: Model) throws {
-        let opts = noBackground(segmentSize: 300)
-        let store = try ReplicaStore.open(directory: dir, fsync: policy, fileSystem: fs, options: opts)
+        let store = try ReplicaStore.open(directory: dir, fsync: policy, fileSystem: fs, options: options())
         func publish(_ id: String, _ off: Int64, _ db: Int) throws {
             model.generations.append(Model.Generation(replid: id, base: off, streamDB: db))
             model.publishStarted += 1
@@ -88,7 +94,7 @@ import Testing
 
     /// Opens after a crash and checks the invariants. Returns the recovered position's offset.
     static func checkRecovered(fs: SimulatedFileSystem, policy: FsyncPolicy, model: Model, context: String) throws {
-        let store = try ReplicaStore.open(directory: dir, fsync: policy, fileSystem: fs, options: noBackground(segmentSize: 300))
+        let store = try ReplicaStore.open(directory: dir, fsync: policy, fileSystem: fs, options: options())
         guard let pos = store.position else {
             #expect(model.durable == nil, "lost an acknowledged full sync: \(context)")
             try store.close()
@@ -103,7 +109,14 @@ import Testing
             if g == d.gen { #expect(pos.offset >= d.offset, "lost acknowledged bytes (\(pos.offset) < \(d.offset)): \(context)") }
         }
         #expect(pos.offset <= gen.base + Int64(gen.stream.count), "more than written: \(context)")
-        let log = try logBytes(store)
+        var log: [UInt8] = []
+        var untimed = 0
+        try store.forEachLogRecord {
+            log += $0.payload
+            if $0.arrivalMs == nil { untimed += 1 }
+            return true
+        }
+        #expect(untimed == 0, "records without their clock record: \(context)")
         #expect(Int64(log.count) == pos.offset - gen.base, "\(context)")
         #expect(log[...] == gen.stream.prefix(log.count), "log is not a prefix of what was appended: \(context)")
         let expectedDB = log.isEmpty ? gen.streamDB : gen.dbAfter[Int64(log.count)]
@@ -121,7 +134,7 @@ import Testing
         let more = resp("SET", "after", "crash")
         let end = try store.append(more, streamDB: 1)
         try store.close()
-        let again = try ReplicaStore.open(directory: dir, fsync: policy, fileSystem: fs, options: noBackground(segmentSize: 300))
+        let again = try ReplicaStore.open(directory: dir, fsync: policy, fileSystem: fs, options: options())
         #expect(again.position?.offset == end, "\(context)")
         #expect(again.recoveredTornTail == nil || policy == .no, "\(context)")
         #expect(try logBytes(again) == log + more, "\(context)")
@@ -176,7 +189,7 @@ import Testing
             _ = try? Self.script(fs: fs, policy: .no, model: model)
             fs.crash(seed: rng.next())
             fs.failAfter(operations: 1 + Int(rng.next() % 4))
-            _ = try? ReplicaStore.open(directory: Self.dir, fsync: .no, fileSystem: fs, options: noBackground(segmentSize: 300))
+            _ = try? ReplicaStore.open(directory: Self.dir, fsync: .no, fileSystem: fs, options: Self.options())
             fs.crash(seed: rng.next())
             try Self.checkRecovered(fs: fs, policy: .no, model: model, context: "double crash")
         }

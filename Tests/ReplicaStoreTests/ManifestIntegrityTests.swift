@@ -93,7 +93,7 @@ import TestSupport
         let text = String(decoding: try #require(fs.contents(manifestPath)), as: UTF8.self)
         // A version 1 manifest: no checksum, no sequence.
         let v1 = text.split(separator: "\n").filter { !$0.contains("\"checksum\"") && !$0.contains("\"sequence\"") }
-            .joined(separator: "\n").replacingOccurrences(of: "\"version\" : 2", with: "\"version\" : 1")
+            .joined(separator: "\n").replacingOccurrences(of: "\"version\" : \(Manifest.currentVersion)", with: "\"version\" : 1")
         fs.setContents(manifestPath, Array(v1.utf8))
         let e = try #require(throws: StoreError.self) { _ = try open(fs) }
         #expect(e.code == .badManifest && e.file == manifestPath && e.offset == 0)

@@ -28,7 +28,11 @@ public enum ApplyOutcome: Sendable, Equatable {
 /// to a `Keyspace`.
 ///
 /// Like a Redis replica it never expires anything itself. Relative times (`EXPIRE`, `SETEX`, `SET … EX`
-/// from 6.2 masters) are made absolute with the `nowMs` of the `apply` call, as a 6.2 replica does.
+/// from 6.2 masters) are made absolute with the `nowMs` of the `apply` call, as a 6.2 replica does with
+/// its clock when the command arrives; `nowMs` is also XCLAIM's delivery and seen time. Callers pass the
+/// time the command arrived (the log's clock records, see `LogRecord` in ReplicaStore), so a replay gives
+/// the dataset a live apply gave. An EXPIRE whose time is already past is kept (a 6.2 master deletes the
+/// key itself and propagates DEL: `checkAlreadyExpired` is false on a replica).
 /// MULTI … EXEC is applied at EXEC, all or nothing. A command it cannot apply, or with bad arguments,
 /// never traps: the applier records a `Divergence` (offset + command) and ignores everything after it.
 public struct ReplicaApplier: Sendable {
