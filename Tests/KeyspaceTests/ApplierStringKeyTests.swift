@@ -41,6 +41,27 @@ import RDB
         #expect(s.applier.divergence != nil, "NX with IFEQ is a syntax error")
     }
 
+    /// SET ... IFDEQ / IFDNE (Redis 8.4): the condition is on the value's digest, 16 hex digits of its XXH3-64
+    /// ("Hello world" -> b6acb9d84a38ff74), compared case-insensitively, as t_string.c `setGenericCommand`.
+    @Test func setIfDigestEqualAndNotEqual() {
+        var r = Run()
+        r.callAll(["SET k Hello_world", "SET h x"])
+        r.call([Array("SET".utf8), Array("h".utf8), Array("Hello world".utf8)])
+        r.callAll(["SET h changed IFDEQ B6ACB9D84A38FF74",        // matches (upper case too): set
+                   "SET h again IFDEQ b6acb9d84a38ff74",          // the value is 'changed' now: not set
+                   "SET h kept IFDNE 0000000000000000",           // differs: set
+                   "SET absent v IFDEQ b6acb9d84a38ff74",         // IFDEQ needs the key
+                   "SET fresh v IFDNE b6acb9d84a38ff74",          // IFDNE sets a missing key
+                   "SET fresh2 v IFDNE short"])                   // the length is checked only for a key that exists
+        #expect(r.string("h") == "kept")
+        #expect(r.entry("absent") == nil)
+        #expect(r.string("fresh") == "v" && r.string("fresh2") == "v")
+        #expect(!r.diverged)
+        var s = Run()
+        s.callAll(["SET k v", "SET k w IFDEQ short"])
+        #expect(s.applier.divergence?.command == "SET", "a digest of another length is an error for an existing key")
+    }
+
     /// MSETEX (Valkey 9.1) in the forms a valkey-server 9.1.2 master propagates (relative expiries rewritten
     /// to PXAT; NX, XX and KEEPTTL kept), with the states that master reached for the same commands.
     @Test func msetexAsValkey91Propagates() {

@@ -1,4 +1,5 @@
 import RDB
+import RedisValueOps
 
 /// Strings (`t_string.c`): SET with every option, SETNX/SETEX/PSETEX, GETSET, GETDEL, GETEX, MSET(NX),
 /// MSETEX (Valkey 9.1), APPEND, INCR/DECR(BY), SETRANGE. INCRBYFLOAT arrives as `SET k v KEEPTTL` (6.2+).
@@ -88,28 +89,37 @@ extension ApplyContext {
         return ms
     }
 
-    /// `SET key value [NX | XX | IFEQ v | IFNE v] [GET] [EX | PX | EXAT | PXAT | KEEPTTL]`. IFEQ (Valkey 8.1,
-    /// Redis 8.4) sets only an existing string equal to `v`; IFNE (Redis 8.4) sets unless the string equals
-    /// `v`; either refuses a key of another type (WRONGTYPE). Masters propagate them verbatim (Redis rewrites
-    /// a relative expiry to `SET key value PXAT ms`, without the condition). The digest forms (IFDEQ, IFDNE)
-    /// need XXH3 and are refused, which marks the dataset diverged.
+    /// `SET key value [NX | XX | IFEQ v | IFNE v | IFDEQ d | IFDNE d] [GET] [EX | PX | EXAT | PXAT | KEEPTTL]`.
+    /// IFEQ (Valkey 8.1, Redis 8.4) sets only an existing string equal to `v`; IFNE (Redis 8.4) sets unless the
+    /// string equals `v`; either refuses a key of another type (WRONGTYPE). IFDEQ / IFDNE (Redis 8.4) compare
+    /// the string's digest (16 hex digits of its XXH3-64, compared case-insensitively; any other length is an
+    /// error for an existing key) as t_string.c `setGenericCommand` does: IFDEQ needs the key, IFDNE sets a
+    /// missing key. Masters
+    /// propagate them verbatim (Redis rewrites a relative expiry to `SET key value PXAT ms`, without the
+    /// condition).
     mutating func setCommand(_ a: [Bytes]) throws {
         guard a.count >= 3 else { throw ApplyError.arity("set") }
         var nx = false, xx = false, get = false
         var ifEqual: Bytes?, ifNotEqual: Bytes?
+        /// IFDEQ / IFDNE: the lowercased digest, and whether it must match.
+        var digest: (String, Bool)?
         var exp = ExpireOption()
         var i = 3
         var sawExpire = false
         while i < a.count {
             let o = Arg.upper(a[i])
             switch o {
-            case "NX" where !xx && ifEqual == nil && ifNotEqual == nil: nx = true
-            case "XX" where !nx && ifEqual == nil && ifNotEqual == nil: xx = true
-            case "IFEQ" where !nx && !xx && ifEqual == nil && ifNotEqual == nil && i + 1 < a.count:
+            case "NX" where !xx && ifEqual == nil && ifNotEqual == nil && digest == nil: nx = true
+            case "XX" where !nx && ifEqual == nil && ifNotEqual == nil && digest == nil: xx = true
+            case "IFEQ" where !nx && !xx && ifEqual == nil && ifNotEqual == nil && digest == nil && i + 1 < a.count:
                 ifEqual = a[i + 1]
                 i += 1
-            case "IFNE" where !nx && !xx && ifEqual == nil && ifNotEqual == nil && i + 1 < a.count:
+            case "IFNE" where !nx && !xx && ifEqual == nil && ifNotEqual == nil && digest == nil && i + 1 < a.count:
                 ifNotEqual = a[i + 1]
+                i += 1
+            case "IFDEQ" where !nx && !xx && ifEqual == nil && ifNotEqual == nil && digest == nil && i + 1 < a.count,
+                 "IFDNE" where !nx && !xx && ifEqual == nil && ifNotEqual == nil && digest == nil && i + 1 < a.count:
+                digest = (String(decoding: a[i + 1], as: UTF8.self).lowercased(), o == "IFDEQ")
                 i += 1
             case "GET": get = true
             case "KEEPTTL" where !sawExpire: exp.keepTTL = true
@@ -129,6 +139,14 @@ extension ApplyContext {
             guard present, try string(a[1]) == v else { return }
         }
         if let v = ifNotEqual, present, try string(a[1]) == v { return }
+        if let (d, mustMatch) = digest {
+            if mustMatch && !present { return }
+            // The digest's length is checked only for a key that exists (t_string.c `validateHexDigest`).
+            if present, let current = try string(a[1]) {
+                guard d.utf8.count == 16 else { throw ApplyError("must be exactly 16 hexadecimal characters") }
+                if (XXH3.redisDigest(current) == d) != mustMatch { return }
+            }
+        }
         put(a[1], .string(a[2]), keepTTL: exp.keepTTL)
         if let at = exp.atMs { ks[db, a[1]]?.expireAtMs = at }
     }
