@@ -135,9 +135,10 @@ extension LinkDriver {
             }
             do {
                 try store.markReceived(w, verified: verifiedEarly)
-            } catch let e as StoreError where e.code == .snapshotMismatch {
-                // The payload's AUX is not the +FULLRESYNC position (the store refused it, unchanged): as a
-                // corrupt transfer, drop it and let the master send a new one.
+            } catch let e as StoreError where e.code == .snapshotMismatch || e.code == .badSnapshot {
+                // The payload's AUX is not the +FULLRESYNC position, or the payload is not an RDB whose header
+                // and AUX can be read (checked here when verification has not reached a verdict yet): the
+                // store refused it, unchanged. As a corrupt transfer, drop it and let the master send a new one.
                 w.abort()
                 return .rejected("\(e)")
             }

@@ -179,6 +179,26 @@ struct LinkDriverTests {
         try rig.shutdown()
     }
 
+    @Test("a payload that is not an RDB, with no verdict yet (--verify none), is dropped like a corrupt one, never fatal")
+    func notAnRDBWithoutVerification() throws {
+        let rig = try DriverRig(verifyDepth: nil)
+        _ = try rig.startAndHandshake()
+        for payload in [Array("HELLO WORLD this is not an RDB file".utf8), [], Array("REDIS00".utf8)] {
+            try rig.master(Array("+FULLRESYNC \(masterID) 9\r\n$\(payload.count)\r\n".utf8) + payload)
+            #expect(rig.store.position == nil)
+            #expect(!rig.channel.isActive)
+            let before = rig.channels.count
+            rig.advance(seconds: 1)
+            #expect(rig.channels.count == before + 1, "the driver reconnects instead of stopping")
+            #expect(try rig.handshake().suffix(command("PSYNC", "?", "-1").count) == ArraySlice(command("PSYNC", "?", "-1")))
+        }
+        // A good transfer after the bad ones is published.
+        let rdb = tinyRDB(replid: masterID, offset: 9)
+        try rig.master(Array("+FULLRESYNC \(masterID) 9\r\n$\(rdb.count)\r\n".utf8) + rdb)
+        #expect(rig.store.position?.offset == 9)
+        try rig.shutdown()
+    }
+
     @Test("a lost connection reconnects with PSYNC from the log's end; +CONTINUE appends on")
     func reconnectContinue() throws {
         let rig = try DriverRig()
