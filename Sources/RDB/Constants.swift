@@ -100,8 +100,10 @@ public enum RDBModuleOpcode: UInt64, CaseIterable, Sendable {
 public enum RDBVersion {
     /// Oldest version ever written (`REDIS0001`, Redis <= 2.2).
     public static let oldest = 1
-    /// Newest Redis version read (Redis 8.6 writes 13).
-    public static let newestRedis = 13
+    /// Newest Redis version read (Redis 8.6 writes 13, Redis 8.10 writes 15). RDB 14 and 15 add types only
+    /// (streams with NACKed entries, arrays, hash templates, GCRA: rdb.h 26-33 and opcode 242); the loader
+    /// is driven by the type byte, so the older types read as before, and a new one is an error naming it.
+    public static let newestRedis = 15
     /// Valkey 9.0 writes `VALKEY080`; 9.2-dev writes 81.
     public static let valkeyFirst = 80
     public static let valkeyNewest = 81

@@ -107,7 +107,7 @@ struct ConstantsPinTests {
     @Test("versions, magics and the hash field expiry range")
     func versionPins() {
         #expect(RDBVersion.oldest == 1)
-        #expect(RDBVersion.newestRedis == 13)        // Redis 8.6 RDB_VERSION
+        #expect(RDBVersion.newestRedis == 15)        // Redis 8.10 RDB_VERSION (8.6: 13)
         #expect(RDBVersion.valkeyFirst == 80)        // Valkey 9.0 RDB_VERSION ("VALKEY080")
         #expect(RDBVersion.valkeyNewest == 81)       // Valkey 9.2-dev
         #expect(RDBVersion.firstWithChecksum == 5)   // CRC-64 trailer since RDB 5 (Redis 2.6)

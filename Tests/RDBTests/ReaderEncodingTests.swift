@@ -428,10 +428,23 @@ import TestSupport
         #expect(readError(stream(makeListpack([])))?.code == .stream)
     }
 
+    /// RDB 14 and 15 (Redis 8.10): the older types read as before; the new ones (type 27, streams with a NACK
+    /// zone; 28 arrays; 29-32 hash templates; 33 GCRA) are an error naming the type.
+    @Test func rdb15ReadsTheOlderTypesAndNamesTheNewOnes() throws {
+        for version in [14, 15] {
+            var b = RDBBuilder(version: version); b.key(0, "k"); b.str("v")
+            let records = try readRecords(b.finished())
+            #expect(records.contains { if case .entry = $0 { return true } else { return false } }, "RDB \(version)")
+        }
+        var s = RDBBuilder(version: 15); s.key(27, "st"); s.len(0)
+        let e = readError(s.finished())
+        #expect(e?.description.contains("type 27") == true, "\(String(describing: e))")
+    }
+
     // MARK: Rejections
 
     @Test func clearRejections() {
-        #expect(readError(Array("REDIS0014".utf8) + [255])?.code == .unsupportedVersion)
+        #expect(readError(Array("REDIS0016".utf8) + [255])?.code == .unsupportedVersion)
         #expect(readError(Array("REDIS0000".utf8) + [255])?.code == .unsupportedVersion)
         #expect(readError(Array("VALKEY079".utf8) + [255])?.code == .unsupportedVersion)
         #expect(readError(Array("RODIS0009".utf8) + [255])?.code == .badMagic)
