@@ -49,12 +49,13 @@ struct MemoryCommand: ParsableCommand {
             filter.observe(record)
             guard case .entry(let e) = record else { return }
             if !filter.isEmpty && !filter.accepts(e) { return }
-            let u = report.add(e, lent: arena)
-            if streamAll {
-                row(out, u, first: first)
-                first = false
-                try out.flushIfNeeded()
+            guard streamAll else {
+                report.account(e, lent: arena)
+                return
             }
+            row(out, report.add(e, lent: arena), first: first)
+            first = false
+            try out.flushIfNeeded()
         }
         if let error = outcome.error {
             try? out.flush()

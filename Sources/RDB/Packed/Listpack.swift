@@ -234,7 +234,7 @@ struct ListpackBuilder {
 /// memory estimates.
 public enum ListpackEntrySize {
     /// An integer entry: 7-bit uint, 13/16/24/32-bit or 64-bit int (the back-length is always 1 byte).
-    @inline(__always) public static func integer(_ v: Int64) -> Int {
+    @inlinable @inline(__always) public static func integer(_ v: Int64) -> Int {
         let enc: Int
         if v >= 0 && v <= 127 { enc = 1 }
         else if v >= -4096 && v <= 4095 { enc = 2 }
@@ -246,13 +246,13 @@ public enum ListpackEntrySize {
     }
 
     /// A string entry of `length` bytes: 6-bit, 12-bit or 32-bit length encoding, then the back-length.
-    @inline(__always) public static func string(length: Int) -> Int {
+    @inlinable @inline(__always) public static func string(length: Int) -> Int {
         let l = (length < 64 ? 1 : (length < 4096 ? 2 : 5)) + length
         return l + backlen(l)
     }
 
     /// Bytes of the back-length that follows an entry whose encoding plus data is `l` bytes.
-    @inline(__always) public static func backlen(_ l: Int) -> Int {
+    @inlinable @inline(__always) public static func backlen(_ l: Int) -> Int {
         if l <= 127 { return 1 }
         if l < 16383 { return 2 }
         if l < 2_097_151 { return 3 }

@@ -154,7 +154,8 @@ enum PackedSize {
         let e = Int(a.exponent)  // a = m * 2^(e - 52), m in [2^52, 2^53)
         let m = UInt64(a.significandBitPattern) | (1 << 52)
         let shift = 52 - e  // 0...66 in this range
-        var x = Int(log10(a).rounded(.down))  // the decimal exponent, corrected below when off by one
+        // The decimal exponent from the binary one (log10(2) = 0.30103), corrected below when off by one.
+        var x = Int((Double(e) * 0.301_029_995_663_981_2).rounded(.down))
         var q: UInt64 = 0
         var round = false
         for _ in 0..<3 {

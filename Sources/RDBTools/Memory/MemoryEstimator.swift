@@ -34,23 +34,36 @@ public enum MemoryEstimator {
         switch a.kind {
         case .none: return usage(of: entry)
         case .string: return key + string(a[0])
-        case .list: return key + list(ArenaElements(a, first: 0, stride: 1, count: a.count))
-        case .set:
-            if entry.rdbType == RDBType.setIntset.rawValue, a.count > 0, a.count <= 512,
-               let lo = PackedSize.integerValue(a[0]), let hi = PackedSize.integerValue(a[a.count &- 1]) {
-                // The reader checked the intset strictly ascending: its first and last members bound the
-                // width `PackedSize.intset` would find by parsing every member back from text.
-                let width = lo < Int64(Int32.min) || hi > Int64(Int32.max) ? 8
-                    : lo < Int64(Int16.min) || hi > Int64(Int16.max) ? 4 : 2
-                return key + AllocatorModel.robj + AllocatorModel.jemalloc(8 + a.count * width)
+        default: break
+        }
+        let n = a.count
+        // One view of the arena for the whole value: element reads need no array accesses through the class.
+        guard n > 0, let base = a[0].baseAddress else { return usage(of: entry) }
+        return a.starts.withUnsafeBufferPointer { starts -> Int in
+            func view(first: Int, stride: Int, count: Int) -> ArenaElements {
+                ArenaElements(base: base, starts: starts, first: first, stride: stride, count: count)
             }
-            return key + set(ArenaElements(a, first: 0, stride: 1, count: a.count))
-        case .sortedSet:
-            let scores = a.scores
-            return key + sortedSet(ArenaElements(a, first: 0, stride: 1, count: a.count)) { scores[$0] }
-        case .hash:
-            let n = a.count / 2
-            return key + hash(ArenaElements(a, first: 0, stride: 2, count: n), ArenaElements(a, first: 1, stride: 2, count: n))
+            switch a.kind {
+            case .list: return key + list(view(first: 0, stride: 1, count: n))
+            case .set:
+                if entry.rdbType == RDBType.setIntset.rawValue, n <= 512,
+                   let lo = PackedSize.integerValue(a[0]), let hi = PackedSize.integerValue(a[n &- 1]) {
+                    // The reader checked the intset strictly ascending: its first and last members bound the
+                    // width `PackedSize.intset` would find by parsing every member back from text.
+                    let width = lo < Int64(Int32.min) || hi > Int64(Int32.max) ? 8
+                        : lo < Int64(Int16.min) || hi > Int64(Int16.max) ? 4 : 2
+                    return key + AllocatorModel.robj + AllocatorModel.jemalloc(8 + n * width)
+                }
+                return key + set(view(first: 0, stride: 1, count: n))
+            case .sortedSet:
+                return a.scores.withUnsafeBufferPointer { scores in
+                    key + sortedSet(view(first: 0, stride: 1, count: n)) { scores[$0] }
+                }
+            case .hash:
+                return key + hash(view(first: 0, stride: 2, count: n / 2), view(first: 1, stride: 2, count: n / 2))
+            case .none, .string:
+                return usage(of: entry)
+            }
         }
     }
 
@@ -225,18 +238,21 @@ struct HashFieldElements: MemoryElements {
     }
 }
 
-/// Elements `first`, `first + stride`, ... of an arena (hash fields: stride 2).
+/// Elements `first`, `first + stride`, ... of an arena (hash fields: stride 2), read through its buffer and
+/// `starts` directly.
 struct ArenaElements: MemoryElements {
-    let arena: RDBValueArena
+    let base: UnsafeRawPointer
+    let starts: UnsafeBufferPointer<Int>
     let first: Int
     let stride: Int
     let count: Int
-    init(_ arena: RDBValueArena, first: Int, stride: Int, count: Int) {
-        self.arena = arena
-        self.first = first
-        self.stride = stride
-        self.count = count
+    @inline(__always) func length(_ i: Int) -> Int {
+        let j = first &+ i &* stride
+        return starts[j &+ 1] &- starts[j]
     }
-    @inline(__always) func length(_ i: Int) -> Int { arena.length(first &+ i &* stride) }
-    @inline(__always) func withBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R { body(arena[first &+ i &* stride]) }
+    @inline(__always) func withBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        let j = first &+ i &* stride
+        let s = starts[j]
+        return body(UnsafeRawBufferPointer(start: base + s, count: starts[j &+ 1] &- s))
+    }
 }

@@ -19,13 +19,42 @@ public final class MemoryReport {
 
     public let top: Int
     public let separator: Bytes?
-    public private(set) var keys = 0
-    public private(set) var totalBytes = 0
-    public private(set) var byType: [String: Sum] = [:]
-    public private(set) var byDB: [Int: Sum] = [:]
-    public private(set) var byPrefix: [Bytes: Sum] = [:]
+    @exclusivity(unchecked) public private(set) var keys = 0
+    @exclusivity(unchecked) public private(set) var totalBytes = 0
+    /// Sums of the built-in types, indexed by `typeIndex`; module types by name in `moduleSums`.
+    @exclusivity(unchecked) private var typeSums = [Sum](repeating: Sum(), count: MemoryReport.typeNames.count)
+    @exclusivity(unchecked) private var moduleSums: [String: Sum] = [:]
+    /// Sums of databases 0..<`dbSums.count` (grown as seen); larger numbers in `otherDBSums`.
+    @exclusivity(unchecked) private var dbSums: [Sum] = []
+    @exclusivity(unchecked) private var otherDBSums: [Int: Sum] = [:]
+    @exclusivity(unchecked) private var prefixSums = PrefixSums()
     /// Min-heap of the `top` largest keys.
-    private var heap: [KeyUsage] = []
+    @exclusivity(unchecked) private var heap: [KeyUsage] = []
+
+    static let typeNames = ["string", "list", "set", "zset", "hash", "stream"]
+    /// Databases numbered below this are summed in an array.
+    static let arrayDBs = 1024
+
+    /// Sums by type name (`RDBValue.typeName`: module values by module name).
+    public var byType: [String: Sum] {
+        var out = moduleSums
+        for (i, s) in typeSums.enumerated() where s.keys > 0 { out[Self.typeNames[i], default: Sum()].merge(s) }
+        return out
+    }
+
+    /// Sums by key prefix (with `separator`).
+    public var byPrefix: [Bytes: Sum] {
+        var out: [Bytes: Sum] = [:]
+        out.reserveCapacity(prefixSums.names.count)
+        for (i, name) in prefixSums.names.enumerated() { out[name] = prefixSums.sums[i] }
+        return out
+    }
+
+    public var byDB: [Int: Sum] {
+        var out = otherDBSums
+        for (db, s) in dbSums.enumerated() where s.keys > 0 { out[db] = s }
+        return out
+    }
 
     /// `top`: how many of the largest keys to keep (0: none); `separator`: sum by the key up to and including its
     /// first occurrence (keys without it sum under their whole name); nil: no prefix sums.
@@ -36,31 +65,85 @@ public final class MemoryReport {
 
     /// Adds one key; returns its estimate.
     @discardableResult
-    public func add(_ e: RDBEntry) -> KeyUsage { add(e, bytes: MemoryEstimator.usage(of: e)) }
+    public func add(_ e: RDBEntry) -> KeyUsage {
+        let bytes = MemoryEstimator.usage(of: e)
+        account(e, bytes: bytes)
+        return KeyUsage(db: e.db, key: e.key, type: e.value.typeName, bytes: bytes, ordinal: keys &- 1)
+    }
 
     /// Adds a key read by `RDBReader.next(lendingInto:)`, whose value is lent in `lent`.
     @discardableResult
-    public func add(_ e: RDBEntry, lent: RDBValueArena) -> KeyUsage { add(e, bytes: MemoryEstimator.usage(of: e, lent: lent)) }
+    public func add(_ e: RDBEntry, lent: RDBValueArena) -> KeyUsage {
+        let bytes = MemoryEstimator.usage(of: e, lent: lent)
+        account(e, bytes: bytes)
+        return KeyUsage(db: e.db, key: e.key, type: e.value.typeName, bytes: bytes, ordinal: keys &- 1)
+    }
 
-    private func add(_ e: RDBEntry, bytes: Int) -> KeyUsage {
-        let usage = KeyUsage(db: e.db, key: e.key, type: e.value.typeName, bytes: bytes, ordinal: keys)
-        keys += 1
-        totalBytes += usage.bytes
-        byType[usage.type, default: Sum()].add(usage.bytes)
-        byDB[e.db, default: Sum()].add(usage.bytes)
-        if let separator { byPrefix[Self.prefix(e.key, separator), default: Sum()].add(usage.bytes) }
-        if top > 0 { push(usage) }
-        return usage
+    /// Like `add(_:lent:)` without building the key's `KeyUsage` (nothing is allocated per key unless it
+    /// enters the top N or starts a new prefix); returns the estimate.
+    @discardableResult
+    public func account(_ e: RDBEntry, lent: RDBValueArena) -> Int {
+        let bytes = MemoryEstimator.usage(of: e, lent: lent)
+        account(e, bytes: bytes)
+        return bytes
+    }
+
+    private func account(_ e: RDBEntry, bytes: Int) {
+        let ordinal = keys
+        keys &+= 1
+        totalBytes &+= bytes
+        if let t = Self.typeIndex(e.value) {
+            typeSums[t].add(bytes)
+        } else {
+            moduleSums[e.value.typeName, default: Sum()].add(bytes)
+        }
+        if e.db >= 0 && e.db < Self.arrayDBs {
+            if e.db >= dbSums.count { dbSums.append(contentsOf: repeatElement(Sum(), count: e.db + 1 - dbSums.count)) }
+            dbSums[e.db].add(bytes)
+        } else {
+            otherDBSums[e.db, default: Sum()].add(bytes)
+        }
+        if let separator { addPrefix(e.key, separator, bytes) }
+        // A key enters the heap when it is not full, or beats its smallest (ties keep the earlier key: `less`).
+        if top > 0 && (heap.count < top || heap[0].bytes < bytes) {
+            push(KeyUsage(db: e.db, key: e.key, type: e.value.typeName, bytes: bytes, ordinal: ordinal))
+        }
+    }
+
+    @inline(__always)
+    static func typeIndex(_ v: RDBValue) -> Int? {
+        switch v {
+        case .string: return 0
+        case .list: return 1
+        case .set: return 2
+        case .sortedSet: return 3
+        case .hash: return 4
+        case .stream: return 5
+        case .module: return nil
+        }
+    }
+
+    private func addPrefix(_ key: Bytes, _ sep: Bytes, _ bytes: Int) {
+        let end = Self.prefixEnd(key, sep)
+        key.withUnsafeBytes { prefixSums.add(UnsafeRawBufferPointer(rebasing: $0[0..<end]), bytes) }
+    }
+
+    /// The end of `key`'s prefix: just past the first `sep`, or the whole key.
+    static func prefixEnd(_ key: Bytes, _ sep: Bytes) -> Int {
+        let n = sep.count
+        guard n > 0, key.count >= n else { return key.count }
+        let first = sep[0]
+        var i = 0
+        while i + n <= key.count {
+            if key[i] == first && (n == 1 || key[i..<(i + n)].elementsEqual(sep)) { return i + n }
+            i += 1
+        }
+        return key.count
     }
 
     static func prefix(_ key: Bytes, _ sep: Bytes) -> Bytes {
-        guard !sep.isEmpty, key.count >= sep.count else { return key }
-        var i = 0
-        while i + sep.count <= key.count {
-            if key[i] == sep[0] && key[i..<(i + sep.count)].elementsEqual(sep) { return Array(key[0..<(i + sep.count)]) }
-            i += 1
-        }
-        return key
+        let end = prefixEnd(key, sep)
+        return end == key.count ? key : Array(key[0..<end])
     }
 
     /// The largest keys, largest first.
@@ -99,8 +182,62 @@ public final class MemoryReport {
 }
 
 extension MemoryReport.Sum {
+    @inline(__always)
     mutating func add(_ bytes: Int) {
-        keys += 1
-        self.bytes += bytes
+        keys &+= 1
+        self.bytes &+= bytes
+    }
+
+    mutating func merge(_ o: Self) {
+        keys += o.keys
+        bytes += o.bytes
+    }
+}
+
+/// Sums by prefix in an open-addressing table looked up by the prefix's bytes in place (the key's own
+/// storage): one array is allocated per distinct prefix, none per key.
+struct PrefixSums {
+    private(set) var names: [Bytes] = []
+    private(set) var sums: [MemoryReport.Sum] = []
+    private var hashes: [UInt64] = []
+    /// Entry index + 1 per slot (0: empty); a power of two, at most half full.
+    private var slots = [Int32](repeating: 0, count: 64)
+
+    /// FNV-1a, 64-bit.
+    @inline(__always)
+    static func hash(_ p: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in p { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h ^ (h >> 29)
+    }
+
+    mutating func add(_ p: UnsafeRawBufferPointer, _ bytes: Int) {
+        let h = Self.hash(p)
+        let mask = slots.count - 1
+        var s = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let e = Int(slots[s])
+            if e == 0 { break }
+            if hashes[e - 1] == h && names[e - 1].withUnsafeBytes({ $0.elementsEqual(p) }) {
+                sums[e - 1].add(bytes)
+                return
+            }
+            s = (s + 1) & mask
+        }
+        names.append(Bytes(p))
+        hashes.append(h)
+        sums.append(MemoryReport.Sum(keys: 1, bytes: bytes))
+        slots[s] = Int32(names.count)
+        if names.count * 2 > slots.count { rehash(slots.count * 2) }
+    }
+
+    private mutating func rehash(_ capacity: Int) {
+        slots = [Int32](repeating: 0, count: capacity)
+        let mask = capacity - 1
+        for (i, h) in hashes.enumerated() {
+            var s = Int(truncatingIfNeeded: h) & mask
+            while slots[s] != 0 { s = (s + 1) & mask }
+            slots[s] = Int32(i + 1)
+        }
     }
 }
