@@ -45,6 +45,7 @@ struct MemoryCommand: ParsableCommand {
         if streamAll { header(out) }
         var filter = filters.keyFilter
         let arena = RDBValueArena()
+        arena.summarizesIntsets = true  // the estimate needs an intset's count and extremes only
         let outcome = try RDBFileScan.scan(path: file, options: reader.readerOptions(), lending: arena) { record in
             filter.observe(record)
             guard case .entry(let e) = record else { return }

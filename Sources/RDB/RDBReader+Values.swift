@@ -203,6 +203,23 @@ extension RDBReader {
     func readIntsetSet(_ a: RDBValueArena) throws {
         let keep = a.keepsBytes
         var n = 0
+        if keep && a.summarizesIntsets {
+            var lo = Int64.max
+            var hi = Int64.min
+            try withString { blob, base in
+                try walkIntset(blob, base: base) { v in
+                    n += 1
+                    lo = min(lo, v)
+                    hi = max(hi, v)
+                }
+                if n > RDBValueArena.summarizedIntsetLimit {
+                    try walkIntset(blob, base: base) { v in a.append(int: v) }  // validated by the first walk
+                }
+            }
+            if n > 0 && n <= RDBValueArena.summarizedIntsetLimit { a.intsetSummary = (n, lo, hi) }
+            valueCount = n
+            return
+        }
         try withString { blob, base in
             try walkIntset(blob, base: base) { v in
                 n += 1

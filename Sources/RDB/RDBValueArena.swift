@@ -40,6 +40,14 @@ public final class RDBValueArena {
     @exclusivity(unchecked) public internal(set) var fieldExpiries: [Int64] = []
     /// Whether some hash field has a TTL.
     @exclusivity(unchecked) public internal(set) var hasFieldExpiries = false
+    /// Set by a consumer that needs only an intset's size (`rdb memory`): a SET_INTSET of at most
+    /// `summarizedIntsetLimit` members is then lent as `intsetSummary`, with no elements (no member is
+    /// written out as text). Larger intsets are lent member by member as usual.
+    @exclusivity(unchecked) public var summarizesIntsets = false
+    /// The member count, smallest and largest member of the intset lent in summary (nil otherwise).
+    @exclusivity(unchecked) public internal(set) var intsetSummary: (count: Int, min: Int64, max: Int64)?
+    /// The most members an intset lent in summary has (Redis 7's `set-max-intset-entries` default).
+    public static let summarizedIntsetLimit = 512
     /// false while the reader only validates (`decodeValues == false`): appends only count.
     @exclusivity(unchecked) var keepsBytes = true
 
@@ -100,6 +108,7 @@ public final class RDBValueArena {
         if !scores.isEmpty { scores.removeAll(keepingCapacity: scores.capacity <= keptElements) }
         if !fieldExpiries.isEmpty { fieldExpiries.removeAll(keepingCapacity: fieldExpiries.capacity <= keptElements) }
         hasFieldExpiries = false
+        intsetSummary = nil
     }
 
     /// Room for `n` more bytes; returns where they go.

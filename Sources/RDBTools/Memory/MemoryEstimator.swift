@@ -36,6 +36,9 @@ public enum MemoryEstimator {
         case .string: return key + string(a[0])
         default: break
         }
+        if a.kind == .set, let s = a.intsetSummary {
+            return key + intset(count: s.count, min: s.min, max: s.max)
+        }
         let n = a.count
         // One view of the arena for the whole value: element reads need no array accesses through the class.
         guard n > 0, let base = a[0].baseAddress else { return usage(of: entry) }
@@ -50,9 +53,7 @@ public enum MemoryEstimator {
                    let lo = PackedSize.integerValue(a[0]), let hi = PackedSize.integerValue(a[n &- 1]) {
                     // The reader checked the intset strictly ascending: its first and last members bound the
                     // width `PackedSize.intset` would find by parsing every member back from text.
-                    let width = lo < Int64(Int32.min) || hi > Int64(Int32.max) ? 8
-                        : lo < Int64(Int16.min) || hi > Int64(Int16.max) ? 4 : 2
-                    return key + AllocatorModel.robj + AllocatorModel.jemalloc(8 + n * width)
+                    return key + intset(count: n, min: lo, max: hi)
                 }
                 return key + set(view(first: 0, stride: 1, count: n))
             case .sortedSet:
@@ -65,6 +66,13 @@ public enum MemoryEstimator {
                 return usage(of: entry)
             }
         }
+    }
+
+    /// An intset (`intset.c`: 8-byte header, 2/4/8 bytes per member as its extremes need) in a 16-byte robj.
+    static func intset(count: Int, min lo: Int64, max hi: Int64) -> Int {
+        let width = lo < Int64(Int32.min) || hi > Int64(Int32.max) ? 8
+            : lo < Int64(Int16.min) || hi > Int64(Int16.max) ? 4 : 2
+        return AllocatorModel.robj + AllocatorModel.jemalloc(8 + count * width)
     }
 
     public static func value(_ v: RDBValue, serializedSize: Int = 0) -> Int {
