@@ -64,12 +64,18 @@ public struct KeyspaceLoader {
     /// (`consume(_:lent:)`), and the keys go into their databases on a second thread
     /// (`KeyspaceInsertQueue`) while the reader parses on. The result and the errors are those of
     /// `consume(_:)` of each `next()` record, in file order.
-    public static func load<S: ByteSource>(_ reader: RDBReader<S>) throws -> KeyspaceLoader {
+    /// - Parameter proceed: called every `checkEvery` records (progress, a stop request); when it returns
+    ///   false the load stops and throws `CancellationError`.
+    public static func load<S: ByteSource>(_ reader: RDBReader<S>, checkEvery: Int = 512,
+                                           proceed: () -> Bool = { true }) throws -> KeyspaceLoader {
         var l = KeyspaceLoader()
         let arena = RDBValueArena()
         let inserts = KeyspaceInsertQueue()
+        var records = 0
         do {
             while let r = try reader.next(lendingInto: arena) {
+                records += 1
+                if records % checkEvery == 0, !proceed() { throw CancellationError() }
                 if case .entry(let e) = r {
                     let entry = arena.kind != .none ? l.lentEntry(e, arena)
                         : KeyEntry(value: Value(loading: e.value), expireAtMs: e.expireAtMs,

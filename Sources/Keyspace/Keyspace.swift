@@ -131,6 +131,15 @@ public struct Keyspace: Sendable, Equatable {
         return false
     }
 
+    /// Runs `body` on database `db` taken out of the keyspace (so it is uniquely referenced and each
+    /// change is one trie walk, with no lookup of the database per key), then puts it back (dropped when
+    /// empty). For runs of changes to one database (loading a file).
+    mutating func withDatabase<T>(_ db: Int, _ body: (inout Database) throws -> T) rethrows -> T {
+        var d = databases.removeValue(forKey: db) ?? Database()
+        defer { databases[db] = d.isEmpty ? nil : d }
+        return try body(&d)
+    }
+
     /// Replaces a whole database (nil or empty: none).
     public mutating func setDatabase(_ db: Int, _ keys: Database?) {
         databases[db] = (keys?.isEmpty ?? true) ? nil : keys
@@ -138,14 +147,29 @@ public struct Keyspace: Sendable, Equatable {
 
     public mutating func removeAllDatabases() { databases = [:] }
 
-    /// Applies `body` to the entry of `key` in place (no copy of the value when uniquely referenced).
+    /// Applies `body` to the entry of `key` in place: one hash of the key and one walk of the trie (the
+    /// trie's in-place accessor moves the entry out, so its value is uniquely referenced inside `body`, and
+    /// writes back, inserts or removes what `body` leaves, without hashing again). Setting nil removes the
+    /// key; a database left empty is dropped. The way for a command to look at a key and then change it.
     @discardableResult
     mutating func modify<T>(_ db: Int, _ key: Bytes, _ body: (inout KeyEntry?) throws -> T) rethrows -> T {
-        var dbv = databases.removeValue(forKey: db) ?? Database()
-        defer { if !dbv.isEmpty { databases[db] = dbv } }
-        var entry = dbv.removeValue(forKey: key)
-        defer { if let e = entry { dbv[key] = e } }
-        return try body(&entry)
+        var emptied = false
+        defer { if emptied { databases[db] = nil } }
+        return try Self.modify(&databases[db, default: Database()], key, emptied: &emptied, body)
+    }
+
+    private static func modify<T>(_ d: inout Database, _ key: Bytes, emptied: inout Bool,
+                                  _ body: (inout KeyEntry?) throws -> T) rethrows -> T {
+        defer { emptied = d.isEmpty }
+        return try body(&d[key])
+    }
+
+    /// Removes `key`; whether it was there (one walk).
+    mutating func remove(_ db: Int, _ key: Bytes) -> Bool {
+        guard databases[db] != nil else { return false }
+        let old = databases[db]!.removeValue(forKey: key)
+        if databases[db]!.isEmpty { databases[db] = nil }
+        return old != nil
     }
 
     // MARK: Functions

@@ -54,10 +54,21 @@ final class KeyspaceInsertQueue {
         batch.reserveCapacity(batchSize)
         let box = shared
         queue.async {
-            if box.error == nil {
-                for p in work where !box.keyspace.insertNew(db: p.db, key: p.key, p.entry) {
-                    box.error = KeyspaceLoadError(message: "duplicate key", db: p.db, key: p.key, offset: p.offset)
-                    break
+            // Runs of keys of one database (a file holds each database's keys together) go in with the
+            // database taken out once per run.
+            var i = 0
+            while box.error == nil && i < work.count {
+                let db = work[i].db
+                box.keyspace.withDatabase(db) { d in
+                    while i < work.count && work[i].db == db {
+                        let p = work[i]
+                        if let old = d.updateValue(p.entry, forKey: p.key) {
+                            d[p.key] = old
+                            box.error = KeyspaceLoadError(message: "duplicate key", db: p.db, key: p.key, offset: p.offset)
+                            return
+                        }
+                        i += 1
+                    }
                 }
             }
             box.free.signal()

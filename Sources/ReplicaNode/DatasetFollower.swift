@@ -353,20 +353,17 @@ public final class DatasetFollower: @unchecked Sendable {
         defer { file.close() }
         let source = CountingByteSource(FileByteSource(file: file))
         let reader = RDBReader(source: source, fileName: path)
-        var loader = KeyspaceLoader()
-        let arena = RDBValueArena()
-        var records = 0
+        // Values are built from the reader's lent bytes, keys inserted on a second thread meanwhile.
+        let loader: KeyspaceLoader
         do {
-            while let r = try reader.next(lendingInto: arena) {
-                try loader.consume(r, lent: arena)
-                if case .eof = r { break }
-                records += 1
-                if records % 512 == 0 {
-                    if shouldStop || !isCurrent(lineage) { return .superseded }
-                    setState(DatasetState(phase: .loading, processedBytes: source.count, totalBytes: total(snapshot),
-                                          snapshot: snapshot.file), phaseChanged: false)
-                }
+            loader = try KeyspaceLoader.load(reader, checkEvery: 512) {
+                if shouldStop || !isCurrent(lineage) { return false }
+                setState(DatasetState(phase: .loading, processedBytes: source.count, totalBytes: total(snapshot),
+                                      snapshot: snapshot.file), phaseChanged: false)
+                return true
             }
+        } catch is CancellationError {
+            return .superseded
         } catch {
             return .failed("\(error)")
         }

@@ -84,13 +84,15 @@ extension ApplyContext {
             (when, o) = when.addingReportingOverflow(nowMs)
             guard !o else { throw ApplyError("invalid expire time") }
         }
-        guard let e = entry(a[1]) else { return }
-        let current = e.expireAtMs
-        if nx && current != nil { return }
-        if xx && current == nil { return }
-        if gt && (current == nil || when <= current!) { return }
-        if lt && current != nil && when >= current! { return }
-        ks[db, a[1]]?.expireAtMs = when
+        ks.modify(db, a[1]) { slot in
+            guard slot != nil else { return }
+            let current = slot!.expireAtMs
+            if nx && current != nil { return }
+            if xx && current == nil { return }
+            if gt && (current == nil || when <= current!) { return }
+            if lt && current != nil && when >= current! { return }
+            slot!.expireAtMs = when
+        }
     }
 
     mutating func renameCommand(_ a: [Bytes], nx: Bool) throws {

@@ -133,23 +133,36 @@ extension ApplyContext {
             }
             i += 1
         }
-        if get { _ = try string(a[1]) }
-        let present = exists(a[1])
-        if (nx && present) || (xx && !present) { return }
-        if let v = ifEqual {
-            guard present, try string(a[1]) == v else { return }
+        // Unconditional (the common case): one insert-or-replace, no lookup first.
+        if !get && !nx && !xx && ifEqual == nil && ifNotEqual == nil && digest == nil && !exp.keepTTL {
+            ks[db, a[1]] = KeyEntry(value: .string(a[2]), expireAtMs: exp.atMs)
+            return
         }
-        if let v = ifNotEqual, present, try string(a[1]) == v { return }
-        if let (d, mustMatch) = digest {
-            if mustMatch && !present { return }
-            // The digest's length is checked only for a key that exists (t_string.c `validateHexDigest`).
-            if present, let current = try string(a[1]) {
-                guard d.utf8.count == 16 else { throw ApplyError("must be exactly 16 hexadecimal characters") }
-                if (XXH3.redisDigest(current) == d) != mustMatch { return }
+        // Otherwise one walk: the conditions look at the entry in place, then replace it.
+        try ks.modify(db, a[1]) { slot in
+            // GET, IFEQ, IFNE, IFDEQ and IFDNE refuse a key of another type (WRONGTYPE), as `string` does.
+            func current() throws -> Bytes? {
+                guard let e = slot else { return nil }
+                guard case .string(let s) = e.value else { throw ApplyError.wrongType }
+                return s
             }
+            if get { _ = try current() }
+            let present = slot != nil
+            if (nx && present) || (xx && !present) { return }
+            if let v = ifEqual {
+                guard present, try current() == v else { return }
+            }
+            if let v = ifNotEqual, present, try current() == v { return }
+            if let (d, mustMatch) = digest {
+                if mustMatch && !present { return }
+                // The digest's length is checked only for a key that exists (t_string.c `validateHexDigest`).
+                if present, let value = try current() {
+                    guard d.utf8.count == 16 else { throw ApplyError("must be exactly 16 hexadecimal characters") }
+                    if (XXH3.redisDigest(value) == d) != mustMatch { return }
+                }
+            }
+            slot = KeyEntry(value: .string(a[2]), expireAtMs: exp.atMs ?? (exp.keepTTL ? slot?.expireAtMs : nil))
         }
-        put(a[1], .string(a[2]), keepTTL: exp.keepTTL)
-        if let at = exp.atMs { ks[db, a[1]]?.expireAtMs = at }
     }
 
     /// `MSETEX numkeys key value [key value ...] [NX | XX] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL]`
@@ -222,8 +235,7 @@ extension ApplyContext {
     mutating func setexCommand(_ a: [Bytes], unitMs: Int64) throws {
         guard a.count == 4 else { throw ApplyError.arity(unitMs == 1 ? "psetex" : "setex") }
         let at = try expireArgument(unitMs == 1 ? "PX" : "EX", a[2])
-        put(a[1], .string(a[3]))
-        ks[db, a[1]]?.expireAtMs = at
+        ks[db, a[1]] = KeyEntry(value: .string(a[3]), expireAtMs: at)
     }
 
     mutating func getexCommand(_ a: [Bytes]) throws {
@@ -242,20 +254,23 @@ extension ApplyContext {
             }
             i += 1
         }
-        guard try string(a[1]) != nil else { return }
-        if let at = exp.atMs { ks[db, a[1]]?.expireAtMs = at } else if exp.persist { ks[db, a[1]]?.expireAtMs = nil }
+        guard try string(a[1]) != nil, exp.atMs != nil || exp.persist else { return }
+        ks.modify(db, a[1]) { $0?.expireAtMs = exp.atMs }
     }
 
+    /// INCRBY/DECRBY: one walk (the old value is read and replaced in place, its TTL kept).
     mutating func incrBy(_ key: Bytes, _ by: Int64) throws {
-        let old = try string(key)
-        var v: Int64 = 0
-        if let old {
-            guard let parsed = Arg.int64(old) else { throw ApplyError("value is not an integer or out of range") }
-            v = parsed
+        try ks.modify(db, key) { slot in
+            var v: Int64 = 0
+            if let e = slot {
+                guard case .string(let old) = e.value else { throw ApplyError.wrongType }
+                guard let parsed = Arg.int64(old) else { throw ApplyError("value is not an integer or out of range") }
+                v = parsed
+            }
+            let (r, o) = v.addingReportingOverflow(by)
+            guard !o else { throw ApplyError("increment or decrement would overflow") }
+            slot = KeyEntry(value: .string(Arg.text(r)), expireAtMs: slot?.expireAtMs)
         }
-        let (r, o) = v.addingReportingOverflow(by)
-        guard !o else { throw ApplyError("increment or decrement would overflow") }
-        put(key, .string(Arg.text(r)), keepTTL: true)
     }
 
     mutating func setrangeCommand(_ a: [Bytes]) throws {

@@ -71,17 +71,16 @@ extension ApplyContext {
         if let e = entry(key), !matches(e.value) { throw ApplyError.wrongType }
     }
 
-    /// Replaces `key`'s value, dropping its TTL unless `keepTTL` (Redis `setKey` / `dbAdd`).
+    /// Replaces `key`'s value, dropping its TTL unless `keepTTL` (Redis `setKey` / `dbAdd`): one walk.
     mutating func put(_ key: Bytes, _ value: Value, keepTTL: Bool = false) {
-        let ttl = keepTTL ? entry(key)?.expireAtMs : nil
-        ks[db, key] = KeyEntry(value: value, expireAtMs: ttl)
+        if keepTTL {
+            ks.modify(db, key) { $0 = KeyEntry(value: value, expireAtMs: $0?.expireAtMs) }
+        } else {
+            ks[db, key] = KeyEntry(value: value)
+        }
     }
 
-    mutating func delete(_ key: Bytes) -> Bool {
-        guard exists(key) else { return false }
-        ks[db, key] = nil
-        return true
-    }
+    mutating func delete(_ key: Bytes) -> Bool { ks.remove(db, key) }
 
     /// Stores a collection result, or deletes the key when it is empty (as every *STORE does).
     mutating func store(_ key: Bytes, _ value: Value?) {
