@@ -58,6 +58,11 @@ final class LinkDriver: @unchecked Sendable {
     /// last byte and the dataset loads from the published file.
     var verifyWhileReceiving = true
     private var backoff: Backoff
+    /// When the link last reached `connected` (loop time, ns); nil once it is lost. The backoff starts over
+    /// only after a link that stayed up for `backoffMaxMs`: a master whose stream keeps failing right after
+    /// the sync (protocol errors, each third one a new full sync and BGSAVE there) is retried ever more
+    /// slowly, up to the cap, instead of every ~100 ms.
+    private var connectedSinceNs: UInt64?
     private var reconnectTask: Scheduled<Void>?
     private var ticker: RepeatedTask?
     private(set) var stopping = false
@@ -223,6 +228,8 @@ final class LinkDriver: @unchecked Sendable {
 
     private func scheduleReconnect() {
         guard !stopping, reconnectTask == nil else { return }
+        if let since = connectedSinceNs, now() &- since >= UInt64(options.backoffMaxMs) &* 1_000_000 { backoff.reset() }
+        connectedSinceNs = nil
         let delay = backoff.nextDelayMs(random: Double.random(in: 0..<1))
         logger.notice("Retrying connection to MASTER \(options.masterAddress) in \(delay) ms (attempt \(backoff.attempt))")
         writeStateFile(link: .disconnected)
@@ -301,7 +308,7 @@ final class LinkDriver: @unchecked Sendable {
             logger.info("REPL_STATE \(from.rawValue) -> \(to.rawValue)")
             linkSinceMs = LinkDriver.unixMs()
             if to == .connected {
-                backoff.reset()
+                connectedSinceNs = now()
                 lastError = nil
             }
             writeStateFile(link: LinkDriver.followerLink(to))

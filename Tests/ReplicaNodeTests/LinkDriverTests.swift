@@ -44,14 +44,14 @@ final class DriverRig {
     let directory: String
 
     init(verifyDepth: SnapshotVerifyDepth? = nil, verifier: LinkDriver.Verifier? = nil, fsync: FsyncPolicy = .always,
-         maxHeld: Int? = nil) throws {
+         maxHeld: Int? = nil, backoffMaxMs: Int = 200) throws {
         directory = NSTemporaryDirectory() + "link-driver-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try ReplicaStore.open(directory: directory, fsync: fsync, fileSystem: fs,
                                       options: .init(backgroundSync: false))
         var options = FollowOptions(masterHost: "127.0.0.1", masterPort: 6379, directory: directory,
                                     fsync: fsync, replTimeoutSeconds: 60, listeningPort: 7000,
-                                    backoffInitialMs: 100, backoffMaxMs: 200, verifyDepth: verifyDepth)
+                                    backoffInitialMs: 100, backoffMaxMs: backoffMaxMs, verifyDepth: verifyDepth)
         if let maxHeld { options.maxHeldCommandBytes = maxHeld }
         driver = LinkDriver(options: options, group: loop, store: store, logger: Logger(label: "test"),
             connector: { [unowned self] d in
@@ -218,6 +218,44 @@ struct LinkDriverTests {
         #expect(rig.store.position?.offset == end + Int64(second.count))
         rig.advance(seconds: 1)
         #expect(try rig.sent() == command("REPLCONF", "ACK", String(end + Int64(second.count)), "FACK", String(end + Int64(second.count))))
+        try rig.shutdown()
+    }
+
+    @Test("a link that keeps failing right after +CONTINUE backs off ever longer; one that stayed up starts over")
+    func backoffAcrossShortLinks() throws {
+        let rig = try DriverRig(backoffMaxMs: 5000)
+        _ = try rig.startAndHandshake()
+        let rdb = tinyRDB(replid: masterID, offset: 100)
+        try rig.master(Array("+FULLRESYNC \(masterID) 100\r\n$\(rdb.count)\r\n".utf8) + rdb)
+        // Each connection reaches streaming, then the master sends garbage at once (a protocol error).
+        // Before the fix the backoff started over at every streaming link: every retry came within 100 ms.
+        // Delays: attempt n waits 50-100 % of min(5000, 100 * 2^n) ms.
+        for attempt in 0..<4 {
+            _ = try rig.sent()
+            try rig.master("!garbage\r\n")
+            #expect(!rig.channel.isActive)
+            let before = rig.channels.count
+            let lowest = Int64((100 << attempt) / 2)
+            rig.loop.advanceTime(by: .milliseconds(lowest - 1))
+            #expect(rig.channels.count == before, "attempt \(attempt): no reconnect before \(lowest) ms")
+            rig.loop.advanceTime(by: .milliseconds(lowest + 1))
+            #expect(rig.channels.count == before + 1, "attempt \(attempt): reconnected by \(2 * lowest) ms")
+            // The third error in a row at one offset drops the cached master: answer whatever it asks.
+            let psync = try rig.handshake()
+            if psync.suffix(command("PSYNC", "?", "-1").count) == ArraySlice(command("PSYNC", "?", "-1")) {
+                try rig.master(Array("+FULLRESYNC \(masterID) 100\r\n$\(rdb.count)\r\n".utf8) + rdb)
+            } else {
+                try rig.master("+CONTINUE\r\n")
+            }
+        }
+        // A link that stays up for the cap (5 s) resets the backoff: the next retry is within 100 ms again.
+        rig.advance(seconds: 6)
+        _ = try rig.sent()
+        try rig.master("!garbage\r\n")
+        #expect(!rig.channel.isActive)
+        let before = rig.channels.count
+        rig.loop.advanceTime(by: .milliseconds(100))
+        #expect(rig.channels.count == before + 1)
         try rig.shutdown()
     }
 
