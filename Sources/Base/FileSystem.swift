@@ -42,6 +42,20 @@ public protocol DurableFile: AnyObject {
     func truncate(to size: Int64) throws
     func size() throws -> Int64
     func close()
+    /// Starts writing back the dirty pages of `count` bytes at `offset` without waiting (Linux
+    /// `sync_file_range(SYNC_FILE_RANGE_WRITE)`). Makes **nothing durable**: no metadata, no device cache
+    /// flush; only `sync()` does. A large writer uses it to keep its dirty pages few (see `waitForWriteback`).
+    /// Elsewhere (and in the simulated file system) it does nothing.
+    func startWriteback(offset: Int64, count: Int64) throws
+    /// Starts (if not yet) and waits for the writeback of `count` bytes at `offset` (Linux
+    /// `sync_file_range(WAIT_BEFORE | WRITE | WAIT_AFTER)`): the pages are clean when it returns. Not durable
+    /// either. Elsewhere it does nothing.
+    func waitForWriteback(offset: Int64, count: Int64) throws
+}
+
+extension DurableFile {
+    public func startWriteback(offset: Int64, count: Int64) throws {}
+    public func waitForWriteback(offset: Int64, count: Int64) throws {}
 }
 
 extension DurableFile {

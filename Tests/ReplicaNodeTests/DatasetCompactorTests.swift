@@ -112,3 +112,39 @@ import TestSupport
         #expect(store.currentManifest?.compaction == nil)
     }
 }
+
+/// The compaction's sink keeps the snapshot's dirty pages few without committing the file system's
+/// journal: every `chunk` bytes it starts that chunk's writeback and waits for the one before (as Redis's
+/// `rioFileWrite` does), never fsyncs (the compaction fsyncs once at the end), and writes every byte.
+@Suite struct DurableFileSinkTests {
+    final class RecordingFile: DurableFile {
+        let path = "/recording"
+        var data: [UInt8] = []
+        var calls: [String] = []
+        func write(_ bytes: UnsafeRawBufferPointer) throws { data += bytes }
+        func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int { 0 }
+        func sync() throws { calls.append("sync") }
+        func truncate(to size: Int64) throws {}
+        func size() throws -> Int64 { Int64(data.count) }
+        func close() {}
+        func startWriteback(offset: Int64, count: Int64) throws { calls.append("start \(offset)+\(count)") }
+        func waitForWriteback(offset: Int64, count: Int64) throws { calls.append("wait \(offset)+\(count)") }
+    }
+
+    @Test func startsEachChunksWritebackAndWaitsForThePreviousOne() throws {
+        let file = RecordingFile()
+        var sink = DurableFileSink(file: file)
+        sink.chunk = 10
+        var rng = SeededRandom(seed: 12)
+        var all: [UInt8] = []
+        while all.count < 47 {
+            let piece = (0..<Int(rng.next() % 9 + 1)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            all += piece
+            try piece.withUnsafeBytes { try sink.write($0) }
+        }
+        #expect(file.data == all)
+        #expect(file.calls == ["start 0+10", "start 10+10", "wait 0+10", "start 20+10", "wait 10+10",
+                               "start 30+10", "wait 20+10"] + (all.count >= 50 ? ["start 40+10", "wait 30+10"] : []))
+        #expect(!file.calls.contains("sync"))
+    }
+}
