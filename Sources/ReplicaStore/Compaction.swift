@@ -29,13 +29,14 @@ public struct CompactionOutcome: Sendable, Equatable {
 ///    a log that ends before its snapshot).
 /// 4. rename it to `snapshot-NNNNNN.rdb`, fsync the directory. Crash: an unnamed snapshot, a leftover.
 /// 5. replace the manifest: the new snapshot, the segments from the one holding the snapshot's offset on,
-///    `compaction` = time, offset, lineage, count. Written to `MANIFEST.compaction.tmp` and fsynced
-///    **outside the store's lock** (appends, ACKs and rolls go on); under the lock only a check that no
-///    roll or partial sync replaced the manifest meanwhile (else it is prepared again from the new one),
-///    the rename over `MANIFEST` and the in-memory switch; then, outside the lock again, the directory
-///    fsync. Crash before the rename: the old state (the temp file is a leftover); after it, before or
-///    after the directory fsync: the old or the new state. Both recover to the same position, because the
-///    log is the same bytes either way and nothing is deleted before the directory fsync.
+///    `compaction` = time, offset, lineage, count. Written to `MANIFEST.compaction.tmp`, fsynced and
+///    renamed over `MANIFEST` under `manifestLock` (no other manifest write comes in between) and
+///    **outside the store's lock** (appends, ACKs and rolls go on); under the lock only the in-memory
+///    switch, which keeps the segments rolled to meanwhile (the next manifest write names them; until
+///    then recovery adopts them, SegmentRoll.swift); then the directory fsync. Crash before the rename:
+///    the old state (the temp file is a leftover); after it, before or after the directory fsync: the old
+///    or the new state. Both recover to the same position, because the log is the same bytes either way
+///    and nothing is deleted before the directory fsync.
 /// 6. delete the old snapshot and the segments wholly before the snapshot's offset (unless a log reader
 ///    still needs them, see `LogPins.swift`), fsync the directory. Crash: leftovers.
 ///
@@ -61,8 +62,8 @@ extension ReplicaStore {
         try compact(at: position, lineage: lineage, beforeCommit: { _ in }, write: body)
     }
 
-    /// `compact`, with `beforeCommit(attempt)` called between writing the new manifest's temp file and
-    /// taking the lock to switch to it (tests append and roll there, to send the switch round again).
+    /// `compact`, with `beforeCommit(attempt)` called (attempt 0) between writing the new manifest's temp
+    /// file and renaming it (tests append and roll there: the switch keeps the new segments).
     func compact(at position: ReplicationPosition, lineage: String, beforeCommit: (Int) throws -> Void,
                  write body: (DurableFile) throws -> Void) throws -> CompactionOutcome {
         guard ReplicationID.isValid(position.replid) else {
@@ -126,18 +127,19 @@ extension ReplicaStore {
                                  retainedFiles: dropped.map(\.file).filter { kept.contains($0) }, removeFailures: failures)
     }
 
-    /// Step 5: prepares the new manifest under the lock, writes and fsyncs it outside it, and switches under
-    /// the lock with a rename only (going round again when a roll or a partial sync wrote a manifest in
-    /// between); fsyncs the directory outside the lock. Returns the old snapshot and the dropped segments.
+    /// Step 5, under `manifestLock` (no other manifest write can come in between; see SegmentRoll.swift):
+    /// prepares the new manifest under the lock, writes and fsyncs it and renames it over MANIFEST outside
+    /// the lock, then switches in memory under the lock (rolls meanwhile only appended segments: they stay),
+    /// and fsyncs the directory. Returns the old snapshot and the dropped segments.
     private func switchManifest(_ position: ReplicationPosition, lineage: String, record: SnapshotRecord, finalPath: String,
                                 beforeCommit: (Int) throws -> Void) throws -> (String, [SegmentRecord]) {
         let tmpPath = joinPath(directory, Manifest.compactionTempFileName)
         let manifestPath = joinPath(directory, Manifest.fileName)
-        for attempt in 0..<Self.switchAttempts {
+        return try manifestLock.withLock {
             // 5a (lock): the manifest to write, from the current one.
-            let (base, new, bytes): (Manifest, Manifest, [UInt8])
+            let (base, dropCount, written, bytes): (Manifest, Int, Manifest, [UInt8])
             do {
-                (base, new, bytes) = try lock.withLock {
+                (base, dropCount, written, bytes) = try lock.withLock {
                     try checkUsable()
                     try checkCompactable(position, lineage: lineage)
                     guard let m = manifest, durable >= position.offset else {
@@ -149,16 +151,14 @@ extension ReplicaStore {
                     new.segments = Array(m.segments[keepFrom...])
                     new.compaction = CompactionRecord(unixMs: options.clock(), offset: position.offset,
                                                       fullSyncSnapshot: m.lineage, count: (m.compaction?.count ?? 0) + 1)
-                    let bytes = try sequenced(new).encoded()
-                    return (m, try Manifest.decode(bytes, path: manifestPath), bytes)
+                    let bytes = try diskForm(sequenced(new)).encoded()
+                    return (m, keepFrom, try Manifest.decode(bytes, path: manifestPath), bytes)
                 }
             } catch {
-                if attempt > 0 { try? fs.remove(tmpPath) }
                 try? fs.remove(finalPath)
                 throw error
             }
-            let keepFrom = base.segments.count - new.segments.count
-            let dropped = Array(base.segments[..<keepFrom])
+            let dropped = Array(base.segments[..<dropCount])
             // 5b (no lock): the temp file, durable; sizes of the segments it drops (sealed, so fixed).
             do {
                 let file = try fs.openForWriting(tmpPath, truncate: true)
@@ -170,30 +170,35 @@ extension ReplicaStore {
                     file.close()
                     throw error
                 }
-                try beforeCommit(attempt)
+                try beforeCommit(0)
+                try lock.withLock { try checkUsable() }
             } catch {
                 try? fs.remove(tmpPath)
                 try? fs.remove(finalPath)
                 throw error
             }
             let sizes = dropped.map { fileSize($0.file) }
-            // 5c (lock): the rename and the in-memory switch, if the manifest is still the one it was made from.
-            let done: Bool = try lock.withLock {
-                guard failure == nil, !closed, manifest?.sequence == base.sequence,
-                      max(base.nextFileNumber, nextFileNumber) == new.nextFileNumber else { return false }
-                do {
-                    try fs.rename(tmpPath, manifestPath)
-                } catch {
-                    throw poison(error, "switching the manifest to the compacted snapshot")
-                }
-                manifest = new
+            // 5c: the rename (no lock: `manifestLock` keeps other manifest writes and `close` out), then the
+            // in-memory switch under the lock.
+            do {
+                try fs.rename(tmpPath, manifestPath)
+            } catch {
+                throw lock.withLock { poison(error, "switching the manifest to the compacted snapshot") }
+            }
+            lock.withLock {
+                guard var m = manifest else { return }
+                m.snapshot = written.snapshot
+                m.segments.removeFirst(dropCount)
+                m.compaction = written.compaction
+                m.sequence = written.sequence
+                m.nextFileNumber = max(m.nextFileNumber, written.nextFileNumber)
+                manifest = m
+                manifestBehind = written.segments.count != m.segments.count
                 for (i, s) in dropped.enumerated() {
                     retained.append(RetainedSegment(record: s, end: base.segments[i + 1].start))
                     earlierSegmentsBytes = max(0, earlierSegmentsBytes - sizes[i])
                 }
-                return true
             }
-            guard done else { continue }
             // 5d (no lock): the rename durable. Nothing is deleted before this.
             do {
                 try fs.syncDirectory(directory)
@@ -202,14 +207,7 @@ extension ReplicaStore {
             }
             return (base.snapshot.file, dropped)
         }
-        try? fs.remove(tmpPath)
-        try? fs.remove(finalPath)
-        throw StoreError(.invalidState, file: manifestPath, offset: position.offset,
-                         "the manifest was replaced \(Self.switchAttempts) times while the compaction switched to it; the compaction is dropped")
     }
-
-    /// How often the switch is prepared again when a roll or a partial sync replaced the manifest meanwhile.
-    static let switchAttempts = 8
 
     /// Lock held. The position lies after the snapshot, within the log, on the current lineage.
     private func checkCompactable(_ position: ReplicationPosition, lineage: String) throws {

@@ -25,6 +25,14 @@ struct RecoveryResult {
     var received: ReceivedSnapshot? = nil
     /// Received-snapshot markers that were not usable, and why (their files are leftovers).
     var discardedReceived: [String] = []
+    /// Segments the manifest file did not name yet but that continue the log (a roll whose manifest write
+    /// had not happened, SegmentRoll.swift): appended to `manifest.segments`; a writable open names them.
+    var adopted: [SegmentRecord] = []
+    /// What follows the last boundary in the segments before an adopted one (a discarded unfinished
+    /// command whose truncation was not yet durable): cut by a writable open.
+    var adoptionCuts: [TornTail] = []
+    /// The segments before adopted ones, whose data a writable open fsyncs before naming them.
+    var adoptionPredecessors: [String] = []
 
     var position: ReplicationPosition? {
         guard let m = manifest, let last = scans.last else { return nil }
@@ -70,6 +78,8 @@ public struct TornTail: Sendable, Equatable, Codable {
 /// | the log ends before a compacted snapshot's offset               | refused (`logDamage`): compaction fsyncs the log past it first |
 /// | a sealed segment shorter than its stream bytes (writable open, which takes sealed segments on trust) | refused (`logDamage`) |
 /// | `DAMAGED` present (the background verification found a damaged sealed segment) | refused (`logDamage`, the file and offset it names) |
+/// | a `log-N.seg` the manifest does not name, numbered after its last segment, whose first record starts exactly where the log ends | a segment rolled to before the manifest write naming it (SegmentRoll.swift): adopted, and so is each further one that continues it; a writable open cuts what follows the last boundary in the segments before it, fsyncs them and writes the manifest; the torn-tail rules apply to the last one adopted |
+/// | such a file that is empty or does not continue the log         | the next segment created ahead of a roll, or a roll whose first records were not fsynced before a power loss: a leftover |
 /// | files of ours the manifest does not name (`fullsync-*.tmp`, old snapshots/segments, temp files) | deleted at a writable open |
 /// | `snapshot-N.received` valid, naming `snapshot-N.rdb` of the recorded size, CRC-64 trailer and AUX position, not the manifest's snapshot (with or without `MANIFEST`) | a full sync received and fsynced before a crash: kept; `follow` verifies it (unless the marker says it was) and publishes it, then PSYNCs at its position (+CONTINUE) |
 /// | several such markers                                          | the highest N is kept, the others are leftovers   |
@@ -118,7 +128,7 @@ enum Recovery {
         guard msize <= 64 << 20 else {
             throw StoreError(.badManifest, file: manifestPath, offset: nil, "manifest is \(msize) bytes, not plausible")
         }
-        let manifest = try Manifest.decode(try mfile.readFully(at: 0, count: Int(msize)), path: manifestPath)
+        var manifest = try Manifest.decode(try mfile.readFully(at: 0, count: Int(msize)), path: manifestPath)
         mfile.close()
 
         // The snapshot: present, the size recorded, and AUX fields equal to what was recorded at publish.
@@ -181,26 +191,14 @@ enum Recovery {
             }
             let scan = try LogScanner.scan(file: file, name: seg.file, startOffset: seg.start)
             let isLast = i == manifest.segments.count - 1
-            if let damage = scan.damage {
-                if !isLast {
-                    throw StoreError(.logDamage, file: path, offset: damage.fileOffset,
-                                     "\(damage.reason); this is not the last segment, so it is not a torn tail (refusing to start; \(scan.records) whole records before it)")
-                }
-                if let (at, start) = try LogScanner.findValidRecord(file: file, from: damage.fileOffset + 1,
-                                                                     fileSize: scan.fileSize, minStart: scan.endOffset) {
-                    throw StoreError(.logDamage, file: path, offset: damage.fileOffset,
-                                     "\(damage.reason); a whole valid record follows at byte \(at) (start offset \(start)), so this is damage inside the log, not a torn tail (refusing to start; to give up everything from byte \(damage.fileOffset) on, truncate the file to \(damage.fileOffset) bytes and start again)")
-                }
-                let reason = scan.unfinished.map { "\(damage.reason), after \($0.records) record(s) of an unfinished command (\($0.payloadBytes) bytes)" } ?? damage.reason
-                torn = TornTail(file: seg.file, fileOffset: scan.validBytes, bytes: scan.fileSize - scan.validBytes,
-                                reason: reason)
+            if isLast {
+                torn = try lastSegmentTail(scan, file: file, path: path)
+            } else if let damage = scan.damage {
+                throw StoreError(.logDamage, file: path, offset: damage.fileOffset,
+                                 "\(damage.reason); this is not the last segment, so it is not a torn tail (refusing to start; \(scan.records) whole records before it)")
             } else if let run = scan.unfinished {
-                if !isLast {
-                    throw StoreError(.logDamage, file: path, offset: scan.validBytes,
-                                     "the segment ends inside a command (\(run.records) record(s) flagged continues, \(run.payloadBytes) bytes, without their closing record); this is not the last segment, so it is not a torn tail (refusing to start)")
-                }
-                torn = TornTail(file: seg.file, fileOffset: scan.validBytes, bytes: scan.fileSize - scan.validBytes,
-                                reason: "unfinished command: \(run.records) record(s) flagged continues (\(run.payloadBytes) bytes) without their closing record")
+                throw StoreError(.logDamage, file: path, offset: scan.validBytes,
+                                 "the segment ends inside a command (\(run.records) record(s) flagged continues, \(run.payloadBytes) bytes, without their closing record); this is not the last segment, so it is not a torn tail (refusing to start)")
             } else if !isLast {
                 let next = manifest.segments[i + 1]
                 if scan.endOffset != next.start {
@@ -209,6 +207,35 @@ enum Recovery {
                 }
             }
             scans.append(scan)
+        }
+
+        // Segments rolled to after MANIFEST was written (SegmentRoll.swift, rule 3): a log segment the
+        // manifest does not name, numbered after its last one, whose first record starts exactly where the
+        // log ends, continues the log; adopted in number order while each continues the one before.
+        var adopted: [SegmentRecord] = []
+        var cuts: [TornTail] = []
+        var predecessors: [String] = []
+        if let lastRecord = manifest.segments.last, let lastNumber = fileNumber(lastRecord.file) {
+            let listed = Set(manifest.segments.map(\.file))
+            let candidates = names.filter { $0.hasPrefix("log-") && $0.hasSuffix(".seg") && !listed.contains($0) }
+                .compactMap { n in fileNumber(n).map { (n, $0) } }
+                .filter { $0.1 > lastNumber }
+                .sorted { $0.1 < $1.1 }
+            for (name, _) in candidates {
+                guard let prev = scans.last else { break }
+                let path = joinPath(directory, name)
+                let file = try fs.openForReading(path)
+                defer { file.close() }
+                let scan = try LogScanner.scan(file: file, name: name, startOffset: prev.endOffset)
+                guard scan.endOffset > prev.endOffset else { break }
+                let db = scans.reversed().lazy.compactMap(\.lastStreamDB).first ?? manifest.snapshot.streamDB
+                if let t = torn { cuts.append(t) }
+                predecessors.append(prev.file)
+                torn = try lastSegmentTail(scan, file: file, path: path)
+                scans.append(scan)
+                adopted.append(SegmentRecord(file: name, start: prev.endOffset, startStreamDB: db))
+            }
+            manifest.segments += adopted
         }
 
         // A compacted snapshot's offset lies inside the log: the log must reach it (compaction fsyncs the
@@ -228,6 +255,26 @@ enum Recovery {
         let leftovers = names.filter { isOurs($0) && !named.contains($0) }.sorted()
         return RecoveryResult(manifest: manifest, scans: scans, snapshotAux: aux, snapshotHeader: header,
                               tornTail: torn, leftovers: leftovers, highestFileNumber: max(highest, manifest.nextFileNumber - 1),
-                              unverified: unverified, received: received, discardedReceived: discarded)
+                              unverified: unverified, received: received, discardedReceived: discarded,
+                              adopted: adopted, adoptionCuts: cuts, adoptionPredecessors: predecessors)
+    }
+
+    /// The last segment's torn tail (invalid records, or an unfinished command, after the last boundary
+    /// with no valid record after them), or a refusal when a whole valid record follows the damage.
+    private static func lastSegmentTail(_ scan: SegmentScan, file: DurableFile, path: String) throws -> TornTail? {
+        if let damage = scan.damage {
+            if let (at, start) = try LogScanner.findValidRecord(file: file, from: damage.fileOffset + 1,
+                                                                 fileSize: scan.fileSize, minStart: scan.endOffset) {
+                throw StoreError(.logDamage, file: path, offset: damage.fileOffset,
+                                 "\(damage.reason); a whole valid record follows at byte \(at) (start offset \(start)), so this is damage inside the log, not a torn tail (refusing to start; to give up everything from byte \(damage.fileOffset) on, truncate the file to \(damage.fileOffset) bytes and start again)")
+            }
+            let reason = scan.unfinished.map { "\(damage.reason), after \($0.records) record(s) of an unfinished command (\($0.payloadBytes) bytes)" } ?? damage.reason
+            return TornTail(file: scan.file, fileOffset: scan.validBytes, bytes: scan.fileSize - scan.validBytes, reason: reason)
+        }
+        if let run = scan.unfinished {
+            return TornTail(file: scan.file, fileOffset: scan.validBytes, bytes: scan.fileSize - scan.validBytes,
+                            reason: "unfinished command: \(run.records) record(s) flagged continues (\(run.payloadBytes) bytes) without their closing record")
+        }
+        return nil
     }
 }

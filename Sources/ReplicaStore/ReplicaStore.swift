@@ -45,22 +45,30 @@ public enum FsyncPolicy: String, CaseIterable, Sendable, Codable {
 /// The class is thread-safe (one lock), but meant to be driven from one place.
 ///
 /// `@unchecked Sendable`: the mutable state (manifest, current segment, offsets, failure) is read and
-/// written under `lock`; the background fsync takes the segment and offset under it and fsyncs outside it
-/// (`backgroundSync`), which the file allows (see `POSIXFile`).
+/// written under `lock`; the background pass (`syncPass`, SegmentRoll.swift: the `everysec` fsync, the
+/// seal of rolled segments, the manifest write after a roll, the next segment's creation) takes what it
+/// needs under it and does its file operations outside it, which the file allows (see `POSIXFile`).
+/// Manifest file writes also hold `manifestLock`, always taken before `lock`.
 public final class ReplicaStore: @unchecked Sendable {
     public struct Options: Sendable {
         /// Roll to a new segment when the current one reaches this size (at a record boundary).
         public var segmentSize: Int64 = 64 << 20
         /// Run the `everysec` fsync on a background timer. Tests turn it off and call `sync()`.
         public var backgroundSync: Bool = true
+        /// The background fsync first rolls to the segment created ahead when the current one holds at
+        /// least this many bytes not yet fsynced (0: never), so the fsync runs on a file no longer written
+        /// to: on Linux ext4 an append to a file being written back waits for its last page's lock and
+        /// for its block allocation (measured with tools/thread-waits: 36–43 ms). See SegmentRoll.swift.
+        public var rollBeforeSyncBytes: Int64 = 4 << 20
         /// Wall clock in Unix ms (for the manifest's last-sync time).
         public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
         /// Write clock records (`LogRecord`, the time from `clock`) with the appended stream bytes, so a replay
         /// knows when each command arrived (`follow` turns it on; off, the log holds stream records only).
         public var recordArrivalTime: Bool = false
-        public init(segmentSize: Int64 = 64 << 20, backgroundSync: Bool = true) {
+        public init(segmentSize: Int64 = 64 << 20, backgroundSync: Bool = true, rollBeforeSyncBytes: Int64 = 4 << 20) {
             self.segmentSize = segmentSize
             self.backgroundSync = backgroundSync
+            self.rollBeforeSyncBytes = rollBeforeSyncBytes
         }
     }
 
@@ -71,6 +79,8 @@ public final class ReplicaStore: @unchecked Sendable {
     // Internal, not private: the compaction (Compaction.swift) and the log readers' pins (LogPins.swift)
     // work on the same state under the same lock.
     let lock = Lock()
+    /// Held by every write of the manifest file, taken before `lock` (never while holding it).
+    let manifestLock = Lock()
     private var lockToken: AnyObject?
 
     var manifest: Manifest?
@@ -97,8 +107,17 @@ public final class ReplicaStore: @unchecked Sendable {
     /// Sealed segments taken on trust at open, not yet verified (SealedVerification.swift).
     var unverifiedSealed: [SegmentScan] = []
     var nextPinID = 0
-    private var timer: DispatchSourceTimer?
-    private let syncQueue = DispatchQueue(label: "redis-replica.store.fsync")
+    /// Segments rolled away from, not yet fsynced, oldest first; the next segment, created ahead of the
+    /// roll; whether the manifest file lags behind the in-memory one (a roll not yet written); +1 at every
+    /// publish, so background work begun before one changes nothing after it; work left for `sync()` when
+    /// `Options.backgroundSync` is off. See SegmentRoll.swift.
+    var unsealed: [UnsealedSegment] = []
+    var spare: SpareSegment?
+    var manifestBehind = false
+    var epoch = 0
+    var pendingWork = false
+    var timer: DispatchSourceTimer?
+    let syncQueue = DispatchQueue(label: "redis-replica.store.fsync")
     /// What recovery cut from the last segment at open, if anything.
     public private(set) var recoveredTornTail: TornTail?
     /// Leftover files deleted at open.
@@ -156,6 +175,18 @@ public final class ReplicaStore: @unchecked Sendable {
             store.receivedSnapshot = FullSyncWriter(store: store, directory: directory, received: received)
         }
         if let m = r.manifest, let last = r.scans.last, let pos = r.position {
+            // Segments rolled to after the manifest file was last written (adopted by recovery): cut what
+            // follows the boundary in the ones before them, fsync those, and name them all (below).
+            for cut in r.adoptionCuts {
+                let f = try fileSystem.openForWriting(joinPath(directory, cut.file), truncate: false)
+                try f.truncate(to: cut.fileOffset)
+                f.close()
+            }
+            for name in r.adoptionPredecessors {
+                let f = try fileSystem.openForWriting(joinPath(directory, name), truncate: false)
+                try f.sync()
+                f.close()
+            }
             let path = joinPath(directory, last.file)
             let file = try fileSystem.openForWriting(path, truncate: false)
             if let torn = r.tornTail {
@@ -173,9 +204,13 @@ public final class ReplicaStore: @unchecked Sendable {
             // once, so everything recovered counts as durable from here on.
             if r.tornTail == nil { try file.sync() }
             store.durable = pos.offset
+            if !r.adopted.isEmpty {
+                store.manifest = try store.manifestLock.withLock { try store.lock.withLock { try store.writeManifest(m) } }
+            }
         }
         if removedAny { try fileSystem.syncDirectory(directory) }
         if fsync == .everysec && options.backgroundSync { store.startTimer() }
+        if store.manifest != nil { store.scheduleBackgroundPass() }
         return store
     }
 
@@ -311,7 +346,7 @@ public final class ReplicaStore: @unchecked Sendable {
     @discardableResult
     public func publish(_ writer: FullSyncWriter) throws -> SnapshotRecord {
         if writer.received == nil { try markReceived(writer, verified: nil) }
-        return try lock.withLock {
+        return try manifestLock.withLock { try lock.withLock {
             try checkUsable()
             guard !writer.isPublished, writer.store === self, let received = writer.received else {
                 throw StoreError(.invalidState, file: writer.path, offset: nil, "this full sync was already published or belongs to another store")
@@ -335,6 +370,12 @@ public final class ReplicaStore: @unchecked Sendable {
                 let old = manifest
                 // From here the manifest may name the file: `abort` must never delete it.
                 writer.isPublished = true
+                // The old lineage's rolled segments need no seal (they are deleted below); a spare segment
+                // numbered before the new one could never be adopted by recovery (SegmentRoll.swift).
+                epoch += 1
+                unsealed = []
+                let oldSpare = spare
+                spare = nil
                 manifest = try writeManifest(new)
                 if receivedSnapshot === writer { receivedSnapshot = nil }
                 segment = seg
@@ -353,12 +394,17 @@ public final class ReplicaStore: @unchecked Sendable {
                     oldFiles.removeAll { $0 == snapName || $0 == segName }
                     for f in oldFiles { try fs.remove(joinPath(directory, f)) }
                 }
+                if let oldSpare {
+                    oldSpare.file.close()
+                    try fs.remove(joinPath(directory, oldSpare.name))
+                }
                 try fs.syncDirectory(directory)
+                scheduleBackgroundPass()
                 return snapshot
             } catch {
                 throw poison(error, "publishing the full sync")
             }
-        }
+        } }
     }
 
     // MARK: Partial sync
@@ -368,7 +414,7 @@ public final class ReplicaStore: @unchecked Sendable {
     /// adopted. Always records the last sync (partial, now). Durable (manifest replaced) when it returns:
     /// call it before appending the stream that follows.
     public func recordPartialSync(replid newID: String?) throws {
-        try lock.withLock {
+        try manifestLock.withLock { try lock.withLock {
             try checkUsable()
             guard var m = manifest else {
                 throw StoreError(.invalidState, file: directory, offset: nil, "+CONTINUE without a stored position (no full sync yet)")
@@ -387,27 +433,21 @@ public final class ReplicaStore: @unchecked Sendable {
             } catch {
                 throw poison(error, "recording the partial sync")
             }
-        }
+        } }
     }
 
-    /// fsyncs the current segment now; returns the durable offset.
+    /// fsyncs the log now (rolled segments not yet sealed, then the current one), writes the manifest if
+    /// a roll left it behind (see SegmentRoll.swift); returns the durable offset.
     @discardableResult
     public func sync() throws -> Int64 {
-        let (file, end): (DurableFile?, Int64) = try lock.withLock {
-            try checkUsable()
-            return (segment, endOffset)
-        }
-        guard let file else { return durableOffset }
+        try lock.withLock { try checkUsable() }
         do {
-            try file.sync()
+            try syncPass(current: true, spare: false)
         } catch {
             lock.withLock { _ = poison(error, "fsync of the log") }
             throw error
         }
-        return lock.withLock {
-            durable = max(durable, end)
-            return durable
-        }
+        return durableOffset
     }
 
     /// Stops the background fsync, fsyncs what was written (unless the policy is `.no`), releases the lock.
@@ -416,12 +456,30 @@ public final class ReplicaStore: @unchecked Sendable {
         timer = nil
         syncQueue.sync {}
         let wasUsable = lock.withLock { !closed && failure == nil }
-        if wasUsable && fsyncPolicy != .no && manifest != nil { try sync() }
-        lock.withLock {
-            closed = true
-            segment = nil
-            lockToken = nil
+        if wasUsable && manifest != nil {
+            do {
+                try syncPass(current: fsyncPolicy != .no, spare: false)
+            } catch {
+                lock.withLock { _ = poison(error, "fsync of the log") }
+                throw error
+            }
         }
+        // Under `manifestLock` too: a compaction's manifest switch holds it from its last check to its commit.
+        let unused: SpareSegment? = manifestLock.withLock {
+            lock.withLock {
+                closed = true
+                segment = nil
+                unsealed = []
+                defer { spare = nil }
+                return spare
+            }
+        }
+        // The spare segment is empty and named by nothing: not left for the next open to clean up.
+        if let unused {
+            unused.file.close()
+            try? fs.remove(joinPath(directory, unused.name))
+        }
+        lock.withLock { lockToken = nil }
     }
 
     // MARK: Internals (lock held)
@@ -436,66 +494,6 @@ public final class ReplicaStore: @unchecked Sendable {
         let e = (error as? StoreError) ?? StoreError(.failed, file: directory, offset: nil, "\(what) failed: \(error); reopen the store to recover")
         if failure == nil { failure = e }
         return e
-    }
-
-    /// fsync the full segment, create the next one, make its name durable, then list it in the manifest.
-    /// The old segment is fsynced first because recovery accepts no torn tail except in the last segment.
-    func rollLocked() throws {
-        guard var m = manifest, let old = segment else { return }
-        try old.sync()
-        durable = endOffset
-        let name = "log-\(format6(nextFileNumber)).seg"
-        nextFileNumber += 1
-        let seg = try fs.openForWriting(joinPath(directory, name), truncate: true)
-        try fs.syncDirectory(directory)
-        m.segments.append(SegmentRecord(file: name, start: endOffset, startStreamDB: currentDB))
-        m.nextFileNumber = nextFileNumber
-        manifest = try writeManifest(m)
-        segment = seg
-        earlierSegmentsBytes += segmentBytes
-        segmentBytes = 0
-    }
-
-    /// MANIFEST.tmp, fsync, rename over MANIFEST, fsync the directory (`FileSystem.writeAtomically`), with
-    /// the next sequence number and the checksum. Returns the manifest as written.
-    func writeManifest(_ m: Manifest) throws -> Manifest {
-        let m = sequenced(m)
-        let bytes = try m.encoded()
-        try fs.writeAtomically(joinPath(directory, Manifest.fileName), bytes: bytes,
-                               temporary: joinPath(directory, Manifest.tempFileName))
-        return try Manifest.decode(bytes, path: joinPath(directory, Manifest.fileName))
-    }
-
-    /// `m` as the next manifest: the next sequence number and file number.
-    func sequenced(_ m: Manifest) -> Manifest {
-        var m = m
-        m.nextFileNumber = max(m.nextFileNumber, nextFileNumber)
-        m.sequence = (manifest?.sequence ?? 0) + 1
-        m.version = Manifest.currentVersion
-        return m
-    }
-
-    private func startTimer() {
-        let t = DispatchSource.makeTimerSource(queue: syncQueue)
-        t.schedule(deadline: .now() + 1, repeating: 1.0, leeway: .milliseconds(100))
-        t.setEventHandler { [weak self] in self?.backgroundSync() }
-        timer = t
-        t.resume()
-    }
-
-    /// The `everysec` fsync: runs on `syncQueue`, never under the lock while fsyncing, so appends go on.
-    private func backgroundSync() {
-        let job: (DurableFile, Int64)? = lock.withLock {
-            guard !closed, failure == nil, let s = segment, endOffset > durable else { return nil }
-            return (s, endOffset)
-        }
-        guard let (file, end) = job else { return }
-        do {
-            try file.sync()
-            lock.withLock { durable = max(durable, end) }
-        } catch {
-            lock.withLock { _ = poison(error, "background fsync of the log") }
-        }
     }
 
     func fileSystem() -> FileSystem { fs }

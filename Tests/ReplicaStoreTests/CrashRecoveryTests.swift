@@ -4,8 +4,8 @@ import RDB
 import Testing
 @testable import ReplicaStore
 
-/// Crash at every mutating file operation of a scripted run (full-sync publish, appends, segment rolls,
-/// manifest replacements, +CONTINUE with a new id, a second full sync), power-loss the simulated disk,
+/// Crash at every mutating file operation of a scripted run (full-sync publish, appends, segment rolls
+/// and their later seals and manifest writes, segments created ahead of the roll, manifest replacements, +CONTINUE with a new id, a second full sync), power-loss the simulated disk,
 /// reopen, and check: open succeeds; the position is within what was written and at least what was
 /// acknowledged durable; the log reads back as a prefix of what was appended; the store keeps working.
 /// The store writes clock records (`LogRecord`) with a clock that moves at every read, so every append
@@ -78,6 +78,9 @@ import Testing
                 } else if i % syncEvery == syncEvery - 1 {
                     model.durable = (g, try store.sync())
                 }
+                // The background's work after rolls (seal, manifest write, the next segment created
+                // ahead), at points of its own: rolls then find a segment ready (SegmentRoll.swift).
+                if i % 5 == 2 { try store.runPendingWork() }
             }
         }
         try publish(idA, 1000, 0)
