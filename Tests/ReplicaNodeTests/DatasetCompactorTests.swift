@@ -33,7 +33,25 @@ import TestSupport
             let end = store.position!.offset
             try helper.waitFor("ready at \(end) (round \(round))", f) { $0.phase == .ready && $0.appliedOffset == end }
         }
+        // Compactions run on their own thread: wait for two to finish (more rounds if the log has not
+        // passed the threshold twice yet), then apply one more chunk, which refreshes the state.
         let deadline = Date().addingTimeInterval(20)
+        var round = 6
+        while (compactor.isRunning || compactor.completedCount < 2) && Date() < deadline {
+            if !compactor.isRunning && compactor.completedCount < 2 {
+                try helper.append(store, DatasetFollowerTests.commands(&rng, count: 150), onto: &expected)
+                f.wake()
+                let end = store.position!.offset
+                try helper.waitFor("ready at \(end) (round \(round))", f) { $0.phase == .ready && $0.appliedOffset == end }
+                round += 1
+            }
+            usleep(5_000)
+        }
+        while compactor.isRunning && Date() < deadline { usleep(5_000) }
+        try helper.append(store, DatasetFollowerTests.commands(&rng, count: 3), onto: &expected)
+        f.wake()
+        let last = store.position!.offset
+        try helper.waitFor("ready at \(last) after the compactions", f) { $0.phase == .ready && $0.appliedOffset == last }
         while compactor.isRunning && Date() < deadline { usleep(5_000) }
         #expect(compactor.completedCount >= 2)
         let m = try #require(store.currentManifest)
