@@ -24,6 +24,43 @@ import TestSupport
         }
         #expect(ref == whole)
     }
+
+    /// The bit-at-a-time definition (reflected Jones, init 0, no final xor), the reference for the fast paths.
+    static func bitwise(_ data: [UInt8], from start: UInt64 = 0) -> UInt64 {
+        var ref = start
+        for b in data {
+            ref ^= UInt64(b)
+            for _ in 0..<8 { ref = (ref & 1) != 0 ? (ref >> 1) ^ CRC64.reflectedPolynomial : ref >> 1 }
+        }
+        return ref
+    }
+
+    /// Known vectors: Redis's `crc64Test` check value, and the CRC of its "long" test text (src/crc64.c, which
+    /// hashes `sizeof(li)` bytes: the text and its terminating NUL).
+    @Test func knownVectors() {
+        #expect(CRC64.checksum(Array("123456789".utf8)) == 0xe9c6d914c4b8d9ca)
+        let li = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat. Duis aute irure dolor in reprehenderit in voluptate velit esse cillum dolore eu fugiat nulla pariatur. Excepteur sint occaecat cupidatat non proident, sunt in culpa qui officia deserunt mollit anim id est laborum."
+        #expect(CRC64.checksum(Array(li.utf8) + [0]) == 0xc7794709e69683b3)
+    }
+
+    /// The three-chain loop (inputs of 3 x `stripe` bytes and more) and its joins, at every length around the
+    /// block boundaries and from nonzero starting registers, against the bitwise definition.
+    @Test func interleavedBlocksMatchBitwise() {
+        var rng = SeededRandom(seed: 11)
+        let s = CRC64.stripe
+        let data = (0..<(7 * s + 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        for len in [3 * s - 1, 3 * s, 3 * s + 1, 3 * s + 7, 3 * s + 8, 6 * s - 9, 6 * s, 6 * s + 15, 7 * s + 64] {
+            let slice = Array(data[..<len])
+            #expect(CRC64.checksum(slice) == Self.bitwise(slice), "length \(len)")
+            let start: UInt64 = 0x0123_4567_89ab_cdef
+            #expect(CRC64.update(start, slice) == Self.bitwise(slice, from: start), "length \(len), nonzero start")
+        }
+        // Split anywhere: the joined CRC of the halves equals the whole's.
+        let whole = CRC64.checksum(data)
+        for split in [1, s - 1, s, 3 * s - 1, 3 * s + 1, 4 * s + 3] {
+            #expect(CRC64.update(CRC64.update(0, Array(data[..<split])), Array(data[split...])) == whole)
+        }
+    }
 }
 
 @Suite struct LZFTests {
