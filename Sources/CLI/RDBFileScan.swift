@@ -71,7 +71,9 @@ struct RDBFileScan {
         var sawEOF = false
         do {
             let lendsValues = lending != nil || arenas != nil
-            while let record = try ((arenas?() ?? lending).map { try reader.next(lendingInto: $0) } ?? reader.next()) {
+            while true {
+                let arena = arenas?() ?? lending
+                guard let record = try (arena.map { try reader.next(lendingInto: $0) } ?? reader.next()) else { break }
                 switch record {
                 case .header(let h):
                     outcome.header = h
@@ -79,7 +81,7 @@ struct RDBFileScan {
                     outcome.keys += 1
                     if isEmptyCollection(e, decoded: options.decodeValues && !lendsValues) {
                         emptyKeys += 1
-                        if firstEmpty == nil { firstEmpty = (e.key, e.db) }
+                        if firstEmpty == nil { firstEmpty = (arena?.key(of: e) ?? e.key, e.db) }
                     }
                 case .eof(let stored, let computed):
                     sawEOF = true

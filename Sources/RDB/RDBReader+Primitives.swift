@@ -138,11 +138,14 @@ extension RDBReader {
     }
 
     /// Reads an RDB string into `arena` as one element (large strings are copied chunk by chunk, without
-    /// growing the read buffer; the arena grows only with bytes actually read).
-    func readString(into arena: RDBValueArena) throws {
+    /// growing the read buffer; the arena grows only with bytes actually read). `whole`: a raw string that fits
+    /// the buffer is made available at once, so a truncated one reports every byte missing, as `readString()`
+    /// does (keys: the same error as `rdb check`, which reads them that way).
+    func readString(into arena: RDBValueArena, whole: Bool = false) throws {
         let start = bytesConsumed
         switch try readStringHeader() {
         case .raw(let n):
+            if whole && end &- pos < n && n <= cap { try ensure(n) }
             if end &- pos >= n {
                 arena.append(UnsafeRawBufferPointer(start: buf + pos, count: n))
                 pos &+= n

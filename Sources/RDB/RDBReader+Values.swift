@@ -5,17 +5,28 @@ extension RDBReader {
 
     func readEntry(type: UInt8, typeOffset: Int64, meta: PendingKeyMeta) throws -> RDBEntry {
         try checkValueType(type, at: typeOffset)
-        let key = try readString()
-        currentKey = key
+        var key: Bytes
+        let keyArena = lendArena?.keyArena
+        if let k = keyArena {
+            k.reset(.string, keepsBytes: true)
+            try readString(into: k, whole: true)
+            key = []
+            lentKey = k
+        } else {
+            key = try readString()
+            currentKey = key
+        }
         valueCount = nil
         lendArena?.kind = .none
         let value = try readValue(type: type, typeOffset: typeOffset)
+        if let k = keyArena, lendArena?.kind == RDBValueArena.Kind.none { key = k.bytes(0) }  // streams, modules
         let start = meta.start ?? typeOffset
         var entry = RDBEntry(db: currentDB, key: key, value: value, expireAtMs: meta.expireAtMs,
                              lruIdleSeconds: meta.idle, lfuFreq: meta.freq, rdbType: type,
                              startOffset: start, serializedSize: bytesConsumed - start)
         entry.elementCount = valueCount
         currentKey = nil
+        lentKey = nil
         return entry
     }
 

@@ -80,6 +80,8 @@ public final class RDBReader<Source: ByteSource> {
     var valueCount: Int? = nil
     /// Key being decoded (for error messages).
     var currentKey: Bytes?
+    /// The key being decoded when it is lent (`RDBValueArena.lendsKeys`), for error messages.
+    var lentKey: RDBValueArena?
     var version: Int = 0
     var isValkey = false
 
@@ -107,8 +109,9 @@ public final class RDBReader<Source: ByteSource> {
 
     @inline(never)
     func error(_ code: RDBError.Code, _ message: String, at offset: Int64? = nil) -> RDBError {
-        RDBError(code, at: offset ?? bytesConsumed, message, file: fileName, key: currentKey,
-                 db: currentKey == nil ? nil : currentDB)
+        let key = currentKey ?? lentKey.map { $0.bytes(0) }
+        return RDBError(code, at: offset ?? bytesConsumed, message, file: fileName, key: key,
+                        db: key == nil ? nil : currentDB)
     }
 
     // MARK: - Buffer management
@@ -289,6 +292,7 @@ public final class RDBReader<Source: ByteSource> {
     func readBodyRecord() throws -> RDBRecord? {
         var meta = PendingKeyMeta()
         currentKey = nil
+        lentKey = nil
         while true {
             let opStart = bytesConsumed
             let op = try readByte()

@@ -53,6 +53,35 @@ public final class RDBValueArena {
 
     static let defaultCapacity = 256 * 1024
 
+    /// Where the reader lends keys when `lendsKeys` is set.
+    @exclusivity(unchecked) @usableFromInline var keyArena: RDBValueArena?
+
+    /// Set by the caller before reading: `next(lendingInto:)` then lends each lent entry's key too. When the
+    /// value is lent (`kind != .none`), the entry's `key` is empty and the key is `lentKey`; streams and
+    /// modules still carry their key in the entry. Saves an array per key for callers that only read it.
+    public var lendsKeys: Bool {
+        get { keyArena != nil }
+        set {
+            if newValue && keyArena == nil {
+                keyArena = RDBValueArena(initialCapacity: 256)
+            } else if !newValue {
+                keyArena = nil
+            }
+        }
+    }
+
+    /// The key of the entry last lent with `lendsKeys` (valid until the reader's next call); empty otherwise.
+    @inlinable public var lentKey: UnsafeRawBufferPointer {
+        guard let k = keyArena, k.count > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return k[0]
+    }
+
+    /// The key of an entry `next(lendingInto:)` returned with this arena: `lentKey` when it was lent, else the
+    /// entry's own.
+    public func key(of entry: RDBEntry) -> Bytes {
+        kind != .none && keyArena != nil ? Bytes(lentKey) : entry.key
+    }
+
     /// The buffer's size at rest: a key that grew it past 16 times this gives the memory back at the next reset.
     let normalCapacity: Int
     /// Element arrays (`starts`, `scores`, `fieldExpiries`) keep their capacity across keys up to this many.
@@ -87,6 +116,41 @@ public final class RDBValueArena {
 
     /// Element `i`'s length.
     @inlinable public func length(_ i: Int) -> Int { starts[i &+ 1] &- starts[i] }
+
+    /// The lent elements seen through raw pointers, for loops over many elements: no bounds check, retain or
+    /// release per element. Valid only inside `withElements`.
+    public struct Elements {
+        @usableFromInline let base: UnsafeRawPointer
+        @usableFromInline let starts: UnsafePointer<Int>
+        /// Elements lent (hash: fields and values both).
+        public let count: Int
+
+        @inlinable init(base: UnsafeRawPointer, starts: UnsafePointer<Int>, count: Int) {
+            self.base = base
+            self.starts = starts
+            self.count = count
+        }
+
+        /// Element `i`'s bytes; `i` must be in `0..<count`.
+        @inlinable @inline(__always)
+        public subscript(i: Int) -> UnsafeRawBufferPointer {
+            let s = starts[i]
+            return UnsafeRawBufferPointer(start: base + s, count: starts[i &+ 1] &- s)
+        }
+
+        /// Element `i`'s length; `i` must be in `0..<count`.
+        @inlinable @inline(__always)
+        public func length(_ i: Int) -> Int { starts[i &+ 1] &- starts[i] }
+    }
+
+    /// Calls `body` with the elements as raw pointers (see `Elements`).
+    @inlinable @inline(__always)
+    public func withElements<R>(_ body: (Elements) throws -> R) rethrows -> R {
+        let base = UnsafeRawPointer(storage)
+        return try starts.withUnsafeBufferPointer { s in
+            try body(Elements(base: base, starts: s.baseAddress!, count: s.count &- 1))
+        }
+    }
 
     /// Element `i` as a new array (for code that keeps it).
     public func bytes(_ i: Int) -> Bytes { Bytes(self[i]) }

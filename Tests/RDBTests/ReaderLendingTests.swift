@@ -4,14 +4,18 @@ import Testing
 /// `RDBReader.next(lendingInto:)` lends the same content `next()` builds, whatever the input split: every
 /// lent entry, materialized from the arena, equals the model path's entry, and errors are identical.
 @Suite struct ReaderLendingTests {
-    /// All records through the lending path, lent values materialized from the arena.
+    /// All records through the lending path, lent values (and with `lendsKeys`, keys) materialized from the
+    /// arena. With `lendsKeys`, a lent entry's own key must be empty.
     static func readLent(_ bytes: [UInt8], chunking: MemoryByteSource.Chunking = .all,
-                         options: RDBReaderOptions) throws -> [RDBRecord] {
+                         options: RDBReaderOptions, lendsKeys: Bool = false) throws -> [RDBRecord] {
         let r = RDBReader(source: MemoryByteSource(bytes: bytes, chunking: chunking), options: options)
         let arena = RDBValueArena()
+        arena.lendsKeys = lendsKeys
         var out: [RDBRecord] = []
         while let rec = try r.next(lendingInto: arena) {
             if case .entry(var e) = rec, let v = arena.materialize() {
+                #expect(e.key.isEmpty == lendsKeys, "a lent key is not in the entry, an owned one is")
+                e.key = arena.key(of: e)
                 e.value = v
                 out.append(.entry(e))
             } else {
@@ -33,8 +37,11 @@ import Testing
                                                        .random(seed: seed &+ 1, maxChunk: 70_000)]
             if bytes.count <= 64 * 1024 { splits.append(.oneByte) }
             seed &+= 2
-            for c in splits {
-                let lent: Result<[RDBRecord], Error> = Result { try Self.readLent(bytes, chunking: c, options: options) }
+            // Keys lent on every other split (one-byte drip feeding included).
+            for (i, c) in splits.enumerated() {
+                let lent: Result<[RDBRecord], Error> = Result {
+                    try Self.readLent(bytes, chunking: c, options: options, lendsKeys: i % 2 == 1)
+                }
                 switch (model, lent) {
                 case (.success(let a), .success(let b)):
                     #expect(a.count == b.count && a.elementsEqualNaNAware(b), "\(f.path): lent records differ with \(c)")
