@@ -99,8 +99,7 @@ public struct DumpCommand: ParsableCommand {
                 throw e
             }
         }
-        // RESTORE payloads are encoded from materialized values; commands are written from lent ones.
-        let outcome = style == .commands ? try scanLent(consume) : try scan(lending: nil) { try consume($0, nil) }
+        let outcome = try scanLent(consume)
         if let e = writeError {
             file?.discard()
             StandardOutput.error("\(self.file): \(e)")
@@ -110,17 +109,20 @@ public struct DumpCommand: ParsableCommand {
     }
 
     /// Scans the file with values lent (`RDBReader.next(lendingInto:)`), handing `consume` every record the
-    /// filters accept with the arena its value was lent in (nil: nothing lent). With `--threads 2`, the file is
+    /// filters accept with the arena its value was lent in (nil: nothing lent). Without filters, which read
+    /// keys from the entries, keys are lent too (`RDBValueArena.lendsKeys`). With `--threads 2`, the file is
     /// read on a second thread (`LentPipeline`) while this one formats.
     private func scanLent(_ consume: @escaping (RDBRecord, RDBValueArena?) throws -> Void) throws -> RDBFileScan.Outcome {
+        let lendsKeys = filters.keyFilter.isEmpty
         guard threads == 2 else {
             let arena = RDBValueArena()
+            arena.lendsKeys = lendsKeys
             return try scan(lending: arena) { try consume($0, arena.kind == .none ? nil : arena) }
         }
         let path = file
         let options = reader.readerOptions()
         var filter = filters.keyFilter
-        return try LentPipeline().run(scan: { arenas, handOver in
+        return try LentPipeline(lendsKeys: lendsKeys).run(scan: { arenas, handOver in
             try RDBFileScan.scan(path: path, options: options, arenas: arenas) { record in
                 if !filter.isEmpty {
                     filter.observe(record)

@@ -50,7 +50,11 @@ final class LentPipeline: @unchecked Sendable {
     private var filling: Batch?
     private var fillIndex = 0
 
-    init(slots: Int = 3) {
+    /// Whether the arenas lend keys too (`RDBValueArena.lendsKeys`).
+    private let lendsKeys: Bool
+
+    init(slots: Int = 3, lendsKeys: Bool = false) {
+        self.lendsKeys = lendsKeys
         batches = (0..<slots).map { _ in Batch() }
         empty = DispatchSemaphore(value: slots)
     }
@@ -119,7 +123,11 @@ final class LentPipeline: @unchecked Sendable {
 
     private func nextArena() -> RDBValueArena {
         let b = currentBatch()
-        if b.arenasUsed == b.arenas.count { b.arenas.append(RDBValueArena(initialCapacity: Self.arenaCapacity)) }
+        if b.arenasUsed == b.arenas.count {
+            let a = RDBValueArena(initialCapacity: Self.arenaCapacity)
+            a.lendsKeys = lendsKeys
+            b.arenas.append(a)
+        }
         return b.arenas[b.arenasUsed]
     }
 

@@ -86,16 +86,19 @@ public final class RESPExporter {
                 if let lent, lent.kind != .none {
                     if options.style == .restore, let value = lent.materialize() {
                         var full = e
+                        full.key = lent.key(of: e)
                         full.value = value
                         try writeEntry(full)
+                    } else if lent.lendsKeys {
+                        try writeLentEntry(e, key: lent.lentKey, lent)
                     } else {
-                        try writeLentEntry(e, lent)
+                        try e.key.withUnsafeBytes { try writeLentEntry(e, key: $0, lent) }
                     }
                 } else {
                     try writeEntry(e)
                 }
             } catch var err as RDBWriteError {
-                if err.key == nil { err.key = e.key; err.db = e.db }
+                if err.key == nil { err.key = lent?.key(of: e) ?? e.key; err.db = e.db }
                 throw err
             }
             keysWritten += 1
@@ -122,7 +125,7 @@ public final class RESPExporter {
 
     /// `writeEntry` for a value lent in `a` (string, list, set, sorted set, hash): the same commands, with
     /// arguments copied straight from the arena.
-    private func writeLentEntry(_ e: RDBEntry, _ a: RDBValueArena) throws {
+    private func writeLentEntry(_ e: RDBEntry, key: UnsafeRawBufferPointer, _ a: RDBValueArena) throws {
         select(e.db)
         switch a.kind {
         case .none:
@@ -130,21 +133,21 @@ public final class RESPExporter {
         case .string:
             output.command(3)
             output.bulk("SET" as StaticString)
-            output.bulk(e.key)
+            output.bulk(key)
             output.bulk(a[0])
             commandsWritten += 1
         case .list:
-            chunked(a.count, "RPUSH", key: e.key, perItem: 1) { output.bulk(a[$0]) }
+            chunked(a.count, "RPUSH", key: key, perItem: 1) { output.bulk(a[$0]) }
         case .set:
-            chunked(a.count, "SADD", key: e.key, perItem: 1) { output.bulk(a[$0]) }
+            chunked(a.count, "SADD", key: key, perItem: 1) { output.bulk(a[$0]) }
         case .sortedSet:
             let scores = a.scores
-            chunked(a.count, "ZADD", key: e.key, perItem: 2) {
+            chunked(a.count, "ZADD", key: key, perItem: 2) {
                 output.bulk(score: scores[$0])
                 output.bulk(a[$0])
             }
         case .hash:
-            chunked(a.count / 2, "HSET", key: e.key, perItem: 2) {
+            chunked(a.count / 2, "HSET", key: key, perItem: 2) {
                 output.bulk(a[2 &* $0])
                 output.bulk(a[2 &* $0 &+ 1])
             }
@@ -157,7 +160,7 @@ public final class RESPExporter {
                     if at == RDBValueArena.noExpiry { continue }
                     output.command(6)
                     output.bulk("HPEXPIREAT" as StaticString)
-                    output.bulk(e.key)
+                    output.bulk(key)
                     output.bulk(int: at)
                     output.bulk("FIELDS" as StaticString)
                     output.bulk("1" as StaticString)
@@ -166,14 +169,18 @@ public final class RESPExporter {
                 }
             }
         }
-        writeExpiry(e)
+        writeExpiry(e, key: key)
     }
 
     private func writeExpiry(_ e: RDBEntry) {
+        if e.expireAtMs != nil { e.key.withUnsafeBytes { writeExpiry(e, key: $0) } }
+    }
+
+    private func writeExpiry(_ e: RDBEntry, key: UnsafeRawBufferPointer) {
         if let at = e.expireAtMs {
             output.command(3)
             output.bulk("PEXPIREAT" as StaticString)
-            output.bulk(e.key)
+            output.bulk(key)
             output.bulk(int: at)
             commandsWritten += 1
         }
@@ -215,6 +222,12 @@ public final class RESPExporter {
     /// `CMD key item...` in commands of at most `itemsPerCommand` items (`perItem` arguments each).
     @inline(__always)
     private func chunked(_ n: Int, _ name: StaticString, key: Bytes, perItem: Int, _ item: (Int) -> Void) {
+        key.withUnsafeBytes { chunked(n, name, key: $0, perItem: perItem, item) }
+    }
+
+    @inline(__always)
+    private func chunked(_ n: Int, _ name: StaticString, key: UnsafeRawBufferPointer, perItem: Int,
+                         _ item: (Int) -> Void) {
         var i = 0
         let chunk = options.itemsPerCommand
         while i < n {

@@ -139,6 +139,45 @@ import TestSupport
         }
     }
 
+    /// Every byte that needs attention (each control byte, `"`, `\\`, DEL, a UTF-8 lead byte alone), at every
+    /// position of strings of 1-24 bytes, so it falls in the 8-byte word loop, the overlapping tail word and the
+    /// short-string word (1-7 bytes, built from 4-byte and single loads) alike.
+    @Test func everySpecialByteAtEveryPositionMatchesTheReference() {
+        var specials: [UInt8] = Array(0..<0x20)
+        specials += [0x22, 0x5C, 0x7F, 0xC3, 0xFF]
+        for length in 1...24 {
+            for at in 0..<length {
+                for c in specials {
+                    var b = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    b[at] = c
+                    let w = JSONWriter()
+                    w.raw("[")
+                    w.bytes(b)
+                    let valid = b.withUnsafeBufferPointer { JSONWriter.isValidUTF8($0) }
+                    var expected: [UInt8] = valid ? [0x22] : Array("{\"b64\":\"".utf8)
+                    if valid {
+                        for x in b {
+                            switch x {
+                            case 0x22, 0x5C: expected += [0x5C, x]
+                            case 0x0A: expected += Array("\\n".utf8)
+                            case 0x0D: expected += Array("\\r".utf8)
+                            case 0x09: expected += Array("\\t".utf8)
+                            case 0x08: expected += Array("\\b".utf8)
+                            case 0x0C: expected += Array("\\f".utf8)
+                            case 0..<0x20: expected += Array(String(format: "\\u%04x", Int(x)).utf8)
+                            default: expected.append(x)
+                            }
+                        }
+                        expected.append(0x22)
+                    } else {
+                        expected += Array(Data(b).base64EncodedString().utf8) + Array("\"}".utf8)
+                    }
+                    #expect(Array(w.buffer.dropFirst()) == expected, "byte \(c) at \(at) of \(length)")
+                }
+            }
+        }
+    }
+
     @Test func fixturesWriteTheSameFromLentValues() {
         let compared = compare(Self.rdbFiles(under: TestPaths.fixturesDirectory))
         #expect(compared >= 21, "Fixtures/ files compared: \(compared)")

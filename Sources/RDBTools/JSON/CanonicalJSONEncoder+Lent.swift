@@ -13,7 +13,7 @@ extension CanonicalJSONEncoder {
         guard a.kind == .hash, a.hasFieldExpiries else { return }
         order.removeAll(keepingCapacity: true)
         for f in 0..<(a.count / 2) where a.fieldExpiries[f] != RDBValueArena.noExpiry { order.append(f) }
-        order.sort { lentBytesLess(a[2 &* $0], a[2 &* $1]) }
+        a.withElements { el in order.sort { lentBytesLess(el[2 &* $0], el[2 &* $1]) } }
         w.field("field_expire_at_ms")
         w.array(order) { f in
             w.raw("[")
@@ -27,49 +27,78 @@ extension CanonicalJSONEncoder {
     /// The `value` of a lent entry; big collections flush element by element as `writeValue` does.
     static func writeLentValue(_ a: RDBValueArena, order: inout [Int], keys: inout [LentSortKey],
                                into w: JSONWriter) throws {
-        switch a.kind {
-        case .none:
-            break
-        case .string:
-            w.bytes(a[0])
-        case .list:
-            try w.array(0..<a.count) { i in
-                try w.flushIfNeeded()
-                w.bytes(a[i])
-            }
-        case .set:
-            sortByBytes(a, first: 0, stride: 1, count: a.count, &order, &keys)
-            try w.array(order) { i in
-                try w.flushIfNeeded()
-                w.bytes(a[i])
-            }
-        case .sortedSet:
-            let scores = a.scores
-            sortedIndices(a.count, &order) { i, j in
-                let si = scores[i], sj = scores[j]
-                if si.isNaN || sj.isNaN {
-                    if si.isNaN != sj.isNaN { return sj.isNaN }
-                    return lentBytesLess(a[i], a[j])
-                }
-                if si != sj { return si < sj }
-                return lentBytesLess(a[i], a[j])
-            }
-            try w.array(order) { i in
-                try w.flushIfNeeded()
+        let kind = a.kind
+        if kind == .sortedSet {
+            try writeLentSortedSet(a, order: &order, into: w)
+            return
+        }
+        try a.withElements { el in
+            switch kind {
+            case .none, .sortedSet:
+                break
+            case .string:
+                w.bytes(el[0])
+            case .list:
                 w.raw("[")
-                w.bytes(a[i])
-                w.raw(",")
-                w.double(scores[i])
+                for i in 0..<el.count {
+                    if i > 0 { w.raw(",") }
+                    try w.flushIfNeeded()
+                    w.bytes(el[i])
+                }
+                w.raw("]")
+            case .set:
+                sortByBytes(el, first: 0, stride: 1, count: el.count, &order, &keys)
+                w.raw("[")
+                var first = true
+                for i in order {
+                    if first { first = false } else { w.raw(",") }
+                    try w.flushIfNeeded()
+                    w.bytes(el[i])
+                }
+                w.raw("]")
+            case .hash:
+                sortByBytes(el, first: 0, stride: 2, count: el.count / 2, &order, &keys)
+                w.raw("[")
+                var first = true
+                for f in order {
+                    w.raw(first ? "[" : ",[")
+                    first = false
+                    try w.flushIfNeeded()
+                    w.bytes(el[2 &* f])
+                    w.raw(",")
+                    w.bytes(el[2 &* f &+ 1])
+                    w.raw("]")
+                }
                 w.raw("]")
             }
-        case .hash:
-            sortByBytes(a, first: 0, stride: 2, count: a.count / 2, &order, &keys)
-            try w.array(order) { f in
-                try w.flushIfNeeded()
+        }
+    }
+
+    /// `[[member,score],...]` by score, then member bytes.
+    static func writeLentSortedSet(_ a: RDBValueArena, order: inout [Int], into w: JSONWriter) throws {
+        try a.withElements { el in
+            try a.scores.withUnsafeBufferPointer { sc in
+                let scores = sc.baseAddress!
+                sortedIndices(el.count, &order) { i, j in
+                    let si = scores[i], sj = scores[j]
+                    if si.isNaN || sj.isNaN {
+                        if si.isNaN != sj.isNaN { return sj.isNaN }
+                        return lentBytesLess(el[i], el[j])
+                    }
+                    if si != sj { return si < sj }
+                    return lentBytesLess(el[i], el[j])
+                }
                 w.raw("[")
-                w.bytes(a[2 &* f])
-                w.raw(",")
-                w.bytes(a[2 &* f &+ 1])
+                var first = true
+                for i in order {
+                    w.raw(first ? "[" : ",[")
+                    first = false
+                    try w.flushIfNeeded()
+                    w.bytes(el[i])
+                    w.raw(",")
+                    w.double(scores[i])
+                    w.raw("]")
+                }
                 w.raw("]")
             }
         }
@@ -98,44 +127,25 @@ extension CanonicalJSONEncoder {
         }
     }
 
-    /// `order` = elements `first + stride * i` (i in 0..<count) by raw bytes, as `bytesLess` sorts them:
-    /// through 16-byte big-endian prefixes compared as integers, the bytes themselves only on equal prefixes.
-    static func sortByBytes(_ a: RDBValueArena, first: Int, stride: Int, count: Int, _ order: inout [Int],
+    /// `order` = elements `first + stride * i` (i in 0..<count) by raw bytes, as `bytesLess` sorts them, ties
+    /// (equal bytes: duplicate hash fields in odd files) in file order, as the stable sort did.
+    ///
+    /// Two passes: the keys are sorted by their 16-byte big-endian prefixes and index alone (integer compares,
+    /// inlined), then each group of equal prefixes, rare in practice, is re-sorted by the bytes themselves.
+    static func sortByBytes(_ a: RDBValueArena.Elements, first: Int, stride: Int, count: Int, _ order: inout [Int],
                             _ keys: inout [LentSortKey]) {
         keys.removeAll(keepingCapacity: true)
         keys.reserveCapacity(count)
         for i in 0..<count { keys.append(LentSortKey(a[first &+ stride &* i], index: i)) }
-        // Ties (equal bytes: duplicate hash fields in odd files) keep file order, as the stable sort did.
-        @inline(__always) func less(_ x: LentSortKey, _ y: LentSortKey) -> Bool {
-            if x.high != y.high { return x.high < y.high }
-            if x.low != y.low { return x.low < y.low }
-            let p = a[first &+ stride &* x.index], q = a[first &+ stride &* y.index]
-            if p.count == q.count, p.count <= 16 { return x.index < y.index }
-            if lentBytesLess(p, q) { return true }
-            if lentBytesLess(q, p) { return false }
-            return x.index < y.index
-        }
-        // Stored orders are often sorted already or a few ascending or descending runs (intsets: one run per
-        // sign and number of digits, as "9" < "10" numerically but not in bytes, and negative numbers' text
-        // descends): those go to the standard library's merge sort, which finds runs (reversing descending
-        // ones) and merges them in linear time; anything else to introsort.
-        var runs = 1
-        var i = 1
-        var direction = 0  // 1 ascending, -1 descending, 0 not known yet (one element in the run)
-        while i < count && runs <= 16 {
-            let down = less(keys[i], keys[i &- 1])
-            if direction == 0 {
-                direction = down ? -1 : 1
-            } else if down != (direction < 0) {
-                runs &+= 1
-                direction = 0
+        keys.withUnsafeMutableBufferPointer { k in
+            LentSortKey.sortByPrefix(k)
+            LentSortKey.resolvePrefixTies(k) { x, y in
+                let p = a[first &+ stride &* x.index], q = a[first &+ stride &* y.index]
+                if p.count == q.count, p.count <= 16 { return x.index < y.index }
+                if lentBytesLess(p, q) { return true }
+                if lentBytesLess(q, p) { return false }
+                return x.index < y.index
             }
-            i &+= 1
-        }
-        if runs > 16 {
-            keys.withUnsafeMutableBufferPointer { LentSortKey.introsort($0, less) }
-        } else if runs > 1 || direction < 0 {
-            keys.sort(by: less)
         }
         order.removeAll(keepingCapacity: true)
         for k in keys { order.append(k.index) }
@@ -174,9 +184,31 @@ struct LentSortKey {
             low = UInt64(bigEndian: base.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
             return
         }
-        var words: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: base, byteCount: n) }
-        high = UInt64(bigEndian: words.0)
-        low = UInt64(bigEndian: words.1)
+        // Shorter: overlapping loads inside the element, the bytes past its end shifted out (no memcpy call).
+        if n >= 8 {
+            high = UInt64(bigEndian: base.loadUnaligned(as: UInt64.self))
+            let tail = UInt64(bigEndian: base.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self))
+            low = n == 8 ? 0 : tail << UInt64((16 &- n) &* 8)  // 1...7 bytes kept
+            return
+        }
+        low = 0
+        if n >= 4 {
+            let head = UInt64(UInt32(bigEndian: base.loadUnaligned(as: UInt32.self)))
+            let tail = UInt64(UInt32(bigEndian: base.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)))
+            high = head << 32 | ((tail << UInt64((8 &- n) &* 8)) & 0xFFFF_FFFF)  // shift 0...32
+            return
+        }
+        var h = UInt64(base.load(as: UInt8.self)) << 56
+        if n > 1 { h |= UInt64(base.load(fromByteOffset: 1, as: UInt8.self)) << 48 }
+        if n > 2 { h |= UInt64(base.load(fromByteOffset: 2, as: UInt8.self)) << 40 }
+        high = h
+    }
+
+    /// Prefix order, then index: a strict total order on the keys of one sort.
+    @inline(__always)
+    static func prefixLess(_ x: LentSortKey, _ y: LentSortKey) -> Bool {
+        if x.high != y.high { return x.high < y.high }
+        if x.low != y.low { return x.low < y.low }
+        return x.index < y.index
     }
 }

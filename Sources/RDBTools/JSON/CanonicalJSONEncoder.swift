@@ -154,7 +154,11 @@ public final class CanonicalJSONEncoder {
             try CanonicalJSONEncoder.writeKeyFields(e, fileOrder: fileOrder, into: writer)
             return
         }
-        CanonicalJSONEncoder.writeKeyMetadata(e, fileOrder: fileOrder, into: writer)
+        if lent.lendsKeys {
+            CanonicalJSONEncoder.writeKeyMetadata(e, key: lent.lentKey, fileOrder: fileOrder, into: writer)
+        } else {
+            CanonicalJSONEncoder.writeKeyMetadata(e, fileOrder: fileOrder, into: writer)
+        }
         CanonicalJSONEncoder.writeLentFieldExpiries(lent, order: &order, into: writer)
         writer.field("value")
         try CanonicalJSONEncoder.writeLentValue(lent, order: &order, keys: &sortKeys, into: writer)
@@ -251,20 +255,26 @@ public final class CanonicalJSONEncoder {
 
     /// `key` through `rdb` of a key object.
     static func writeKeyMetadata(_ e: RDBEntry, fileOrder: Int, into w: JSONWriter) {
-        w.field("key", first: true)
-        w.bytes(e.key)
-        w.field("type")
+        e.key.withUnsafeBytes { writeKeyMetadata(e, key: $0, fileOrder: fileOrder, into: w) }
+    }
+
+    /// `key` through `rdb` of a key object whose key is `key` (the entry's own or lent).
+    static func writeKeyMetadata(_ e: RDBEntry, key: UnsafeRawBufferPointer, fileOrder: Int, into w: JSONWriter) {
+        w.raw("\"key\":")
+        w.bytes(key)
         switch e.value {
-        case .string: w.raw("\"string\"")
-        case .list: w.raw("\"list\"")
-        case .set: w.raw("\"set\"")
-        case .sortedSet: w.raw("\"zset\"")
-        case .hash: w.raw("\"hash\"")
-        case .stream: w.raw("\"stream\"")
-        case .module(let m): w.string(m.moduleName)
+        case .string: w.raw(",\"type\":\"string\",\"expire_at_ms\":")
+        case .list: w.raw(",\"type\":\"list\",\"expire_at_ms\":")
+        case .set: w.raw(",\"type\":\"set\",\"expire_at_ms\":")
+        case .sortedSet: w.raw(",\"type\":\"zset\",\"expire_at_ms\":")
+        case .hash: w.raw(",\"type\":\"hash\",\"expire_at_ms\":")
+        case .stream: w.raw(",\"type\":\"stream\",\"expire_at_ms\":")
+        case .module(let m):
+            w.raw(",\"type\":")
+            w.string(m.moduleName)
+            w.raw(",\"expire_at_ms\":")
         }
-        w.field("expire_at_ms")
-        w.nullable(e.expireAtMs) { w.int($0) }
+        if let at = e.expireAtMs { w.int(at) } else { w.raw("null") }
         if let f = e.lfuFreq {
             w.field("lfu_freq")
             w.int(Int(f))
@@ -273,11 +283,9 @@ public final class CanonicalJSONEncoder {
             w.field("lru_idle_s")
             w.uint(idle)
         }
-        w.field("rdb")
-        w.raw("{")
-        w.field("type", first: true)
+        w.raw(",\"rdb\":{\"type\":")
         w.int(Int(e.rdbType))
-        w.field("file_order")
+        w.raw(",\"file_order\":")
         w.int(fileOrder)
         w.raw("}")
     }

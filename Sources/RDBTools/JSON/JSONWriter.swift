@@ -38,7 +38,12 @@ public final class JSONWriter: BufferedOutput {
     /// Appends ASCII text as is (keys and punctuation written by the encoder itself).
     @inline(__always)
     public func raw(_ text: StaticString) {
-        text.withUTF8Buffer { put($0) }
+        // Not `withUTF8Buffer`: its closure cost a retain and release of the writer per call.
+        if text.hasPointerRepresentation {
+            put(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        } else {
+            text.withUTF8Buffer { put($0) }
+        }
     }
 
     @_disfavoredOverload
@@ -216,8 +221,19 @@ public final class JSONWriter: BufferedOutput {
                 w >>= UInt64(8 &- tail) &* 8
                 w |= 0x4141_4141_4141_4141 << (UInt64(tail) &* 8)  // tail < 8
             } else {
-                w = 0x4141_4141_4141_4141
-                withUnsafeMutableBytes(of: &w) { $0.baseAddress!.copyMemory(from: src, byteCount: n) }
+                // Built from loads inside the string (no memcpy into a local, whose byte stores the word load
+                // would then wait for), `A`s above byte n.
+                let raw = UnsafeRawPointer(src)
+                if n >= 4 {
+                    let head = UInt64(UInt32(littleEndian: raw.loadUnaligned(as: UInt32.self)))
+                    let last = UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)))
+                    w = head | last << (UInt64(n &- 4) &* 8)  // the overlapping bytes are equal
+                } else {
+                    w = UInt64(src[0])
+                    if n > 1 { w |= UInt64(src[1]) << 8 }
+                    if n > 2 { w |= UInt64(src[2]) << 16 }
+                }
+                w |= 0x4141_4141_4141_4141 << (UInt64(n) &* 8)  // n < 8
             }
             if JSONWriter.attentionMask(w) == 0 {
                 UnsafeMutableRawPointer(base + count).storeBytes(of: w, as: UInt64.self)
@@ -392,19 +408,34 @@ public final class JSONWriter: BufferedOutput {
     private static let base64Alphabet: [UInt8] =
         Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-    /// Standard base64 with `=` padding (RFC 4648 section 4), without quotes.
+    /// Every 12-bit value as its two base64 characters, the first in the low byte (so a little-endian store
+    /// writes them in order). Never freed (process-lifetime constant); `nonisolated(unsafe)`: written only
+    /// inside this initializer, which Swift runs exactly once; read-only afterwards.
+    nonisolated(unsafe) private static let base64Pairs: UnsafePointer<UInt16> = {
+        let t = UnsafeMutablePointer<UInt16>.allocate(capacity: 4096)
+        let a = base64Alphabet
+        for v in 0..<4096 { t[v] = UInt16(a[v >> 6]) | UInt16(a[v & 63]) << 8 }
+        return UnsafePointer(t)
+    }()
+
+    /// Standard base64 with `=` padding (RFC 4648 section 4), without quotes: 3 bytes at a time as two
+    /// 12-bit lookups in `base64Pairs` and one 4-byte store.
     private func base64(_ p: UnsafeBufferPointer<UInt8>) {
         let a = JSONWriter.base64Alphabet
         let n = p.count
         reserve((n + 2) / 3 * 4)
         var i = 0
-        while i + 3 <= n {
-            let v = UInt32(p[i]) << 16 | UInt32(p[i + 1]) << 8 | UInt32(p[i + 2])
-            put(a[Int(v >> 18)])
-            put(a[Int(v >> 12 & 63)])
-            put(a[Int(v >> 6 & 63)])
-            put(a[Int(v & 63)])
-            i += 3
+        if let src = p.baseAddress {
+            let t = JSONWriter.base64Pairs
+            var out = UnsafeMutableRawPointer(base + count)
+            while i &+ 3 <= n {
+                let v = Int(src[i]) << 16 | Int(src[i &+ 1]) << 8 | Int(src[i &+ 2])
+                let w = UInt32(t[v >> 12]) | UInt32(t[v & 0xFFF]) << 16
+                out.storeBytes(of: w.littleEndian, as: UInt32.self)
+                out += 4
+                i &+= 3
+            }
+            count = base.distance(to: out.assumingMemoryBound(to: UInt8.self))
         }
         let rest = n - i
         if rest == 1 {

@@ -1,3 +1,50 @@
+extension LentSortKey {
+    /// Sorts by `prefixLess`. Stored orders are often sorted already or a few ascending or descending runs
+    /// (intsets: one run per sign and number of digits, as "9" < "10" numerically but not in bytes, and
+    /// negative numbers' text descends): those go to the standard library's merge sort, which finds runs
+    /// (reversing descending ones) and merges them in linear time; anything else to introsort.
+    static func sortByPrefix(_ k: UnsafeMutableBufferPointer<LentSortKey>) {
+        let count = k.count
+        var runs = 1
+        var i = 1
+        var direction = 0  // 1 ascending, -1 descending, 0 not known yet (one element in the run)
+        while i < count && runs <= 16 {
+            let down = prefixLess(k[i], k[i &- 1])
+            if direction == 0 {
+                direction = down ? -1 : 1
+            } else if down != (direction < 0) {
+                runs &+= 1
+                direction = 0
+            }
+            i &+= 1
+        }
+        if runs > 16 {
+            introsort(k) { prefixLess($0, $1) }
+        } else if runs > 1 || direction < 0 {
+            var m = k
+            m.sort { prefixLess($0, $1) }
+        }
+    }
+
+    /// After `sortByPrefix`: re-sorts every group of keys with equal prefixes by `less` (the full order).
+    @inline(__always)
+    static func resolvePrefixTies(_ k: UnsafeMutableBufferPointer<LentSortKey>,
+                                  _ less: (LentSortKey, LentSortKey) -> Bool) {
+        let n = k.count
+        var i = 0
+        while i &+ 1 < n {
+            if k[i].high != k[i &+ 1].high || k[i].low != k[i &+ 1].low {
+                i &+= 1
+                continue
+            }
+            var j = i &+ 2
+            while j < n && k[j].high == k[i].high && k[j].low == k[i].low { j &+= 1 }
+            introsort(UnsafeMutableBufferPointer(rebasing: k[i..<j]), less)
+            i = j
+        }
+    }
+}
+
 /// An unstable in-place sort for `LentSortKey`s under a strict total order (the comparators break every
 /// tie by index, so the result equals what a stable sort gives): introsort, that is quicksort with a
 /// median-of-three pivot, insertion sort below 16 elements, and heapsort past a depth of 2 log2(n) so that
