@@ -24,8 +24,16 @@ public struct HashValue: Sendable, Equatable {
             for f in fields { t.set(f.field, f.value) }
             h.storage = .table(t)
         } else {
+            // A repeated field keeps its last value, as in the table (`set`): a packed hash never holds a
+            // field twice.
+            var kept = fields
+            if fields.count > 1 {
+                var seen = Set<Bytes>()
+                kept = fields.reversed().filter { seen.insert($0.field).inserted }
+                kept.reverse()
+            }
             var p = PackedBytes()
-            for f in fields {
+            for f in kept {
                 p.append(f.field)
                 p.append(f.value)
             }

@@ -16,7 +16,7 @@ extension Value {
         case .list: self = .list(PackedBytes(lent: arena, range: 0..<arena.count))
         case .set: self = .set(SetValue(lent: arena, distinct: &distinct))
         case .sortedSet: self = .zset(ZSetValue(lent: arena, distinct: &distinct))
-        case .hash: self = .hash(HashValue(lent: arena))
+        case .hash: self = .hash(HashValue(lent: arena, distinct: &distinct))
         case .none: preconditionFailure("Value(lent:) with nothing lent")
         }
     }
@@ -159,8 +159,10 @@ extension ZSetValue {
 }
 
 extension HashValue {
-    /// A file's hash (fields and values alternate in the arena), with its field TTLs.
-    init(lent arena: RDBValueArena) {
+    /// A file's hash (fields and values alternate in the arena), with its field TTLs. A repeated field keeps
+    /// its last value, in the packed form as in the table (`replace: true`), as in `loading(_:)`: a packed
+    /// hash never holds a field twice (Redis refuses such a file: "Hash with dup elements").
+    init(lent arena: RDBValueArena, distinct: inout LentDistinct) {
         self.init()
         let n = arena.count / 2
         if n > PackedLimits.maxEntries || !arena.allSmall() {
@@ -168,7 +170,27 @@ extension HashValue {
             for f in 0..<n { bytes += ArenaTable.entryBytes(key: arena.length(2 * f), value: arena.length(2 * f + 1)) }
             storage = .table(ArenaTable.loading(count: n, arenaBytes: bytes, replace: true) { (arena[2 * $0], arena[2 * $0 + 1]) })
         } else {
-            storage = .packed(PackedBytes(lent: arena, range: 0..<(2 * n)))
+            distinct.reset()
+            var repeats = false
+            for f in 0..<n where distinct.insert(2 * f, of: arena) != nil {
+                repeats = true
+                break
+            }
+            if !repeats {
+                storage = .packed(PackedBytes(lent: arena, range: 0..<(2 * n)))
+            } else {
+                // The fields kept: each one's last occurrence, in file order.
+                distinct.reset()
+                var last: [Int] = []
+                for f in stride(from: n - 1, through: 0, by: -1) where distinct.insert(2 * f, of: arena) == nil { last.append(f) }
+                last.reverse()
+                var p = PackedBytes()
+                for f in last {
+                    p.append(raw: arena[2 * f])
+                    p.append(raw: arena[2 * f + 1])
+                }
+                storage = .packed(p)
+            }
         }
         if arena.hasFieldExpiries {
             for f in 0..<n where arena.fieldExpiries[f] != RDBValueArena.noExpiry { setExpiry(arena.bytes(2 * f), arena.fieldExpiries[f]) }

@@ -93,4 +93,37 @@ import TestSupport
         #expect(Self.forms(lent) == Self.forms(model))
         #expect(lent.keyCount == 120)
     }
+
+    /// Redis refuses a hash holding a field twice ("Hash with dup elements"); loaded anyway, a packed hash
+    /// kept both copies (HLEN 2, HGETALL f a f b) while a large one kept the last. Now both keep the last,
+    /// both ways.
+    @Test func repeatedHashFieldKeepsItsLastValueBothWays() throws {
+        let w = try RDBWriter(sink: MemoryByteSink())
+        try w.writeHeader()
+        try w.selectDB(0, resize: nil)
+        let f = Array("f".utf8), g = Array("g".utf8)
+        let small: [HashField] = [HashField(field: f, value: Array("a".utf8)), HashField(field: g, value: Array("x".utf8)),
+                                  HashField(field: f, value: Array("b".utf8)), HashField(field: f, value: Array("c".utf8))]
+        let large = small + (0..<200).map { HashField(field: Array("h\($0)".utf8), value: Array("v".utf8)) }
+        try w.writeEntry(RDBEntry(db: 0, key: Array("small".utf8), value: .hash(small), rdbType: 0))
+        try w.writeEntry(RDBEntry(db: 0, key: Array("large".utf8), value: .hash(large), rdbType: 0))
+        _ = try w.finish()
+        let bytes = w.sink.bytes
+        let model = try Self.modelLoad(RDBReader(source: AnyByteSource(MemoryByteSource(bytes: bytes))))
+        let lent = try Keyspace.load(rdb: bytes)
+        for k in [model, lent] {
+            for (key, count) in [("small", 2), ("large", 202)] {
+                guard case .hash(let h)? = k[0, Array(key.utf8)]?.value else {
+                    Issue.record("\(key) is not a hash")
+                    continue
+                }
+                #expect(h.count == count, "\(key)")
+                #expect(h.pairs.count == count, "\(key)")
+                #expect(h[f] == Array("c".utf8), "\(key)")
+                #expect(h[g] == Array("x".utf8), "\(key)")
+            }
+        }
+        #expect(lent == model)
+        #expect(Self.forms(lent) == Self.forms(model))
+    }
 }
