@@ -17,19 +17,13 @@ public final class RESPOutput: BufferedOutput {
         count &+= 1
     }
 
-    /// Decimal digits of `v` (reserve 20 bytes first).
+    /// Decimal digits of `v` (reserve 20 bytes first), through `DecimalText`'s digit pairs.
     @inline(__always) private func putDecimal(_ v: UInt64) {
-        var t = v
-        var digits = 1
-        while t >= 10 { t /= 10; digits &+= 1 }
-        var m = v
-        var i = count &+ digits
-        count = i
-        repeat {
-            i &-= 1
-            base[i] = UInt8(truncatingIfNeeded: m % 10) &+ 0x30
-            m /= 10
-        } while m > 0
+        if v < 10 {
+            put(UInt8(truncatingIfNeeded: v) &+ 0x30)
+            return
+        }
+        count &+= DecimalText.write(v, to: UnsafeMutableRawPointer(base + count))
     }
 
     @inline(__always) private func crlf() {
@@ -76,9 +70,7 @@ public final class RESPOutput: BufferedOutput {
         reserve(48)
         let negative = v < 0
         let m = v.magnitude
-        var t = m
-        var digits = 1
-        while t >= 10 { t /= 10; digits &+= 1 }
+        let digits = DecimalText.digitCount(m)
         put(UInt8(ascii: "$"))
         putDecimal(UInt64(digits + (negative ? 1 : 0)))
         crlf()
@@ -89,9 +81,7 @@ public final class RESPOutput: BufferedOutput {
 
     @inline(__always) public func bulk(uint v: UInt64) {
         reserve(48)
-        var t = v
-        var digits = 1
-        while t >= 10 { t /= 10; digits &+= 1 }
+        let digits = DecimalText.digitCount(v)
         put(UInt8(ascii: "$"))
         putDecimal(UInt64(digits))
         crlf()
