@@ -46,6 +46,8 @@ struct MemoryCommand: ParsableCommand {
         var filter = filters.keyFilter
         let arena = RDBValueArena()
         arena.summarizesIntsets = true  // the estimate needs an intset's count and extremes only
+        // Keys lent too (no array per key) when nothing else reads the entry's key: no filter, no per-key rows.
+        arena.lendsKeys = filters.keyFilter.isEmpty && !streamAll
         let outcome = try RDBFileScan.scan(path: file, options: reader.readerOptions(), lending: arena) { record in
             filter.observe(record)
             guard case .entry(let e) = record else { return }

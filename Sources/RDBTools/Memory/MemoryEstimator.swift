@@ -28,11 +28,13 @@ public enum MemoryEstimator {
 
     /// The estimate of an entry read by `RDBReader.next(lendingInto:)`, from the lent elements (the same
     /// figure `usage(of:)` gives for the materialized entry).
+    /// With `a.lendsKeys`, a lent entry's key is `a.lentKey` (the entry's own is empty).
     public static func usage(of entry: RDBEntry, lent a: RDBValueArena) -> Int {
         typealias A = AllocatorModel
-        let key = A.sds(entry.key.count) + A.dictEntry
+        if a.kind == .none { return usage(of: entry) }
+        // Lent keys: the entry's key is empty; else `lentKey` is.
+        let key = A.sds(entry.key.count &+ a.lentKey.count) + A.dictEntry
         switch a.kind {
-        case .none: return usage(of: entry)
         case .string: return key + string(a[0])
         default: break
         }
@@ -41,7 +43,8 @@ public enum MemoryEstimator {
         }
         let n = a.count
         // One view of the arena for the whole value: element reads need no array accesses through the class.
-        guard n > 0, let base = a[0].baseAddress else { return usage(of: entry) }
+        // An empty collection: its placeholder value is an empty one of the same type.
+        guard n > 0, let base = a[0].baseAddress else { return key + value(entry.value) }
         return a.starts.withUnsafeBufferPointer { starts -> Int in
             func view(first: Int, stride: Int, count: Int) -> ArenaElements {
                 ArenaElements(base: base, starts: starts, first: first, stride: stride, count: count)
@@ -63,7 +66,7 @@ public enum MemoryEstimator {
             case .hash:
                 return key + hash(view(first: 0, stride: 2, count: n / 2), view(first: 1, stride: 2, count: n / 2))
             case .none, .string:
-                return usage(of: entry)
+                return key + value(entry.value)
             }
         }
     }

@@ -74,21 +74,29 @@ public final class MemoryReport {
     /// Adds a key read by `RDBReader.next(lendingInto:)`, whose value is lent in `lent`.
     @discardableResult
     public func add(_ e: RDBEntry, lent: RDBValueArena) -> KeyUsage {
-        let bytes = MemoryEstimator.usage(of: e, lent: lent)
-        account(e, bytes: bytes)
-        return KeyUsage(db: e.db, key: e.key, type: e.value.typeName, bytes: bytes, ordinal: keys &- 1)
+        let bytes = account(e, lent: lent)
+        return KeyUsage(db: e.db, key: lent.key(of: e), type: e.value.typeName, bytes: bytes, ordinal: keys &- 1)
     }
 
     /// Like `add(_:lent:)` without building the key's `KeyUsage` (nothing is allocated per key unless it
-    /// enters the top N or starts a new prefix); returns the estimate.
+    /// enters the top N or starts a new prefix); returns the estimate. With `lent.lendsKeys`, the key is read
+    /// from `lent.lentKey` in place.
     @discardableResult
     public func account(_ e: RDBEntry, lent: RDBValueArena) -> Int {
         let bytes = MemoryEstimator.usage(of: e, lent: lent)
-        account(e, bytes: bytes)
+        if lent.kind != .none && lent.lendsKeys {
+            account(e, key: lent.lentKey, bytes: bytes)
+        } else {
+            e.key.withUnsafeBytes { account(e, key: $0, bytes: bytes) }
+        }
         return bytes
     }
 
     private func account(_ e: RDBEntry, bytes: Int) {
+        e.key.withUnsafeBytes { account(e, key: $0, bytes: bytes) }
+    }
+
+    private func account(_ e: RDBEntry, key: UnsafeRawBufferPointer, bytes: Int) {
         let ordinal = keys
         keys &+= 1
         totalBytes &+= bytes
@@ -103,10 +111,10 @@ public final class MemoryReport {
         } else {
             otherDBSums[e.db, default: Sum()].add(bytes)
         }
-        if let separator { addPrefix(e.key, separator, bytes) }
+        if let separator { prefixSums.add(UnsafeRawBufferPointer(rebasing: key[0..<Self.prefixEnd(key, separator)]), bytes) }
         // A key enters the heap when it is not full, or beats its smallest (ties keep the earlier key: `less`).
         if top > 0 && (heap.count < top || heap[0].bytes < bytes) {
-            push(KeyUsage(db: e.db, key: e.key, type: e.value.typeName, bytes: bytes, ordinal: ordinal))
+            push(KeyUsage(db: e.db, key: Bytes(key), type: e.value.typeName, bytes: bytes, ordinal: ordinal))
         }
     }
 
@@ -123,19 +131,18 @@ public final class MemoryReport {
         }
     }
 
-    private func addPrefix(_ key: Bytes, _ sep: Bytes, _ bytes: Int) {
-        let end = Self.prefixEnd(key, sep)
-        key.withUnsafeBytes { prefixSums.add(UnsafeRawBufferPointer(rebasing: $0[0..<end]), bytes) }
-    }
-
     /// The end of `key`'s prefix: just past the first `sep`, or the whole key.
     static func prefixEnd(_ key: Bytes, _ sep: Bytes) -> Int {
+        key.withUnsafeBytes { prefixEnd($0, sep) }
+    }
+
+    static func prefixEnd(_ key: UnsafeRawBufferPointer, _ sep: Bytes) -> Int {
         let n = sep.count
         guard n > 0, key.count >= n else { return key.count }
         let first = sep[0]
         var i = 0
         while i + n <= key.count {
-            if key[i] == first && (n == 1 || key[i..<(i + n)].elementsEqual(sep)) { return i + n }
+            if key[i] == first && (n == 1 || UnsafeRawBufferPointer(rebasing: key[i..<(i + n)]).elementsEqual(sep)) { return i + n }
             i += 1
         }
         return key.count
