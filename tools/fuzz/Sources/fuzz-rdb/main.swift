@@ -1,9 +1,15 @@
 // libFuzzer target: every input is an RDB file held in memory.
 //
-// For each input the reader runs twice, once decoding values (and feeding every record to the
-// canonical JSON encoder) and once validating only (`decodeValues: false`, what `rdb check` uses).
-// Findings: a crash, a hang, a leak, an error that is not an `RDBError`, or the two modes
-// disagreeing about whether the input is valid or how many keys it holds.
+// For each input the reader runs three times:
+//   - decoding values, feeding every record to the canonical JSON encoder, the RESTORE exporter
+//     (`rdb dump --format restore`; the command exporter for inputs over 32 KiB), the memory
+//     estimator and the RDB writer (`rdb convert`);
+//   - validating only (`decodeValues: false`, what `rdb check` uses);
+//   - lending values (`next(lendingInto:)`, what `rdb dump --format jsonl|resp` and `rdb memory` use),
+//     feeding every record to the JSON encoder, the command exporter and the memory estimator.
+// Findings: a crash, a hang, a leak, an error that is neither an `RDBError` nor (from a writer or
+// exporter) an `RDBWriteError`, or the modes disagreeing about whether the input is valid or how many
+// keys it holds.
 import FuzzDriver
 import Glibc
 import RDB
@@ -13,22 +19,46 @@ import RDBTools
 /// malloc limit would report as an out-of-memory finding).
 let maxString = 16 << 20
 
+/// RESTORE payloads are encoded by a writer of their own per key (about 1.6 MB of buffers to set up, slow
+/// under ASan): only inputs up to this size are also exported in that style.
+let restoreMaxInput = 32 << 10
+
 struct Outcome: Equatable {
     var keys = 0
     var error: RDBError.Code?
 }
 
-func run(_ bytes: [UInt8], decodeValues: Bool, chunking: MemoryByteSource.Chunking, encode: Bool) -> Outcome {
+func run(_ bytes: [UInt8], decodeValues: Bool, chunking: MemoryByteSource.Chunking, encode: Bool,
+         lend: Bool = false) -> Outcome {
     let options = RDBReaderOptions(decodeValues: decodeValues, maxStringLength: maxString, bufferSize: 64 * 1024)
     let reader = RDBReader(source: MemoryByteSource(bytes: bytes, chunking: chunking), fileName: "fuzz", options: options)
     let encoder = encode ? CanonicalJSONEncoder(format: .jsonl, writer: JSONWriter(flushThreshold: 1 << 16) { _ in }) : nil
+    // The exporters and the writer may refuse what their target cannot hold (an `RDBWriteError`); they are
+    // dropped from then on, and the reader goes on to its own verdict.
+    var exporter: RESPExporter? = encode
+        ? RESPExporter(output: RESPOutput(flushThreshold: 1 << 16) { _ in },
+                       options: RESPExportOptions(style: lend || bytes.count > restoreMaxInput ? .commands : .restore)) : nil
+    var writer: RDBWriter<MemoryByteSink>? = encode && !lend ? try? RDBWriter(sink: MemoryByteSink()) : nil
+    try? writer?.writeHeader()
+    let arena = lend ? RDBValueArena() : nil
     var outcome = Outcome()
     do {
-        while let record = try reader.next() {
-            if case .entry = record { outcome.keys += 1 }
-            try encoder?.consume(record)
+        while true {
+            let next: RDBRecord?
+            if let arena { next = try reader.next(lendingInto: arena) } else { next = try reader.next() }
+            guard let record = next else { break }
+            if case .entry(let e) = record {
+                outcome.keys += 1
+                if encode { _ = arena.map { MemoryEstimator.usage(of: e, lent: $0) } ?? MemoryEstimator.usage(of: e) }
+                if writer != nil {
+                    do { try writer?.writeEntry(e) } catch is RDBWriteError { writer = nil }
+                }
+            }
+            try encoder?.consume(record, lent: arena)
+            do { try exporter?.consume(record, lent: arena) } catch is RDBWriteError { exporter = nil }
         }
         try encoder?.finish()
+        do { try exporter?.finish(); _ = try writer?.finish() } catch is RDBWriteError {}
     } catch let e as RDBError {
         outcome.error = e.code
         _ = e.description
@@ -44,6 +74,11 @@ func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let check = run(bytes, decodeValues: false, chunking: .random(seed: UInt64(size), maxChunk: 4096), encode: false)
     if (full.error == nil) != (check.error == nil) || (full.error == nil && full.keys != check.keys) {
         finding("decodeValues true/false disagree: \(full) vs \(check)")
+    }
+    let lent = run(bytes, decodeValues: true, chunking: .random(seed: UInt64(size) &+ 1, maxChunk: 4096), encode: true,
+                   lend: true)
+    if (full.error == nil) != (lent.error == nil) || (full.error == nil && full.keys != lent.keys) {
+        finding("materialized and lent reads disagree: \(full) vs \(lent)")
     }
     return 0
 }
