@@ -37,8 +37,17 @@ public struct RESPCommandSplitter: Sendable {
     /// The next whole command and the offset just past it, or nil when more bytes are needed.
     public mutating func next() throws -> (args: [Bytes], endOffset: Int64)? {
         var i = start
-        guard let count = try line(&i, prefix: UInt8(ascii: "*")) else { return nil }
-        guard count >= 1, count <= RESPCommandSplitter.maxArguments else { throw fail("bad argument count \(count)") }
+        var header = try line(&i, prefix: UInt8(ascii: "*"), allowsNegative: true)
+        // `*0` and `*-1` are no commands at all: Redis's processMultibulkBuffer returns on a count <= 0
+        // and processInputBuffer resets the client without running anything; the bytes still count
+        // towards the replication offset.
+        while let empty = header, empty <= 0 {
+            offset += Int64(i - start)
+            start = i
+            header = try line(&i, prefix: UInt8(ascii: "*"), allowsNegative: true)
+        }
+        guard let count = header else { return nil }
+        guard count <= RESPCommandSplitter.maxArguments else { throw fail("bad argument count \(count)") }
         var args: [Bytes] = []
         args.reserveCapacity(min(count, 1024))
         for _ in 0..<count {
@@ -55,10 +64,16 @@ public struct RESPCommandSplitter: Sendable {
     }
 
     /// Reads `<prefix><decimal>\r\n` at `i`; nil when incomplete.
-    private func line(_ i: inout Int, prefix: UInt8) throws -> Int? {
+    /// `allowsNegative`: a leading `-` is read, as Redis's string2ll does for a multibulk count.
+    private func line(_ i: inout Int, prefix: UInt8, allowsNegative: Bool = false) throws -> Int? {
         guard i < buffer.count else { return nil }
         guard buffer[i] == prefix else { throw fail("expected '\(Character(UnicodeScalar(prefix)))', found byte \(buffer[i])") }
         var j = i + 1
+        var negative = false
+        if allowsNegative, j < buffer.count, buffer[j] == UInt8(ascii: "-") {
+            negative = true
+            j += 1
+        }
         var v = 0
         var digits = 0
         while j < buffer.count, buffer[j] != 13 {
@@ -71,7 +86,7 @@ public struct RESPCommandSplitter: Sendable {
         guard j + 1 < buffer.count else { return nil }
         guard digits > 0, buffer[j + 1] == 10 else { throw fail("bad length line") }
         i = j + 2
-        return v
+        return negative ? -v : v
     }
 
     private func fail(_ message: String) -> RESPSplitError { RESPSplitError(message: message, offset: offset) }
