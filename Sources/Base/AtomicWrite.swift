@@ -27,6 +27,21 @@ extension FileSystem {
         return result
     }
 
+    /// Creates (or truncates) `path`, lets `body` write it, fsyncs and closes it. On a throw the file is
+    /// closed and left as it is: the caller decides what becomes of a partial file (the first half of a
+    /// temp-file publish whose rename comes later, e.g. the store's manifest switch).
+    public func writeSynced(_ path: String, _ body: (DurableFile) throws -> Void) throws {
+        let file = try openForWriting(path, truncate: true)
+        do {
+            try body(file)
+            try file.sync()
+            file.close()
+        } catch {
+            file.close()
+            throw error
+        }
+    }
+
     /// Writes `bytes` to `path` atomically (see `writeAtomically`).
     public func writeAtomically(_ path: String, bytes: [UInt8], temporary: String? = nil, durable: Bool = true) throws {
         try writeAtomically(path, temporary: temporary, durable: durable) { try $0.write(bytes) }

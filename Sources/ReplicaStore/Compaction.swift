@@ -82,15 +82,7 @@ extension ReplicaStore {
         defer { if !renamed { try? fs.remove(tmpPath) } }
 
         // 1, 2: write, fsync, read the position back.
-        let file = try fs.openForWriting(tmpPath, truncate: true)
-        do {
-            try body(file)
-            try file.sync()
-            file.close()
-        } catch {
-            file.close()
-            throw error
-        }
+        try fs.writeSynced(tmpPath, body)
         let record = try inspectCompacted(tmpPath, name: finalName, position: position)
 
         // 3: the log covers the snapshot's offset durably.
@@ -161,15 +153,7 @@ extension ReplicaStore {
             let dropped = Array(base.segments[..<dropCount])
             // 5b (no lock): the temp file, durable; sizes of the segments it drops (sealed, so fixed).
             do {
-                let file = try fs.openForWriting(tmpPath, truncate: true)
-                do {
-                    try file.write(bytes)
-                    try file.sync()
-                    file.close()
-                } catch {
-                    file.close()
-                    throw error
-                }
+                try fs.writeSynced(tmpPath) { try $0.write(bytes) }
                 try beforeCommit(0)
                 try lock.withLock { try checkUsable() }
             } catch {

@@ -161,13 +161,9 @@ extension ReplicaStore {
             }
             guard let (bytes, sequence, complete, ep) = prepared else { return }
             let tmp = joinPath(directory, Manifest.tempFileName)
-            let file = try fs.openForWriting(tmp, truncate: true)
             do {
-                try file.write(bytes)
-                try file.sync()
-                file.close()
+                try fs.writeSynced(tmp) { try $0.write(bytes) }
             } catch {
-                file.close()
                 try? fs.remove(tmp)
                 throw error
             }

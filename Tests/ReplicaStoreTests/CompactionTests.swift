@@ -15,17 +15,7 @@ import Testing
 
     /// `n` commands with their db after each (seeded).
     static func commands(_ n: Int, seed: UInt64) -> [([UInt8], Int)] {
-        var rng = SeededRandom(seed: seed)
-        var db = 0
-        return (0..<n).map { i in
-            var c: [UInt8] = []
-            if rng.next() % 3 == 0 {
-                db = Int(rng.next() % 4)
-                c += resp("SELECT", String(db))
-            }
-            c += resp("SET", "key:\(i)", String(repeating: "x", count: Int(rng.next() % 60)))
-            return (c, db)
-        }
+        seededSetCommands(n, seed: seed, databases: 4, key: { "key:\($0)" }, fill: "x", maxValue: 60)
     }
 
     /// A store with a full sync at `base` and `cmds` appended (segments rolled at 300 bytes).

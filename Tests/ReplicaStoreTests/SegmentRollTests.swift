@@ -13,17 +13,7 @@ import Testing
     static let base: Int64 = 9000
 
     static func commands(_ n: Int, seed: UInt64) -> [([UInt8], Int)] {
-        var rng = SeededRandom(seed: seed)
-        var db = 0
-        return (0..<n).map { i in
-            var c: [UInt8] = []
-            if rng.next() % 3 == 0 {
-                db = Int(rng.next() % 5)
-                c += resp("SELECT", String(db))
-            }
-            c += resp("SET", "k\(i)", String(repeating: "y", count: Int(rng.next() % 70)))
-            return (c, db)
-        }
+        seededSetCommands(n, seed: seed, databases: 5, key: { "k\($0)" }, fill: "y", maxValue: 70)
     }
 
     static func open(_ fs: SimulatedFileSystem, _ policy: FsyncPolicy = .everysec) throws -> ReplicaStore {

@@ -54,6 +54,23 @@ func resp(_ args: String...) -> [UInt8] {
 
 func replid(_ c: Character) -> String { String(repeating: c, count: 40) }
 
+/// `n` seeded SETs, a third of them after a SELECT of one of `databases` dbs, each with the db selected
+/// after it: `key` names the i-th key, values are `fill` repeated up to `maxValue - 1` times.
+func seededSetCommands(_ n: Int, seed: UInt64, databases: UInt64, key: (Int) -> String, fill: String,
+                       maxValue: UInt64) -> [([UInt8], Int)] {
+    var rng = SeededRandom(seed: seed)
+    var db = 0
+    return (0..<n).map { i in
+        var c: [UInt8] = []
+        if rng.next() % 3 == 0 {
+            db = Int(rng.next() % databases)
+            c += resp("SELECT", String(db))
+        }
+        c += resp("SET", key(i), String(repeating: fill, count: Int(rng.next() % maxValue)))
+        return (c, db)
+    }
+}
+
 /// Reads back the whole log of an open store.
 func logBytes(_ store: ReplicaStore) throws -> [UInt8] {
     var out: [UInt8] = []
