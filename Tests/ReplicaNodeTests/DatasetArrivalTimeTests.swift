@@ -30,16 +30,6 @@ import TestSupport
         return try ReplicaStore.open(directory: dir.url.path, fsync: .no, options: o)
     }
 
-    func waitFor(_ what: String, _ f: DatasetFollower, _ cond: (DatasetState) -> Bool) throws {
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            if cond(f.state) { return }
-            usleep(5_000)
-        }
-        Issue.record("timed out waiting for \(what); state \(f.state)")
-        throw CancellationError()
-    }
-
     static func expiry(_ d: DatasetFollower.Dataset?, _ key: String) -> Int64? {
         d?.keyspace[0, Array(key.utf8)]?.expireAtMs
     }

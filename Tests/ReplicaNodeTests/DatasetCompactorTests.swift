@@ -31,7 +31,7 @@ import TestSupport
             try helper.append(store, DatasetFollowerTests.commands(&rng, count: 150), onto: &expected)
             f.wake()
             let end = store.position!.offset
-            try helper.waitFor("ready at \(end) (round \(round))", f) { $0.phase == .ready && $0.appliedOffset == end }
+            try waitFor("ready at \(end) (round \(round))", f) { $0.phase == .ready && $0.appliedOffset == end }
         }
         // Compactions run on their own thread: wait for two to finish (more rounds if the log has not
         // passed the threshold twice yet), then apply one more chunk, which refreshes the state.
@@ -42,7 +42,7 @@ import TestSupport
                 try helper.append(store, DatasetFollowerTests.commands(&rng, count: 150), onto: &expected)
                 f.wake()
                 let end = store.position!.offset
-                try helper.waitFor("ready at \(end) (round \(round))", f) { $0.phase == .ready && $0.appliedOffset == end }
+                try waitFor("ready at \(end) (round \(round))", f) { $0.phase == .ready && $0.appliedOffset == end }
                 round += 1
             }
             usleep(5_000)
@@ -51,7 +51,7 @@ import TestSupport
         try helper.append(store, DatasetFollowerTests.commands(&rng, count: 3), onto: &expected)
         f.wake()
         let last = store.position!.offset
-        try helper.waitFor("ready at \(last) after the compactions", f) { $0.phase == .ready && $0.appliedOffset == last }
+        try waitFor("ready at \(last) after the compactions", f) { $0.phase == .ready && $0.appliedOffset == last }
         while compactor.isRunning && Date() < deadline { usleep(5_000) }
         #expect(compactor.completedCount >= 2)
         let m = try #require(store.currentManifest)
@@ -72,7 +72,7 @@ import TestSupport
         g.start()
         defer { g.stop() }
         let end = again.position!.offset
-        try helper.waitFor("rebuilt at \(end)", g) { $0.phase == .ready && $0.appliedOffset == end }
+        try waitFor("rebuilt at \(end)", g) { $0.phase == .ready && $0.appliedOffset == end }
         #expect(g.dataset()?.keyspace == expected.keyspace)
     }
 
@@ -124,7 +124,7 @@ import TestSupport
         f.compactor = compactor
         f.start()
         defer { f.stop() }
-        try helper.waitFor("diverged", f) { $0.phase == .diverged }
+        try waitFor("diverged", f) { $0.phase == .diverged }
         usleep(100_000)
         #expect(compactor.completedCount == 0 && !compactor.isRunning)
         #expect(store.currentManifest?.compaction == nil)

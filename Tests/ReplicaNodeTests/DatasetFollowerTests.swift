@@ -77,16 +77,6 @@ import TestSupport
         if !batch.isEmpty { try store.append(batch, streamDB: replay.boundary.streamDB) }
     }
 
-    func waitFor(_ what: String, _ f: DatasetFollower, _ cond: (DatasetState) -> Bool) throws {
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            if cond(f.state) { return }
-            usleep(5_000)
-        }
-        Issue.record("timed out waiting for \(what); state \(f.state)")
-        throw CancellationError()
-    }
-
     func follower(_ store: ReplicaStore) -> DatasetFollower {
         DatasetFollower(store: store, logger: Logger(label: "test"), idleWait: .milliseconds(5))
     }

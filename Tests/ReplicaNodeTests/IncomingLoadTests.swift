@@ -106,7 +106,7 @@ import TestSupport
         let f = rig.follower(store)
         f.start()
         defer { f.stop() }
-        try rig.waitFor("ready", f) { $0.phase == .ready && $0.appliedOffset == oldEnd }
+        try waitFor("ready", f) { $0.phase == .ready && $0.appliedOffset == oldEnd }
 
         let second = T.baseKeyspace(&rng, n: 3000)
         let bytes = try Self.rdb(second, replid: T.replid2, offset: 9000, streamDB: 1)
@@ -117,7 +117,7 @@ import TestSupport
         v.start()
         try Self.dripWrite(w, bytes, seed: 7, upTo: bytes.count / 2)
         // Mid-transfer: status shows the load, reads still see the old dataset whole.
-        try rig.waitFor("receiving", f) { $0.receiving == true && ($0.processedBytes ?? 0) > 0 }
+        try waitFor("receiving", f) { $0.receiving == true && ($0.processedBytes ?? 0) > 0 }
         #expect(f.state.phase == .loading && (f.state.percent ?? 100) < 100)
         #expect(f.dataset()?.keyspace == old.keyspace && f.dataset()?.offset == oldEnd)
         try Self.dripWrite(w, Array(bytes[(bytes.count / 2)...]), seed: 8)
@@ -131,7 +131,7 @@ import TestSupport
         try rig.append(store, T.commands(&rng, count: 40), onto: &expected)
         let end = store.position!.offset
         f.wake()
-        try rig.waitFor("ready on the new snapshot", f) { $0.phase == .ready && $0.appliedOffset == end }
+        try waitFor("ready on the new snapshot", f) { $0.phase == .ready && $0.appliedOffset == end }
         #expect(f.dataset()?.keyspace == expected.keyspace)
         #expect(f.state.receiving == nil)
     }
@@ -149,7 +149,7 @@ import TestSupport
         let f = rig.follower(store)
         f.start()
         defer { f.stop() }
-        try rig.waitFor("ready", f) { $0.phase == .ready && $0.appliedOffset == 100 }
+        try waitFor("ready", f) { $0.phase == .ready && $0.appliedOffset == 100 }
 
         // A cut transfer: the load is dropped, the state returns to the old dataset at its position.
         let cut = try store.beginFullSync(replid: T.replid2, offset: 500)
@@ -174,7 +174,7 @@ import TestSupport
         load.finish(.success(IncomingLoad.Loaded(keyspace: marked, header: nil)))
         try store.publish(w)
         f.wake()
-        try rig.waitFor("ready at 700", f) { $0.phase == .ready && $0.appliedOffset == 700 }
+        try waitFor("ready at 700", f) { $0.phase == .ready && $0.appliedOffset == 700 }
         #expect(f.dataset()?.keyspace == marked)
     }
 }
