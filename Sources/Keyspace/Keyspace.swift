@@ -43,6 +43,16 @@ public struct KeyEntry: Sendable, Equatable {
 
     static let maxIdleSeconds: UInt64 = (1 << 53) - 1
 
+    /// What `Keyspace.modify` puts in a slot while it holds the slot's entry (or before it knows whether
+    /// one is added): LFU counter bits without the has-LFU bit, which no entry has (the setters clear them).
+    static let placeholder: KeyEntry = {
+        var e = KeyEntry(value: .string([]))
+        e.meta = 0x7F8
+        return e
+    }()
+
+    var isPlaceholder: Bool { meta & 0x7FC == 0x7F8 }
+
     public init(value: Value, expireAtMs: Int64? = nil, lruIdleSeconds: UInt64? = nil, lfuFreq: UInt8? = nil) {
         self.value = value
         self.expireAtMs = expireAtMs
@@ -147,21 +157,34 @@ public struct Keyspace: Sendable, Equatable {
 
     public mutating func removeAllDatabases() { databases = [:] }
 
-    /// Applies `body` to the entry of `key` in place: one hash of the key and one walk of the trie (the
-    /// trie's in-place accessor moves the entry out, so its value is uniquely referenced inside `body`, and
-    /// writes back, inserts or removes what `body` leaves, without hashing again). Setting nil removes the
-    /// key; a database left empty is dropped. The way for a command to look at a key and then change it.
+    /// Applies `body` to the entry of `key` in place: one hash of the key and one walk of the trie when
+    /// the key is there or `body` adds it (the entry is moved out, so its value is uniquely referenced
+    /// inside `body`, and moved back); a second walk removes it when `body` leaves nil (or a missing key
+    /// stays missing). A database left empty is dropped. The way for a command to look at a key and
+    /// then change it.
+    ///
+    /// Goes through `TreeDictionary.updateValue(forKey:default:with:)`, never the optional in-place
+    /// accessor (`subscript(key)._modify`): swift-collections 1.6's keeps each node of the path as it was
+    /// before copy-on-write replaced it, and its debug assertion reads that old node, which a reader on
+    /// another thread may free at that moment by dropping its copy (`ConcurrentCopyTests`).
     @discardableResult
     mutating func modify<T>(_ db: Int, _ key: Bytes, _ body: (inout KeyEntry?) throws -> T) rethrows -> T {
-        var emptied = false
-        defer { if emptied { databases[db] = nil } }
-        return try Self.modify(&databases[db, default: Database()], key, emptied: &emptied, body)
-    }
-
-    private static func modify<T>(_ d: inout Database, _ key: Bytes, emptied: inout Bool,
-                                  _ body: (inout KeyEntry?) throws -> T) rethrows -> T {
-        defer { emptied = d.isEmpty }
-        return try body(&d[key])
+        var remove = false
+        defer {
+            if remove {
+                databases[db]?.removeValue(forKey: key)
+                if databases[db]?.isEmpty == true { databases[db] = nil }
+            }
+        }
+        return try databases[db, default: Database()].updateValue(forKey: key, default: .placeholder) { slot in
+            var entry: KeyEntry? = .placeholder
+            swap(&entry!, &slot)
+            if entry!.isPlaceholder { entry = nil }
+            defer {
+                if entry != nil { swap(&entry!, &slot) } else { remove = true }
+            }
+            return try body(&entry)
+        }
     }
 
     /// Removes `key`; whether it was there (one walk).

@@ -48,7 +48,7 @@ struct ServeReadsTests {
             let r = try Self.runTool("/usr/bin/env", ["python3", Self.script, "compare", "--master", String(master.port),
                                                       "--replica", String(servePort), "--seed", String(seed),
                                                       "--resp", String(resp), "--master-version", String(version)])
-            #expect(r.status == 0, "reads differ from the \(version).x master, seed \(seed), RESP\(resp) (rerun: tools/reads-diff.py compare --seed \(seed)):\n\(r.output.suffix(6000))")
+            #expect(r.status == 0, "reads differ from the \(version).x master, seed \(seed), RESP\(resp) (rerun: tools/reads-diff.py compare --seed \(seed)):\n\(r.output.suffix(6000))\nfollow's log ends:\n\(((try? String(contentsOf: follower.logURL, encoding: .utf8)) ?? "(unreadable)").suffix(4000))")
         }
     }
 
