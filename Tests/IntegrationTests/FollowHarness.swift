@@ -70,6 +70,23 @@ final class Follower {
         process = try ChildProcess.start(try ReplicaBinary.path(), args, environment: env, outputPath: logURL)
     }
 
+    /// A follower of `master` in a new temporary directory, serving reads on a free port (`--port`, also
+    /// announced as its listening port), started. The caller stops it, then removes the directory.
+    static func startServing(_ master: RedisServerProcess, extra: [String] = []) throws
+        -> (follower: Follower, port: UInt16, tmp: TemporaryDirectory) {
+        let tmp = try TestPaths.makeTemporaryDirectory()
+        do {
+            let port = try FreePort.allocate()
+            let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: Int(port),
+                                    extra: ["--port", String(port)] + extra)
+            try follower.start()
+            return (follower, port, tmp)
+        } catch {
+            tmp.remove()
+            throw error
+        }
+    }
+
     /// SIGTERM and wait; returns the exit status.
     @discardableResult
     func stop() -> Int32 {

@@ -36,13 +36,8 @@ struct RelativeTTLRestartTests {
         let c = try master.client()
         defer { c.close() }
         try c.call("SET", "before", "x")
-        let tmp = try TestPaths.makeTemporaryDirectory()
-        defer { tmp.remove() }
-        let port = try FreePort.allocate()
-        let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: Int(port),
-                                extra: ["--port", String(port)])
-        try follower.start()
-        defer { follower.stop() }
+        let (follower, port, tmp) = try Follower.startServing(master)
+        defer { follower.stop(); tmp.remove() }
         try Self.waitReady(follower)
         // After the full sync: these go to the log as the master sent them (relative).
         try c.call("SET", "k", "v", "EX", "100")

@@ -25,11 +25,7 @@ struct ServeDownstreamTests {
             master = try RedisServerProcess(binary: masterBinary,
                                             extraArguments: ServeDownstreamTests.debug(masterBinary) + ["--repl-backlog-size", "1mb"])
             try FollowIntegrationTests.loadSmallDataset(master)
-            tmp = try TestPaths.makeTemporaryDirectory()
-            servePort = try FreePort.allocate()
-            follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: Int(servePort),
-                                extra: ["--port", String(servePort)])
-            try follower.start()
+            (follower, servePort, tmp) = try Follower.startServing(master)
             try follower.waitCaughtUp()
         }
 

@@ -28,13 +28,8 @@ struct ServeReadsTests {
     func differential(masterBinary: String?, version: Int, seed: Int) throws {
         let master = try RedisServerProcess(binary: masterBinary)
         defer { master.stop() }
-        let tmp = try TestPaths.makeTemporaryDirectory()
-        defer { tmp.remove() }
-        let servePort = try FreePort.allocate()
-        let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: Int(servePort),
-                                extra: ["--port", String(servePort)])
-        try follower.start()
-        defer { follower.stop() }
+        let (follower, servePort, tmp) = try Follower.startServing(master)
+        defer { follower.stop(); tmp.remove() }
         try follower.waitCaughtUp()
         let work = try Self.runTool("/usr/bin/env", ["python3", Self.script, "workload", "--master", String(master.port), "--seed", String(seed)])
         try #require(work.status == 0, "workload seed \(seed): \(work.output)")
@@ -72,13 +67,8 @@ struct ServeReadsTests {
         try c.call("RPUSH", "l", "a", "b")
         try c.call("HSET", "h", "f", "v")
         c.close()
-        let tmp = try TestPaths.makeTemporaryDirectory()
-        defer { tmp.remove() }
-        let servePort = try FreePort.allocate()
-        let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: Int(servePort),
-                                extra: ["--port", String(servePort)])
-        try follower.start()
-        defer { follower.stop() }
+        let (follower, servePort, tmp) = try Follower.startServing(master)
+        defer { follower.stop(); tmp.remove() }
         try follower.waitCaughtUp()
         var got = ""
         try waitUntil(30, "redis-cli to read k from our port") {
@@ -100,13 +90,8 @@ struct ServeReadsTests {
         let m = try master.client()
         defer { m.close() }
         try m.call("XADD", "s", "1-1", "f", "old")
-        let tmp = try TestPaths.makeTemporaryDirectory()
-        defer { tmp.remove() }
-        let servePort = try FreePort.allocate()
-        let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: Int(servePort),
-                                extra: ["--port", String(servePort)])
-        try follower.start()
-        defer { follower.stop() }
+        let (follower, servePort, tmp) = try Follower.startServing(master)
+        defer { follower.stop(); tmp.remove() }
         try follower.waitCaughtUp()
         let ours = try RedisClient(port: servePort, timeout: 20)
         defer { ours.close() }

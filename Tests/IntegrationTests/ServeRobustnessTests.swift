@@ -13,12 +13,8 @@ struct ServeRobustnessTests {
     @Test func slowReplicaAndBadClientNeverTouchTheLink() throws {
         let master = try RedisServerProcess()
         try FollowIntegrationTests.loadSmallDataset(master)
-        let tmp = try TestPaths.makeTemporaryDirectory()
-        let port = try FreePort.allocate()
-        let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: Int(port),
-                                extra: ["--port", String(port), "--replica-buffer-limit", "2000000"])
-        try follower.start()
-        defer { follower.stop() }
+        let (follower, port, tmp) = try Follower.startServing(master, extra: ["--replica-buffer-limit", "2000000"])
+        defer { follower.stop(); tmp.remove() }
         try follower.waitCaughtUp()
 
         let slow = try RedisClient(port: port, timeout: 10)
@@ -54,12 +50,8 @@ struct ServeRobustnessTests {
     @Test func failoverOnTheMasterLeavesItWritable() throws {
         let master = try RedisServerProcess()
         try FollowIntegrationTests.loadSmallDataset(master)
-        let tmp = try TestPaths.makeTemporaryDirectory()
-        let port = try FreePort.allocate()
-        let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: Int(port),
-                                extra: ["--port", String(port)])
-        try follower.start()
-        defer { follower.stop() }
+        let (follower, _, tmp) = try Follower.startServing(master)
+        defer { follower.stop(); tmp.remove() }
         try follower.waitCaughtUp()
         let c = try master.client()
         #expect(try c.command("FAILOVER", "TIMEOUT", "5000") == .simple("OK"))
