@@ -26,6 +26,14 @@ extension SQLiteExporter {
         return try export(to: outputPath, sourceFileName: name, options: options, next: reader.next,
                           onRecord: { summary in progress?(reader.bytesConsumed, summary.keysSeen) },
                           onLoaded: { summary in loaded?(reader.bytesConsumed, summary.keysSeen) },
+                          rereadRecords: {
+                              // Only after a duplicate key: keys, expiries and types are all the filter reads.
+                              var options = readerOptions
+                              options.decodeValues = false
+                              let again = RDBReader(source: try openRDBSource(path: inputPath, fileSystem: fileSystem),
+                                                    fileName: inputPath, options: options)
+                              return again.next
+                          },
                           fileSystem: fileSystem)
     }
 

@@ -16,11 +16,38 @@ enum SQLiteC {
 public struct SQLiteExportError: Error, CustomStringConvertible, Sendable {
     public var code: Int32
     public var message: String
+    /// Set when the input holds a key twice in one db (`code` is `SQLITE_CONSTRAINT`).
+    public var duplicate: SQLiteDuplicateKey?
     public init(code: Int32 = 1, _ message: String) {
         self.code = code
         self.message = message
     }
     public var description: String { message }
+}
+
+/// A key the input holds twice in one db: where the second occurrence starts, when it is known.
+public struct SQLiteDuplicateKey: Sendable, Equatable {
+    public var db: Int
+    public var key: Bytes
+    /// `RDBEntry.startOffset` of the second occurrence; nil when only the final UNIQUE index found it
+    /// and the input could not be read again.
+    public var offset: Int64?
+    public init(db: Int, key: Bytes, offset: Int64?) {
+        self.db = db
+        self.key = key
+        self.offset = offset
+    }
+
+    /// Redis refuses a file that holds a key twice in one DB ("RDB has duplicated key"); so do we, naming the
+    /// file, the byte offset of the second occurrence, the key and the db.
+    func error(sourceFileName: String?) -> SQLiteExportError {
+        var message = "\(sourceFileName ?? "<input>"): "
+        if let offset { message += "error at byte \(offset): " }
+        message += "duplicate key \(RDBError.quote(key)) in db \(db) (Redis refuses to load such a file: \"RDB has duplicated key\")"
+        var e = SQLiteExportError(code: SQLITE_CONSTRAINT, message)
+        e.duplicate = self
+        return e
+    }
 }
 
 /// One open database connection, owned by one exporter.

@@ -58,10 +58,52 @@ public enum SQLiteExporter {
     ///   - sourceFileName: recorded in `meta.source_file`.
     ///   - onRecord: called after every record (progress reporting).
     ///   - onLoaded: called once all records are in, before the indexes are built.
+    ///   - rereadRecords: a fresh source of the same records, read only when the default layout's UNIQUE index
+    ///     finds a key twice, to name the byte offset of its second occurrence in the error.
     public static func export(to outputPath: String, sourceFileName: String?, options: SQLiteExportOptions,
                               next: () throws -> RDBRecord?, onRecord: (SQLiteExportSummary) -> Void = { _ in },
                               onLoaded: (SQLiteExportSummary) -> Void = { _ in },
+                              rereadRecords: (() throws -> () throws -> RDBRecord?)? = nil,
                               fileSystem: FileSystem = POSIXFileSystem())
+        throws -> SQLiteExportSummary
+    {
+        do {
+            return try exportRecords(to: outputPath, sourceFileName: sourceFileName, options: options, next: next,
+                                     onRecord: onRecord, onLoaded: onLoaded, fileSystem: fileSystem)
+        } catch let e as SQLiteExportError {
+            guard let duplicate = e.duplicate, duplicate.offset == nil, let rereadRecords,
+                  let offset = secondOccurrence(of: duplicate, filter: options.filter, in: rereadRecords)
+            else { throw e }
+            var located = duplicate
+            located.offset = offset
+            throw located.error(sourceFileName: sourceFileName)
+        }
+    }
+
+    /// The start offset of the second entry with the duplicate's db and key that `filter` accepts (what the
+    /// loader inserted), or nil when the records cannot be read again or do not show it.
+    static func secondOccurrence(of duplicate: SQLiteDuplicateKey, filter: KeyFilter,
+                                 in rereadRecords: () throws -> () throws -> RDBRecord?) -> Int64? {
+        var filter = filter
+        var seen = false
+        do {
+            let next = try rereadRecords()
+            while let record = try next() {
+                filter.observe(record)
+                guard case .entry(let entry) = record, entry.db == duplicate.db, entry.key == duplicate.key,
+                      filter.isEmpty || filter.accepts(entry) else { continue }
+                if seen { return entry.startOffset }
+                seen = true
+            }
+        } catch {
+            return nil
+        }
+        return nil
+    }
+
+    private static func exportRecords(to outputPath: String, sourceFileName: String?, options: SQLiteExportOptions,
+                                      next: () throws -> RDBRecord?, onRecord: (SQLiteExportSummary) -> Void,
+                                      onLoaded: (SQLiteExportSummary) -> Void, fileSystem: FileSystem)
         throws -> SQLiteExportSummary
     {
         try checkOutput(outputPath, force: options.force)

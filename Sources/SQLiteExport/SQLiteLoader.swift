@@ -214,7 +214,9 @@ final class SQLiteLoader<Backend: SQLBackend> {
             s.bind(10, keyFlag)
             s.bind(11, Int64(MemoryEstimator.usage(of: entry)))
             do { try s.run() } catch let e as SQLiteExportError where e.code == SQLITE_CONSTRAINT {
-                throw duplicateKeyError(db: db, key: entry.key)
+                // keys WITHOUT ROWID: its primary key finds the second occurrence here, where its offset is known.
+                throw SQLiteDuplicateKey(db: entry.db, key: entry.key, offset: entry.startOffset)
+                    .error(sourceFileName: sourceFileName)
             }
             summary.rows += 1
             switch value {
@@ -433,12 +435,6 @@ final class SQLiteLoader<Backend: SQLBackend> {
         summary.rows += 1
     }
 
-    /// Redis refuses a file that holds a key twice in one DB ("RDB has duplicated key"); so do we, by name.
-    private func duplicateKeyError(db: Int64, key: Bytes) -> SQLiteExportError {
-        SQLiteExportError(code: SQLITE_CONSTRAINT, "\(sourceFileName ?? "<input>"): duplicate key \(RDBError.quote(key)) in db \(db) "
-            + "(Redis refuses to load such a file: \"RDB has duplicated key\")")
-    }
-
     // MARK: the end
 
     /// Writes `meta`, builds the indexes and views, commits. Call once, after the `.eof` record.
@@ -467,7 +463,11 @@ final class SQLiteLoader<Backend: SQLBackend> {
         let indexStart = ExportProgressBar.nowNs()
         for sql in SQLiteSchema.indexes(keysWithoutRowID: layout.keysWithoutRowID) {
             do { try backend.execute(sql) } catch let e as SQLiteExportError where e.code == SQLITE_CONSTRAINT {
-                throw try backend.firstDuplicateKey().map { duplicateKeyError(db: $0.db, key: $0.key) } ?? e
+                // The default layout: the UNIQUE index built after the load finds it, without its offset, which
+                // `SQLiteExporter.export` then looks up with a second pass over the input when it can.
+                throw try backend.firstDuplicateKey().map {
+                    SQLiteDuplicateKey(db: Int($0.db), key: $0.key, offset: nil).error(sourceFileName: sourceFileName)
+                } ?? e
             }
         }
         for sql in SQLiteSchema.views { try backend.execute(sql) }

@@ -1,5 +1,6 @@
 import Foundation
 import RDB
+import RDBTools
 import Testing
 @testable import SQLiteExport
 
@@ -127,13 +128,73 @@ import Testing
         let dir = try TempDir()
         defer { dir.remove() }
         var records = syntheticRecords()
-        records.insert(.entry(RDBEntry(db: 0, key: Array("h".utf8), value: .string([]), rdbType: 0)), at: records.count - 1)
+        records.insert(.entry(RDBEntry(db: 0, key: Array("h".utf8), value: .string([]), rdbType: 0, startOffset: 4321)),
+                       at: records.count - 1)
         let options = SQLiteExportOptions(layout: SQLiteLayoutOptions(keysWithoutRowID: keysWithoutRowID), layer: layer)
+        // The second occurrence's offset: found at insert time (WITHOUT ROWID), or after the UNIQUE index
+        // failed by reading the records again.
         let error = #expect(throws: SQLiteExportError.self) {
-            _ = try SQLiteExporter.export(to: dir.file("out.db"), sourceFileName: "dup.rdb", options: options, next: Feed(records).next)
+            _ = try SQLiteExporter.export(to: dir.file("out.db"), sourceFileName: "dup.rdb", options: options, next: Feed(records).next,
+                                          rereadRecords: { Feed(records).next })
         }
-        #expect(error?.description == "dup.rdb: duplicate key \"h\" in db 0 (Redis refuses to load such a file: \"RDB has duplicated key\")")
+        #expect(error?.description == "dup.rdb: error at byte 4321: duplicate key \"h\" in db 0 "
+                + "(Redis refuses to load such a file: \"RDB has duplicated key\")")
+        #expect(error?.duplicate == SQLiteDuplicateKey(db: 0, key: Array("h".utf8), offset: 4321))
         #expect(dir.contents == [])
+
+        // Records that cannot be read again: the default layout still names the file, the key and the db.
+        if !keysWithoutRowID {
+            let error = #expect(throws: SQLiteExportError.self) {
+                _ = try SQLiteExporter.export(to: dir.file("out.db"), sourceFileName: "dup.rdb", options: options,
+                                              next: Feed(records).next)
+            }
+            #expect(error?.description == "dup.rdb: duplicate key \"h\" in db 0 (Redis refuses to load such a file: \"RDB has duplicated key\")")
+            #expect(dir.contents == [])
+        }
+    }
+
+    /// A hand-built RDB file holding key "dup" twice in db 0 (and once in db 1, which is no duplicate): every
+    /// layout and layer names the file, the byte offset where the second "dup" of db 0 starts, the key and the db;
+    /// with a filter, the second of the occurrences the filter let in.
+    @Test(arguments: [false, true], SQLiteLayer.allCases)
+    func duplicateKeyInAFileIsNamedWithItsOffset(keysWithoutRowID: Bool, layer: SQLiteLayer) throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let w = try RDBWriter(sink: MemoryByteSink(), options: RDBWriterOptions(rdbVersion: 10))
+        try w.writeHeader()
+        try w.writeAuxFields()
+        try w.selectDB(0)
+        try w.writeEntry(RDBEntry(db: 0, key: Array("a".utf8), value: .string(Array("1".utf8)), rdbType: 0))
+        try w.writeEntry(RDBEntry(db: 0, key: Array("dup".utf8), value: .list([Array("x".utf8)]), rdbType: 18))
+        try w.writeEntry(RDBEntry(db: 0, key: Array("b".utf8), value: .string(Array("2".utf8)), rdbType: 0))
+        try w.writeEntry(RDBEntry(db: 1, key: Array("dup".utf8), value: .string(Array("db1".utf8)), rdbType: 0))
+        try w.selectDB(0)
+        let second = w.bytesWritten  // the second "dup" of db 0 starts with its type byte here
+        try w.writeEntry(RDBEntry(db: 0, key: Array("dup".utf8), value: .string(Array("again".utf8)), rdbType: 0))
+        try w.writeEntry(RDBEntry(db: 0, key: Array("c".utf8), value: .string(Array("3".utf8)), rdbType: 0))
+        let third = w.bytesWritten
+        try w.writeEntry(RDBEntry(db: 0, key: Array("dup".utf8), value: .string(Array("third".utf8)), rdbType: 0))
+        try w.finish()
+        let input = dir.file("dup.rdb")
+        try Data(w.sink.bytes).write(to: URL(fileURLWithPath: input))
+        #expect(second > 30)
+
+        var options = SQLiteExportOptions(layout: SQLiteLayoutOptions(keysWithoutRowID: keysWithoutRowID), layer: layer)
+        let error = #expect(throws: SQLiteExportError.self) {
+            _ = try SQLiteExporter.exportFile(inputPath: input, outputPath: dir.file("out.db"), options: options)
+        }
+        #expect(error?.description == "dup.rdb: error at byte \(second): duplicate key \"dup\" in db 0 "
+                + "(Redis refuses to load such a file: \"RDB has duplicated key\")")
+        #expect(dir.contents == ["dup.rdb"])
+
+        // --type string leaves out the first "dup" of db 0 (a list): the second and third clash.
+        options.filter = KeyFilter(types: ["string"])
+        let filtered = #expect(throws: SQLiteExportError.self) {
+            _ = try SQLiteExporter.exportFile(inputPath: input, outputPath: dir.file("out.db"), options: options)
+        }
+        #expect(filtered?.description == "dup.rdb: error at byte \(third): duplicate key \"dup\" in db 0 "
+                + "(Redis refuses to load such a file: \"RDB has duplicated key\")")
+        #expect(dir.contents == ["dup.rdb"])
     }
 
     @Test func outputDirectoryIsRefused() throws {
