@@ -93,16 +93,23 @@ public struct DumpCommand: ParsableCommand {
         let exporter = RESPExporter(output: out, options: RESPExportOptions(
             style: style, targetVersion: rdbVersion, replace: replace))
         var writeError: RDBWriteError?
+        let path = self.file
         let consume = { (record: RDBRecord, lent: RDBValueArena?) throws in
             do { try exporter.consume(record, lent: lent) } catch let e as RDBWriteError {
-                writeError = e
+                // What the target cannot hold names the input file, where the key starts in it and the key.
+                var offset: Int64?
+                if case .entry(let entry) = record { offset = entry.startOffset }
+                writeError = e.located(file: path, offset: offset)
                 throw e
             }
         }
-        let outcome = try scanLent(consume)
-        if let e = writeError {
+        // A refusal stops the scan: it comes back out of it (not in the outcome, which holds file errors).
+        let outcome: RDBFileScan.Outcome
+        do {
+            outcome = try scanLent(consume)
+        } catch let e as RDBWriteError {
             file?.discard()
-            StandardOutput.error("\(self.file): \(e)")
+            StandardOutput.error("\(writeError ?? e)")
             throw ExitCode(1)
         }
         try finishOutput(outcome, file: file) { try exporter.finish() }

@@ -116,48 +116,64 @@ public enum RDBConvert {
     private static func copyRecords(from reader: AnyRDBReader, to writer: RDBWriter<FileByteSink>,
                                     summary: inout RDBConvertSummary, filter: inout KeyFilter,
                                     options: RDBConvertOptions, sameVersion: Bool) throws {
-        let version = writer.version
         var resized = Set<Int>()
         var sawEOF = false
         // `filter` keeps pass 1's reference time, so both passes keep the same keys.
+        var recordStart = reader.bytesConsumed
         while let record = try reader.next() {
+            defer { recordStart = reader.bytesConsumed }
             filter.observe(record)
-            switch record {
-            case .header:
-                try writer.writeHeader()
-            case .aux(let key, let value):
-                try writeAux(key, value, writer: writer, sameVersion: sameVersion)
-            case .selectDB, .resizeDB:
-                break  // emitted lazily before the first kept key of each db, with exact counts
-            case .slotInfo(let slot, let keys, let expires):
-                if options.filtersKeys || version < 12 {
-                    summary.droppedRecords += 1
-                } else {
-                    try writer.writeSlotInfo(slot: slot, keys: keys, expires: expires)
-                }
-            case .function(let code):
-                try writer.writeFunction(code: code)
-            case .moduleAux(let aux):
-                try writer.writeModuleAux(aux)
-            case .valkeySlotImport:
-                summary.droppedRecords += 1
-            case .entry(let e):
-                guard filter.accepts(e) else { continue }
-                if writer.currentDB != e.db {
-                    if resized.insert(e.db).inserted, let c = summary.databases[e.db] {
-                        try writer.selectDB(e.db, resize: c)
-                    } else {
-                        try writer.selectDB(e.db)
-                    }
-                }
-                try writer.writeEntry(e)
-                summary.keysWritten += 1
-            case .eof:
-                try writer.finish()
-                sawEOF = true
+            do {
+                try copyRecord(record, to: writer, summary: &summary, filter: filter, options: options,
+                               sameVersion: sameVersion, resized: &resized, sawEOF: &sawEOF)
+            } catch let e as RDBWriteError where e.code != .io {
+                // What the target cannot hold names the input file, where the record starts and its key.
+                var start = recordStart
+                if case .entry(let entry) = record { start = entry.startOffset }
+                throw e.located(file: reader.fileName, offset: start)
             }
         }
         guard sawEOF else { throw RDBWriteError(.invalidValue, "\(reader.fileName ?? "input"): no EOF record") }
+    }
+
+    private static func copyRecord(_ record: RDBRecord, to writer: RDBWriter<FileByteSink>,
+                                   summary: inout RDBConvertSummary, filter: KeyFilter, options: RDBConvertOptions,
+                                   sameVersion: Bool, resized: inout Set<Int>, sawEOF: inout Bool) throws {
+        let version = writer.version
+        switch record {
+        case .header:
+            try writer.writeHeader()
+        case .aux(let key, let value):
+            try writeAux(key, value, writer: writer, sameVersion: sameVersion)
+        case .selectDB, .resizeDB:
+            break  // emitted lazily before the first kept key of each db, with exact counts
+        case .slotInfo(let slot, let keys, let expires):
+            if options.filtersKeys || version < 12 {
+                summary.droppedRecords += 1
+            } else {
+                try writer.writeSlotInfo(slot: slot, keys: keys, expires: expires)
+            }
+        case .function(let code):
+            try writer.writeFunction(code: code)
+        case .moduleAux(let aux):
+            try writer.writeModuleAux(aux)
+        case .valkeySlotImport:
+            summary.droppedRecords += 1
+        case .entry(let e):
+            guard filter.accepts(e) else { return }
+            if writer.currentDB != e.db {
+                if resized.insert(e.db).inserted, let c = summary.databases[e.db] {
+                    try writer.selectDB(e.db, resize: c)
+                } else {
+                    try writer.selectDB(e.db)
+                }
+            }
+            try writer.writeEntry(e)
+            summary.keysWritten += 1
+        case .eof:
+            try writer.finish()
+            sawEOF = true
+        }
     }
 
     /// AUX fields pass through, except: `redis-ver` (and `valkey-ver` into a Valkey file) names the first

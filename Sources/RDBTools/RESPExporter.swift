@@ -98,7 +98,8 @@ public final class RESPExporter {
                     try writeEntry(e)
                 }
             } catch var err as RDBWriteError {
-                if err.key == nil { err.key = lent?.key(of: e) ?? e.key; err.db = e.db }
+                if err.key == nil { err.key = lent?.key(of: e) ?? e.key }
+                if err.db == nil { err.db = e.db }  // a DUMP payload's writer knows the key, not the db
                 throw err
             }
             keysWritten += 1
@@ -359,6 +360,10 @@ public final class RESPExporter {
     private func writeRestore(_ e: RDBEntry) throws {
         var value = e.value
         if version >= 10, case .stream(let s) = value { value = .stream(s.withV2Metadata()) }
+        // The resp style's words, not the writer's (whose hint, --drop-field-ttl, is an option of convert only).
+        if version < 12, case .hash(let fields) = value, fields.contains(where: { $0.expireAtMs != nil }) {
+            throw RDBWriteError(.notRepresentable, "hash field TTLs need Redis 7.4 (RDB 12); target is RDB \(version)")
+        }
         let payload = try DumpPayload.encode(value, key: e.key, rdbVersion: version)
         var n = 4
         if options.replace { n += 1 }

@@ -130,14 +130,34 @@ public struct RDBWriteError: Error, Sendable, Equatable, CustomStringConvertible
     public var message: String
     public var key: Bytes?
     public var db: Int?
+    /// The input file whose record could not be written (set by `rdb convert` and `rdb dump`), and where that
+    /// record starts in it (the key's `RDBEntry.startOffset`).
+    public var file: String?
+    public var offset: Int64?
     public init(_ code: Code, _ message: String, key: Bytes? = nil, db: Int? = nil) {
         self.code = code
         self.message = message
         self.key = key
         self.db = db
     }
+
+    /// The error with the input file and the record's offset, named as the reader's errors name them
+    /// (`FILE: error at byte N: message (key "k", db 0)`). A file already named is kept.
+    public func located(file: String?, offset: Int64?) -> RDBWriteError {
+        guard self.file == nil, let file else { return self }
+        var e = self
+        e.file = file
+        e.offset = offset
+        return e
+    }
+
     public var description: String {
-        var s = "write error: \(message)"
+        var s: String
+        if let file {
+            s = "\(file): " + (offset.map { "error at byte \($0): " } ?? "") + message
+        } else {
+            s = "write error: \(message)"
+        }
         if let key {
             s += " (key \(RDBError.quote(key))"
             if let db { s += ", db \(db)" }
