@@ -253,7 +253,7 @@ final class ClientHandler: ChannelInboundHandler {
                     (reply, after) = commands.execute(entry, args, session, view: view, nowMs: nowMs)
                 }
                 if let reply {
-                    if case .error = reply { batchErrors += 1 }
+                    if reply.isError { batchErrors += 1 }
                     write(reply)
                     wrote = true
                 }

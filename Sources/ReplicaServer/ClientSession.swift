@@ -77,20 +77,33 @@ enum Errors {
 
     static func wrongArity(_ name: String) -> Reply { .err("wrong number of arguments for '\(name)' command") }
 
+    /// `commandCheckExistence`: "unknown subcommand '%.128s'. Try %s HELP.", the subcommand's bytes as sent.
     static func unknownSubcommand(_ sub: [UInt8], _ container: String) -> Reply {
-        .err("unknown subcommand '\(String(decoding: sub.prefix(128), as: UTF8.self))'. Try \(container.uppercased()) HELP.")
+        .errorBytes(Array("ERR unknown subcommand '".utf8) + cFormatted(sub, max: 128)
+            + Array("'. Try \(container.uppercased()) HELP.".utf8))
     }
 
-    /// `commandCheckExistence`: "unknown command '<name>', with args beginning with: '<a1>' '<a2>' "
-    /// (each argument quoted and followed by a space, until 128 characters of arguments).
+    /// `commandCheckExistence`: "unknown command '%.128s', with args beginning with: " and then `'%.*s' ` per
+    /// argument while the list is under 128 bytes, each cut to what is left of the 128. The client's bytes are
+    /// echoed as they are (not UTF-8 checked); CR and LF become spaces when the reply is encoded.
     static func unknownCommand(_ args: [[UInt8]]) -> Reply {
-        var list = ""
+        var list: [UInt8] = []
         var i = 1
-        while i < args.count && list.utf8.count < 128 {
-            let room = 128 - list.utf8.count
-            list += "'" + String(decoding: args[i].prefix(room), as: UTF8.self) + "' "
+        while i < args.count && list.count < 128 {
+            let room = 128 - list.count
+            list.append(UInt8(ascii: "'"))
+            list += cFormatted(args[i], max: room)
+            list += [UInt8(ascii: "'"), UInt8(ascii: " ")]
             i += 1
         }
-        return .err("unknown command '\(String(decoding: args[0].prefix(128), as: UTF8.self))', with args beginning with: \(list)")
+        return .errorBytes(Array("ERR unknown command '".utf8) + cFormatted(args[0], max: 128)
+            + Array("', with args beginning with: ".utf8) + list)
+    }
+
+    /// What printf's `%.<max>s` prints of an argument: Redis formats the argument as a C string, so it ends at
+    /// its first NUL byte, and at most `max` bytes of it.
+    static func cFormatted(_ bytes: [UInt8], max: Int) -> ArraySlice<UInt8> {
+        let end = bytes.firstIndex(of: 0) ?? bytes.count
+        return bytes[0..<min(end, Swift.max(0, max))]
     }
 }

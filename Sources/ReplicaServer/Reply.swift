@@ -7,8 +7,11 @@ import NIOCore
 /// key/value pairs, a null a `$-1`, a verbatim string a bulk string, a double a bulk string.
 public enum Reply: Equatable, Sendable {
     case simple(String)
-    /// The full error line without the leading `-` (e.g. `ERR unknown command ...`).
+    /// The full error line without the leading `-` (e.g. `ERR wrong number of arguments ...`).
     case error(String)
+    /// An error line as bytes, without the leading `-`: a message echoing a client's bytes as Redis does
+    /// (`ERR unknown command '<raw bytes>' ...`), which a `String` would turn into U+FFFD where they are not UTF-8.
+    case errorBytes([UInt8])
     case integer(Int64)
     case bulk([UInt8])
     case null
@@ -27,6 +30,14 @@ public enum Reply: Equatable, Sendable {
     case listRange(PackedBytes, Range<Int>)
     /// A null array: `*-1` in RESP2, `_` in RESP3 (Redis's `addReplyNullArray`).
     case nullArray
+
+    /// An error reply (counted in INFO's `total_error_replies`).
+    public var isError: Bool {
+        switch self {
+        case .error, .errorBytes: return true
+        default: return false
+        }
+    }
 
     public static func == (a: Reply, b: Reply) -> Bool { a.encoded(protocolVersion: 3) == b.encoded(protocolVersion: 3) }
 
@@ -59,6 +70,10 @@ public enum Reply: Equatable, Sendable {
             // Error text must not break the line (Redis maps \r\n to spaces in such messages).
             out.put(UInt8(ascii: "-"))
             for c in s.utf8 { out.put(c == 13 || c == 10 ? 32 : c) }
+            out.putCRLF()
+        case .errorBytes(let b):
+            out.put(UInt8(ascii: "-"))
+            for c in b { out.put(c == 13 || c == 10 ? 32 : c) }
             out.putCRLF()
         case .integer(let n): Reply.header(&out, UInt8(ascii: ":"), n)
         case .bulk(let b):

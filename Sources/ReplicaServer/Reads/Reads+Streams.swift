@@ -184,7 +184,9 @@ extension ReadContext {
         return nil
     }
     private func subcommandSyntax(_ a: [Bytes]) -> ReadError {
-        ReadError.err("unknown subcommand or wrong number of arguments for '\(Arg.text(Array(a[1].prefix(128))))'. Try \(Arg.text(a[0]).uppercased()) HELP.")
+        // addReplySubcommandSyntaxError: "...for '%.128s'. Try %s HELP.", the subcommand's bytes as sent.
+        ReadError(.errorBytes(Array("ERR unknown subcommand or wrong number of arguments for '".utf8)
+            + Errors.cFormatted(a[1], max: 128) + Array("'. Try \(Arg.text(a[0]).uppercased()) HELP.".utf8)))
     }
 
     private func xinfo(_ a: [Bytes]) throws -> Reply {
