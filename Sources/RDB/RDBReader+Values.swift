@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Value decoding (`rdbLoadObject` in Redis `src/rdb.c`), one function per encoding family.
 extension RDBReader {
     /// At most this many slots are reserved up front for a count read from the file; arrays grow past it.
@@ -62,47 +68,47 @@ extension RDBReader {
         case .list:
             return try collect(.list) { try readStringSequence($0) }
         case .set:
-            return try collect(.set) { try readStringSequence($0) }
+            return try collect(.set, unique: true) { try readStringSequence($0, members: true) }
         case .zset, .zset2:
-            return try collect(.sortedSet) { try readSortedSet($0, binaryScores: rdbType == .zset2) }
+            return try collect(.sortedSet, unique: true) { try readSortedSet($0, binaryScores: rdbType == .zset2) }
         case .hash:
-            return try collect(.hash) { try readPlainHash($0) }
+            return try collect(.hash, unique: true) { try readPlainHash($0) }
         case .modulePreGA:
             throw error(.preRelease, "Pre-release module format not supported (value type 6, Redis 4.0 release candidates: the payload cannot be skipped without the module)", at: typeOffset)
         case .module2:
             return .module(try readModuleValue())
         case .hashZipmap:
-            return try collect(.hash) { try readZipmapHash($0) }
+            return try collect(.hash, unique: true) { try readZipmapHash($0) }
         case .listZiplist:
             return try collect(.list) { try readPackedList($0, listpack: false) }
         case .setIntset:
             return try collect(.set) { try readIntsetSet($0) }
         case .zsetZiplist:
-            return try collect(.sortedSet) { try readPackedSortedSet($0, listpack: false) }
+            return try collect(.sortedSet, unique: true) { try readPackedSortedSet($0, listpack: false) }
         case .hashZiplist:
-            return try collect(.hash) { try readPackedHash($0, listpack: false) }
+            return try collect(.hash, unique: true) { try readPackedHash($0, listpack: false) }
         case .listQuicklist:
             return try collect(.list) { try readQuicklist($0, version: 1) }
         case .listQuicklist2:
             return try collect(.list) { try readQuicklist($0, version: 2) }
         case .hashListpack:
-            return try collect(.hash) { try readPackedHash($0, listpack: true) }
+            return try collect(.hash, unique: true) { try readPackedHash($0, listpack: true) }
         case .zsetListpack:
-            return try collect(.sortedSet) { try readPackedSortedSet($0, listpack: true) }
+            return try collect(.sortedSet, unique: true) { try readPackedSortedSet($0, listpack: true) }
         case .setListpack:
-            return try collect(.set) { try readPackedList($0, listpack: true) }
+            return try collect(.set, unique: true) { try readPackedList($0, listpack: true) }
         case .streamListpacks, .streamListpacks2, .streamListpacks3, .streamListpacks4:
             return .stream(try readStream(type: type))
         case .hashMetadataPreGAOrValkeyHash2:
-            return try collect(.hash) { a in
+            return try collect(.hash, unique: !isValkey) { a in
                 if isValkey { try readValkeyHash2(a) } else { try readHashMetadata(a, hasMinExpire: false) }
             }
         case .hashMetadata:
-            return try collect(.hash) { try readHashMetadata($0, hasMinExpire: true) }
+            return try collect(.hash, unique: true) { try readHashMetadata($0, hasMinExpire: true) }
         case .hashListpackExPreGA:
-            return try collect(.hash) { try readHashListpackEx($0, hasMinExpire: false) }
+            return try collect(.hash, unique: true) { try readHashListpackEx($0, hasMinExpire: false) }
         case .hashListpackEx:
-            return try collect(.hash) { try readHashListpackEx($0, hasMinExpire: true) }
+            return try collect(.hash, unique: true) { try readHashListpackEx($0, hasMinExpire: true) }
         case .streamListpacks5:
             throw error(.unknownType, "value type 27 (STREAM_LISTPACKS_5, RDB 14) is not supported", at: typeOffset)
         }
@@ -110,13 +116,22 @@ extension RDBReader {
 
     /// Decodes a collection into an arena: the caller's when lending (the value returned is then an empty
     /// placeholder of the right kind), else the reader's own, from which the value is built (or, when values
-    /// are not decoded, which only counts).
+    /// are not decoded, which only counts). `unique`: the encoding's members or fields must be distinct, checked
+    /// with `options.rejectDuplicates` (the arena then keeps the bytes even when values are not decoded).
     @inline(__always)
-    func collect(_ kind: RDBValueArena.Kind, _ decode: (RDBValueArena) throws -> Void) throws -> RDBValue {
+    func collect(_ kind: RDBValueArena.Kind, unique: Bool = false,
+                 _ decode: (RDBValueArena) throws -> Void) throws -> RDBValue {
         let lent = lendArena
         let a = lent ?? ownArena
-        a.reset(kind, keepsBytes: lent != nil || options.decodeValues)
+        let distinct = unique && options.rejectDuplicates
+        let keepsAll = lent != nil || options.decodeValues
+        a.reset(kind, keepsBytes: keepsAll || distinct)
+        checksDuplicates = distinct
+        checksOnlyMembers = distinct && !keepsAll
+        if distinct { duplicateFinder.reset() }
         try decode(a)
+        checksDuplicates = false
+        checksOnlyMembers = false
         if lent == nil && options.decodeValues, let v = a.materialize() { return v }
         switch kind {
         case .none, .string: return .string([])
@@ -133,12 +148,72 @@ extension RDBReader {
         if a.keepsBytes { try readString(into: a) } else { try skipString() }
     }
 
+    // MARK: - Repeated members and fields (`options.rejectDuplicates`)
+
+    /// With `checksDuplicates`, refuses the element just lent (the arena's last) when an earlier one of the
+    /// collection has its bytes, as Redis's `rdbLoadObject` does (`dictAdd` fails): `at` is where it starts.
+    @inline(__always)
+    func checkLastDistinct(_ a: RDBValueArena, at: Int64, _ what: StaticString, _ redis: StaticString) throws {
+        guard checksDuplicates else { return }
+        if duplicateFinder.insert(a, a.count &- 1) != nil {
+            throw error(.corrupt, "\(what) \(RDBError.quote(a.bytes(a.count &- 1))) repeated; Redis refuses the file (\"\(redis)\")", at: at)
+        }
+    }
+
+    /// With `checksDuplicates`, refuses a packed blob (already walked into the arena) whose members or fields
+    /// (every `stride`-th element from 0) repeat; Redis's deep sanitization (always on in redis-check-rdb,
+    /// and for ziplists and zipmaps on every load) fails the blob's integrity check. Integers compare as
+    /// their decimal text, as Redis's checks do (`lpGet`, `sdsfromlonglong`).
+    func checkPackedDistinct(_ a: RDBValueArena, stride: Int, code: RDBError.Code, at base: Int64,
+                             _ what: StaticString, _ redis: StaticString) throws {
+        guard checksDuplicates else { return }
+        var i = 0
+        let n = a.count
+        if n <= 8 &* stride {
+            // A few members (most packed blobs): compared pairwise, no hashing.
+            let repeated: Int? = a.withElements { e in
+                var i = stride
+                while i < n {
+                    let p = e[i]
+                    var j = 0
+                    while j < i {
+                        let q = e[j]
+                        if p.count == q.count && (p.count == 0 || memcmp(p.baseAddress!, q.baseAddress!, p.count) == 0) {
+                            return i
+                        }
+                        j &+= stride
+                    }
+                    i &+= stride
+                }
+                return nil
+            }
+            if let r = repeated {
+                throw error(code, "\(what) \(RDBError.quote(a.bytes(r))) repeated; Redis refuses the file (\"\(redis)\")", at: base)
+            }
+            return
+        }
+        while i < n {
+            if duplicateFinder.insert(a, i) != nil {
+                throw error(code, "\(what) \(RDBError.quote(a.bytes(i))) repeated; Redis refuses the file (\"\(redis)\")", at: base)
+            }
+            i &+= stride
+        }
+    }
+
     // MARK: - Plain encodings
 
-    /// `len` strings (LIST, SET).
-    func readStringSequence(_ a: RDBValueArena) throws {
+    /// `len` strings (LIST, SET; `members`: a set's, checked for repeats).
+    func readStringSequence(_ a: RDBValueArena, members: Bool = false) throws {
         let n = try readCount("element count")
         valueCount = n
+        if members && checksDuplicates {
+            for _ in 0..<n {
+                let at = bytesConsumed
+                try lendString(a)
+                try checkLastDistinct(a, at: at, "set member", "Duplicate set members detected")
+            }
+            return
+        }
         for _ in 0..<n { try lendString(a) }
     }
 
@@ -146,10 +221,12 @@ extension RDBReader {
     func readSortedSet(_ a: RDBValueArena, binaryScores: Bool) throws {
         let n = try readCount("sorted set size")
         valueCount = n
-        let keep = a.keepsBytes
+        let keep = a.keepsBytes && !checksOnlyMembers
         if keep { a.scores.reserveCapacity(min(n, Self.reserveCap)) }
         for _ in 0..<n {
+            let memberAt = bytesConsumed
             try lendString(a)
+            try checkLastDistinct(a, at: memberAt, "sorted set member", "Duplicate zset fields detected")
             let at = bytesConsumed
             let score: Double
             if binaryScores {
@@ -188,8 +265,10 @@ extension RDBReader {
         let n = try readCount("hash size")
         valueCount = n
         for _ in 0..<n {
+            let at = bytesConsumed
             try lendString(a)
-            try lendString(a)
+            try checkLastDistinct(a, at: at, "hash field", "Duplicate hash fields detected")
+            if checksOnlyMembers { try skipString() } else { try lendString(a) }
         }
     }
 
@@ -207,6 +286,9 @@ extension RDBReader {
             valueCount = try walkPacked(listpack, blob, base) { el in
                 if keep { a.append(el) }
             }
+            // Only SET_LISTPACK collects with checksDuplicates.
+            try checkPackedDistinct(a, stride: 1, code: .listpack, at: base, "set listpack member",
+                                    "Set listpack integrity check failed")
         }
     }
 
@@ -243,11 +325,18 @@ extension RDBReader {
     /// ZSET_ZIPLIST (12), ZSET_LISTPACK (17): member, score pairs.
     func readPackedSortedSet(_ a: RDBValueArena, listpack: Bool) throws {
         let keep = a.keepsBytes
+        let membersOnly = checksOnlyMembers
         try withString { blob, base in
             var member: PackedElement?
             let n = try walkPacked(listpack, blob, base) { el in
                 if let m = member {
-                    if keep {
+                    if membersOnly {
+                        guard el.isValidScore() else {
+                            throw error(listpack ? .listpack : .ziplist,
+                                        "sorted set score \(RDBError.quote(el.bytes())) is not a number", at: base)
+                        }
+                        a.append(m)
+                    } else if keep {
                         guard let s = el.score(), !s.isNaN else {
                             throw error(listpack ? .listpack : .ziplist,
                                         "sorted set score \(RDBError.quote(el.bytes())) is not a number", at: base)
@@ -266,6 +355,9 @@ extension RDBReader {
             if n % 2 != 0 {
                 throw error(listpack ? .listpack : .ziplist, "sorted set blob holds an odd number of elements (\(n))", at: base)
             }
+            try checkPackedDistinct(a, stride: 1, code: listpack ? .listpack : .ziplist, at: base,
+                                    listpack ? "sorted set listpack member" : "sorted set ziplist member",
+                                    listpack ? "Zset listpack integrity check failed" : "Zset ziplist integrity check failed")
             valueCount = n / 2
         }
     }
@@ -273,13 +365,19 @@ extension RDBReader {
     /// HASH_ZIPLIST (13), HASH_LISTPACK (16): field, value pairs.
     func readPackedHash(_ a: RDBValueArena, listpack: Bool) throws {
         let keep = a.keepsBytes
+        let fieldsOnly = checksOnlyMembers
         try withString { blob, base in
+            var isField = true
             let n = try walkPacked(listpack, blob, base) { el in
-                if keep { a.append(el) }
+                if keep && (isField || !fieldsOnly) { a.append(el) }
+                isField.toggle()
             }
             if n % 2 != 0 {
                 throw error(listpack ? .listpack : .ziplist, "hash blob holds an odd number of elements (\(n))", at: base)
             }
+            try checkPackedDistinct(a, stride: fieldsOnly ? 1 : 2, code: listpack ? .listpack : .ziplist, at: base,
+                                    listpack ? "hash listpack field" : "hash ziplist field",
+                                    listpack ? "Hash listpack integrity check failed" : "Hash ziplist integrity check failed")
             valueCount = n / 2
         }
     }
@@ -293,9 +391,11 @@ extension RDBReader {
                 n += 1
                 if keep {
                     a.append(k)
-                    a.append(v)
+                    if !checksOnlyMembers { a.append(v) }
                 }
             }
+            try checkPackedDistinct(a, stride: checksOnlyMembers ? 1 : 2, code: .zipmap, at: base, "hash zipmap field",
+                                    "Hash zipmap with dup elements")
         }
         valueCount = n
     }
@@ -336,7 +436,7 @@ extension RDBReader {
     /// absolute = ttl + minExpire - 1. The Redis 7.4 release-candidate form (type 22 under the REDIS magic)
     /// has no minExpire and stores absolute TTLs.
     func readHashMetadata(_ a: RDBValueArena, hasMinExpire: Bool) throws {
-        let keep = a.keepsBytes
+        let keep = a.keepsBytes && !checksOnlyMembers
         var minExpire: Int64 = 0
         if hasMinExpire { minExpire = try readInt64LE() }
         let n = try readCount("hash size")
@@ -344,6 +444,7 @@ extension RDBReader {
         for i in 0..<n {
             let at = bytesConsumed
             let ttl = try readLength()
+            let fieldAt = bytesConsumed
             var expire: Int64? = nil
             if ttl != 0 {
                 guard ttl <= UInt64(Int64.max) else {
@@ -363,7 +464,8 @@ extension RDBReader {
                 }
             }
             try lendString(a)
-            try lendString(a)
+            try checkLastDistinct(a, at: fieldAt, "hash field", "Duplicate hash fields detected")
+            if checksOnlyMembers { try skipString() } else { try lendString(a) }
             if keep { a.setFieldExpiry(i, expire) }
         }
     }
@@ -372,6 +474,7 @@ extension RDBReader {
     /// ttl (0 = none). The pre-GA form (type 23 under the REDIS magic) has no minExpire prefix.
     func readHashListpackEx(_ a: RDBValueArena, hasMinExpire: Bool) throws {
         let keep = a.keepsBytes
+        let fieldsOnly = checksOnlyMembers
         if hasMinExpire { _ = try readInt64LE() }
         try withString { blob, base in
             var field: PackedElement?
@@ -383,7 +486,9 @@ extension RDBReader {
                     guard let ttl = el.integer(), ttl >= 0, ttl <= RDBFieldExpiry.max else {
                         throw error(.listpack, "hash field TTL \(RDBError.quote(el.bytes())) is not a valid time (0 or 1...2^48-1)", at: base)
                     }
-                    if keep {
+                    if fieldsOnly {
+                        a.append(f)
+                    } else if keep {
                         a.append(f)
                         a.append(v)
                         a.setFieldExpiry(fields, ttl == 0 ? nil : ttl)
@@ -400,6 +505,8 @@ extension RDBReader {
             if n % 3 != 0 {
                 throw error(.listpack, "hash listpack with TTLs holds \(n) elements, not a multiple of 3", at: base)
             }
+            try checkPackedDistinct(a, stride: fieldsOnly ? 1 : 2, code: .listpack, at: base, "hash listpack field",
+                                    "Hash listpack integrity check failed")
             valueCount = n / 3
         }
     }

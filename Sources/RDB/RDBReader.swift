@@ -20,6 +20,13 @@ public struct RDBReaderOptions: Sendable {
     /// Redis GA rejects them ("Pre-release function format not supported") and so does this reader by default;
     /// when true, they are read and yielded as `.function(code:)` (the code string only).
     public var allowPreReleaseFunctions: Bool = false
+    /// Refuse a set, sorted set or hash that repeats a member or field, as Redis does: on every load for the
+    /// table encodings (SET, ZSET, ZSET_2, HASH, HASH_METADATA: "Duplicate … detected"), ziplists and
+    /// zipmaps, and with deep sanitization (`sanitize-dump-payload yes`, always on in redis-check-rdb) for
+    /// listpacks (an intset's strict order is checked anyway). The error (`.corrupt`, or the blob's
+    /// `.listpack`/`.ziplist`/`.zipmap`) names the key and the repeated member. Costs keeping the members'
+    /// bytes and one hash per member, so only `rdb check` turns it on. Valkey's HASH_2 is not checked.
+    public var rejectDuplicates: Bool = false
 
     public init(verifyChecksum: Bool = true, decodeValues: Bool = true,
                 maxStringLength: Int = 512 * 1024 * 1024, bufferSize: Int = 512 * 1024) {
@@ -72,6 +79,12 @@ public final class RDBReader<Source: ByteSource> {
     var lendArena: RDBValueArena?
     /// The arena collections decode into on the model path (`next()`), reused from key to key.
     lazy var ownArena = RDBValueArena()
+    /// Set while a collection whose members must be distinct is read with `options.rejectDuplicates`.
+    var checksDuplicates = false
+    let duplicateFinder = DuplicateFinder()
+    /// With `checksDuplicates` when values are not otherwise kept (`rdb check`): only members and fields go to the
+    /// arena (hash values and scores are validated and skipped), one element per member.
+    var checksOnlyMembers = false
 
     var state: State = .start
     enum State { case start, body, done }
