@@ -40,7 +40,8 @@ public struct CheckCommand: ParsableCommand {
         for path in files {
             let started = DispatchTime.now().uptimeNanoseconds
             // Every value is still read and validated completely; only building it in memory is skipped.
-            let options = reader.readerOptions(verifyChecksum: true, decodeValues: decodeValues)
+            var options = reader.readerOptions(verifyChecksum: true, decodeValues: decodeValues)
+            options.rejectDuplicates = true  // as redis-check-rdb, whose loads are deeply sanitized
             let outcome = try RDBFileScan.scan(path: path, options: options)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             if !json { printText(outcome, seconds: seconds) }

@@ -158,4 +158,38 @@ struct CheckCommandTests {
         #expect(r3.status == 0, "\(r3.stderr)")
         #expect(r3.stdout.isEmpty)
     }
+
+    @Test("a hash that repeats a field: exit 1, offset of the repeat and the key (text and --json); distinct fields pass")
+    func repeatedHashField() throws {
+        func hashFile(_ fields: [String]) throws -> Bytes {
+            var options = RDBWriterOptions(rdbVersion: 9, compress: false)
+            options.hashMaxListpackEntries = 0  // the table encoding (type 4)
+            let w = try RDBWriter(sink: MemoryByteSink(), options: options)
+            try w.writeHeader()
+            try w.selectDB(0, resize: (1, 0))
+            try w.writeEntry(RDBEntry(db: 0, key: Array("h:1".utf8), value: .hash(fields.map {
+                HashField(field: Array($0.utf8), value: Array("v".utf8))
+            }), rdbType: 0))
+            try w.finish()
+            return w.sink.bytes
+        }
+        let bytes = try hashFile(["a", "dup", "b", "dup"])
+        let needle: Bytes = [3] + Array("dup".utf8)
+        let second = (0...(bytes.count - 4)).filter { Array(bytes[$0..<$0 + 4]) == needle }[1]
+        let bad = try file("dup.rdb", bytes)
+        let r = try CLIRunner.run(["rdb", "check", bad])
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("\(bad): error at byte \(second): hash field \"dup\" repeated"), "\(r.stderr)")
+        #expect(r.stderr.contains("(key \"h:1\", db 0)"), "\(r.stderr)")
+        let j = try CLIRunner.run(["rdb", "check", "--json", "--decode-values", bad])
+        #expect(j.status == 1)
+        let report = try #require(try JSONSerialization.jsonObject(with: j.stdoutData) as? [String: Any])
+        let err = try #require((report["files"] as? [[String: Any]])?.first?["error"] as? [String: Any])
+        #expect(err["code"] as? String == "corrupt")
+        #expect((err["offset"] as? NSNumber)?.intValue == second)
+        #expect(err["key"] as? String == "h:1")
+        let good = try file("nodup.rdb", try hashFile(["a", "dup", "b", "c"]))
+        let ok = try CLIRunner.run(["rdb", "check", good])
+        #expect(ok.status == 0, "\(ok.stderr)")
+    }
 }
