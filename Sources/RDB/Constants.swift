@@ -58,7 +58,7 @@ public enum RDBType: UInt8, CaseIterable, Sendable {
     case hashListpackEx = 25
     /// Redis 8.6 (RDB 13): stream IDMP (idempotent producer) data.
     case streamListpacks4 = 26
-    /// Redis 8.8 (RDB 14): per-group NACK zone; not read yet.
+    /// Redis 8.8 (RDB 14): STREAM_LISTPACKS_4 plus each group's NACK zone (entries released by XNACK).
     case streamListpacks5 = 27
 }
 

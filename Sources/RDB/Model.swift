@@ -109,13 +109,17 @@ public struct StreamGroup: Sendable, Equatable {
     public var entriesReadRaw: UInt64?
     public var pending: [StreamPendingEntry]
     public var consumers: [StreamConsumer]
+    /// STREAM_LISTPACKS_5 (Redis 8.8, RDB 14): the NACK zone, PEL entries released by XNACK, which no
+    /// consumer owns, in zone order (the oldest release first; `rdb.c` saves them so). Empty in older types.
+    public var nackedIDs: [StreamID]
     public init(name: Bytes, lastDeliveredID: StreamID, entriesReadRaw: UInt64?,
-                pending: [StreamPendingEntry], consumers: [StreamConsumer]) {
+                pending: [StreamPendingEntry], consumers: [StreamConsumer], nackedIDs: [StreamID] = []) {
         self.name = name
         self.lastDeliveredID = lastDeliveredID
         self.entriesReadRaw = entriesReadRaw
         self.pending = pending
         self.consumers = consumers
+        self.nackedIDs = nackedIDs
     }
 }
 

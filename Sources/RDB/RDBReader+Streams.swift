@@ -26,6 +26,7 @@ extension RDBReader {
         let decode = options.decodeValues
         let v2 = type >= RDBType.streamListpacks2.rawValue
         let v3 = type >= RDBType.streamListpacks3.rawValue
+        let v5 = type >= RDBType.streamListpacks5.rawValue
         let nodes = try readCount("stream listpack count")
         var entries: [StreamEntry] = []
         var previous: StreamID? = nil
@@ -84,6 +85,7 @@ extension RDBReader {
             }
             let consumerCount = try readCount("consumer count")
             var consumers: [StreamConsumer] = []
+            var owned = Set<StreamID>()
             for _ in 0..<consumerCount {
                 let cname = try readString()
                 let seen = try readInt64LE()
@@ -97,13 +99,16 @@ extension RDBReader {
                     guard pelIDs.contains(id) else {
                         throw error(.stream, "consumer \(RDBError.quote(cname)) owns ID \(id) missing from the group PEL", at: at)
                     }
+                    if v5 { owned.insert(id) }
                     if decode { ids.append(id) }
                 }
                 if decode { consumers.append(StreamConsumer(name: cname, seenTimeMs: seen, activeTimeMs: active, pendingIDs: ids)) }
             }
+            var nacked: [StreamID] = []
+            if v5 { nacked = try readNackZone(group: name, pel: pelIDs, owned: owned, decode: decode) }
             if decode {
                 groups.append(StreamGroup(name: name, lastDeliveredID: lastDelivered, entriesReadRaw: entriesRead,
-                                          pending: pending, consumers: consumers))
+                                          pending: pending, consumers: consumers, nackedIDs: nacked))
             }
         }
         var value = StreamValue(entries: entries, length: length, listpackNodes: nodes, lastID: lastID,
@@ -113,6 +118,29 @@ extension RDBReader {
             if decode { value.idmp = idmp }
         }
         return value
+    }
+
+    /// STREAM_LISTPACKS_5 NACK zone, after a group's consumers: `len` n, then n raw 16-byte IDs, each in the
+    /// group PEL and owned by no consumer (`rdb.c`: "Stream NACK zone entry not found in group global PEL",
+    /// "... has a consumer assigned"). An ID listed twice moves to the later place, as Redis's
+    /// unlink-and-append does.
+    func readNackZone(group: Bytes, pel: Set<StreamID>, owned: Set<StreamID>, decode: Bool) throws -> [StreamID] {
+        let n = try readCount("NACK zone count")
+        var ids: [StreamID] = []
+        var seen = Set<StreamID>()
+        for _ in 0..<n {
+            let at = bytesConsumed
+            let id = try readRawID()
+            guard pel.contains(id) else {
+                throw error(.stream, "NACK zone ID \(id) of group \(RDBError.quote(group)) is not in the group PEL", at: at)
+            }
+            guard !owned.contains(id) else {
+                throw error(.stream, "NACK zone ID \(id) of group \(RDBError.quote(group)) is owned by a consumer", at: at)
+            }
+            if !seen.insert(id).inserted { ids.removeAll { $0 == id } }
+            if decode { ids.append(id) }
+        }
+        return ids
     }
 
     /// STREAM_LISTPACKS_4 IDMP section, after the groups: `len` duration, `len` max entries, `len` producers,

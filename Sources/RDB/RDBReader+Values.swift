@@ -37,13 +37,17 @@ extension RDBReader {
     }
 
     /// Refuses type bytes this reader cannot read before the key is read: bytes that are no `RDBType`,
-    /// Valkey 9.2's PATH_HASH (23 under the `VALKEY` magic), and STREAM_LISTPACKS_5 (RDB 14).
+    /// and Valkey 9.2's PATH_HASH (23 under the `VALKEY` magic).
     func checkValueType(_ type: UInt8, at offset: Int64) throws {
         switch RDBType(rawValue: type) {
         case .hashListpackExPreGA? where isValkey:
             throw error(.unknownType, "value type 23 (Valkey 9.2 PATH_HASH) is not supported", at: offset)
-        case .streamListpacks5?:
-            throw error(.unknownType, "value type 27 (STREAM_LISTPACKS_5, RDB 14) is not supported", at: offset)
+        case nil where !isValkey && (28...33).contains(type):
+            // Redis 8.10's new types (rdb.h): never written for data made without the features they serve.
+            let name = type == 28 ? "ARRAY (Redis 8.10 arrays)"
+                : type == 33 ? "GCRA (Redis 8.10 rate limiter)"
+                : "HASH_TMPL_\(type <= 30 ? "LP" : "ARRAY")\(type % 2 == 0 ? "_REF" : "") (Redis 8.10 hash templates)"
+            throw error(.unknownType, "value type \(type) \(name) is not supported", at: offset)
         case nil:
             throw error(.unknownType, "unknown value type or opcode \(type) (0x\(String(type, radix: 16)))", at: offset)
         default:
@@ -97,7 +101,7 @@ extension RDBReader {
             return try collect(.sortedSet, unique: true) { try readPackedSortedSet($0, listpack: true) }
         case .setListpack:
             return try collect(.set, unique: true) { try readPackedList($0, listpack: true) }
-        case .streamListpacks, .streamListpacks2, .streamListpacks3, .streamListpacks4:
+        case .streamListpacks, .streamListpacks2, .streamListpacks3, .streamListpacks4, .streamListpacks5:
             return .stream(try readStream(type: type))
         case .hashMetadataPreGAOrValkeyHash2:
             return try collect(.hash, unique: !isValkey) { a in
@@ -109,8 +113,6 @@ extension RDBReader {
             return try collect(.hash, unique: true) { try readHashListpackEx($0, hasMinExpire: false) }
         case .hashListpackEx:
             return try collect(.hash, unique: true) { try readHashListpackEx($0, hasMinExpire: true) }
-        case .streamListpacks5:
-            throw error(.unknownType, "value type 27 (STREAM_LISTPACKS_5, RDB 14) is not supported", at: typeOffset)
         }
     }
 

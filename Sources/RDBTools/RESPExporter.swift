@@ -268,6 +268,10 @@ public final class RESPExporter {
         guard version >= 9 else {
             throw RDBWriteError(.notRepresentable, "streams need Redis 5.0 (RDB 9); target is RDB \(version)")
         }
+        if version < 14, s.groups.contains(where: { !$0.nackedIDs.isEmpty }) {
+            throw RDBWriteError(.notRepresentable,
+                                "stream entries released by XNACK need Redis 8.8 (RDB 14); target is RDB \(version)")
+        }
         if s.entries.isEmpty {
             output.command(7)
             output.bulk("XADD" as StaticString)
@@ -353,6 +357,23 @@ public final class RESPExporter {
                 }
                 try output.flushIfNeeded()
             }
+            // The NACK zone in its order: XNACK ... FORCE makes each an unowned PEL entry at the zone's end,
+            // with delivery time 0 and RETRYCOUNT's delivery count (t_stream.c `xnackCommand`).
+            for id in g.nackedIDs {
+                output.command(10)
+                output.bulk("XNACK" as StaticString)
+                output.bulk(key)
+                output.bulk(g.name)
+                output.bulk("FAIL" as StaticString)
+                output.bulk("IDS" as StaticString)
+                output.bulk("1" as StaticString)
+                output.bulk(id: id)
+                output.bulk("RETRYCOUNT" as StaticString)
+                output.bulk(uint: nacks[id]?.deliveryCount ?? 0)
+                output.bulk("FORCE" as StaticString)
+                commandsWritten += 1
+            }
+            try output.flushIfNeeded()
         }
     }
 

@@ -6,9 +6,10 @@ import TestSupport
 /// DUMP payloads (Redis `cluster.c` createDumpPayload / verifyDumpPayload): encode, decode, refuse damage.
 @Suite struct DumpPayloadTests {
     /// Every sample value, for every version that can hold it (Valkey 9's 80 too), decodes to what it was encoded from.
-    @Test(arguments: Array(7...12) + [RDBWriterOptions.valkeyVersion])
+    @Test(arguments: Array(7...15) + [RDBWriterOptions.valkeyVersion])
     func samplesRoundTrip(version: Int) throws {
-        let entries = WriterSamples.entries(fieldTTL: version >= 12, streams: version >= 9)
+        let entries = WriterSamples.entries(fieldTTL: version >= 12, streams: version >= 9,
+                                            idmp: version >= 13 && version < 80, nackZone: version >= 14 && version < 80)
         for e in entries {
             if case .module = e.value, version < 8 { continue }
             let payload = try DumpPayload.encode(e.value, key: e.key, rdbVersion: version)

@@ -47,9 +47,15 @@ enum Logical {
                 gs += " consumers=" + g.consumers.map { c in
                     "\(hex(c.name))/\(c.seenTimeMs)/\(version >= 11 ? String(c.activeTimeMs ?? c.seenTimeMs) : "")/" + c.pendingIDs.map(\.description).sorted().joined(separator: "+")
                 }.sorted().joined(separator: ",")
+                if version >= 14 { gs += " nacked=" + g.nackedIDs.map(\.description).joined(separator: ",") }
                 return gs
             }
             s += " groups=" + groups.sorted().joined(separator: "|")
+            if version >= 13, let i = st.idmp, i != StreamIDMP.defaults {
+                s += " idmp=\(i.duration)/\(i.maxEntries)/\(i.iidsAdded)/\(i.iidsDuplicates)/" + i.producers.map { p in
+                    hex(p.name) + ":" + p.entries.map { "\(hex($0.iid))=\($0.id)" }.joined(separator: ",")
+                }.joined(separator: ";")
+            }
         case .module(let m): s += " module=\(m.moduleID):\(hex(m.raw))"
         }
         return s
@@ -107,6 +113,7 @@ enum Logical {
             case .stream where version < 9: return "stream"
             case .module where version < 8: return "module"
             case .hash(let f) where version < 12 && f.contains(where: { $0.expireAtMs != nil }): return "field TTL"
+            case .stream(let st) where version < 14 && st.groups.contains(where: { !$0.nackedIDs.isEmpty }): return "NACK zone"
             default: continue
             }
         }
@@ -115,11 +122,12 @@ enum Logical {
 }
 
 @Suite struct WriterRoundTripTests {
-    /// Every version 7-12, and Valkey 9's 80: the sample dataset written and read back holds the same keys
-    /// and values (field expiries included for 12 and 80).
-    @Test(arguments: Array(7...12) + [RDBWriterOptions.valkeyVersion])
+    /// Every version 7-15, and Valkey 9's 80: the sample dataset written and read back holds the same keys
+    /// and values (field expiries included for 12+ and 80, streams' IDMP state for 13+, NACK zones for 14+).
+    @Test(arguments: Array(7...15) + [RDBWriterOptions.valkeyVersion])
     func samplesRoundTrip(version: Int) throws {
-        let entries = WriterSamples.entries(fieldTTL: version >= 12, streams: version >= 9)
+        let entries = WriterSamples.entries(fieldTTL: version >= 12, streams: version >= 9,
+                                            idmp: version >= 13 && version < 80, nackZone: version >= 14 && version < 80)
         let functions = version >= 10 ? [WriterSamples.functionCode] : []
         let position = ReplicationPosition(replid: String(repeating: "ab", count: 20), offset: 987_654_321, streamDB: 3)
         let (bytes, _) = try WriterSamples.write(entries, options: RDBWriterOptions(rdbVersion: version), functions: functions,

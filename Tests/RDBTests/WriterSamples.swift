@@ -22,7 +22,8 @@ enum WriterSamples {
 
     /// Entries for db 0 and db 3; `fieldTTL` adds a hash with field TTLs, `stream` adds streams,
     /// `lru` adds IDLE/FREQ hints.
-    static func entries(fieldTTL: Bool = true, streams: Bool = true, hints: Bool = true) -> [RDBEntry] {
+    static func entries(fieldTTL: Bool = true, streams: Bool = true, hints: Bool = true, idmp: Bool = false,
+                        nackZone: Bool = false) -> [RDBEntry] {
         var rng = Rng(seed: 42)
         var out: [RDBEntry] = []
         func add(_ key: String, _ v: RDBValue, db: Int = 0, expire: Int64? = nil) {
@@ -100,6 +101,29 @@ enum WriterSamples {
                                                 firstID: .zero, maxDeletedEntryID: StreamID(ms: 5, seq: 1), entriesAdded: 1,
                                                 groups: [StreamGroup(name: b("empty-g"), lastDeliveredID: .zero, entriesReadRaw: 0,
                                                                      pending: [], consumers: [])])))
+            if idmp || nackZone {
+                // RDB 13's IDMP section and RDB 14's NACK zone: two ids released by XNACK (the later release first
+                // in id order, to show the zone keeps its own order), one still owned.
+                let ids = (1...4).map { StreamID(ms: 1_800_000_000_000, seq: UInt64($0)) }
+                let group = StreamGroup(
+                    name: b("workers"), lastDeliveredID: ids[3], entriesReadRaw: 4,
+                    pending: [StreamPendingEntry(id: ids[0], deliveryTimeMs: 0, deliveryCount: 3),
+                              StreamPendingEntry(id: ids[1], deliveryTimeMs: 1_800_000_000_100, deliveryCount: 1),
+                              StreamPendingEntry(id: ids[2], deliveryTimeMs: 0, deliveryCount: UInt64(Int64.max))],
+                    consumers: [StreamConsumer(name: b("w1"), seenTimeMs: 1_800_000_000_100, activeTimeMs: 1_800_000_000_100,
+                                               pendingIDs: [ids[1]])],
+                    nackedIDs: nackZone ? [ids[2], ids[0]] : [])
+                var st = StreamValue(entries: ids.map { StreamEntry(id: $0, fields: [(b("job"), b("j\($0.seq)"))]) },
+                                     length: 4, listpackNodes: 1, lastID: ids[3], firstID: ids[0], maxDeletedEntryID: .zero,
+                                     entriesAdded: 4, groups: nackZone ? [group] : [])
+                if idmp {
+                    st.idmp = StreamIDMP(duration: 300, maxEntries: 50,
+                                         producers: [StreamIDMPProducer(name: b("p1"), entries: [StreamIDMPEntry(iid: b("req-1"), id: ids[0]),
+                                                                                              StreamIDMPEntry(iid: b("req-2"), id: ids[1])])],
+                                         iidsAdded: 2, iidsDuplicates: 1)
+                }
+                add("st:nack", .stream(st))
+            }
         }
         // Another database with expiries and hints.
         for i in 0..<50 {

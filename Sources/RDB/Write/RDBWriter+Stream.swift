@@ -87,6 +87,8 @@ extension RDBWriter {
 
         let type: UInt8
         switch version {
+        case 14...: type = RDBType.streamListpacks5.rawValue
+        case 13: type = RDBType.streamListpacks4.rawValue
         case 11...: type = RDBType.streamListpacks3.rawValue
         case 10: type = RDBType.streamListpacks2.rawValue
         default: type = RDBType.streamListpacks.rawValue
@@ -143,8 +145,45 @@ extension RDBWriter {
                     out.putBE(id.seq)
                 }
             }
+            if version >= 14 {
+                out.putLength(g.nackedIDs.count)
+                for id in g.nackedIDs {
+                    out.putBE(id.ms)
+                    out.putBE(id.seq)
+                }
+            }
+        }
+        if version >= 13 {
+            writeStreamIDMP(s.idmp ?? StreamIDMP.defaults)
+        } else if let idmp = s.idmp, !idmp.producers.isEmpty || idmp.iidsAdded > 0 || idmp.iidsDuplicates > 0 {
+            stats.droppedStreamIDMP += 1
         }
     }
+
+    /// The STREAM_LISTPACKS_4+ IDMP section (`rdb.c` `rdbSaveObject`, the reader's `readStreamIDMP`): duration
+    /// and max entries as lengths, then per producer its name and (iid, ms, seq) entries, then the two counters.
+    func writeStreamIDMP(_ idmp: StreamIDMP) {
+        out.putLength(idmp.duration)
+        out.putLength(idmp.maxEntries)
+        out.putLength(idmp.producers.count)
+        for p in idmp.producers {
+            emitString(p.name, to: out)
+            out.putLength(p.entries.count)
+            for e in p.entries {
+                emitString(e.iid, to: out)
+                out.putLength(e.id.ms)
+                out.putLength(e.id.seq)
+            }
+        }
+        out.putLength(idmp.iidsAdded)
+        out.putLength(idmp.iidsDuplicates)
+    }
+}
+
+extension StreamIDMP {
+    /// A stream with no IDMP history under Redis's default settings (`stream-idmp-duration` and
+    /// `stream-idmp-maxsize`, both 100 in Redis 8.6-8.10 `config.c`).
+    public static let defaults = StreamIDMP(duration: 100, maxEntries: 100, producers: [], iidsAdded: 0, iidsDuplicates: 0)
 }
 
 extension ListpackBuilder {

@@ -6,7 +6,7 @@
 /// | set    | 11 intset, 20 listpack, 2          | 11 intset, 2               | 11 intset, 2                     |
 /// | zset   | 17 listpack, 5                     | 17, 5                      | 12 ziplist, 5 (8+) or 3 (7)      |
 /// | hash   | 16 listpack, 4; with TTLs 25 / 24 (12 only) | 16, 4            | 13 ziplist, 4                    |
-/// | stream | 21                                 | 19                         | 15 (9 only)                      |
+/// | stream | 21 (27 for 14, 15; 26 for 13)      | 19                         | 15 (9 only)                      |
 /// | module | 7                                  | 7                          | 7 (8+)                           |
 ///
 /// `VALKEY080` writes RDB 11's encodings, and a hash with field expiries as Valkey's HASH_2 (type 22).
@@ -16,6 +16,9 @@ extension RDBWriter {
         switch e.value {
         case .stream where version < 9:
             throw RDBWriteError(.notRepresentable, "streams need RDB 9 (Redis 5.0); target is \(version)")
+        case .stream(let s) where version < 14 && s.groups.contains(where: { !$0.nackedIDs.isEmpty }):
+            throw RDBWriteError(.notRepresentable,
+                                "stream entries released by XNACK (a group's NACK zone) need RDB 14 (Redis 8.8); target is \(version)")
         case .module(let m) where version < 8:
             throw RDBWriteError(.notRepresentable, "module values (\(m.moduleName)) need RDB 8; target is \(version)")
         case .hash(let fields) where isValkey && fields.contains(where: { $0.expireAtMs != nil }):

@@ -52,9 +52,13 @@ public struct RDBWriterOptions: Sendable {
 
     /// The oldest version written: 7 (Redis 3.2: quicklist, AUX, RESIZEDB).
     public static let oldestVersion = 7
-    /// The newest version written: 12 (Redis 7.4: hash field TTLs).
+    /// The default target when no input version says otherwise: 12 (Redis 7.4: hash field TTLs), the newest
+    /// version that every Redis from 7.4 on loads.
     public static let newestVersion = 12
-    public static let supportedVersions = oldestVersion...newestVersion
+    /// The newest version written: 15 (Redis 8.10). RDB 13 to 15 add only a stream type each (13: type 26
+    /// with the IDMP section; 14 and 15: type 27, which adds each group's NACK zone) over 12's encodings.
+    public static let newestWritable = 15
+    public static let supportedVersions = oldestVersion...newestWritable
     /// Valkey 9's format, `VALKEY080`: RDB 11's encodings (Valkey 9 reads and writes them unchanged), and
     /// HASH_2 (type 22 under the `VALKEY` magic) for a hash with field expiries, which no `REDIS` version
     /// that Valkey loads can hold (Valkey `rdb.c`, `rdbSaveObjectType` / `rdbSaveObject`).
@@ -62,20 +66,20 @@ public struct RDBWriterOptions: Sendable {
     /// The Redis RDB version whose encodings a Valkey file uses.
     public static let valkeyEncodingVersion = 11
 
-    /// True for a version the writer produces: 7...12, or 80 (`VALKEY080`).
+    /// True for a version the writer produces: 7...15, or 80 (`VALKEY080`).
     public static func isWritable(_ version: Int) -> Bool {
         supportedVersions.contains(version) || version == valkeyVersion
     }
 
     /// What `--rdb-version` accepts, for error messages.
-    public static let writableVersionsText = "\(oldestVersion)-\(newestVersion) or \(valkeyVersion) (Valkey 9)"
+    public static let writableVersionsText = "\(oldestVersion)-\(newestWritable) or \(valkeyVersion) (Valkey 9)"
 
-    /// The target for a file read at `version` (magic `magic`): the same version, capped at 12;
+    /// The target for a file read at `version` (magic `magic`): the same version, capped at 15;
     /// Valkey 9 files (`VALKEY08x`) map to `VALKEY080`, which Valkey 9 loads with field expiries and all
     /// (an RDB 11 file cannot hold those; `--rdb-version 11` still writes one for other servers).
     public static func defaultVersion(forInput version: Int, magic: RDBMagic = .redis) -> Int {
         if magic == .valkey { return valkeyVersion }
-        return min(max(version, oldestVersion), newestVersion)
+        return min(max(version, oldestVersion), newestWritable)
     }
 
     /// The `redis-ver` AUX value written for a target version (the first release writing it).
@@ -86,8 +90,11 @@ public struct RDBWriterOptions: Sendable {
         case 9: return "6.2.0"
         case 10: return "7.0.0"
         case 11: return "7.2.0"
+        case 12: return "7.4.0"
+        case 13: return "8.6.0"
+        case 14: return "8.8.0"
         case valkeyVersion...: return "9.0.0"
-        default: return "7.4.0"
+        default: return "8.10.0"
         }
     }
 }
@@ -181,5 +188,8 @@ public struct RDBWriterStats: Sendable, Equatable {
     public var droppedConsumerActiveTimes = 0
     /// Streams written as type 15 without first-id / max-deleted-id / entries-added / entries-read (target 9).
     public var streamsWithoutV2Metadata = 0
+    /// Streams whose idempotent-producer (IDMP) state was not written (target below 13, which has no IDMP
+    /// section; Redis then starts the stream with an empty IDMP history and the server's IDMP settings).
+    public var droppedStreamIDMP = 0
     public init() {}
 }

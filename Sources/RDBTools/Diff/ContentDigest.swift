@@ -195,6 +195,11 @@ public struct ContentDigest: Hashable, Sendable {
                 consumers.add(cd)
             }
             gd.append(consumers)
+            if !g.nackedIDs.isEmpty {  // the NACK zone is ordered
+                var zone = of(7)
+                for id in g.nackedIDs { zone.append(pair(of(id.ms), of(id.seq))) }
+                gd.append(zone)
+            }
             groups.add(gd)
         }
         d.append(groups)

@@ -414,6 +414,10 @@ public final class CanonicalJSONEncoder {
             w.uint(p.deliveryCount)
             w.raw("]")
         }
+        if !g.nackedIDs.isEmpty {  // STREAM_LISTPACKS_5 only: the NACK zone, in zone order
+            w.field("nacked")
+            w.array(g.nackedIDs) { writeID($0, into: w) }
+        }
         w.field("consumers")
         w.array(g.consumers.sorted { bytesLess($0.name, $1.name) }) { c in
             w.raw("{")
