@@ -110,6 +110,7 @@ extension ApplyContext {
                 break
             }
         }
+        if !g.nackedIDs.isEmpty { g.nackedIDs.removeAll { $0 == id } }
         return true
     }
 

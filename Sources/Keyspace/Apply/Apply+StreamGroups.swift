@@ -6,6 +6,84 @@ extension ApplyContext {
         guard g.pending.contains(where: { $0.id == id }) else { return }
         g.pending.removeAll { $0.id == id }
         for c in g.consumers.indices { g.consumers[c].pendingIDs.removeAll { $0 == id } }
+        if !g.nackedIDs.isEmpty { g.nackedIDs.removeAll { $0 == id } }
+    }
+
+    /// `XNACK key group SILENT|FAIL|FATAL IDS numids id… [RETRYCOUNT n] [FORCE]` (Redis 8.8+, `t_stream.c`
+    /// `xnackCommand`), propagated as the client sent it. Each pending id loses its consumer, gets delivery
+    /// time 0 and moves to the end of the group's NACK zone; its delivery count is RETRYCOUNT's, or SILENT
+    /// takes one off (not below 0), FAIL keeps it and FATAL makes it 2^63-1 (`nackSetDeliveryCount`). FORCE
+    /// makes an unowned entry, from count 0, for an id not pending whose stream entry exists.
+    mutating func xnack(_ a: [Bytes]) throws {
+        guard a.count >= 4 else { throw ApplyError.arity("xnack") }
+        enum Mode { case silent, fail, fatal }
+        let mode: Mode
+        switch Arg.upper(a[3]) {
+        case "SILENT": mode = .silent
+        case "FAIL": mode = .fail
+        case "FATAL": mode = .fatal
+        default: throw ApplyError("mode must be SILENT, FAIL, or FATAL")
+        }
+        var idArgs: ArraySlice<Bytes> = []
+        var sawIDs = false, force = false
+        var retryCount: Int64 = -1
+        var i = 4
+        while i < a.count {
+            let more = a.count - 1 - i
+            switch Arg.upper(a[i]) {
+            case "IDS" where more > 0:
+                let n = try Arg.int(a[i + 1])
+                guard n >= 1 && n <= Int64(Int32.max) else { throw ApplyError("numids must be a positive integer") }
+                guard n <= Int64(a.count - (i + 2)) else { throw ApplyError("number of IDs doesn't match numids") }
+                idArgs = a[(i + 2)..<(i + 2 + Int(n))]
+                sawIDs = true
+                i += 2 + Int(n)
+            case "FORCE":
+                force = true
+                i += 1
+            case "RETRYCOUNT" where more > 0:
+                retryCount = try Arg.int(a[i + 1])
+                guard retryCount >= 0 else { throw ApplyError("Invalid RETRYCOUNT value, must be >= 0") }
+                i += 2
+            default:
+                throw ApplyError("Unrecognized XNACK option")
+            }
+        }
+        guard sawIDs else { throw ApplyError("syntax error, expected IDS keyword") }
+        let ids = try idArgs.map { try ApplyContext.streamID($0, strict: true) }
+        guard let e = entry(a[1]), case .stream(let current) = e.value, current.groups.contains(where: { $0.name == a[2] }) else {
+            throw ApplyError("NOGROUP No such key or consumer group")
+        }
+        func counted(_ c: UInt64) -> UInt64 {
+            if retryCount >= 0 { return UInt64(retryCount) }
+            switch mode {
+            case .silent: return c > 0 ? c - 1 : 0
+            case .fail: return c
+            case .fatal: return UInt64(Int64.max)
+            }
+        }
+        try mutateStream(a[1], create: false) { s in
+            guard let g = s.groups.firstIndex(where: { $0.name == a[2] }) else { return }
+            for id in ids {
+                if let p = ApplyContext.sortedIndex(of: id, in: s.groups[g].pending, \.id) {
+                    s.groups[g].pending[p].deliveryCount = counted(s.groups[g].pending[p].deliveryCount)
+                    s.groups[g].pending[p].deliveryTimeMs = 0
+                    for c in s.groups[g].consumers.indices {
+                        if let j = ApplyContext.sortedIndex(of: id, in: s.groups[g].consumers[c].pendingIDs, \.self) {
+                            s.groups[g].consumers[c].pendingIDs.remove(at: j)
+                            break
+                        }
+                    }
+                    s.groups[g].nackedIDs.removeAll { $0 == id }
+                    s.groups[g].nackedIDs.append(id)
+                } else if force, ApplyContext.index(of: id, in: s.entries) != nil {
+                    let nack = StreamPendingEntry(id: id, deliveryTimeMs: 0, deliveryCount: counted(0))
+                    let at = s.groups[g].pending.firstIndex { $0.id > id } ?? s.groups[g].pending.count
+                    s.groups[g].pending.insert(nack, at: at)
+                    s.groups[g].nackedIDs.append(id)
+                }
+            }
+        }
     }
 
     func newConsumer(_ name: Bytes) -> StreamConsumer {
@@ -146,8 +224,10 @@ extension ApplyContext {
                     }
                 }
                 if let owner, owner != consumer { s.groups[g].consumers[owner].pendingIDs.removeAll { $0 == id } }
+                if owner == nil, !s.groups[g].nackedIDs.isEmpty { s.groups[g].nackedIDs.removeAll { $0 == id } }
                 nack.deliveryTimeMs = deliveryTime
-                if retryCount >= 0 { nack.deliveryCount = UInt64(retryCount) } else if !justID { nack.deliveryCount += 1 }
+                // Redis 8.8+ stops at 2^63-1 (XNACK FATAL's mark); below it, as every version: one more.
+                if retryCount >= 0 { nack.deliveryCount = UInt64(retryCount) } else if !justID && nack.deliveryCount != UInt64(Int64.max) { nack.deliveryCount += 1 }
                 if owner != consumer {
                     s.groups[g].consumers[consumer!].pendingIDs.append(id)
                     s.groups[g].consumers[consumer!].pendingIDs.sort()

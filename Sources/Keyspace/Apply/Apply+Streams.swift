@@ -55,6 +55,7 @@ extension ApplyContext {
             }
         }
         h["XCLAIM"] = { try $0.xclaim($1) }
+        h["XNACK"] = { try $0.xnack($1) }
     }
 
     /// `streamParseID`: `ms-seq`, or `ms` (seq 0). `strict` (Redis: no `-`/`+` shorthands) changes nothing
