@@ -157,6 +157,20 @@ public enum XXH3 {
     }
 
     static func long(_ p: UnsafeRawBufferPointer, _ n: Int) -> UInt64 {
+        mergeAccumulators(longAccumulators(p, n), 11, UInt64(n) &* prime64_1)
+    }
+
+    /// `XXH3_mergeAccs`: the 8 accumulators folded against the secret at `s`, from `start`.
+    static func mergeAccumulators(_ acc: [UInt64], _ s: Int, _ start: UInt64) -> UInt64 {
+        var result = start
+        for i in 0..<4 {
+            result = result &+ mulFold(acc[2 * i] ^ read64(secretBytes, s + 16 * i), acc[2 * i + 1] ^ read64(secretBytes, s + 16 * i + 8))
+        }
+        return avalanche(result)
+    }
+
+    /// The striped loop of inputs over 240 bytes (`XXH3_hashLong_internal_loop`), shared by 64 and 128 bits.
+    static func longAccumulators(_ p: UnsafeRawBufferPointer, _ n: Int) -> [UInt64] {
         var acc: [UInt64] = [prime32_3, prime64_1, prime64_2, prime64_3, prime64_4, prime32_2, prime64_5, prime32_1]
         let stripesPerBlock = (secret.count - 64) / 8
         let blockLength = 64 * stripesPerBlock
@@ -173,10 +187,140 @@ public enum XXH3 {
         let stripes = ((n - 1) - blockLength * blocks) / 64
         for s in 0..<stripes { accumulate512(&acc, p, blocks * blockLength + 64 * s, 8 * s) }
         accumulate512(&acc, p, n - 64, secret.count - 64 - 7)
-        var result = UInt64(n) &* prime64_1
-        for i in 0..<4 {
-            result = result &+ mulFold(acc[2 * i] ^ read64(secretBytes, 11 + 16 * i), acc[2 * i + 1] ^ read64(secretBytes, 11 + 16 * i + 8))
+        return acc
+    }
+}
+
+/// XXH3-128 (xxHash 0.8, seed 0, the default secret): the hash of Redis 8.6's `XADD … IDMPAUTO pid` (t_stream.c
+/// `createIdempotencyHash`), whose 16-byte idempotency id is `low64` then `high64`, each little-endian.
+extension XXH3 {
+    public struct Hash128: Equatable, Sendable {
+        public var low: UInt64
+        public var high: UInt64
+        public init(low: UInt64, high: UInt64) {
+            self.low = low
+            self.high = high
         }
-        return avalanche(result)
+        /// The bytes Redis stores for the hash (`XXH128_hash_t` in memory on a little-endian machine).
+        public var littleEndianBytes: [UInt8] {
+            (0..<8).map { UInt8(truncatingIfNeeded: low >> (8 * UInt64($0))) }
+                + (0..<8).map { UInt8(truncatingIfNeeded: high >> (8 * UInt64($0))) }
+        }
+    }
+
+    public static func hash128(_ input: [UInt8]) -> Hash128 {
+        input.withUnsafeBytes { p in
+            let n = p.count
+            switch n {
+            case 0:
+                return Hash128(low: avalanche64(read64(secret, 64) ^ read64(secret, 72)),
+                               high: avalanche64(read64(secret, 80) ^ read64(secret, 88)))
+            case 1...3: return len1to3x128(p, n)
+            case 4...8: return len4to8x128(p, n)
+            case 9...16: return len9to16x128(p, n)
+            case 17...128: return len17to128x128(p, n)
+            case 129...240: return len129to240x128(p, n)
+            default:
+                let acc = longAccumulators(p, n)
+                return Hash128(low: mergeAccumulators(acc, 11, UInt64(n) &* prime64_1),
+                               high: mergeAccumulators(acc, secret.count - 64 - 11, ~(UInt64(n) &* prime64_2)))
+            }
+        }
+    }
+
+    static func len1to3x128(_ p: UnsafeRawBufferPointer, _ n: Int) -> Hash128 {
+        let c1 = UInt32(p[0]), c2 = UInt32(p[n >> 1]), c3 = UInt32(p[n - 1])
+        let combinedLow = (c1 << 16) | (c2 << 24) | c3 | (UInt32(n) << 8)
+        let swapped = combinedLow.byteSwapped
+        let combinedHigh = (swapped << 13) | (swapped >> 19)
+        let bitflipLow = read32(secretBytes, 0) ^ read32(secretBytes, 4)
+        let bitflipHigh = read32(secretBytes, 8) ^ read32(secretBytes, 12)
+        return Hash128(low: avalanche64(UInt64(combinedLow) ^ bitflipLow), high: avalanche64(UInt64(combinedHigh) ^ bitflipHigh))
+    }
+
+    static func len4to8x128(_ p: UnsafeRawBufferPointer, _ n: Int) -> Hash128 {
+        let input64 = read32(p, 0) &+ (read32(p, n - 4) << 32)
+        let keyed = input64 ^ (read64(secret, 16) ^ read64(secret, 24))
+        var (high, low) = keyed.multipliedFullWidth(by: prime64_1 &+ (UInt64(n) << 2))
+        high = high &+ (low << 1)
+        low ^= high >> 3
+        low ^= low >> 35
+        low = low &* primeMX2
+        low ^= low >> 28
+        return Hash128(low: low, high: avalanche(high))
+    }
+
+    static func len9to16x128(_ p: UnsafeRawBufferPointer, _ n: Int) -> Hash128 {
+        let bitflipLow = read64(secret, 32) ^ read64(secret, 40)
+        let bitflipHigh = read64(secret, 48) ^ read64(secret, 56)
+        let inputLow = read64(p, 0)
+        var inputHigh = read64(p, n - 8)
+        var (mHigh, mLow) = (inputLow ^ inputHigh ^ bitflipLow).multipliedFullWidth(by: prime64_1)
+        mLow = mLow &+ (UInt64(n - 1) << 54)
+        inputHigh ^= bitflipHigh
+        mHigh = mHigh &+ inputHigh &+ (inputHigh & 0xFFFF_FFFF) &* (prime32_2 - 1)
+        mLow ^= mHigh.byteSwapped
+        var (hHigh, hLow) = mLow.multipliedFullWidth(by: prime64_2)
+        hHigh = hHigh &+ mHigh &* prime64_2
+        return Hash128(low: avalanche(hLow), high: avalanche(hHigh))
+    }
+
+    /// `XXH128_mix32B` with seed 0.
+    @inline(__always) static func mix32(_ acc: inout Hash128, _ p: UnsafeRawBufferPointer, _ a: Int, _ b: Int, _ s: Int) {
+        acc.low = acc.low &+ mix16(p, a, s)
+        acc.low ^= read64(p, b) &+ read64(p, b + 8)
+        acc.high = acc.high &+ mix16(p, b, s + 16)
+        acc.high ^= read64(p, a) &+ read64(p, a + 8)
+    }
+
+    static func finish128(_ acc: Hash128, _ n: Int) -> Hash128 {
+        let low = acc.low &+ acc.high
+        let high = (acc.low &* prime64_1) &+ (acc.high &* prime64_4) &+ (UInt64(n) &* prime64_2)
+        return Hash128(low: avalanche(low), high: 0 &- avalanche(high))
+    }
+
+    static func len17to128x128(_ p: UnsafeRawBufferPointer, _ n: Int) -> Hash128 {
+        var acc = Hash128(low: UInt64(n) &* prime64_1, high: 0)
+        if n > 32 {
+            if n > 64 {
+                if n > 96 { mix32(&acc, p, 48, n - 64, 96) }
+                mix32(&acc, p, 32, n - 48, 64)
+            }
+            mix32(&acc, p, 16, n - 32, 32)
+        }
+        mix32(&acc, p, 0, n - 16, 0)
+        return finish128(acc, n)
+    }
+
+    static func len129to240x128(_ p: UnsafeRawBufferPointer, _ n: Int) -> Hash128 {
+        var acc = Hash128(low: UInt64(n) &* prime64_1, high: 0)
+        for i in stride(from: 32, to: 160, by: 32) { mix32(&acc, p, i - 32, i - 16, i - 32) }
+        acc = Hash128(low: avalanche(acc.low), high: avalanche(acc.high))
+        var i = 160
+        while i <= n {
+            mix32(&acc, p, i - 32, i - 16, 3 + i - 160)
+            i += 32
+        }
+        mix32(&acc, p, n - 16, n - 32, 136 - 17 - 16)
+        return finish128(acc, n)
+    }
+
+    /// Redis 8.6's IDMPAUTO idempotency id of an entry's field/value pairs (`createIdempotencyHash`): per pair,
+    /// XXH3-128 of field, the field's length as 8 little-endian bytes, then value; the pair hashes combined
+    /// whatever their order (sums and xors of each half, the xors rotated left by 1 and crossed).
+    public static func idempotencyID<S: Sequence>(_ pairs: S) -> [UInt8] where S.Element == ([UInt8], [UInt8]) {
+        var sumLow: UInt64 = 0, sumHigh: UInt64 = 0, xorLow: UInt64 = 0, xorHigh: UInt64 = 0
+        for (f, v) in pairs {
+            var input = f
+            let n = UInt64(f.count)
+            for k in 0..<8 { input.append(UInt8(truncatingIfNeeded: n >> (8 * UInt64(k)))) }
+            input.append(contentsOf: v)
+            let h = hash128(input)
+            sumLow = sumLow &+ h.low
+            sumHigh = sumHigh &+ h.high
+            xorLow ^= h.low
+            xorHigh ^= h.high
+        }
+        return Hash128(low: sumLow ^ rotl(xorHigh, 1), high: sumHigh ^ rotl(xorLow, 1)).littleEndianBytes
     }
 }
