@@ -1,4 +1,5 @@
 import RDB
+import RedisValueOps
 
 /// Streams (`t_stream.c`): XADD with explicit ids (`ms-seq`, `ms`, `ms-*`) and exact trimming, XTRIM,
 /// XDEL, XSETID, XGROUP CREATE/SETID/DESTROY/CREATECONSUMER/DELCONSUMER, XCLAIM (the form XREADGROUP and
@@ -56,6 +57,8 @@ extension ApplyContext {
         }
         h["XCLAIM"] = { try $0.xclaim($1) }
         h["XNACK"] = { try $0.xnack($1) }
+        h["XCFGSET"] = { try $0.xcfgset($1) }
+        h["XIDMPRECORD"] = { try $0.xidmprecord($1) }
     }
 
     /// `streamParseID`: `ms-seq`, or `ms` (seq 0). `strict` (Redis: no `-`/`+` shorthands) changes nothing
@@ -91,14 +94,22 @@ extension ApplyContext {
     /// word (XADD's id), returned as `next`. A `~` is applied exactly: masters rewrite it to `=` with the
     /// result before propagating, and drop LIMIT.
     static func trimOptions(_ a: [Bytes], at start: Int, xadd: Bool)
-    throws -> (trim: Trim?, policy: DeletePolicy, noMkStream: Bool, next: Int) {
-        var trim: Trim?, policy: DeletePolicy?, noMkStream = false
+    throws -> (trim: Trim?, policy: DeletePolicy, noMkStream: Bool, idmp: IDMPOption?, next: Int) {
+        var trim: Trim?, policy: DeletePolicy?, noMkStream = false, idmp: IDMPOption?
         var i = start
         while i < a.count {
             let word = Arg.upper(a[i])
             if xadd && word == "NOMKSTREAM" {
                 noMkStream = true
                 i += 1
+            } else if xadd && word == "IDMPAUTO" && i + 1 < a.count {
+                guard idmp == nil, !a[i + 1].isEmpty else { throw ApplyError.syntax }
+                idmp = IDMPOption(producer: a[i + 1], iid: nil)
+                i += 2
+            } else if xadd && word == "IDMP" && i + 2 < a.count {
+                guard idmp == nil, !a[i + 1].isEmpty, !a[i + 2].isEmpty else { throw ApplyError.syntax }
+                idmp = IDMPOption(producer: a[i + 1], iid: a[i + 2])
+                i += 3
             } else if word == "MAXLEN" || word == "MINID" {
                 i += 1
                 if i < a.count, a[i] == [UInt8(ascii: "=")] || a[i] == [UInt8(ascii: "~")] { i += 1 }
@@ -121,7 +132,7 @@ extension ApplyContext {
                 break
             }
         }
-        return (trim, policy ?? .keepRef, noMkStream, i)
+        return (trim, policy ?? .keepRef, noMkStream, idmp, i)
     }
 
     mutating func mutateStream(_ key: Bytes, create: Bool, _ body: (inout StreamValue) throws -> Void) throws {
@@ -143,6 +154,10 @@ extension ApplyContext {
         let rawID = a[i]
         let fields = a[(i + 1)...]
         guard !fields.isEmpty, fields.count % 2 == 0 else { throw ApplyError.arity("xadd") }
+        if let idmp = o.idmp, rawID == [UInt8(ascii: "*")] {
+            // The form a master propagates when it found the idempotency id: the entry exists, nothing is added.
+            return try idmpDuplicate(a[1], idmp)
+        }
         if rawID == [UInt8(ascii: "*")] { throw ApplyError("XADD with an auto-generated ID cannot be replayed") }
         if let e = entry(a[1]) { guard case .stream = e.value else { throw ApplyError.wrongType } } else if noMkStream { return }
         var autoSeq = false
@@ -155,6 +170,7 @@ extension ApplyContext {
         }
         var pairs: [(Bytes, Bytes)] = []
         for j in stride(from: fields.startIndex, to: fields.endIndex, by: 2) { pairs.append((fields[j], fields[j + 1])) }
+        let now = nowMs
         try mutateStream(a[1], create: true) { s in
             if autoSeq {
                 if id.ms == s.lastID.ms {
@@ -170,6 +186,10 @@ extension ApplyContext {
             s.lastID = id
             s.entriesAdded = (s.entriesAdded ?? 0) + 1
             if s.entries.count == 1 { s.firstID = id }
+            if let idmp = o.idmp {
+                let iid = idmp.iid ?? XXH3.idempotencyID(pairs)
+                ApplyContext.idmpRecord(&s, producer: idmp.producer, iid: iid, id: id, nowMs: now)
+            }
             if let trim { ApplyContext.trim(&s, trim, o.policy) }
         }
     }
