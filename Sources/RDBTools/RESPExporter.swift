@@ -375,6 +375,45 @@ public final class RESPExporter {
             }
             try output.flushIfNeeded()
         }
+        if version >= 13, let idmp = s.idmp { try writeIDMP(key, idmp, entries: s.entries) }
+    }
+
+    /// Redis 8.6's idempotent-producer state: XCFGSET when the stream's settings are not Redis's defaults
+    /// (before the ids: a changed setting clears them), then XIDMPRECORD per recorded id, each producer's oldest
+    /// first. An id whose entry is gone from the stream is left out (XIDMPRECORD refuses it); the added and
+    /// duplicate counters are not commands' to set.
+    private func writeIDMP(_ key: Bytes, _ idmp: StreamIDMP, entries: [StreamEntry]) throws {
+        if idmp.duration != StreamIDMP.defaults.duration || idmp.maxEntries != StreamIDMP.defaults.maxEntries {
+            output.command(6)
+            output.bulk("XCFGSET" as StaticString)
+            output.bulk(key)
+            output.bulk("IDMP-DURATION" as StaticString)
+            output.bulk(uint: idmp.duration)
+            output.bulk("IDMP-MAXSIZE" as StaticString)
+            output.bulk(uint: idmp.maxEntries)
+            commandsWritten += 1
+        }
+        for p in idmp.producers {
+            for e in p.entries where Self.contains(entries, e.id) {
+                output.command(5)
+                output.bulk("XIDMPRECORD" as StaticString)
+                output.bulk(key)
+                output.bulk(p.name)
+                output.bulk(e.iid)
+                output.bulk(id: e.id)
+                commandsWritten += 1
+            }
+            try output.flushIfNeeded()
+        }
+    }
+
+    static func contains(_ entries: [StreamEntry], _ id: StreamID) -> Bool {
+        var lo = 0, hi = entries.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if entries[mid].id < id { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < entries.count && entries[lo].id == id
     }
 
     /// `RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s | FREQ f]` (Redis `restoreCommand`).

@@ -113,4 +113,28 @@ import RDBTools
         #expect(first.lowerBound < second.lowerBound)
         #expect(throws: RDBWriteError.self) { _ = try resp(12) }
     }
+
+    /// From RDB 13, RESP export rebuilds a stream's IDMP ids: XCFGSET for non-default settings, then XIDMPRECORD
+    /// per id whose entry is still in the stream.
+    @Test func respRebuildsIDMP() throws {
+        var e = Self.stream(nacked: [])
+        guard case .stream(var s) = e.value else { return }
+        s.idmp = StreamIDMP(duration: 60, maxEntries: 10,
+                            producers: [StreamIDMPProducer(name: Self.b("p"), entries: [StreamIDMPEntry(iid: Self.b("gone"), id: StreamID(ms: 5, seq: 0)),
+                                                                                       StreamIDMPEntry(iid: Self.b("i1"), id: Self.ids[0])])],
+                            iidsAdded: 2, iidsDuplicates: 0)
+        e.value = .stream(s)
+        let (bytes, _) = try WriterSamples.write([e], options: RDBWriterOptions(rdbVersion: 13))
+        func resp(_ version: Int) throws -> String {
+            let out = RESPOutput()
+            let exporter = RESPExporter(output: out, options: RESPExportOptions(targetVersion: version))
+            for r in try ReaderTestSupport.readAll(bytes) { try exporter.consume(r) }
+            try exporter.finish()
+            return String(decoding: Array(out.pending), as: UTF8.self).replacingOccurrences(of: "\r\n", with: " ")
+        }
+        let text = try resp(13)
+        #expect(text.contains("XCFGSET $4 jobs $13 IDMP-DURATION $2 60 $12 IDMP-MAXSIZE $2 10"))
+        #expect(text.contains("XIDMPRECORD $4 jobs $1 p $2 i1 $15 1800000000000-1") && !text.contains("gone"))
+        #expect(!(try resp(12)).contains("XIDMPRECORD"))
+    }
 }
