@@ -38,8 +38,9 @@ struct FollowDifferentialTests {
         var valkey: Bool { valkey9 || (binary != nil && binary == RedisServerProcess.valkey81BinaryPath) }
         /// The workload also sends SET IFEQ, DELIFEQ and MSETEX (the master refuses what it does not know).
         var newStringCommands = false
-        /// Redis 8.8+: XNACK releases pending entries into their group's NACK zone (every mode, RETRYCOUNT,
-        /// FORCE), which full syncs and snapshots carry as stream type 27.
+        /// Redis 8.6+/8.8+: idempotent producers (XADD IDMP / IDMPAUTO with repeats, XCFGSET, XIDMPRECORD) and
+        /// XNACK releasing pending entries into their group's NACK zone (every mode, RETRYCOUNT, FORCE), which
+        /// full syncs and snapshots carry as stream types 26 and 27; the IDMP states are compared too.
         var streamNacks = false
     }
 
@@ -105,6 +106,22 @@ struct FollowDifferentialTests {
                     if !reply.isError { restored += 1 }
                     break
                 }
+            }
+            if r.streamNacks && i % 10 == 5 {
+                // Idempotent producers: ids from small pools, so the master sees repeats and propagates them as
+                // duplicates (`*` left in place); now and then a new configuration or a recorded id.
+                let k = workload.key("stream")
+                var cmd: [String]
+                switch workload.int(10) {
+                case 0: cmd = ["XCFGSET", k, workload.pick(["IDMP-MAXSIZE", "IDMP-DURATION"]), workload.pick(["3", "100", "200"])]
+                case 1:
+                    let last = try client.command(["XREVRANGE", k, "+", "-", "COUNT", "1"]).array?.first?.array?.first?.string ?? "1-0"
+                    cmd = ["XIDMPRECORD", k, "p\(workload.int(2))", "rec\(workload.int(4))", last]
+                case 2, 3, 4: cmd = ["XADD", k, "IDMPAUTO", "p\(workload.int(2))", "*", "job", "j\(workload.int(6))"]
+                default: cmd = ["XADD", k, "IDMP", "p\(workload.int(2))", "i\(workload.int(8))", "*", "f", workload.value()]
+                }
+                sent.append("\(i): " + cmd.joined(separator: " "))
+                _ = try client.command(cmd)
             }
             if r.streamNacks && i % 40 == 20 {
                 // XNACK some of a group's pending entries (ids read back with XPENDING), and FORCE an id no group holds.
@@ -189,6 +206,20 @@ struct FollowDifferentialTests {
         try #require(status == 0, "seed \(seed): snapshot failed: \(output)")
         let ours = try Keyspace.load(rdb: Array(try Data(contentsOf: URL(fileURLWithPath: out))))
         let saved = try Keyspace.load(rdb: Array(try Data(contentsOf: master.rdbPath)))
+        if r.streamNacks {
+            // The IDMP states (not in the canonical JSON): the same producers, ids and counters.
+            var streams = 0, producers = 0
+            for (db, keys) in saved.databases {
+                for (key, entry) in keys {
+                    guard case .stream(let theirs) = entry.value else { continue }
+                    streams += 1
+                    producers += theirs.idmp?.producers.count ?? 0
+                    guard case .stream(let mine)? = ours[db, key]?.value else { continue }
+                    #expect(mine.idmp == theirs.idmp, "seed \(seed): IDMP of \(String(decoding: key, as: UTF8.self)): \(String(describing: mine.idmp)) vs \(String(describing: theirs.idmp))")
+                }
+            }
+            #expect(streams > 0 && producers > 0, "seed \(seed): no IDMP state to compare")
+        }
         let report = KeyspaceComparison.difference(
             ours: try KeyspaceComparison.lines(ours, groupReads: false, expiryPresenceOnly: r.relativeTTLs),
             theirs: try KeyspaceComparison.lines(saved, groupReads: false, expiryPresenceOnly: r.relativeTTLs),
