@@ -9,7 +9,7 @@ extension DatasetFollower {
     public func readView() -> DatasetView {
         if let d = dataset() {
             if let div = d.divergence { return .diverged(offset: div.offset, command: div.command) }
-            return .ready(d.keyspace)
+            return .ready(d.keyspace, rdbVersion: servedRDBVersion.load(ordering: .relaxed))
         }
         let s = state
         switch s.phase {

@@ -5,6 +5,7 @@ import Keyspace
 import Logging
 import RDB
 import ReplicaStore
+import Synchronization
 
 /// The master's dataset kept in memory next to the recording: on its own thread it loads the store's base
 /// snapshot into a `Keyspace`, replays the committed log after it (from the snapshot's offset, with its
@@ -66,7 +67,11 @@ public final class DatasetFollower: @unchecked Sendable {
     private var yielded = false
     /// The RDB version compacted snapshots are written in: the loaded snapshot's (capped as `rdb convert`
     /// caps it), so a downstream replica that could load the master's file can load ours. Follower thread only.
-    private var rdbVersion = RDBWriterOptions.newestVersion
+    private var rdbVersion = RDBWriterOptions.newestVersion {
+        didSet { servedRDBVersion.store(rdbVersion, ordering: .relaxed) }
+    }
+    /// `rdbVersion` for the read server's threads (`readView`).
+    let servedRDBVersion = Atomic<Int>(RDBWriterOptions.newestVersion)
 
     public init(store: ReplicaStore, logger: Logger, fileSystem: FileSystem = POSIXFileSystem(),
                 idleWait: DispatchTimeInterval = .milliseconds(50)) {

@@ -58,6 +58,14 @@ struct ServeReadsTests {
         try differential(masterBinary: RedisServerProcess.redis82BinaryPath, version: 8, seed: 41)
     }
 
+    /// Redis 8.10 (RDB 15): XINFO STREAM adds 8.6's idempotent-producer fields, which we answer from the
+    /// dataset when the master's full sync is RDB 13 or later.
+    @Test(.enabled(if: pythonRedis && RedisServerProcess.redis810BinaryPath != nil,
+                   "skipping: needs python3 with redis-py and a Redis 8.10 binary (REDIS_810_SERVER_BIN)"))
+    func differentialAgainstRedis810() throws {
+        try differential(masterBinary: RedisServerProcess.redis810BinaryPath, version: 8, seed: 81)
+    }
+
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-cli"), "skipping: no /usr/bin/redis-cli"))
     func redisCLIWorksAgainstThePort() throws {
         let master = try RedisServerProcess()

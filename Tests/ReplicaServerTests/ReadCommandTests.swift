@@ -281,6 +281,13 @@ struct ReadCommandTests {
         #expect(Self.run(k, ["XINFO", "GROUPS", "s"]) == "*1\r\n*12\r\n$4\r\nname\r\n$1\r\ng\r\n$9\r\nconsumers\r\n:1\r\n$7\r\npending\r\n:2\r\n$17\r\nlast-delivered-id\r\n$6\r\n1000-3\r\n$12\r\nentries-read\r\n:3\r\n$3\r\nlag\r\n:2\r\n")
         #expect(Self.run(k, ["XINFO", "STREAM", "nokey"]) == "-ERR no such key\r\n")
         #expect(Self.run(k, ["XINFO", "STREAM", "s"], resp: 3).hasPrefix("%10\r\n$6\r\nlength\r\n:5\r\n"))
+        // From a master whose full sync is RDB 13+ (Redis 8.6+): the IDMP fields (a stream without IDMP state has
+        // the defaults); from 14 (8.8+) FULL's groups also count their NACK zone. Not for Valkey (80+).
+        let v15 = Self.run(k, ["XINFO", "STREAM", "s"], resp: 3, view: .ready(k, rdbVersion: 15))
+        #expect(v15.hasPrefix("%16\r\n") && v15.contains("$13\r\nidmp-duration\r\n:100\r\n$12\r\nidmp-maxsize\r\n:100\r\n$12\r\npids-tracked\r\n:0\r\n"))
+        #expect(Self.run(k, ["XINFO", "STREAM", "s", "FULL"], view: .ready(k, rdbVersion: 15)).contains("nacked-count\r\n:0\r\n"))
+        #expect(!Self.run(k, ["XINFO", "STREAM", "s", "FULL"], view: .ready(k, rdbVersion: 13)).contains("nacked-count"))
+        #expect(!Self.run(k, ["XINFO", "STREAM", "s"], view: .ready(k, rdbVersion: 80)).contains("idmp"))
     }
 
     @Test func hyperLogLogAndGeo() throws {

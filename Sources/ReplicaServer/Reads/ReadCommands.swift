@@ -72,8 +72,9 @@ enum ReadCommands {
 
     static func target(_ view: DatasetView, session: ClientSession, nowMs: Int64) -> Target {
         if let e = unavailable(view) { return .unavailable(e) }
-        guard case .ready(let keyspace) = view else { return .unavailable(.err("no dataset")) }
-        return .context(ReadContext(keyspace: keyspace, db: session.db, nowMs: nowMs, resp3: session.protocolVersion >= 3))
+        guard case .ready(let keyspace, let rdbVersion) = view else { return .unavailable(.err("no dataset")) }
+        return .context(ReadContext(keyspace: keyspace, db: session.db, nowMs: nowMs, resp3: session.protocolVersion >= 3,
+                                    rdbVersion: rdbVersion))
     }
 
     /// Runs read command `name` (already looked up, arity checked) against `view`.

@@ -13,8 +13,9 @@ public enum DatasetView: Sendable {
     case failed(String)
     /// The applier met a command it cannot apply: the dataset stopped being the master's.
     case diverged(offset: Int64, command: String)
-    /// A copy-on-write copy of the dataset, taken in O(1).
-    case ready(Keyspace)
+    /// A copy-on-write copy of the dataset, taken in O(1), and the RDB version of the master's full sync
+    /// (replies that differ by server version follow it: Redis 8.6's XINFO STREAM adds the IDMP fields).
+    case ready(Keyspace, rdbVersion: Int = 12)
 }
 
 /// A read command's failure: the error reply to send.
@@ -44,14 +45,17 @@ final class ReadContext {
     let db: Int
     let nowMs: Int64
     let resp3: Bool
+    /// The RDB version of the master's full sync (80+: Valkey).
+    let rdbVersion: Int
     /// The client's database (nil when it has no keys).
     let database: Database?
 
-    init(keyspace: Keyspace, db: Int, nowMs: Int64, resp3: Bool) {
+    init(keyspace: Keyspace, db: Int, nowMs: Int64, resp3: Bool, rdbVersion: Int = 12) {
         self.keyspace = keyspace
         self.db = db
         self.nowMs = nowMs
         self.resp3 = resp3
+        self.rdbVersion = rdbVersion
         database = keyspace.databases[db]
     }
 

@@ -274,6 +274,16 @@ extension ReadContext {
             (.bulk("entries-added"), .integer(Int64(bitPattern: s.entriesAdded ?? s.length))),
             (.bulk("recorded-first-entry-id"), .bulk((s.firstID ?? .zero).description)),
         ]
+        if (13..<RDBVersion.valkeyFirst).contains(rdbVersion) {
+            // Redis 8.6+ (`xinfoReplyWithStreamInfo`): the idempotent-producer settings and counts.
+            let idmp = s.idmp ?? StreamIDMP.defaults
+            out += [(.bulk("idmp-duration"), .integer(Int64(clamping: idmp.duration))),
+                    (.bulk("idmp-maxsize"), .integer(Int64(clamping: idmp.maxEntries))),
+                    (.bulk("pids-tracked"), .integer(Int64(idmp.producers.count))),
+                    (.bulk("iids-tracked"), .integer(Int64(idmp.producers.reduce(0) { $0 + $1.entries.count }))),
+                    (.bulk("iids-added"), .integer(Int64(clamping: idmp.iidsAdded))),
+                    (.bulk("iids-duplicates"), .integer(Int64(clamping: idmp.iidsDuplicates)))]
+        }
         if !full {
             out.append((.bulk("groups"), .integer(Int64(groups.count))))
             out.append((.bulk("first-entry"), s.entries.first.map(entryReply) ?? .null))
@@ -288,6 +298,9 @@ extension ReadContext {
             let pel = limit(g.pending.sorted { $0.id < $1.id }, count)
             var fields = groupInfo(s, g).filter { k, _ in k != .bulk("consumers") }
             fields.append((.bulk("pel-count"), .integer(Int64(g.pending.count))))
+            if (14..<RDBVersion.valkeyFirst).contains(rdbVersion) {
+                fields.append((.bulk("nacked-count"), .integer(Int64(g.nackedIDs.count))))  // Redis 8.8+
+            }
             fields.append((.bulk("pending"), .array(pel.map { p in
                 .array([.bulk(p.id.description), .bulk(owner[p.id] ?? []), .integer(p.deliveryTimeMs), .integer(Int64(bitPattern: p.deliveryCount))])
             })))
