@@ -24,6 +24,15 @@ import RDBTools
         return RDBEntry(db: 0, key: b("jobs"), value: .stream(s), rdbType: 0)
     }
 
+    /// `rdb dump --format resp` of `bytes` for a target version, CRLFs as spaces.
+    static func resp(_ bytes: Bytes, _ version: Int?) throws -> String {
+        let out = RESPOutput()
+        let exporter = RESPExporter(output: out, options: RESPExportOptions(targetVersion: version))
+        for r in try ReaderTestSupport.readAll(bytes) { try exporter.consume(r) }
+        try exporter.finish()
+        return String(decoding: Array(out.pending), as: UTF8.self).replacingOccurrences(of: "\r\n", with: " ")
+    }
+
     static func entries(_ bytes: Bytes, chunking: MemoryByteSource.Chunking = .all) throws -> [RDBEntry] {
         try ReaderTestSupport.readAll(bytes, chunking: chunking, name: "nack.rdb").compactMap {
             if case .entry(let e) = $0 { return e } else { return nil }
@@ -100,13 +109,7 @@ import RDBTools
         let json = String(decoding: w.buffer, as: UTF8.self)
         #expect(json.contains(#""nacked":["1800000000000-3","1800000000000-1"]"#), "\(json)")
 
-        func resp(_ version: Int?) throws -> String {
-            let out = RESPOutput()
-            let exporter = RESPExporter(output: out, options: RESPExportOptions(targetVersion: version))
-            for r in try ReaderTestSupport.readAll(bytes) { try exporter.consume(r) }
-            try exporter.finish()
-            return String(decoding: Array(out.pending), as: UTF8.self).replacingOccurrences(of: "\r\n", with: " ")
-        }
+        func resp(_ version: Int?) throws -> String { try Self.resp(bytes, version) }
         let text = try resp(nil)
         let first = try #require(text.range(of: "XNACK $4 jobs $7 workers $4 FAIL $3 IDS $1 1 $15 1800000000000-3 $10 RETRYCOUNT $1 2 $5 FORCE"))
         let second = try #require(text.range(of: "XNACK $4 jobs $7 workers $4 FAIL $3 IDS $1 1 $15 1800000000000-1 $10 RETRYCOUNT $1 3 $5 FORCE"))
@@ -125,13 +128,7 @@ import RDBTools
                             iidsAdded: 2, iidsDuplicates: 0)
         e.value = .stream(s)
         let (bytes, _) = try WriterSamples.write([e], options: RDBWriterOptions(rdbVersion: 13))
-        func resp(_ version: Int) throws -> String {
-            let out = RESPOutput()
-            let exporter = RESPExporter(output: out, options: RESPExportOptions(targetVersion: version))
-            for r in try ReaderTestSupport.readAll(bytes) { try exporter.consume(r) }
-            try exporter.finish()
-            return String(decoding: Array(out.pending), as: UTF8.self).replacingOccurrences(of: "\r\n", with: " ")
-        }
+        func resp(_ version: Int) throws -> String { try Self.resp(bytes, version) }
         let text = try resp(13)
         #expect(text.contains("XCFGSET $4 jobs $13 IDMP-DURATION $2 60 $12 IDMP-MAXSIZE $2 10"))
         #expect(text.contains("XIDMPRECORD $4 jobs $1 p $2 i1 $15 1800000000000-1") && !text.contains("gone"))
