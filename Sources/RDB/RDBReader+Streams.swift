@@ -126,8 +126,10 @@ extension RDBReader {
     /// unlink-and-append does.
     func readNackZone(group: Bytes, pel: Set<StreamID>, owned: Set<StreamID>, decode: Bool) throws -> [StreamID] {
         let n = try readCount("NACK zone count")
-        var ids: [StreamID] = []
-        var seen = Set<StreamID>()
+        // In file order; a repeated ID's earlier place is marked dead (`position` points at the live one), so
+        // a file repeating IDs costs linear time, not a rescan per repeat.
+        var ids: [StreamID?] = []
+        var position: [StreamID: Int] = [:]
         for _ in 0..<n {
             let at = bytesConsumed
             let id = try readRawID()
@@ -137,10 +139,12 @@ extension RDBReader {
             guard !owned.contains(id) else {
                 throw error(.stream, "NACK zone ID \(id) of group \(RDBError.quote(group)) is owned by a consumer", at: at)
             }
-            if !seen.insert(id).inserted { ids.removeAll { $0 == id } }
-            if decode { ids.append(id) }
+            guard decode else { continue }
+            if let earlier = position[id] { ids[earlier] = nil }
+            position[id] = ids.count
+            ids.append(id)
         }
-        return ids
+        return ids.compactMap { $0 }
     }
 
     /// STREAM_LISTPACKS_4 IDMP section, after the groups: `len` duration, `len` max entries, `len` producers,

@@ -52,6 +52,14 @@ import RDBTools
         }
     }
 
+    /// An ID listed twice moves to its later place (Redis unlinks and appends it again).
+    @Test func aRepeatedZoneIDTakesItsLaterPlace() throws {
+        let (bytes, _) = try WriterSamples.write([Self.stream(nacked: [Self.ids[2], Self.ids[0], Self.ids[2]])],
+                                                 options: RDBWriterOptions(rdbVersion: 15))
+        guard case .stream(let s)? = try Self.entries(bytes).first?.value else { Issue.record("no stream"); return }
+        #expect(s.groups.first?.nackedIDs == [Self.ids[0], Self.ids[2]])
+    }
+
     @Test func zoneIDMissingFromThePELIsRefused() throws {
         let (bytes, _) = try WriterSamples.write([Self.stream(nacked: [Self.ids[3]])], options: RDBWriterOptions(rdbVersion: 15))
         do {
