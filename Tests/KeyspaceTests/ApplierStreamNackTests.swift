@@ -57,6 +57,14 @@ import Testing
         #expect(g.consumers.first { $0.name == Array("alice".utf8) }?.pendingIDs == [id(2)])
     }
 
+    /// An id named twice in one XNACK takes the place of its last mention, as Redis's one-by-one moves leave it.
+    @Test func anIDRepeatedInOneCommand() throws {
+        var r = setUp()
+        r.callAll(["XNACK s g FAIL IDS 1 3-0", "XNACK s g FAIL IDS 3 1-0 3-0 1-0"])
+        let g = try #require(group(r))
+        #expect(!r.diverged && g.nackedIDs == [id(3), id(1)])
+    }
+
     @Test func badFormsDiverge() {
         for bad in ["XNACK s g MAYBE IDS 1 1-0", "XNACK s g FAIL 1-0", "XNACK s g FAIL IDS 2 1-0",
                     "XNACK s g FAIL IDS 0", "XNACK s g FAIL IDS 1 1-0 RETRYCOUNT -1", "XNACK s nogroup FAIL IDS 1 1-0",

@@ -64,6 +64,9 @@ extension ApplyContext {
         }
         try mutateStream(a[1], create: false) { s in
             guard let g = s.groups.firstIndex(where: { $0.name == a[2] }) else { return }
+            // The ids released, in order; each goes to the zone's end, so a repeat's last place counts. The zone
+            // is rebuilt once (not rescanned per id: zones and id lists can both be long).
+            var released: [StreamID] = []
             for id in ids {
                 if let p = ApplyContext.sortedIndex(of: id, in: s.groups[g].pending, \.id) {
                     s.groups[g].pending[p].deliveryCount = counted(s.groups[g].pending[p].deliveryCount)
@@ -74,16 +77,31 @@ extension ApplyContext {
                             break
                         }
                     }
-                    s.groups[g].nackedIDs.removeAll { $0 == id }
-                    s.groups[g].nackedIDs.append(id)
+                    released.append(id)
                 } else if force, ApplyContext.index(of: id, in: s.entries) != nil {
                     let nack = StreamPendingEntry(id: id, deliveryTimeMs: 0, deliveryCount: counted(0))
-                    let at = s.groups[g].pending.firstIndex { $0.id > id } ?? s.groups[g].pending.count
+                    let at = ApplyContext.insertionIndex(of: id, in: s.groups[g].pending)
                     s.groups[g].pending.insert(nack, at: at)
-                    s.groups[g].nackedIDs.append(id)
+                    released.append(id)
                 }
             }
+            guard !released.isEmpty else { return }
+            var seen = Set<StreamID>()
+            var tail: [StreamID] = []
+            for id in released.reversed() where seen.insert(id).inserted { tail.append(id) }
+            s.groups[g].nackedIDs.removeAll { seen.contains($0) }
+            s.groups[g].nackedIDs.append(contentsOf: tail.reversed())
         }
+    }
+
+    /// Where `id` goes in a PEL sorted by id (binary search).
+    static func insertionIndex(of id: StreamID, in pending: [StreamPendingEntry]) -> Int {
+        var lo = 0, hi = pending.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if pending[mid].id < id { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
     }
 
     func newConsumer(_ name: Bytes) -> StreamConsumer {
