@@ -107,7 +107,9 @@ extension Value {
     /// The in-memory form of a decoded RDB value. Streams get the metadata newer types always carry
     /// filled in as Redis fills it when loading an older type (`rdb.c` `rdbLoadObject`: first id from the
     /// first entry, max-deleted 0, entries-added = length, consumer active-time = seen-time), so a stream
-    /// from any type is held, compared and saved the same way.
+    /// from any type is held, compared and saved the same way. For the same reason an IDMP section that holds
+    /// only Redis's defaults (type 26+: 100 s, 100 ids, no history) is held as no IDMP state, as a stream of an
+    /// older type is: each is written as the other at the other's versions.
     init(loading v: RDBValue) {
         switch v {
         case .string(let s): self = .string(s)
@@ -121,6 +123,7 @@ extension Value {
             s.entriesAdded = s.entriesAdded ?? UInt64(s.entries.count)
             s.length = UInt64(s.entries.count)
             s.listpackNodes = 0
+            if s.idmp == StreamIDMP.defaults { s.idmp = nil }
             for g in s.groups.indices {
                 s.groups[g].entriesReadRaw = s.groups[g].entriesReadRaw ?? UInt64.max
                 for c in s.groups[g].consumers.indices {

@@ -77,10 +77,9 @@ import TestSupport
             // Everything the file holds, no more, no less.
             let lines = try k1.canonicalJSONLines()
             #expect(Array(lines.dropLast()) == (try Self.fileLines(recs)), "\(f.path)")
-            // Saved and loaded back: the same dataset. At 12, or at 15 for a file with streams of RDB 13+ (their
-            // IDMP state, and NACK zones); a stream read from an older type gets IDMP defaults at 13+.
-            let rdb13Streams = k1.databases.values.contains { $0.values.contains { if case .stream(let s) = $0.value { return s.idmp != nil } else { return false } } }
-            let bytes = try k1.rdbBytes(options: RDBWriterOptions(rdbVersion: rdb13Streams ? RDBWriterOptions.newestWritable : 12))
+            // Saved at the newest version written (15: IDMP state and NACK zones included) and loaded back: the
+            // same dataset, whatever the file's version.
+            let bytes = try k1.rdbBytes(options: RDBWriterOptions(rdbVersion: RDBWriterOptions.newestWritable))
             let k2 = try Keyspace.load(rdb: bytes)
             #expect(k2 == k1, "\(f.path)")
             #expect(try k2.canonicalJSONLines() == lines, "\(f.path)")
