@@ -288,6 +288,13 @@ struct ReadCommandTests {
         #expect(Self.run(k, ["XINFO", "STREAM", "s", "FULL"], view: .ready(k, rdbVersion: 15)).contains("nacked-count\r\n:0\r\n"))
         #expect(!Self.run(k, ["XINFO", "STREAM", "s", "FULL"], view: .ready(k, rdbVersion: 13)).contains("nacked-count"))
         #expect(!Self.run(k, ["XINFO", "STREAM", "s"], view: .ready(k, rdbVersion: 80)).contains("idmp"))
+        // Consumers: 7.2+ (RDB 11+, Valkey too) add `inactive` (since the last successful read) and FULL's
+        // `active-time`; a 7.0 master's replica answers without them.
+        let alice = "$4\r\nname\r\n$5\r\nalice\r\n$7\r\npending\r\n:2\r\n$4\r\nidle\r\n:50\r\n"
+        #expect(Self.run(k, ["XINFO", "CONSUMERS", "s", "g"], view: .ready(k, rdbVersion: 12)) == "*1\r\n*8\r\n" + alice + "$8\r\ninactive\r\n:50\r\n")
+        #expect(Self.run(k, ["XINFO", "CONSUMERS", "s", "g"], view: .ready(k, rdbVersion: 10)) == "*1\r\n*6\r\n" + alice)
+        #expect(Self.run(k, ["XINFO", "STREAM", "s", "FULL"], view: .ready(k, rdbVersion: 80)).contains("active-time"))
+        #expect(!Self.run(k, ["XINFO", "STREAM", "s", "FULL"], view: .ready(k, rdbVersion: 10)).contains("active-time"))
     }
 
     @Test func hyperLogLogAndGeo() throws {

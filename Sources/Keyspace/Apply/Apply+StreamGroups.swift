@@ -250,6 +250,7 @@ extension ApplyContext {
                     s.groups[g].consumers[consumer!].pendingIDs.append(id)
                     s.groups[g].consumers[consumer!].pendingIDs.sort()
                 }
+                s.groups[g].consumers[consumer!].activeTimeMs = now  // 7.2+: a claim is a successful read
                 if let p { s.groups[g].pending[p] = nack } else {
                     s.groups[g].pending.append(nack)
                     s.groups[g].pending.sort { $0.id < $1.id }

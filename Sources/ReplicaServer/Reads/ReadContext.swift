@@ -14,7 +14,7 @@ public enum DatasetView: Sendable {
     /// The applier met a command it cannot apply: the dataset stopped being the master's.
     case diverged(offset: Int64, command: String)
     /// A copy-on-write copy of the dataset, taken in O(1), and the RDB version of the master's full sync
-    /// (replies that differ by server version follow it: Redis 8.6's XINFO STREAM adds the IDMP fields).
+    /// (replies that differ by server version follow it: 7.2's XINFO consumer active times, 8.6's IDMP fields).
     case ready(Keyspace, rdbVersion: Int = 12)
 }
 

@@ -207,8 +207,14 @@ extension ReadContext {
                 throw ReadError(.error("NOGROUP No such consumer group '\(Arg.text(a[3]))' for key name '\(Arg.text(a[2]))'"))
             }
             return .array(g.consumers.sorted { $0.name.lexicographicallyPrecedes($1.name) }.map { c in
-                .map([(.bulk("name"), .bulk(c.name)), (.bulk("pending"), .integer(Int64(c.pendingIDs.count))),
-                      (.bulk("idle"), .integer(max(0, nowMs - c.seenTimeMs)))])
+                var fields: [(Reply, Reply)] = [(.bulk("name"), .bulk(c.name)), (.bulk("pending"), .integer(Int64(c.pendingIDs.count))),
+                                                (.bulk("idle"), .integer(max(0, nowMs - c.seenTimeMs)))]
+                if rdbVersion >= 11 {
+                    // Redis 7.2+ and Valkey: time since the last successful read, -1 for never.
+                    let active = c.activeTimeMs ?? c.seenTimeMs
+                    fields.append((.bulk("inactive"), .integer(active == -1 ? -1 : nowMs - active)))
+                }
+                return .map(fields)
             })
         }
         if Arg.equals(a[1], "groups") && a.count == 3 {
@@ -306,8 +312,9 @@ extension ReadContext {
             })))
             let byID = Dictionary(g.pending.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             fields.append((.bulk("consumers"), .array(g.consumers.sorted { $0.name.lexicographicallyPrecedes($1.name) }.map { c in
-                .map([(.bulk("name"), .bulk(c.name)), (.bulk("seen-time"), .integer(c.seenTimeMs)),
-                      (.bulk("pel-count"), .integer(Int64(c.pendingIDs.count))),
+                .map([(.bulk("name"), .bulk(c.name)), (.bulk("seen-time"), .integer(c.seenTimeMs))]
+                     + (rdbVersion >= 11 ? [(.bulk("active-time"), .integer(c.activeTimeMs ?? c.seenTimeMs))] : [])  // 7.2+, Valkey
+                     + [(.bulk("pel-count"), .integer(Int64(c.pendingIDs.count))),
                       (.bulk("pending"), .array(limit(c.pendingIDs.sorted(), count).map { id in
                           .array([.bulk(id.description), .integer(byID[id]?.deliveryTimeMs ?? 0),
                                   .integer(Int64(bitPattern: byID[id]?.deliveryCount ?? 0))])
