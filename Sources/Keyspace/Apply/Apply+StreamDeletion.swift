@@ -115,12 +115,18 @@ extension ApplyContext {
     }
 
     static func sortedIndex<T>(of id: StreamID, in a: [T], _ key: (T) -> StreamID) -> Int? {
+        let lo = lowerBound(of: id, in: a, key)
+        return lo < a.count && key(a[lo]) == id ? lo : nil
+    }
+
+    /// The first position in `a` (sorted by `key`) whose id is not below `id`: where `id` is, or goes.
+    static func lowerBound<T>(of id: StreamID, in a: [T], _ key: (T) -> StreamID) -> Int {
         var lo = 0, hi = a.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if key(a[mid]) < id { lo = mid + 1 } else { hi = mid }
         }
-        return lo < a.count && key(a[lo]) == id ? lo : nil
+        return lo
     }
 
     /// `streamTrim`, exact, with a policy: drop the oldest entries until the stream is short enough

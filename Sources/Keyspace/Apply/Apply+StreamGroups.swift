@@ -80,7 +80,7 @@ extension ApplyContext {
                     released.append(id)
                 } else if force, ApplyContext.index(of: id, in: s.entries) != nil {
                     let nack = StreamPendingEntry(id: id, deliveryTimeMs: 0, deliveryCount: counted(0))
-                    let at = ApplyContext.insertionIndex(of: id, in: s.groups[g].pending)
+                    let at = ApplyContext.lowerBound(of: id, in: s.groups[g].pending, \.id)
                     s.groups[g].pending.insert(nack, at: at)
                     released.append(id)
                 }
@@ -94,15 +94,6 @@ extension ApplyContext {
         }
     }
 
-    /// Where `id` goes in a PEL sorted by id (binary search).
-    static func insertionIndex(of id: StreamID, in pending: [StreamPendingEntry]) -> Int {
-        var lo = 0, hi = pending.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if pending[mid].id < id { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
-    }
 
     func newConsumer(_ name: Bytes) -> StreamConsumer {
         StreamConsumer(name: name, seenTimeMs: nowMs, activeTimeMs: -1, pendingIDs: [])
