@@ -3,12 +3,13 @@
 /// Source of truth: Redis `src/rdb.h` (`RDB_OPCODE_*`, `RDB_TYPE_*`, `RDB_ENC_*`, `RDB_MODULE_OPCODE_*`),
 /// `src/quicklist.h` (`QUICKLIST_NODE_CONTAINER_*`), and Valkey `src/rdb.h` for the `VALKEY` magic.
 /// Three bytes mean different things in Redis and Valkey (opcode 243, types 22 and 23); each is one case
-/// here, named for both meanings, and the reader decides by the file's magic. Every raw value is pinned
-/// by `ConstantsPinTests`.
+/// here, named for both meanings, and the reader decides by the file's magic (opcode 242 too: Valkey's UPDATE,
+/// Redis 8.10's HASH_TEMPLATE). Every raw value is pinned by `ConstantsPinTests`.
 public enum RDBOpcode: UInt8, CaseIterable, Sendable {
-    /// Valkey 9.2-dev (`VALKEY081`) `RDB_OPCODE_UPDATE`: an inline replication command written during a
-    /// forkless save. Not an opcode under the `REDIS` magic.
-    case valkeyUpdate = 242
+    /// Redis 8.10 (RDB 15) `RDB_OPCODE_HASH_TEMPLATE`: one hash template (`id`, field count, the field names
+    /// in strict `sdscmplen` order: by length, then bytes) that HASH_TMPL_*_REF values name by id; but Valkey 9.2-dev's (`VALKEY081`)
+    /// `RDB_OPCODE_UPDATE` (an inline replication command written during a forkless save).
+    case hashTemplateOrValkeyUpdate = 242
     /// Redis 8.6 (RDB 13) `RDB_OPCODE_KEY_META`, but `RDB_OPCODE_SLOT_IMPORT` under the `VALKEY` magic.
     case keyMetaOrSlotImport = 243
     case slotInfo = 244
@@ -60,6 +61,24 @@ public enum RDBType: UInt8, CaseIterable, Sendable {
     case streamListpacks4 = 26
     /// Redis 8.8 (RDB 14): STREAM_LISTPACKS_4 plus each group's NACK zone (entries released by XNACK).
     case streamListpacks5 = 27
+    // 28 is Redis 8.10's ARRAY and 33 its GCRA: refused by name (`RDBReader.checkValueType`).
+    /// Redis 8.10 (RDB 15) hash templates (`hash-min-template-entries` > 0), self-contained as DUMP writes them:
+    /// the field names (`RDBHashTemplateFields`), then one listpack blob: an integer template id, one value per field.
+    case hashTemplateListpack = 29
+    /// As an RDB file saves HASH_TMPL_LP: the listpack blob only; its first entry names a HASH_TEMPLATE record.
+    case hashTemplateListpackRef = 30
+    /// Self-contained HASH_TMPL_ARRAY (DUMP): the field names, then one value string per field.
+    case hashTemplateArray = 31
+    /// As an RDB file saves HASH_TMPL_ARRAY: a length naming a HASH_TEMPLATE record, then one value string per field.
+    case hashTemplateArrayRef = 32
+}
+
+/// How a self-contained hash-template value (HASH_TMPL_LP, HASH_TMPL_ARRAY) stores its field names: a length
+/// byte, then `FIELDS_LP` one listpack blob of names, or `FIELDS_RAW` a count and that many strings (Redis 8.10
+/// `rdbSaveObject`, `rdbLoadTemplateFields`).
+public enum RDBHashTemplateFields: UInt64, CaseIterable, Sendable {
+    case listpack = 0
+    case raw = 1
 }
 
 /// Special string encodings after the `11` length prefix (`RDB_ENC_*`).
@@ -102,7 +121,7 @@ public enum RDBVersion {
     public static let oldest = 1
     /// Newest Redis version read (Redis 8.6 writes 13, Redis 8.10 writes 15). RDB 14 and 15 add types only
     /// (streams with NACKed entries, arrays, hash templates, GCRA: rdb.h 26-33 and opcode 242); the loader
-    /// is driven by the type byte, so the older types read as before, and a new one is an error naming it.
+    /// is driven by the type byte, so the older types read as before. Arrays and GCRA are refused by name.
     public static let newestRedis = 15
     /// Valkey 9.0 writes `VALKEY080`; 9.2-dev writes 81.
     public static let valkeyFirst = 80

@@ -97,6 +97,10 @@ public final class RDBReader<Source: ByteSource> {
     var lentKey: RDBValueArena?
     var version: Int = 0
     var isValkey = false
+    /// Redis 8.10 hash templates read so far (HASH_TEMPLATE records), by their id in the file.
+    var hashTemplates: [UInt64: RDBHashTemplate] = [:]
+    /// Reading a DUMP payload's body (`readDumpBody`), where template references are refused.
+    var isDumpPayload = false
 
     /// Bytes consumed from the source so far (the absolute offset of the next unread byte).
     public var bytesConsumed: Int64 { bufBase + Int64(pos) }
@@ -388,10 +392,15 @@ public final class RDBReader<Source: ByteSource> {
                 }
                 meta.start = meta.start ?? opStart
                 try skipKeyMeta(opStart)
-            case .valkeyUpdate:
-                // An opcode only under the VALKEY magic; elsewhere byte 242 is an unknown value type.
-                guard isValkey else { return .entry(try readEntry(type: op, typeOffset: opStart, meta: meta)) }
-                throw error(.unknownOpcode, "Valkey UPDATE opcode 242 (forkless save, VALKEY081) is not supported", at: opStart)
+            case .hashTemplateOrValkeyUpdate:
+                if isValkey {
+                    throw error(.unknownOpcode, "Valkey UPDATE opcode 242 (forkless save, VALKEY081) is not supported", at: opStart)
+                }
+                guard version >= 15 else {
+                    throw error(.unknownOpcode, "opcode 242 (HASH_TEMPLATE) is not valid in RDB version \(version)", at: opStart)
+                }
+                try noPendingMeta(meta, opStart, "HASH_TEMPLATE")
+                try readHashTemplateRecord(opStart)
             }
         }
     }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Keyspace
+import RDB
 import ReplicaStore
 import Testing
 import TestSupport
@@ -42,6 +43,10 @@ struct FollowDifferentialTests {
         /// XNACK releasing pending entries into their group's NACK zone (every mode, RETRYCOUNT, FORCE), which
         /// full syncs and snapshots carry as stream types 26 and 27; the IDMP states are compared too.
         var streamNacks = false
+        /// More master settings (e.g. Redis 8.10's `hash-min-template-entries`).
+        var masterArguments: [String] = []
+        /// Workload steps sent before the follower starts, so its full sync carries data.
+        var preload = 0
     }
 
     /// A compaction threshold small enough that the run compacts several times.
@@ -64,10 +69,19 @@ struct FollowDifferentialTests {
         try #require(Int64(try client.info(section)[field] ?? ""), "INFO \(section) has no \(field)")
     }
 
+    /// The value type bytes of a file's keys.
+    static func rdbTypes(_ path: String) throws -> Set<UInt8> {
+        let reader = try AnyRDBReader(path: path)
+        var types = Set<UInt8>()
+        while let rec = try reader.next() { if case .entry(let e) = rec { types.insert(e.rdbType) } }
+        return types
+    }
+
     func run(_ r: Run) throws {
         let seed = r.seed
         let debug = r.relativeTTLs ? [] : ["--enable-debug-command", "yes"]
-        let master = try RedisServerProcess(binary: r.binary, extraArguments: ["--repl-diskless-sync", "no", "--hz", "50"] + debug)
+        let master = try RedisServerProcess(binary: r.binary, extraArguments: ["--repl-diskless-sync", "no", "--hz", "50"] + debug
+                                            + r.masterArguments)
         defer { master.stop() }
         let client = try master.client(timeout: 30)
         defer { client.close() }
@@ -76,6 +90,12 @@ struct FollowDifferentialTests {
         let follower = Follower(master: master, dir: tmp.file("data").path, listeningPort: Int(try FreePort.allocate()),
                                 extra: ["--compact-after-bytes", String(Self.compactAfterBytes)])
         defer { follower.stop() }
+        var workload = DifferentialWorkload(seed: seed, newStringCommands: r.newStringCommands)
+        /// What the client sent, to print the commands naming a key that differs.
+        var sent: [String] = []
+        for i in 0..<r.preload {
+            for cmd in workload.next() { sent.append("preload \(i): " + cmd.joined(separator: " ")); _ = try client.command(cmd) }
+        }
         try follower.start()
         try follower.waitCaughtUp(timeout: 60)
         // maxmemory 5 MB above what the server uses with its replica attached (backlog included): each eviction
@@ -86,14 +106,11 @@ struct FollowDifferentialTests {
         try client.call("CONFIG", "SET", "maxmemory", String(used + (r.valkey ? 20_000_000 : 5_000_000)))
         try client.call("CONFIG", "SET", "maxmemory-policy", "allkeys-random")
 
-        var workload = DifferentialWorkload(seed: seed, newStringCommands: r.newStringCommands)
         var rng = SeededRandom(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
         var killAt = Set<Int>()
         while killAt.count < r.kills { killAt.insert(100 + Int(rng.next() % UInt64(r.commands - 200))) }
         var restored = 0
         var nacked = 0
-        /// What the client sent, to print the commands naming a key that differs.
-        var sent: [String] = []
         for i in 0..<r.commands {
             for cmd in workload.next() { sent.append("\(i): " + cmd.joined(separator: " ")); _ = try client.command(cmd) }
             if i % 150 == 75 {
@@ -197,6 +214,10 @@ struct FollowDifferentialTests {
         let compactions = follower.count("Compaction done")
         #expect(compactions >= r.commands / 400, "seed \(seed): \(compactions) compactions (log: \(follower.logURL.path))")
         _ = try client.call("SAVE")
+        if r.masterArguments.contains("--hash-min-template-entries") {
+            let types = try Self.rdbTypes(master.rdbPath.path)
+            #expect(types.contains(30) && types.contains(32), "seed \(seed): the master saved no template hashes: \(types.sorted())")
+        }
         let digest = try master.debugDigest()
         #expect(follower.stop() == 0)
 
@@ -295,6 +316,16 @@ struct FollowDifferentialTests {
                     newStringCommands: true, streamNacks: true))
     }
 
+    /// Redis 8.10 with hash templates on (`hash-min-template-entries 2`, off by default): the full sync (after
+    /// 300 workload steps) and the master's SAVE carry HASH_TEMPLATE records and HASH_TMPL_*_REF values, and
+    /// RESTORE brings self-contained HASH_TMPL_LP / HASH_TMPL_ARRAY payloads through the stream.
+    @Test("redis 8.10 master, hash templates", .enabled(if: RedisServerProcess.redis810BinaryPath != nil, "REDIS_810_SERVER_BIN not set"))
+    func redis810HashTemplates() throws {
+        try run(Run(binary: RedisServerProcess.redis810BinaryPath, seed: 8102, commands: 1200, kills: 2,
+                    newStringCommands: true, streamNacks: true,
+                    masterArguments: ["--hash-min-template-entries", "2"], preload: 300))
+    }
+
     /// FOLLOW_DIFF_SEEDS=first-last runs more seeds against 7.0 (longer; not in CI), or against the server
     /// FOLLOW_DIFF_SERVER_BIN names (any of the binaries above; with the newer string commands too).
     @Test(.enabled(if: ProcessInfo.processInfo.environment["FOLLOW_DIFF_SEEDS"] != nil, "FOLLOW_DIFF_SEEDS not set"))
@@ -303,8 +334,11 @@ struct FollowDifferentialTests {
         let range = env["FOLLOW_DIFF_SEEDS"]!.split(separator: "-").compactMap { UInt64($0) }
         let binary = env["FOLLOW_DIFF_SERVER_BIN"].flatMap { $0.isEmpty ? nil : $0 }
         for seed in (range.first ?? 1)...(range.last ?? 1) {
+            // FOLLOW_DIFF_MASTER_ARGS="--hash-min-template-entries 2": master settings, with 300 steps before the sync.
+            let args = (env["FOLLOW_DIFF_MASTER_ARGS"] ?? "").split(separator: " ").map(String.init)
             try run(Run(binary: binary, seed: seed, commands: 6000, kills: 8, newStringCommands: binary != nil,
-                        streamNacks: binary != nil && binary == RedisServerProcess.redis810BinaryPath))
+                        streamNacks: binary != nil && binary == RedisServerProcess.redis810BinaryPath,
+                        masterArguments: args, preload: args.isEmpty ? 0 : 300))
         }
     }
 }

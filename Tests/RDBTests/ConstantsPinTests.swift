@@ -10,7 +10,7 @@ import Testing
 @Suite("On-disk constants pinned to Redis's and Valkey's rdb.h")
 struct ConstantsPinTests {
     static let opcodes: [(String, RDBOpcode, UInt8)] = [
-        ("RDB_OPCODE_UPDATE (Valkey 9.2)", .valkeyUpdate, 242),
+        ("RDB_OPCODE_HASH_TEMPLATE (Redis 8.10) / RDB_OPCODE_UPDATE (Valkey 9.2)", .hashTemplateOrValkeyUpdate, 242),
         ("RDB_OPCODE_KEY_META (Redis 8.6) / RDB_OPCODE_SLOT_IMPORT (Valkey 9.0)", .keyMetaOrSlotImport, 243),
         ("RDB_OPCODE_SLOT_INFO", .slotInfo, 244),
         ("RDB_OPCODE_FUNCTION2", .function2, 245),
@@ -54,6 +54,10 @@ struct ConstantsPinTests {
         ("RDB_TYPE_HASH_LISTPACK_EX", .hashListpackEx, 25),
         ("RDB_TYPE_STREAM_LISTPACKS_4 (Redis 8.6)", .streamListpacks4, 26),
         ("RDB_TYPE_STREAM_LISTPACKS_5 (Redis 8.8)", .streamListpacks5, 27),
+        ("RDB_TYPE_HASH_TMPL_LP (Redis 8.10)", .hashTemplateListpack, 29),
+        ("RDB_TYPE_HASH_TMPL_LP_REF (Redis 8.10)", .hashTemplateListpackRef, 30),
+        ("RDB_TYPE_HASH_TMPL_ARRAY (Redis 8.10)", .hashTemplateArray, 31),
+        ("RDB_TYPE_HASH_TMPL_ARRAY_REF (Redis 8.10)", .hashTemplateArrayRef, 32),
     ]
 
     @Test("opcodes: RDB_OPCODE_* values, every case pinned")
@@ -67,7 +71,7 @@ struct ConstantsPinTests {
         for b in UInt8(0)..<242 { #expect(RDBOpcode(rawValue: b) == nil) }
     }
 
-    @Test("value types: RDB_TYPE_* values, every case pinned; 8 and 28+ are not types (rdbIsObjectType)")
+    @Test("value types: RDB_TYPE_* values, every case pinned; 8, 28 (ARRAY) and 33+ (GCRA) are not cases")
     func typePins() {
         #expect(Self.types.count == RDBType.allCases.count)
         for (name, type, value) in Self.types {
@@ -75,7 +79,12 @@ struct ConstantsPinTests {
             #expect(RDBType(rawValue: value) == type, "\(name)")
         }
         #expect(RDBType(rawValue: 8) == nil)
-        for b in UInt8(28)...255 { #expect(RDBType(rawValue: b) == nil) }
+        #expect(RDBType(rawValue: 28) == nil)
+        for b in UInt8(33)...255 { #expect(RDBType(rawValue: b) == nil) }
+        // RDB_HASH_TMPL_FIELDS_LP / _RAW (Redis 8.10 rdbSaveObject: the fields_fmt length of a DUMP payload).
+        #expect(RDBHashTemplateFields.allCases.count == 2)
+        #expect(RDBHashTemplateFields.listpack.rawValue == 0)
+        #expect(RDBHashTemplateFields.raw.rawValue == 1)
     }
 
     @Test("string encodings, length prefixes, module opcodes, quicklist containers")

@@ -364,6 +364,32 @@ def all_types(b):
     functions(b)
 
 
+def hash_templates(b):
+    """Redis 8.10 hash templates (run with hash-min-template-entries 2): the all-types content, plus hashes
+    that share field sets, change after being templated, and come back from DUMP payloads."""
+    all_types(b)
+    for i in range(50):
+        b.cmd(0, "HSET", f"user:{i}", "name", f"user {i}", "age", str(20 + i), "email", f"u{i}@example.com")
+    b.cmd(0, "HSET", "user:extra", "name", "x", "age", "1", "email", "e", "phone", "555")
+    b.cmd(0, "HSET", "user:shrunk", "name", "y", "age", "2", "email", "f")
+    b.cmd(0, "HDEL", "user:shrunk", "email")
+    b.cmd(0, "HSET", "user:grown", "name", "z", "age", "3")
+    b.cmd(0, "HSET", "user:grown", "zip", "75001")
+    b.cmd(0, "HSET", "tmpl:numeric", "1", "one", "2", "two", "10", "ten", "-5", "minus five")
+    b.cmd(0, "HSET", "tmpl:empty-field", "", "empty name", "a", "")
+    b.cmd(0, "HSET", "tmpl:binary", b"\x00", b"\xff\x00", b"\xff", b"\x01", b"\xc3\x28", b"")
+    b.cmd(0, "HSET", "tmpl:array", "short", "s", "long", "L" * 200)
+    b.cmd(0, "HSET", "tmpl:big", *[x for i in range(1000) for x in (f"f{i:04d}", f"v{i}")])
+    b.cmd(0, "HSET", "tmpl:one", "only", "1")
+    b.cmd(0, "HSET", "tmpl:ttl", "a", "1", "b", "2")
+    b.expire_at(0, "tmpl:ttl", Y2100 + 7)
+    b.cmd(1, "HSET", "db1:user", "name", "in db 1", "age", "99", "email", "d@b.one")
+    b.cmd(1, "HSET", "db1:other", "p", "1", "q", "2")
+    for src, dst in (("user:0", "restored:lp"), ("tmpl:array", "restored:array"), ("tmpl:numeric", "restored:numeric")):
+        payload = b.c(0).execute_command("DUMP", src)
+        b.cmd(0, "RESTORE", dst, 0, payload)
+
+
 # --- small content for lfu / lru / repl-aux ----------------------------------------------------
 
 def small(b, db=0):

@@ -41,8 +41,9 @@ expiring, HPERSIST'd; hashtable with field TTLs, type 24, by value size and by c
 a field TTL), string sets as listpacks (type 20), and streams with consumer active times (type 21).
 7.2 and Valkey 8.1 (all-types, lfu, empty) have the listpack sets and active times, without field
 TTLs; 7.4 (all-types, hash-ttl, empty) has field TTLs as well, but no HSETEX (8.0). 8.10 (all-types,
-empty) saves every stream as type 27 (STREAM_LISTPACKS_5: the IDMP section of 8.6's type 26, plus each
-group's NACK zone), and its all-types adds `st:nack`, whose groups hold entries released by XNACK.
+hash-templates, empty) saves every stream as type 27 (STREAM_LISTPACKS_5: the IDMP section of 8.6's type
+26, plus each group's NACK zone), and its all-types adds `st:nack`, whose groups hold entries released by
+XNACK; hash-templates turns on 8.10's hash templates (opcode 242, types 30 and 32).
 
 On 7.0 and 8.2 the big-element lists were built after `DEBUG QUICKLIST-PACKED-THRESHOLD 8193` (a test-only
 command: 7.0 otherwise makes PLAIN quicklist nodes only for elements of 1 GB or more), so those

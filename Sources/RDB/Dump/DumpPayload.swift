@@ -91,6 +91,7 @@ extension RDBReader {
     func readDumpBody(version: Int, valkey: Bool, key: Bytes?) throws -> DumpPayload.Decoded {
         self.version = version
         isValkey = valkey
+        isDumpPayload = true
         state = .done
         currentKey = key ?? []
         let typeOffset = bytesConsumed
