@@ -132,7 +132,7 @@ struct RDBFileScan {
             return e.elementCount.map { $0 == 0 } ?? (decoded && a.isEmpty)
         case .hash(let a):
             return e.elementCount.map { $0 == 0 } ?? (decoded && a.isEmpty)
-        case .string, .stream, .module:
+        case .string, .stream, .module, .array:  // an empty array is refused by the reader
             return false
         }
     }

@@ -15,7 +15,7 @@ struct FilterOptions: ParsableArguments {
     var keyPattern: String?
 
     @Option(name: .customLong("type"), help: ArgumentHelp(
-        "Only keys of this type: string, list, set, zset, hash, stream, module, or a 9-character module type name (repeatable, or comma-separated).",
+        "Only keys of this type: string, list, set, zset, hash, stream, array, module, or a 9-character module type name (repeatable, or comma-separated).",
         valueName: "TYPE"))
     var types: [NameList] = []
 

@@ -132,6 +132,7 @@ extension Value {
             }
             self = .stream(s)
         case .module(let m): self = .module(m)
+        case .array(let a): self = .array(ArrayData(loading: a))
         }
     }
 
@@ -145,6 +146,7 @@ extension Value {
         case .hash(let h): return .hash(h.fields)
         case .stream(let s): return .stream(s)
         case .module(let m): return .module(m)
+        case .array(let a): return .array(a.rdbValue)
         }
     }
 }

@@ -12,6 +12,8 @@ public enum Value: Sendable, Equatable {
     case hash(HashValue)
     indirect case stream(StreamValue)
     indirect case module(ModuleValue)
+    /// Redis 8.10 arrays.
+    indirect case array(ArrayData)
 
     /// The name `TYPE` reports.
     public var typeName: String {
@@ -22,6 +24,7 @@ public enum Value: Sendable, Equatable {
         case .zset: return "zset"
         case .hash: return "hash"
         case .stream: return "stream"
+        case .array: return "array"
         case .module(let m): return m.moduleName
         }
     }
@@ -226,6 +229,7 @@ public struct Keyspace: Sendable, Equatable {
                 case .hash(let h): n += h.approximateBytes
                 case .stream(let s): n += s.entries.reduce(0) { $0 + 32 + $1.fields.reduce(0) { $0 + $1.0.count + $1.1.count + 64 } }
                 case .module(let m): n += m.raw.count
+                case .array(let a): n += a.elements.reduce(0) { $0 + 48 + $1.value.count }
                 }
             }
         }

@@ -61,7 +61,10 @@ public enum RDBType: UInt8, CaseIterable, Sendable {
     case streamListpacks4 = 26
     /// Redis 8.8 (RDB 14): STREAM_LISTPACKS_4 plus each group's NACK zone (entries released by XNACK).
     case streamListpacks5 = 27
-    // 28 is Redis 8.10's ARRAY and 33 its GCRA: refused by name (`RDBReader.checkValueType`).
+    /// Redis 8.10 (RDB 15) arrays: `[count][insert_idx flag][insert_idx]?` then `count` elements
+    /// `[index][tag][value]` (`RDBArrayTag`), in index order as Redis saves them.
+    case array = 28
+    // 33 is Redis 8.10's GCRA (a compile-time option): refused by name (`RDBReader.checkValueType`).
     /// Redis 8.10 (RDB 15) hash templates (`hash-min-template-entries` > 0), self-contained as DUMP writes them:
     /// the field names (`RDBHashTemplateFields`), then one listpack blob: an integer template id, one value per field.
     case hashTemplateListpack = 29
@@ -71,6 +74,15 @@ public enum RDBType: UInt8, CaseIterable, Sendable {
     case hashTemplateArray = 31
     /// As an RDB file saves HASH_TMPL_ARRAY: a length naming a HASH_TEMPLATE record, then one value string per field.
     case hashTemplateArrayRef = 32
+}
+
+/// How an array element's value is stored (`AR_RDB_TAG_*`, Redis 8.10 `sparsearray.h`): a string (`SDS`), an
+/// 8-byte little-endian integer, an 8-byte binary double, or a string of at most 7 bytes (`SMALLSTR`).
+public enum RDBArrayTag: UInt64, CaseIterable, Sendable {
+    case string = 0
+    case int = 1
+    case float = 2
+    case smallString = 3
 }
 
 /// How a self-contained hash-template value (HASH_TMPL_LP, HASH_TMPL_ARRAY) stores its field names: a length

@@ -207,6 +207,31 @@ public struct ModuleValue: Sendable, Equatable {
     }
 }
 
+/// One element of a Redis 8.10 array: its index (0...2^64-2) and its value as the server replies it.
+public struct ArrayElement: Sendable, Equatable {
+    public var index: UInt64
+    public var value: Bytes
+    public init(index: UInt64, value: Bytes) {
+        self.index = index
+        self.value = value
+    }
+}
+
+/// A Redis 8.10 array (`t_array.c`, `sparsearray.c`; RDB type 28): a sparse array of strings whose indexes
+/// run from 0 to 2^64-2, and the cursor ARINSERT and ARRING write after.
+public struct ArrayValue: Sendable, Equatable {
+    /// Elements by ascending index, each index once. Never empty in a file (Redis refuses a count of 0, and
+    /// deletes an array whose last element goes).
+    public var elements: [ArrayElement]
+    /// `insert_idx`: the last index ARINSERT or ARRING wrote (or ARSEEK set, minus one); nil is
+    /// `AR_INSERT_IDX_NONE` (the next insert goes to index 0).
+    public var insertIndex: UInt64?
+    public init(elements: [ArrayElement], insertIndex: UInt64? = nil) {
+        self.elements = elements
+        self.insertIndex = insertIndex
+    }
+}
+
 /// A decoded value, one case per logical Redis type.
 public enum RDBValue: Sendable, Equatable {
     case string(Bytes)
@@ -222,8 +247,10 @@ public enum RDBValue: Sendable, Equatable {
     /// of 225): every record is copied a few times on its way out of the reader.
     indirect case stream(StreamValue)
     indirect case module(ModuleValue)
+    /// Redis 8.10 arrays.
+    indirect case array(ArrayValue)
 
-    /// The name `TYPE` reports: string, list, set, zset, hash, stream, or the module's name.
+    /// The name `TYPE` reports: string, list, set, zset, hash, stream, array, or the module's name.
     public var typeName: String {
         switch self {
         case .string: return "string"
@@ -232,6 +259,7 @@ public enum RDBValue: Sendable, Equatable {
         case .sortedSet: return "zset"
         case .hash: return "hash"
         case .stream: return "stream"
+        case .array: return "array"
         case .module(let m): return m.moduleName
         }
     }

@@ -42,12 +42,11 @@ extension RDBReader {
         switch RDBType(rawValue: type) {
         case .hashListpackExPreGA? where isValkey:
             throw error(.unknownType, "value type 23 (Valkey 9.2 PATH_HASH) is not supported", at: offset)
-        case let t? where isValkey && t.rawValue >= RDBType.hashTemplateListpack.rawValue:
-            throw error(.unknownType, "unknown value type \(type) (a Redis 8.10 hash template type, not Valkey's)", at: offset)
-        case nil where !isValkey && (type == 28 || type == 33):
-            // Redis 8.10's new data types (rdb.h): never written for data made without the commands they serve.
-            let name = type == 28 ? "ARRAY (Redis 8.10 arrays)" : "GCRA (Redis 8.10 rate limiter)"
-            throw error(.unknownType, "value type \(type) \(name) is not supported", at: offset)
+        case let t? where isValkey && t.rawValue >= RDBType.array.rawValue:
+            throw error(.unknownType, "unknown value type \(type) (a Redis 8.10 type, not Valkey's)", at: offset)
+        case nil where !isValkey && type == 33:
+            // Redis 8.10's GCRA (rdb.h), compiled in only with ENABLE_GCRA.
+            throw error(.unknownType, "value type 33 GCRA (Redis 8.10 rate limiter) is not supported", at: offset)
         case nil:
             throw error(.unknownType, "unknown value type or opcode \(type) (0x\(String(type, radix: 16)))", at: offset)
         default:
@@ -113,6 +112,9 @@ extension RDBReader {
             return try collect(.hash, unique: true) { try readHashListpackEx($0, hasMinExpire: false) }
         case .hashListpackEx:
             return try collect(.hash, unique: true) { try readHashListpackEx($0, hasMinExpire: true) }
+        case .array:
+            let a = try readArray()
+            return .array(options.decodeValues || lendArena != nil ? a : ArrayValue(elements: [], insertIndex: a.insertIndex))
         case .hashTemplateListpack, .hashTemplateListpackRef:
             // Template fields are distinct by construction (checked in strict order as they are read).
             return try collect(.hash) {

@@ -23,7 +23,7 @@ public struct KeyFilter: Sendable, Equatable {
     public var databases: Set<Int>
     /// A Redis `KEYS`-style glob over the raw key bytes (`*`, `?`, `[abc]`, `[^a-z]`, `\x`).
     public var keyPattern: Bytes?
-    /// Type names as `TYPE` reports them (`string`, `list`, `set`, `zset`, `hash`, `stream`), `module` for any
+    /// Type names as `TYPE` reports them (`string`, `list`, `set`, `zset`, `hash`, `stream`, `array`), `module` for any
     /// module value, or a module's 9-character type name.
     public var types: Set<String>
     public var expiry: Expiry?
@@ -48,7 +48,7 @@ public struct KeyFilter: Sendable, Equatable {
         self.minSize = minSize
     }
 
-    public static let validTypeNames: Set<String> = ["string", "list", "set", "zset", "hash", "stream", "module"]
+    public static let validTypeNames: Set<String> = ["string", "list", "set", "zset", "hash", "stream", "array", "module"]
 
     /// The one check of a `--type` value: a `TYPE` name, `module`, or a 9-character module type name
     /// (`RedisModule_CreateDataType` names are exactly 9 characters). Returns an error message, or nil when valid.

@@ -216,8 +216,29 @@ public final class RESPExporter {
         case .module:
             try writeRestore(e)
             return  // RESTORE carries the TTL
+        case .array(let a):
+            try writeArray(e.key, a)
         }
         writeExpiry(e)
+    }
+
+    /// A Redis 8.10 array: `ARMSET key index value ...` (64 pairs a command), then `ARSEEK key insert_idx+1`
+    /// when the array has an insert cursor (ARSEEK n sets it to n-1; 2^64-1 is accepted there for the last).
+    private func writeArray(_ key: Bytes, _ a: ArrayValue) throws {
+        guard version >= 15 else {
+            throw RDBWriteError(.notRepresentable, "arrays need Redis 8.10 (RDB 15); target is RDB \(version)")
+        }
+        chunked(a.elements.count, "ARMSET", key: key, perItem: 2) {
+            output.bulk(uint: a.elements[$0].index)
+            output.bulk(a.elements[$0].value)
+        }
+        if let i = a.insertIndex {
+            output.command(3)
+            output.bulk("ARSEEK" as StaticString)
+            output.bulk(key)
+            output.bulk(uint: i &+ 1)
+            commandsWritten += 1
+        }
     }
 
     /// `CMD key item...` in commands of at most `itemsPerCommand` items (`perItem` arguments each).

@@ -23,6 +23,7 @@ final class SQLiteLoader<Backend: SQLBackend> {
     private let insAux, insResize, insSlot, insFunction, insModuleAux, insSlotImport: Stmt
     private let insKey, insString, insList, insSet, insZset, insHash: Stmt
     private let insStream, insStreamEntry, insGroup, insConsumer, insPending, insModule: Stmt
+    private let insArray, insArrayElement: Stmt
     // Multi-row INSERTs (`batchRows` rows each) for the element tables: one sqlite3_step per batch.
     private let batchList, batchSet, batchZset, batchHash: Stmt
     private let batchRows: Int
@@ -61,6 +62,8 @@ final class SQLiteLoader<Backend: SQLBackend> {
         insConsumer = try ins("stream_consumers", 6)
         insPending = try ins("stream_pending", 8)
         insModule = try ins("modules", 6)
+        insArray = try ins("arrays", 3)
+        insArrayElement = try ins("array_elements", 5)
         func batch(_ table: String, _ n: Int) throws -> Stmt {
             let row = "(" + Array(repeating: "?", count: n).joined(separator: ",") + ")"
             return try backend.prepare("INSERT INTO \(table) VALUES " + Array(repeating: row, count: rowsPerBatch).joined(separator: ","))
@@ -196,6 +199,7 @@ final class SQLiteLoader<Backend: SQLBackend> {
         case .hash(let v): length = v.count
         case .stream(let s): length = s.entries.count
         case .module(let m): length = m.raw.count
+        case .array(let a): length = a.elements.count
         }
         summary.keysExported += 1
         summary.keysByType[value.typeName, default: 0] += 1
@@ -234,6 +238,8 @@ final class SQLiteLoader<Backend: SQLBackend> {
                 try insertStream(db, k, keyFlag, stream)
             case .module(let module):
                 try insertModule(db, k, module)
+            case .array(let a):
+                try insertArray(db, k, keyFlag, a)
             }
         }
     }
@@ -418,6 +424,27 @@ final class SQLiteLoader<Backend: SQLBackend> {
                 }
                 summary.rows += group.pending.count
             }
+        }
+    }
+
+    /// A Redis 8.10 array: its `arrays` row (the insert cursor) and one `array_elements` row per element.
+    private func insertArray(_ db: Int64, _ k: UnsafeRawBufferPointer, _ keyFlag: Int64, _ a: ArrayValue) throws {
+        insArray.bind(1, db)
+        insArray.bindStatic(2, k)
+        insArray.bindU64(3, a.insertIndex)
+        try insArray.run()
+        summary.rows += 1
+        let s = insArrayElement
+        for el in a.elements {
+            try el.value.withUnsafeBytes { vb in
+                s.bind(1, db)
+                s.bindStatic(2, k)
+                s.bindU64(3, el.index)
+                s.bindStatic(4, vb)
+                s.bind(5, keyFlag | flag(vb, 2))
+                try s.run()
+            }
+            summary.rows += 1
         }
     }
 

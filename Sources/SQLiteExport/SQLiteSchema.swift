@@ -12,7 +12,7 @@
 ///   INTEGER, so `ORDER BY ms, seq` stays in ID order. Module type ids are the raw 64-bit pattern.
 /// - Indexes are created after the bulk load.
 public enum SQLiteSchema {
-    public static let version = 2  // 2: keys.memory_bytes
+    public static let version = 3  // 2: keys.memory_bytes; 3: arrays, array_elements (Redis 8.10)
 
     /// Declared "type" of unsigned 64-bit columns: none (BLOB affinity), so an INTEGER stays an INTEGER and
     /// the exact decimal TEXT of a value >= 2^63 is not turned into a lossy REAL by INTEGER/NUMERIC affinity.
@@ -57,6 +57,9 @@ public enum SQLiteSchema {
                 + "delivery_count \(u64) NOT NULL)",
             "CREATE TABLE modules(db INTEGER NOT NULL, key BLOB NOT NULL, module TEXT NOT NULL, module_id INTEGER NOT NULL, "
                 + "encoding_version INTEGER NOT NULL, raw BLOB NOT NULL)",
+            "CREATE TABLE arrays(db INTEGER NOT NULL, key BLOB NOT NULL, insert_idx \(u64))",
+            "CREATE TABLE array_elements(db INTEGER NOT NULL, key BLOB NOT NULL, idx \(u64) NOT NULL, value BLOB NOT NULL, "
+                + "utf8 INTEGER NOT NULL)",
         ]
     }
 
@@ -74,6 +77,8 @@ public enum SQLiteSchema {
             "CREATE INDEX stream_consumers_db_key ON stream_consumers(db, key)",
             "CREATE INDEX stream_pending_db_key ON stream_pending(db, key)",
             "CREATE INDEX modules_db_key ON modules(db, key)",
+            "CREATE INDEX arrays_db_key ON arrays(db, key)",
+            "CREATE INDEX array_elements_db_key ON array_elements(db, key)",
         ]
     }
 
@@ -88,6 +93,7 @@ public enum SQLiteSchema {
             + "CASE WHEN expire_at_ms IS NOT NULL THEN strftime('%Y-%m-%dT%H:%M:%fZ', expire_at_ms / 1000.0, 'unixepoch') END "
             + "AS expire_at, lfu_freq, lru_idle_s, length, rdb_type, rdb_bytes, memory_bytes FROM keys",
         "CREATE VIEW strings_text AS SELECT db, \(text("key", 1)), \(text("value", 2)) FROM strings",
+        "CREATE VIEW array_elements_text AS SELECT db, \(text("key", 1)), idx, \(text("value", 2)) FROM array_elements",
         "CREATE VIEW list_items_text AS SELECT db, \(text("key", 1)), idx, \(text("value", 2)) FROM list_items",
         "CREATE VIEW set_members_text AS SELECT db, \(text("key", 1)), \(text("member", 2)) FROM set_members",
         "CREATE VIEW zset_members_text AS SELECT db, \(text("key", 1)), \(text("member", 2)), score FROM zset_members",

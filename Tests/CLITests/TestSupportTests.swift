@@ -170,7 +170,7 @@ struct FixtureFilesTests {
     func fileFacts(folder: String) throws {
         let pairs = TestPaths.fixturePairs(server: folder)
         // 8.2 has the lean set: all-types, hash-ttl, nochecksum, lfu, empty; 7.2, 7.4 and Valkey 8.1 three; 8.10 two.
-        let datasets = folder == "redis-8.2" ? 5 : folder == "redis-8.10" ? 3 : ["redis-7.2", "redis-7.4", "valkey-8.1"].contains(folder) ? 3 : 8
+        let datasets = folder == "redis-8.2" ? 5 : folder == "redis-8.10" ? 4 : ["redis-7.2", "redis-7.4", "valkey-8.1"].contains(folder) ? 3 : 8
         #expect(pairs.count >= datasets, "expected the \(datasets) datasets in Fixtures/\(folder)")
         for (rdb, json) in pairs {
             let bytes = [UInt8](try Data(contentsOf: rdb))

@@ -54,6 +54,7 @@ struct ConstantsPinTests {
         ("RDB_TYPE_HASH_LISTPACK_EX", .hashListpackEx, 25),
         ("RDB_TYPE_STREAM_LISTPACKS_4 (Redis 8.6)", .streamListpacks4, 26),
         ("RDB_TYPE_STREAM_LISTPACKS_5 (Redis 8.8)", .streamListpacks5, 27),
+        ("RDB_TYPE_ARRAY (Redis 8.10)", .array, 28),
         ("RDB_TYPE_HASH_TMPL_LP (Redis 8.10)", .hashTemplateListpack, 29),
         ("RDB_TYPE_HASH_TMPL_LP_REF (Redis 8.10)", .hashTemplateListpackRef, 30),
         ("RDB_TYPE_HASH_TMPL_ARRAY (Redis 8.10)", .hashTemplateArray, 31),
@@ -71,7 +72,7 @@ struct ConstantsPinTests {
         for b in UInt8(0)..<242 { #expect(RDBOpcode(rawValue: b) == nil) }
     }
 
-    @Test("value types: RDB_TYPE_* values, every case pinned; 8, 28 (ARRAY) and 33+ (GCRA) are not cases")
+    @Test("value types: RDB_TYPE_* values, every case pinned; 8 and 33+ (GCRA) are not cases")
     func typePins() {
         #expect(Self.types.count == RDBType.allCases.count)
         for (name, type, value) in Self.types {
@@ -79,12 +80,15 @@ struct ConstantsPinTests {
             #expect(RDBType(rawValue: value) == type, "\(name)")
         }
         #expect(RDBType(rawValue: 8) == nil)
-        #expect(RDBType(rawValue: 28) == nil)
         for b in UInt8(33)...255 { #expect(RDBType(rawValue: b) == nil) }
         // RDB_HASH_TMPL_FIELDS_LP / _RAW (Redis 8.10 rdbSaveObject: the fields_fmt length of a DUMP payload).
         #expect(RDBHashTemplateFields.allCases.count == 2)
         #expect(RDBHashTemplateFields.listpack.rawValue == 0)
         #expect(RDBHashTemplateFields.raw.rawValue == 1)
+        // AR_RDB_TAG_* (Redis 8.10 sparsearray.h).
+        #expect(RDBArrayTag.allCases.count == 4)
+        #expect(RDBArrayTag.string.rawValue == 0 && RDBArrayTag.int.rawValue == 1)
+        #expect(RDBArrayTag.float.rawValue == 2 && RDBArrayTag.smallString.rawValue == 3)
     }
 
     @Test("string encodings, length prefixes, module opcodes, quicklist containers")

@@ -77,6 +77,7 @@ struct CorpusLoaded {
         case .hash(let a): return a.count
         case .stream(let s): return s.entries.count
         case .module: return 1
+        case .array(let a): return a.elements.count
         }
     }
 }

@@ -108,7 +108,7 @@ struct CorpusUpstreamJSONTests {
                 if let first = o["firstId"] as? String { #expect(first == s.firstID?.description) }
                 if let del = o["maxDeletedId"] as? String { #expect(del == s.maxDeletedEntryID?.description) }
                 if let added = (o["addedEntriesCount"] as? NSNumber)?.uint64Value { #expect(added == s.entriesAdded) }
-            case .module:
+            case .module, .array:  // upstream files hold no Redis 8.10 arrays
                 break
             }
         }
@@ -169,7 +169,7 @@ struct CorpusUpstreamJSONTests {
                     Dictionary(e.fields.map { (CorpusLoaded.text($0.0), CorpusLoaded.text($0.1)) }, uniquingKeysWith: { $1 })
                 }
                 #expect(entries.map { $0["items"] as? [String: String] ?? [:] } == gotFields, "\(pair) \(key): fields")
-            case .module:
+            case .module, .array:
                 break
             }
         }

@@ -57,6 +57,7 @@ extension ReaderCorpusSweepTests {
         case .sortedSet(let a): return a.count
         case .hash(let a): return a.count
         case .stream(let s): return s.entries.count
+        case .array(let a): return a.elements.count
         case .string, .module: return nil
         }
     }

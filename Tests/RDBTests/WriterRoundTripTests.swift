@@ -57,6 +57,8 @@ enum Logical {
                 }.joined(separator: ";")
             }
         case .module(let m): s += " module=\(m.moduleID):\(hex(m.raw))"
+        case .array(let a):
+            s += " array=\(a.insertIndex.map(String.init) ?? "-");" + a.elements.map { "\($0.index)=\(hex($0.value))" }.joined(separator: ",")
         }
         return s
     }
@@ -114,6 +116,7 @@ enum Logical {
             case .module where version < 8: return "module"
             case .hash(let f) where version < 12 && f.contains(where: { $0.expireAtMs != nil }): return "field TTL"
             case .stream(let st) where version < 14 && st.groups.contains(where: { !$0.nackedIDs.isEmpty }): return "NACK zone"
+            case .array where version < 15 || version >= 80: return "array"
             default: continue
             }
         }
@@ -127,7 +130,8 @@ enum Logical {
     @Test(arguments: Array(7...15) + [RDBWriterOptions.valkeyVersion])
     func samplesRoundTrip(version: Int) throws {
         let entries = WriterSamples.entries(fieldTTL: version >= 12, streams: version >= 9,
-                                            idmp: version >= 13 && version < 80, nackZone: version >= 14 && version < 80)
+                                            idmp: version >= 13 && version < 80, nackZone: version >= 14 && version < 80,
+                                            arrays: version == 15)
         let functions = version >= 10 ? [WriterSamples.functionCode] : []
         let position = ReplicationPosition(replid: String(repeating: "ab", count: 20), offset: 987_654_321, streamDB: 3)
         let (bytes, _) = try WriterSamples.write(entries, options: RDBWriterOptions(rdbVersion: version), functions: functions,

@@ -23,7 +23,7 @@ enum WriterSamples {
     /// Entries for db 0 and db 3; `fieldTTL` adds a hash with field TTLs, `stream` adds streams,
     /// `lru` adds IDLE/FREQ hints.
     static func entries(fieldTTL: Bool = true, streams: Bool = true, hints: Bool = true, idmp: Bool = false,
-                        nackZone: Bool = false) -> [RDBEntry] {
+                        nackZone: Bool = false, arrays: Bool = false) -> [RDBEntry] {
         var rng = Rng(seed: 42)
         var out: [RDBEntry] = []
         func add(_ key: String, _ v: RDBValue, db: Int = 0, expire: Int64? = nil) {
@@ -124,6 +124,16 @@ enum WriterSamples {
                 }
                 add("st:nack", .stream(st))
             }
+        }
+        if arrays {
+            // Redis 8.10 arrays: numbers, floats, short and long strings, sparse, every cursor state.
+            add("ar:mixed", .array(ArrayValue(elements: [
+                ArrayElement(index: 0, value: b("17")), ArrayElement(index: 1, value: b("1.5")),
+                ArrayElement(index: 2, value: b("")), ArrayElement(index: 3, value: b("a longer value")),
+                ArrayElement(index: 70_000, value: b("far")), ArrayElement(index: UInt64.max - 1, value: [0, 255])],
+                insertIndex: 3)))
+            add("ar:none", .array(ArrayValue(elements: [ArrayElement(index: 5, value: b("v"))])), expire: 4_102_444_800_000)
+            add("ar:last", .array(ArrayValue(elements: [ArrayElement(index: 0, value: b("v"))], insertIndex: UInt64.max - 1)), db: 2)
         }
         // Another database with expiries and hints.
         for i in 0..<50 {

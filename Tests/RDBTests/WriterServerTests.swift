@@ -92,6 +92,17 @@ import TestSupport
                             note(e, "XPENDING of group \(String(decoding: g.name, as: UTF8.self)) differs: \(got) vs \(want)")
                         }
                     }
+                case .array(let a):
+                    // Redis 8.10: ARCOUNT, each element's ARGET, and ARNEXT (the insert cursor plus one, 0 for none).
+                    let count = try client.call([Array("ARCOUNT".utf8), k]).integer ?? -1
+                    if count != Int64(a.elements.count) { note(e, "ARCOUNT \(count), expected \(a.elements.count)") }
+                    for el in a.elements {
+                        let got = try client.call([Array("ARGET".utf8), k, Array(String(el.index).utf8)]).bytes
+                        if got != el.value { note(e, "ARGET \(el.index) differs") }
+                    }
+                    let next = try client.call([Array("ARNEXT".utf8), k])
+                    let want = a.insertIndex.map { $0 == UInt64.max - 1 ? nil : String($0 + 1) } ?? "0"
+                    if next.string != want && next.integer.map(String.init) != want { note(e, "ARNEXT \(next), expected \(want ?? "nil")") }
                 case .module:
                     break
                 }

@@ -62,6 +62,7 @@ struct ReaderCensus: Equatable {
                 case .hash(let v): elements["hash_fields", default: 0] += v.count
                 case .stream(let s): elements["stream_entries", default: 0] += s.entries.reduce(0) { $0 + $1.fields.count }
                 case .module: elements["modules", default: 0] += 1
+                case .array(let a): elements["array_elements", default: 0] += a.elements.count
                 }
             }
         } catch {

@@ -123,7 +123,7 @@ func syntheticRecords() -> [RDBRecord] {
         #expect(try SQLite3CLI.text(db, "SELECT expire_at FROM keys_text WHERE expire_at IS NOT NULL") == "2030-01-01T00:00:00.000Z")
         // Indexes exist and the keys table is unique on (db, key).
         #expect(try SQLite3CLI.int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%'")
-                == (keysWithoutRowID ? 11 : 12))
+                == (keysWithoutRowID ? 13 : 14))
         #expect(throws: (any Error).self) {
             _ = try SQLite3CLI.run([db, "INSERT INTO keys VALUES(0, CAST('s:plain' AS BLOB), 'string', NULL, NULL, NULL, 0, 0, 0, 1)"])
         }

@@ -6,9 +6,13 @@ public struct DifferentialWorkload {
     /// Also sends the newer string commands: SET IFEQ (Valkey 8.1, Redis 8.4), and Valkey 9's DELIFEQ
     /// and MSETEX (9.1). Off, the workload draws exactly what it drew before (the same seeds, the same runs).
     public var newStringCommands: Bool
-    public init(seed: UInt64, newStringCommands: Bool = false) {
+    /// Also sends Redis 8.10's array commands (12% of steps), and the key commands name arrays too. Off, the
+    /// workload draws exactly what it drew before.
+    public var arrays: Bool
+    public init(seed: UInt64, newStringCommands: Bool = false, arrays: Bool = false) {
         rng = SeededRandom(seed: seed)
         self.newStringCommands = newStringCommands
+        self.arrays = arrays
     }
 
     public mutating func int(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
@@ -29,6 +33,7 @@ public struct DifferentialWorkload {
     /// One command (or a short list sent back to back, e.g. MULTI … EXEC).
     /// The next client command(s): one, or a MULTI … EXEC block, or a script/function call.
     public mutating func next() -> [[String]] {
+        if arrays && int(100) < 12 { return [arrayCommand()] }
         switch int(100) {
         case 0..<14: return [strings()]
         case 14..<22: return [keys()]
@@ -83,7 +88,7 @@ public struct DifferentialWorkload {
     }
 
     mutating func keys() -> [String] {
-        let t = pick(["str", "list", "set", "zset", "hash", "stream"])
+        let t = pick(arrays ? ["str", "list", "set", "zset", "hash", "stream", "arr"] : ["str", "list", "set", "zset", "hash", "stream"])
         switch int(13) {
         case 0: return ["EXPIRE", key(t), String(50 + int(100))]
         case 1: return ["PEXPIRE", key(t), String(30 + int(400))]
@@ -190,6 +195,39 @@ public struct DifferentialWorkload {
         case 9: return ["XGROUP", pick(["CREATECONSUMER", "DELCONSUMER"]), k, "g\(int(2))", "c\(int(3))"]
         case 10: return ["XGROUP", "SETID", k, "g\(int(2))", pick(["0", "$"])]
         default: return ["XGROUP", "DESTROY", k, "g\(int(2))"]
+        }
+    }
+
+    /// An index for the array commands: mostly small, sometimes far (a sparse array), and now and then a form
+    /// only `strtoull` accepts (leading zeros, a plus sign, leading spaces). Never near 2^64: Redis 8.10's
+    /// DEBUG DIGEST walks every index below the largest (`xorObjectDigest`), which would not end.
+    mutating func arrayIndex() -> String {
+        switch int(20) {
+        case 0: return String(1_000 + int(100_000))
+        case 1: return pick(["007", "+3", " 5", "00"])
+        default: return String(int(40))
+        }
+    }
+
+    /// An array value: integers, floats that round-trip (stored inline by Redis) and ones that do not, short
+    /// and long strings, the empty string.
+    mutating func arrayValue() -> String {
+        pick([String(int(1000)), "-17", "1.5", "1.0", "-0.0", "0.1", "2.50", "1e5", "007", "", "abc", "eight by",
+              "a longer array value", String(repeating: "y", count: 70), "9223372036854775807", "3.14159"])
+    }
+
+    /// One Redis 8.10 array write (`t_array.c`), sometimes a bad one the master refuses.
+    public mutating func arrayCommand() -> [String] {
+        let k = key("arr")
+        switch int(10) {
+        case 0, 1: return ["ARSET", k, arrayIndex()] + (0..<(1 + int(4))).map { _ in arrayValue() }
+        case 2: return ["ARMSET", k] + (0..<(1 + int(4))).flatMap { _ in [arrayIndex(), arrayValue()] }
+        case 3: return ["ARDEL", k] + (0..<(1 + int(3))).map { _ in arrayIndex() }
+        case 4: return ["ARDELRANGE", k, arrayIndex(), arrayIndex()] + (chance(20) ? ["0", "5"] : [])
+        case 5, 6: return ["ARINSERT", k] + (0..<(1 + int(4))).map { _ in arrayValue() }
+        case 7, 8: return ["ARRING", k, String(pick([1, 3, 5, 8, 12, 0]))] + (0..<(1 + int(5))).map { _ in arrayValue() }
+        // ARSEEK 2^64-1: the cursor's last state, where ARINSERT is refused (overflow) and ARRING wraps.
+        default: return ["ARSEEK", k, pick([String(int(30)), "0", String(int(30)), String(UInt64.max)])]
         }
     }
 }

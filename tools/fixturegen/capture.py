@@ -164,6 +164,13 @@ def key_value(c, key, typ, v7, v8=False, nack_zones=None):
         return [[bstr(f), bstr(v)] for f, v in sorted(_pairs(c.execute_command("HGETALL", key)))]
     if typ == "stream":
         return stream_value(c, key, v7, v8, nack_zones)
+    if typ == "array":
+        # Redis 8.10: ARSCAN lists the elements present, by index; ARNEXT is the insert cursor plus one (0: none,
+        # nil: the cursor at 2^64-2).
+        pairs = c.execute_command("ARSCAN", key, 0, 2 ** 64 - 2)  # [[index, value], ...]
+        nxt = c.execute_command("ARNEXT", key)
+        return {"insert_idx": None if nxt == 0 else (2 ** 64 - 2 if nxt is None else int(nxt) - 1),
+                "elements": [[int(i), bstr(v)] for i, v in pairs]}
     raise ValueError(f"unexpected type {typ} for key {key!r}")
 
 

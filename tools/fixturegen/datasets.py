@@ -390,6 +390,35 @@ def hash_templates(b):
         b.cmd(0, "RESTORE", dst, 0, payload)
 
 
+def arrays(b):
+    """Redis 8.10 arrays: every value encoding (inline integers, floats that print back as written, short
+    strings, heap strings) and the strings that only look numeric, sparse and dense parts, every insert-cursor
+    state, a TTL, another database, a DUMP/RESTORE copy. No index near 2^64: 8.10's DEBUG DIGEST walks every
+    index below the largest."""
+    b.cmd(0, "ARSET", "ar:values", 0, "0", "-17", "9223372036854775807", "-9223372036854775808",
+          "2305843009213693951", "2305843009213693952", "1.5", "1.0", "-0.0", "0.001", "2.50", "1e5", "0.0000001",
+          "12345678901234567000.0", "4611686018427387904.0", "3.14159", "007", "", "abc", "sevench",
+          "eight ch", "a longer value, stored as a heap string", b"\x00\xff\x01", "x" * 200)
+    b.cmd(0, "ARMSET", "ar:sparse", 5, "five", 4096, "a slice further", 100000, "far", 70000, "between")
+    b.cmd(0, "ARINSERT", "ar:inserted", "a", "b", "c")
+    b.cmd(0, "ARDEL", "ar:inserted", 1)
+    b.cmd(0, "ARRING", "ar:ring", 3, "r1", "r2", "r3", "r4", "r5")
+    b.cmd(0, "ARSET", "ar:seek-none", 2, "v")
+    b.cmd(0, "ARINSERT", "ar:seek-none", "w")
+    b.cmd(0, "ARSEEK", "ar:seek-none", 0)
+    b.cmd(0, "ARSET", "ar:seek-last", 0, "v")
+    b.cmd(0, "ARSEEK", "ar:seek-last", 2 ** 64 - 1)
+    b.cmd(0, "ARSET", "ar:seek-far", 0, "v")
+    b.cmd(0, "ARSEEK", "ar:seek-far", 10 ** 12)
+    b.cmd(0, "ARSET", "ar:ttl", 0, "v")
+    b.expire_at(0, "ar:ttl", Y2100 + 9)
+    b.cmd(0, "ARSET", "ar:big", 0, *[str(i * 3) if i % 2 else f"value {i}" for i in range(2000)])
+    b.cmd(1, "ARINSERT", "db1:array", "in db 1")
+    payload = b.c(0).execute_command("DUMP", "ar:values")
+    b.cmd(0, "RESTORE", "ar:restored", 0, payload)
+    b.cmd(0, "SET", "s:plain", "a string beside the arrays")
+
+
 # --- small content for lfu / lru / repl-aux ----------------------------------------------------
 
 def small(b, db=0):

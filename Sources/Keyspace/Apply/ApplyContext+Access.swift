@@ -108,9 +108,10 @@ extension ApplyContext {
 }
 
 extension Value {
-    /// Redis deletes a list, set, zset or hash when its last element goes.
+    /// Redis deletes a list, set, zset, hash or array when its last element goes.
     var isEmptyCollection: Bool {
         switch self {
+        case .array(let a): return a.isEmpty
         case .list(let l): return l.isEmpty
         case .set(let s): return s.isEmpty
         case .zset(let z): return z.isEmpty

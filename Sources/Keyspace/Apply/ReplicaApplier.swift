@@ -172,6 +172,7 @@ struct ApplyContext {
         registerHyperLogLog(&h)
         registerValueOps(&h)
         registerSort(&h)
+        registerArrays(&h)
         return h
     }()
 }

@@ -8,6 +8,7 @@
 /// | hash   | 16 listpack, 4; with TTLs 25 / 24 (12 only) | 16, 4            | 13 ziplist, 4                    |
 /// | stream | 21 (27 for 14, 15; 26 for 13)      | 19                         | 15 (9 only)                      |
 /// | module | 7                                  | 7                          | 7 (8+)                           |
+/// | array  | 28 (15 only: Redis 8.10)           | -                          | -                                |
 ///
 /// `VALKEY080` writes RDB 11's encodings, and a hash with field expiries as Valkey's HASH_2 (type 22).
 extension RDBWriter {
@@ -33,6 +34,22 @@ extension RDBWriter {
                let exp = bad.expireAtMs {
                 throw RDBWriteError(.invalidValue,
                                     "hash field \(RDBError.quote(bad.field)) expiry \(exp) ms outside \(RDBFieldExpiry.min)...\(RDBFieldExpiry.max) (Redis refuses to load it)")
+            }
+        case .array where version < 15 || isValkey:
+            throw RDBWriteError(.notRepresentable, "arrays need RDB 15 (Redis 8.10); target is \(isValkey ? "VALKEY0" : "")\(version)")
+        case .array(let a):
+            guard !a.elements.isEmpty else {
+                throw RDBWriteError(.invalidValue, "empty array (Redis refuses to load an array of 0 elements)")
+            }
+            var previous: UInt64?
+            for el in a.elements {
+                if let p = previous, !(p < el.index) {
+                    throw RDBWriteError(.invalidValue, "array indexes not strictly increasing (\(p) then \(el.index))")
+                }
+                previous = el.index
+            }
+            if previous == UInt64.max {
+                throw RDBWriteError(.invalidValue, "array index 2^64-1 (the largest index is 2^64-2)")
             }
         case .sortedSet(let members) where members.contains(where: { $0.score.isNaN }):
             throw RDBWriteError(.invalidValue, "sorted set with a NaN score (Redis refuses to load it)")
@@ -84,6 +101,30 @@ extension RDBWriter {
             emitKey(e.key)
             out.putLength(m.moduleID)
             out.put(m.raw)
+        case .array(let a):
+            try writeArray(key: e.key, a)
+        }
+    }
+
+    // MARK: arrays
+
+    /// ARRAY (28): every value as a string (tag SDS), which Redis re-encodes on load as ARSET would
+    /// (`arEncode`: integers and round-tripping floats inline), so the loaded array is the one saved.
+    private func writeArray(key: Bytes, _ a: ArrayValue) throws {
+        out.put(RDBType.array.rawValue)
+        emitKey(key)
+        out.putLength(UInt64(a.elements.count))
+        if let i = a.insertIndex {
+            out.putLength(1)
+            out.putLength(i)
+        } else {
+            out.putLength(0)
+        }
+        for el in a.elements {
+            out.putLength(el.index)
+            out.putLength(RDBArrayTag.string.rawValue)
+            emitString(el.value, to: out)
+            try flushIfNeeded()
         }
     }
 

@@ -116,6 +116,12 @@ public struct ContentDigest: Hashable, Sendable {
             return stream(s)
         case .module(let m):
             return pair(pair(of(7), of(m.moduleID)), of(m.raw))
+        case .array(let a):
+            // In index order; the insert cursor is part of the value (ARINSERT and ARRING write after it).
+            var d = pair(of(8), of(a.insertIndex ?? UInt64.max))
+            for el in a.elements { d.append(pair(of(el.index), of(el.value))) }
+            d.append(of(UInt64(a.elements.count)))
+            return d
         }
     }
 

@@ -269,6 +269,7 @@ public final class CanonicalJSONEncoder {
         case .sortedSet: w.raw(",\"type\":\"zset\",\"expire_at_ms\":")
         case .hash: w.raw(",\"type\":\"hash\",\"expire_at_ms\":")
         case .stream: w.raw(",\"type\":\"stream\",\"expire_at_ms\":")
+        case .array: w.raw(",\"type\":\"array\",\"expire_at_ms\":")
         case .module(let m):
             w.raw(",\"type\":")
             w.string(m.moduleName)
@@ -323,7 +324,25 @@ public final class CanonicalJSONEncoder {
             try writeStream(s, into: w)
         case .module(let m):
             writeModule(name: m.moduleName, id: m.moduleID, encodingVersion: m.encodingVersion, raw: m.raw, into: w)
+        case .array(let a):
+            try writeArray(a, into: w)
         }
+    }
+
+    /// `{"insert_idx": n or null, "elements": [[index, "value"], ...]}`, by index (a Redis 8.10 array).
+    static func writeArray(_ a: ArrayValue, into w: JSONWriter) throws {
+        w.raw("{\"insert_idx\":")
+        if let i = a.insertIndex { w.uint(i) } else { w.raw("null") }
+        w.raw(",\"elements\":")
+        try w.array(a.elements) { el in
+            try w.flushIfNeeded()
+            w.raw("[")
+            w.uint(el.index)
+            w.raw(",")
+            w.bytes(el.value)
+            w.raw("]")
+        }
+        w.raw("}")
     }
 
     /// `"ms-seq"`, or null.

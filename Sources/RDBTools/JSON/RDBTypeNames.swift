@@ -35,6 +35,7 @@ public enum RDBTypeNames {
         case .hashListpackEx: return "HASH_LISTPACK_EX"
         case .streamListpacks4: return "STREAM_LISTPACKS_4"
         case .streamListpacks5: return "STREAM_LISTPACKS_5"
+        case .array: return "ARRAY"
         case .hashTemplateListpack: return "HASH_TMPL_LP"
         case .hashTemplateListpackRef: return "HASH_TMPL_LP_REF"
         case .hashTemplateArray: return "HASH_TMPL_ARRAY"

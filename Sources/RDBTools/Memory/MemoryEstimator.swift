@@ -94,7 +94,24 @@ public enum MemoryEstimator {
             return stream(s)
         case .module:
             return AllocatorModel.robj + max(0, serializedSize)
+        case .array(let a):
+            return array(a)
         }
+    }
+
+    /// A Redis 8.10 array (`sparsearray.c`), roughly: the robj and the array header, one 8-byte tagged slot
+    /// per element (dense slices; sparse ones cost about the same with their 2-byte offsets), and a heap
+    /// string for a value that is not inline (inline: a canonical integer, a decimal with a dot, at most 7
+    /// bytes). Slice directories and dense windows' holes are left out.
+    static func array(_ a: ArrayValue) -> Int {
+        var bytes = AllocatorModel.robj + AllocatorModel.jemalloc(64) + AllocatorModel.jemalloc(8 * a.elements.count)
+        for el in a.elements where el.value.count > 7 {
+            let inline = el.value.withUnsafeBytes { v in
+                v.count <= 24 && v.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2e || $0 == 0x2d }
+            }
+            if !inline { bytes += AllocatorModel.jemalloc(8 + el.value.count) }
+        }
+        return bytes
     }
 
     static func string(_ s: UnsafeRawBufferPointer) -> Int {

@@ -31,7 +31,7 @@ public final class MemoryReport {
     /// Min-heap of the `top` largest keys.
     @exclusivity(unchecked) private var heap: [KeyUsage] = []
 
-    static let typeNames = ["string", "list", "set", "zset", "hash", "stream"]
+    static let typeNames = ["string", "list", "set", "zset", "hash", "stream", "array"]
     /// Databases numbered below this are summed in an array.
     static let arrayDBs = 1024
 
@@ -127,6 +127,7 @@ public final class MemoryReport {
         case .sortedSet: return 3
         case .hash: return 4
         case .stream: return 5
+        case .array: return 6
         case .module: return nil
         }
     }

@@ -194,6 +194,7 @@ enum ObjectEncoding {
             if z.count <= 128 && z.unordered.allSatisfy({ $0.member.count <= 64 }) { return "listpack" }
             return "skiplist"
         case .stream: return "stream"
+        case .array: return "sliced-array"
         case .module: return "raw"
         }
     }
