@@ -32,7 +32,7 @@ def call(c, *args):
         return ("ERROR", str(e))
 
 
-def workload(port, seed):
+def workload(port, seed, arrays=False):
     rnd = random.Random(seed)
     r = redis.Redis(host="127.0.0.1", port=port)
     word = lambda n: "".join(rnd.choice("abcdefgh") for _ in range(n))
@@ -83,6 +83,17 @@ def workload(port, seed):
         r2.xack("x:0", "g1", "1000-0")
         if db == 0:
             r2.xdel("x:1", "1000-0")
+        if arrays:
+            # Redis 8.8+ arrays: dense, sparse, a ring, cursors (after a separate random stream, so the
+            # draws above stay as they were).
+            ar = random.Random(seed * 31 + db)
+            vals = ["1", "-5", "1.5", "1.0", "-0.0", "2.50", "abc", "", "a longer value", "x" * 80]
+            r2.execute_command("ARSET", "ar:0", 0, *[ar.choice(vals) for _ in range(20)])
+            r2.execute_command("ARMSET", "ar:1", 3, "a", 4096, "b", 70000, "c", 10, ar.choice(vals))
+            r2.execute_command("ARRING", "ar:2", 5, *[ar.choice(vals) for _ in range(7)])
+            r2.execute_command("ARINSERT", "ar:3", "p", "q")
+            r2.execute_command("ARSEEK", "ar:3", 2 ** 64 - 1)
+            r2.execute_command("ARDEL", "ar:0", 3, 4)
     r.set("reads:done", str(seed))
 
 
@@ -103,7 +114,7 @@ def scan_all(c, cmd, key=None, extra=()):
     return sorted(seen)
 
 
-def read_commands(rnd, resp, version):
+def read_commands(rnd, resp, version, arrays=False):
     """The seeded list of (command args, comparison) pairs. We answer as Redis 7.0; against an 8.x master the
     replies 8.x changed (OBJECT ENCODING thresholds, coordinate digits) are left out or compared by value."""
     cmds = []
@@ -233,6 +244,25 @@ def read_commands(rnd, resp, version):
             add("exact" if version == 7 else "coords", "GEOSEARCH", k, "FROMLONLAT", 0, 0, "BYRADIUS", 5000, "km", "ASC", "WITHCOORD", "WITHDIST", "WITHHASH")
             add("exact", "GEOSEARCH", k, "FROMLONLAT", 10, 10, "BYBOX", 8000, 8000, "km", "DESC", "COUNT", 3)
             add("exact", "GEORADIUS_RO", k, 20, 20, 3000, "mi", "WITHDIST", "ASC")
+        if arrays:
+            for i in range(5):
+                k = f"ar:{i}"
+                add("exact", "TYPE", k)
+                add("exact", "ARLEN", k)
+                add("exact", "ARCOUNT", k)
+                add("exact", "ARNEXT", k)
+                add("exact", "ARGET", k, rnd.choice([0, 3, 4096, 70000, 5, "007", "+3"]))
+                add("exact", "ARMGET", k, 0, 1, 10, 99)
+                add("exact", "ARGETRANGE", k, 0, 12)
+                add("exact", "ARGETRANGE", k, 12, 0)
+                add("exact", "ARSCAN", k, 0, 100000)
+                add("exact", "ARSCAN", k, 100000, 0, "LIMIT", 2)
+                add("dump", "DUMP", k)
+            add("exact", "ARGET", "ar:0", -1)
+            add("exact", "ARGET", "ar:0", 2 ** 64 - 1)
+            add("exact", "ARGETRANGE", "ar:0", 0, 2000000)
+            add("exact", "ARSCAN", "ar:0", 0, 5, "LIMIT", 0)
+            add("exact", "ARGET", "s:0", 0)
         # errors and wrong types
         add("exact", "GET", "l:0")
         add("exact", "LRANGE", "s:0", 0, 1)
@@ -301,14 +331,14 @@ def flat_members(reply):
     return [reply]
 
 
-def compare(master_port, replica_port, seed, resp, version):
+def compare(master_port, replica_port, seed, resp, version, arrays=False):
     rnd = random.Random(seed * 7919 + resp)
     m, o = conn(master_port, resp), conn(replica_port, resp)
     scratch = conn(master_port, 2)
     call(scratch, "SELECT", 9)
     diffs = []
     count = 0
-    for how, args in read_commands(rnd, resp, version):
+    for how, args in read_commands(rnd, resp, version, arrays):
         count += 1
         if how == "scan":
             cmd, key, extra = args[0], args[1], args[2:]
@@ -364,11 +394,12 @@ def main():
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--resp", type=int, default=2)
     ap.add_argument("--master-version", type=int, default=7)
+    ap.add_argument("--arrays", action="store_true", help="Redis 8.8+: arrays in the workload and the reads")
     a = ap.parse_args()
     if a.mode == "workload":
-        workload(a.master, a.seed)
+        workload(a.master, a.seed, a.arrays)
         return 0
-    return compare(a.master, a.replica, a.seed, a.resp, a.master_version)
+    return compare(a.master, a.replica, a.seed, a.resp, a.master_version, a.arrays)
 
 
 if __name__ == "__main__":

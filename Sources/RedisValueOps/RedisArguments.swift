@@ -1,6 +1,34 @@
 // How Redis reads command arguments, for the commands in this target.
 
 public enum RedisArgument {
+    /// `string2ull` (src/util.c) over a C string (what precedes the first NUL byte): a canonical non-negative
+    /// integer (string2ll), else `strtoull` base 10 over the whole text: leading spaces, a `+` or `-` sign
+    /// (negated modulo 2^64, as strtoull does), leading zeros; nil without digits, with anything after them,
+    /// or past 2^64-1.
+    public static func uint64(_ b: [UInt8]) -> UInt64? {
+        let s = b.prefix { $0 != 0 }
+        if let ll = int64(Array(s)) { return ll < 0 ? nil : UInt64(ll) }
+        var i = s.startIndex
+        while i < s.endIndex, [0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d].contains(s[i]) { i += 1 }
+        var negative = false
+        if i < s.endIndex, s[i] == UInt8(ascii: "+") || s[i] == UInt8(ascii: "-") {
+            negative = s[i] == UInt8(ascii: "-")
+            i += 1
+        }
+        guard i < s.endIndex else { return nil }
+        var v: UInt64 = 0
+        while i < s.endIndex {
+            let c = s[i]
+            guard c >= 0x30 && c <= 0x39 else { return nil }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (n, o2) = m.addingReportingOverflow(UInt64(c - 0x30))
+            guard !o1 && !o2 else { return nil }
+            v = n
+            i += 1
+        }
+        return negative ? 0 &- v : v
+    }
+
     /// string2ll (src/util.c): a strict base-10 Int64. No sign but a leading '-', no leading zeros
     /// ("0" alone is fine, "-0" is not), no spaces, fewer than 21 bytes.
     public static func int64(_ s: [UInt8]) -> Int64? {

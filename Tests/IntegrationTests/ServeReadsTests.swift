@@ -25,13 +25,14 @@ struct ServeReadsTests {
     }
 
     /// A master, a follower serving reads on a free port, the seeded workload, and the comparison.
-    func differential(masterBinary: String?, version: Int, seed: Int) throws {
+    func differential(masterBinary: String?, version: Int, seed: Int, arrays: Bool = false) throws {
         let master = try RedisServerProcess(binary: masterBinary)
         defer { master.stop() }
         let (follower, servePort, tmp) = try Follower.startServing(master)
         defer { follower.stop(); tmp.remove() }
         try follower.waitCaughtUp()
-        let work = try Self.runTool("/usr/bin/env", ["python3", Self.script, "workload", "--master", String(master.port), "--seed", String(seed)])
+        let work = try Self.runTool("/usr/bin/env", ["python3", Self.script, "workload", "--master", String(master.port), "--seed", String(seed)]
+                                    + (arrays ? ["--arrays"] : []))
         try #require(work.status == 0, "workload seed \(seed): \(work.output)")
         try follower.waitCaughtUp()
         let ours = try RedisClient(port: servePort)
@@ -42,7 +43,8 @@ struct ServeReadsTests {
         for resp in [2, 3] {
             let r = try Self.runTool("/usr/bin/env", ["python3", Self.script, "compare", "--master", String(master.port),
                                                       "--replica", String(servePort), "--seed", String(seed),
-                                                      "--resp", String(resp), "--master-version", String(version)])
+                                                      "--resp", String(resp), "--master-version", String(version)]
+                                        + (arrays ? ["--arrays"] : []))
             #expect(r.status == 0, "reads differ from the \(version).x master, seed \(seed), RESP\(resp) (rerun: tools/reads-diff.py compare --seed \(seed)):\n\(r.output.suffix(6000))\nfollow's log ends:\n\(((try? String(contentsOf: follower.logURL, encoding: .utf8)) ?? "(unreadable)").suffix(4000))")
         }
     }
@@ -59,11 +61,12 @@ struct ServeReadsTests {
     }
 
     /// Redis 8.10 (RDB 15): XINFO STREAM adds 8.6's idempotent-producer fields, which we answer from the
-    /// dataset when the master's full sync is RDB 13 or later.
+    /// dataset when the master's full sync is RDB 13 or later; and arrays (ARGET, ARMGET, ARLEN, ARCOUNT, ARNEXT,
+    /// ARGETRANGE, ARSCAN, TYPE, DUMP).
     @Test(.enabled(if: pythonRedis && RedisServerProcess.redis810BinaryPath != nil,
                    "skipping: needs python3 with redis-py and a Redis 8.10 binary (REDIS_810_SERVER_BIN)"))
     func differentialAgainstRedis810() throws {
-        try differential(masterBinary: RedisServerProcess.redis810BinaryPath, version: 8, seed: 81)
+        try differential(masterBinary: RedisServerProcess.redis810BinaryPath, version: 8, seed: 81, arrays: true)
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-cli"), "skipping: no /usr/bin/redis-cli"))

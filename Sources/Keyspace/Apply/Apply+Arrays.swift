@@ -1,4 +1,5 @@
 import RDB
+import RedisValueOps
 
 /// Redis 8.10 arrays (`t_array.c`): ARSET, ARMSET, ARDEL, ARDELRANGE, ARINSERT, ARRING and ARSEEK, which a
 /// master propagates as sent (nothing in `t_array.c` rewrites its command). Each follows the command's own
@@ -24,30 +25,7 @@ extension ApplyContext {
         return v
     }
 
-    /// `string2ull` (Redis `util.c`), over a C string: what precedes the first NUL byte.
-    static func strtoull(_ b: Bytes) -> UInt64? {
-        let s = b.prefix { $0 != 0 }
-        if let ll = Arg.int64(Array(s)) { return ll < 0 ? nil : UInt64(ll) }
-        var i = s.startIndex
-        while i < s.endIndex, [0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d].contains(s[i]) { i += 1 }
-        var negative = false
-        if i < s.endIndex, s[i] == UInt8(ascii: "+") || s[i] == UInt8(ascii: "-") {
-            negative = s[i] == UInt8(ascii: "-")
-            i += 1
-        }
-        guard i < s.endIndex else { return nil }
-        var v: UInt64 = 0
-        while i < s.endIndex {
-            let c = s[i]
-            guard c >= 0x30 && c <= 0x39 else { return nil }
-            let (m, o1) = v.multipliedReportingOverflow(by: 10)
-            let (n, o2) = m.addingReportingOverflow(UInt64(c - 0x30))
-            guard !o1 && !o2 else { return nil }
-            v = n
-            i += 1
-        }
-        return negative ? 0 &- v : v
-    }
+    static func strtoull(_ b: Bytes) -> UInt64? { RedisArgument.uint64(b) }
 
     /// The array at `key` for a write: WRONGTYPE for another type; created when missing and `create`
     /// (`lookupArrayForWriteOrReply`); the key goes when its last element does.

@@ -5,7 +5,7 @@ import RDB
 /// The read-only data commands a Redis replica answers, routed by family. Arity and flags follow Redis's
 /// command table (src/commands/*.json); arity n > 0 means exactly n arguments with the name, n < 0 at least -n.
 enum ReadCommands {
-    enum Family { case strings, keys, hashes, lists, sets, zsets, streams, misc }
+    enum Family { case strings, keys, hashes, lists, sets, zsets, streams, arrays, misc }
 
     static let table: [(String, Int, Family)] = [
         ("get", 2, .strings), ("mget", -2, .strings), ("getrange", 4, .strings), ("substr", 4, .strings),
@@ -27,6 +27,8 @@ enum ReadCommands {
         ("zrevrank", -3, .zsets), ("zscan", -3, .zsets), ("zrandmember", -2, .zsets),
         ("xrange", -4, .streams), ("xrevrange", -4, .streams), ("xlen", 2, .streams), ("xinfo", -2, .streams),
         ("xpending", -3, .streams), ("xread", -4, .streams),
+        ("arget", 3, .arrays), ("armget", -3, .arrays), ("arlen", 2, .arrays), ("arcount", 2, .arrays),
+        ("arnext", 2, .arrays), ("argetrange", 4, .arrays), ("arscan", -4, .arrays),
         ("pfcount", -2, .misc), ("geopos", -2, .misc), ("geodist", -4, .misc), ("geohash", -2, .misc),
         ("geosearch", -7, .misc), ("georadius_ro", -6, .misc), ("georadiusbymember_ro", -5, .misc),
         ("function", -2, .misc), ("xgroup", -2, .misc), ("eval_ro", -3, .misc), ("evalsha_ro", -3, .misc), ("fcall_ro", -3, .misc),
@@ -44,6 +46,7 @@ enum ReadCommands {
         case .sets: group = "set"
         case .zsets: group = "sorted-set"
         case .streams: group = "stream"
+        case .arrays: group = "array"
         case .misc: group = name.hasPrefix("pf") ? "hyperloglog" : name.hasPrefix("geo") ? "geo" : "scripting"
         }
         return CommandSpec(name: name, arity: arity, flags: ["readonly"], group: group, since: "1.0.0",
@@ -119,6 +122,7 @@ enum ReadCommands {
             case .sets: return try ctx.setCommand(name, args)
             case .zsets: return try ctx.zsetCommand(name, args)
             case .streams: return try ctx.streamCommand(name, args)
+            case .arrays: return try ctx.arrayCommand(name, args)
             case .misc: return try ctx.miscCommand(name, args)
             }
         }

@@ -55,16 +55,16 @@ extension ReadContext {
 
     /// cluster.c `createDumpPayload` for the RDB version we answer as (7.0: 10); a value that version cannot
     /// hold (hash field TTLs) is written as RDB 12 (Redis 7.4+).
+    /// A DUMP payload at the oldest version that holds the value: 10, else 12, else (Redis 8.6+ masters: stream
+    /// IDMP state, NACK zones, 8.10 arrays) the master's own version, at most 15.
     func dumpPayload(_ value: Value, key: Bytes) throws -> Bytes {
-        do {
-            return try DumpPayload.encode(value.rdbValue, key: key, rdbVersion: 10)
-        } catch {
-            do {
-                return try DumpPayload.encode(value.rdbValue, key: key, rdbVersion: 12)
-            } catch {
-                throw ReadError.err("cannot serialize the value of this key: \(error)")
-            }
+        var versions = [10, 12]
+        if rdbVersion >= 13 && rdbVersion < RDBVersion.valkeyFirst { versions.append(min(rdbVersion, RDBVersion.newestRedis)) }
+        var last: Error?
+        for v in versions {
+            do { return try DumpPayload.encode(value.rdbValue, key: key, rdbVersion: v) } catch { last = error }
         }
+        throw ReadError.err("cannot serialize the value of this key: \(last.map { "\($0)" } ?? "")")
     }
 
     private func object(_ a: [Bytes]) throws -> Reply {
