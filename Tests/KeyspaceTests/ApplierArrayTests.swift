@@ -109,3 +109,38 @@ import Testing
         #expect(array(r, "r") == want && array(r, "c") == want && array(r, "n") == want && r.entry("k") == nil)
     }
 }
+
+/// Redis 8.10's LMOVEM (and BLMOVEM, which arrives as LMOVEM EXACTLY): every direction and ordering, checked
+/// against what a real Redis 8.10.2 left in both lists.
+@Suite struct ApplierLMoveMTests {
+    @Test(arguments: [
+        ("LEFT LEFT COUNT 3 OBO", "d e", "c b a x y"), ("LEFT LEFT COUNT 3 BULK", "d e", "a b c x y"),
+        ("LEFT RIGHT COUNT 3 OBO", "d e", "x y a b c"), ("LEFT RIGHT COUNT 3 BULK", "d e", "x y a b c"),
+        ("RIGHT LEFT COUNT 3 OBO", "a b", "c d e x y"), ("RIGHT LEFT COUNT 3 BULK", "a b", "c d e x y"),
+        ("RIGHT RIGHT COUNT 3 OBO", "a b", "x y e d c"), ("RIGHT RIGHT COUNT 3 BULK", "a b", "x y c d e"),
+        ("LEFT RIGHT", "b c d e", "x y a"), ("RIGHT LEFT EXACTLY 5 BULK", "", "a b c d e x y"),
+        ("LEFT LEFT EXACTLY 6 OBO", "a b c d e", "x y"), ("LEFT RIGHT COUNT 99 BULK", "", "x y a b c d e"),
+    ])
+    func directionsAndOrderings(_ options: String, _ source: String, _ destination: String) {
+        var r = Run()
+        r.callAll(["RPUSH s a b c d e", "RPUSH d x y", "LMOVEM s d " + options])
+        #expect(!r.diverged)
+        #expect((r.list("s") ?? []).joined(separator: " ") == source, "\(options)")
+        #expect(r.list("d")?.joined(separator: " ") == destination, "\(options)")
+    }
+
+    @Test func rotationNewDestinationAndRefusals() {
+        var r = Run()
+        r.callAll(["RPUSH s a b c d e", "LMOVEM s s RIGHT LEFT COUNT 2 BULK"])
+        #expect(r.list("s") == ["d", "e", "a", "b", "c"])
+        r.callAll(["LMOVEM s d2 LEFT RIGHT", "LMOVEM nokey d2 LEFT RIGHT"])
+        #expect(r.list("d2") == ["d"] && !r.diverged)
+        for bad in ["LMOVEM s d UP LEFT", "LMOVEM s d LEFT RIGHT COUNT 0 BULK", "LMOVEM s d LEFT RIGHT COUNT 2",
+                    "LMOVEM s d LEFT RIGHT MANY 2 BULK", "LMOVEM s d LEFT RIGHT COUNT 2 SOME", "SET str v|LMOVEM s str LEFT LEFT"] {
+            var b = Run()
+            b.call("RPUSH s a b")
+            for part in bad.split(separator: "|") { b.call(String(part)) }
+            #expect(b.diverged, "\(bad)")
+        }
+    }
+}

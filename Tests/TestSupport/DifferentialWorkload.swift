@@ -6,8 +6,8 @@ public struct DifferentialWorkload {
     /// Also sends the newer string commands: SET IFEQ (Valkey 8.1, Redis 8.4), and Valkey 9's DELIFEQ
     /// and MSETEX (9.1). Off, the workload draws exactly what it drew before (the same seeds, the same runs).
     public var newStringCommands: Bool
-    /// Also sends Redis 8.10's array commands (12% of steps), and the key commands name arrays too. Off, the
-    /// workload draws exactly what it drew before.
+    /// Also sends Redis 8.10's array commands and LMOVEM / BLMOVEM (12% of steps), and the key commands name
+    /// arrays too. Off, the workload draws exactly what it drew before.
     public var arrays: Bool
     public init(seed: UInt64, newStringCommands: Bool = false, arrays: Bool = false) {
         rng = SeededRandom(seed: seed)
@@ -33,7 +33,7 @@ public struct DifferentialWorkload {
     /// One command (or a short list sent back to back, e.g. MULTI … EXEC).
     /// The next client command(s): one, or a MULTI … EXEC block, or a script/function call.
     public mutating func next() -> [[String]] {
-        if arrays && int(100) < 12 { return [arrayCommand()] }
+        if arrays && int(100) < 12 { return [int(6) == 0 ? listMoveM() : arrayCommand()] }
         switch int(100) {
         case 0..<14: return [strings()]
         case 14..<22: return [keys()]
@@ -229,5 +229,13 @@ public struct DifferentialWorkload {
         // ARSEEK 2^64-1: the cursor's last state, where ARINSERT is refused (overflow) and ARRING wraps.
         default: return ["ARSEEK", k, pick([String(int(30)), "0", String(int(30)), String(UInt64.max)])]
         }
+    }
+
+    /// Redis 8.10's LMOVEM, or BLMOVEM with a short timeout (propagated as LMOVEM EXACTLY).
+    public mutating func listMoveM() -> [String] {
+        let ends = [pick(["LEFT", "RIGHT"]), pick(["LEFT", "RIGHT"])]
+        let how = chance(50) ? [] : [pick(["COUNT", "EXACTLY"]), String(1 + int(4)), pick(["OBO", "BULK"])]
+        if chance(25) { return ["BLMOVEM", key("list"), key("list")] + ends + ["0.01"] + how }
+        return ["LMOVEM", key("list"), key("list")] + ends + how
     }
 }

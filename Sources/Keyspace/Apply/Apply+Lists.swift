@@ -1,7 +1,7 @@
 import RDB
 
 /// Lists (`t_list.c`): LPUSH/RPUSH(X), LPOP/RPOP with count, LSET, LINSERT, LREM, LTRIM, LMOVE,
-/// RPOPLPUSH (the blocking forms arrive rewritten as these).
+/// RPOPLPUSH, Redis 8.10's LMOVEM (the blocking forms arrive rewritten as these; BLMOVEM as LMOVEM EXACTLY).
 extension ApplyContext {
     static func registerLists(_ h: inout [String: Handler]) {
         h["LPUSH"] = { try $0.push($1, left: true, onlyIfExists: false) }
@@ -81,6 +81,70 @@ extension ApplyContext {
         h["RPOPLPUSH"] = { c, a in
             guard a.count == 3 else { throw ApplyError.arity("rpoplpush") }
             try c.move(a[1], a[2], fromLeft: false, toLeft: true)
+        }
+        h["LMOVEM"] = { try $0.lmovem($1) }
+    }
+
+    /// LMOVEM source destination LEFT|RIGHT LEFT|RIGHT [COUNT|EXACTLY n OBO|BULK] (Redis 8.10 `lmovemCommand`):
+    /// pops up to n (EXACTLY: n or nothing) from the source and pushes them as one block that reads, left to
+    /// right, as OBO (one by one, as popped) or BULK (the source's own order) leaves it.
+    mutating func lmovem(_ a: [Bytes]) throws {
+        guard a.count >= 5 else { throw ApplyError.arity("lmovem") }
+        let from = Arg.upper(a[3]), to = Arg.upper(a[4])
+        guard ["LEFT", "RIGHT"].contains(from), ["LEFT", "RIGHT"].contains(to) else { throw ApplyError.syntax }
+        let fromLeft = from == "LEFT", toLeft = to == "LEFT"
+        var count: Int64 = 1, exactly = false, oneByOne = false
+        if a.count != 5 {
+            guard a.count == 8 else { throw ApplyError.syntax }
+            switch Arg.upper(a[5]) {
+            case "COUNT": exactly = false
+            case "EXACTLY": exactly = true
+            default: throw ApplyError.syntax
+            }
+            count = try Arg.int(a[6])
+            guard count >= 1 else { throw ApplyError("count should be greater than 0") }
+            switch Arg.upper(a[7]) {
+            case "OBO": oneByOne = true
+            case "BULK": oneByOne = false
+            default: throw ApplyError.syntax
+            }
+        }
+        let source = try list(a[1]) ?? PackedBytes()
+        if exactly && Int64(source.count) < count { return }
+        let n = Int(min(count, Int64(source.count)))
+        guard n > 0 else { return }
+        _ = try list(a[2])
+        let all = source.elements
+        var block = fromLeft ? Array(all[0..<n]) : Array(all[(all.count - n)...].reversed())
+        if oneByOne ? toLeft : !fromLeft { block.reverse() }
+        let popped = fromLeft ? 0..<n : (all.count - n)..<all.count
+        if a[1] == a[2] {
+            try mutate(a[1], create: nil) { v in
+                guard case .list(var l) = v else { return }
+                v = .string([])
+                l.removeSubrange(popped)
+                l = toLeft ? PackedBytes(block + l.elements) : PackedBytes(l.elements + block)
+                v = .list(l)
+            }
+            return
+        }
+        try mutate(a[1], create: nil) { v in
+            guard case .list(var l) = v else { return }
+            v = .string([])
+            l.removeSubrange(popped)
+            v = .list(l)
+        }
+        try mutate(a[2], create: { .list(PackedBytes()) }) { v in
+            guard case .list(var l) = v else { return }
+            v = .string([])
+            if toLeft {
+                var merged = PackedBytes(block)
+                merged.appendPacked(l)
+                l = merged
+            } else {
+                for x in block { l.append(x) }
+            }
+            v = .list(l)
         }
     }
 
