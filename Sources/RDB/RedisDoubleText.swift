@@ -1,11 +1,10 @@
 /// Doubles as Redis writes them as text: `d2string` (Redis `util.c`) and its `fpconv_dtoa` (`deps/fpconv`), and
 /// the array form of Redis 8.10 (`arFormatFloat`, `sparsearray.c`).
 ///
-/// `fpconv_dtoa` prints grisu2's digits in one of three layouts: a plain integer when the exponent is at least
-/// 0 and small, a decimal without exponent when the value is near 1, otherwise `d.ddde+XX` with the exponent
-/// unpadded. The digits here are Swift's shortest round-trip digits, which are grisu2's for all but rare
-/// doubles where grisu2 is not shortest: Redis 8.10 prints 1e23 as `99999999999999990000000`, this `1e+23`
-/// (both parse back to the same double).
+/// `fpconv_dtoa` prints Grisu2's digits (`Grisu2`: the shortest but for rare doubles, such as 1e23, printed
+/// `99999999999999990000000`) in one of three layouts: a plain integer when the exponent is at least 0 and
+/// small, a decimal without exponent when the value is near 1, otherwise `d.ddde+XX` with the exponent
+/// unpadded.
 public enum RedisDoubleText {
     /// `d2string`: `nan`, `inf`, `-inf`, `0`, `-0`; an integral value within ±2^62 as an integer; otherwise
     /// `fpconv_dtoa`.
@@ -30,27 +29,9 @@ public enum RedisDoubleText {
         return out
     }
 
-    /// `fpconv_dtoa` of a finite, non-zero double.
+    /// `fpconv_dtoa` of a finite, non-zero double: Grisu2's digits in fpconv's layout.
     static func fpconv(_ d: Double) -> [UInt8] {
-        // Digits and K (the power of ten of the last digit) from Swift's shortest form.
-        let text = Array(d.magnitude.description.utf8)
-        var mantissa = text[...]
-        var exp10 = 0
-        if let e = text.firstIndex(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
-            mantissa = text[..<e]
-            exp10 = Int(String(decoding: text[(e + 1)...], as: UTF8.self)) ?? 0
-        }
-        var digits: [UInt8] = []
-        var pointAt = mantissa.count
-        for (i, c) in mantissa.enumerated() {
-            if c == UInt8(ascii: ".") { pointAt = i } else { digits.append(c) }
-        }
-        var k = pointAt - digits.count + exp10
-        while digits.count > 1, digits.first == UInt8(ascii: "0") { digits.removeFirst() }
-        while digits.count > 1, digits.last == UInt8(ascii: "0") {
-            digits.removeLast()
-            k += 1
-        }
+        let (digits, k) = Grisu2.digits(d.magnitude)
         var out: [UInt8] = d < 0 ? [UInt8(ascii: "-")] : []
         emitDigits(digits, k, negative: d < 0, into: &out)
         return out
