@@ -94,6 +94,8 @@ def workload(port, seed, arrays=False):
             r2.execute_command("ARINSERT", "ar:3", "p", "q")
             r2.execute_command("ARSEEK", "ar:3", 2 ** 64 - 1)
             r2.execute_command("ARDEL", "ar:0", 3, 4)
+            r2.execute_command("ARSET", "ar:4", 2, "two", "three")
+            r2.execute_command("ARSEEK", "ar:4", 0)
     r.set("reads:done", str(seed))
 
 
@@ -257,12 +259,16 @@ def read_commands(rnd, resp, version, arrays=False):
                 add("exact", "ARGETRANGE", k, 12, 0)
                 add("exact", "ARSCAN", k, 0, 100000)
                 add("exact", "ARSCAN", k, 100000, 0, "LIMIT", 2)
+                add("exact", "ARLASTITEMS", k, rnd.choice([1, 3, 5, 50]), *(["REV"] if rnd.random() < 0.5 else []))
                 add("dump", "DUMP", k)
             add("exact", "ARGET", "ar:0", -1)
             add("exact", "ARGET", "ar:0", 2 ** 64 - 1)
             add("exact", "ARGETRANGE", "ar:0", 0, 2000000)
             add("exact", "ARSCAN", "ar:0", 0, 5, "LIMIT", 0)
             add("exact", "ARGET", "s:0", 0)
+            add("exact", "ARLASTITEMS", "ar:2", 0)
+            add("exact", "ARLASTITEMS", "ar:2", "x")
+            add("exact", "ARLASTITEMS", "nokey", 3, "REV")
         # errors and wrong types
         add("exact", "GET", "l:0")
         add("exact", "LRANGE", "s:0", 0, 1)

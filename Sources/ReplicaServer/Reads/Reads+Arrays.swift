@@ -3,8 +3,8 @@ import RDB
 import RedisValueOps
 
 /// Redis 8.8+ array reads, as `t_array.c` answers them: ARGET, ARMGET, ARLEN, ARCOUNT, ARNEXT, ARGETRANGE
-/// (holes as nulls, at most 1,000,000 positions, reversed when start > end) and ARSCAN (present elements as
-/// `[index, value]` pairs, `LIMIT n`). An index is parsed as the master parses it (`strtoull`, 0...2^64-2).
+/// (holes as nulls, at most 1,000,000 positions, reversed when start > end), ARSCAN (present elements as
+/// `[index, value]` pairs, `LIMIT n`) and ARLASTITEMS. An index is parsed as the master parses it (`strtoull`, 0...2^64-2).
 extension ReadContext {
     func array(_ key: Bytes) throws -> ArrayData? {
         guard let e = entry(key) else { return nil }
@@ -72,8 +72,37 @@ extension ReadContext {
             var hits = o.elements.filter { $0.key >= lo && $0.key <= hi }.map { ($0.key, $0.value) }
             hits.sort { start > end ? $0.0 > $1.0 : $0.0 < $1.0 }
             return .array(hits.prefix(limit).map { .array([Self.unsigned($0.0), .bulk($0.1)]) })
+        case "arlastitems":
+            return try lastItems(a)
         default:
             throw ReadError(Errors.unknownCommand(a))
         }
+    }
+
+    /// ARLASTITEMS key count [REV] (`arlastitemsCommand`): up to min(count, ARCOUNT) positions walking back
+    /// from the insert cursor (from the last index when there is none), wrapping from 0 to the last index;
+    /// holes as nulls; oldest first, newest first with REV.
+    private func lastItems(_ a: [Bytes]) throws -> Reply {
+        guard let count = Arg.int64(a[2]) else { throw ReadError.err("invalid COUNT") }
+        guard count > 0 else { return .array([]) }
+        var newestFirst = false
+        if a.count == 4 {
+            guard Arg.equals(a[3], "rev") else { throw ReadError.err("syntax error") }
+            newestFirst = true
+        } else if a.count != 3 {
+            throw ReadError.err("wrong number of arguments for 'arlastitems' command")
+        }
+        guard let o = try array(a[1]) else { return .array([]) }
+        let length = o.currentLength
+        let steps = min(UInt64(count), UInt64(o.count))
+        guard steps > 0 else { return .array([]) }
+        var index = o.insertIndex ?? (length - 1)
+        var out: [Reply] = []
+        out.reserveCapacity(Int(steps))
+        for _ in 0..<steps {
+            out.append(Self.value(o[index]))
+            index = index == 0 ? length - 1 : index - 1
+        }
+        return .array(newestFirst ? out : out.reversed())
     }
 }
