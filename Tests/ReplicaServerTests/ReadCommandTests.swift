@@ -297,6 +297,21 @@ struct ReadCommandTests {
         #expect(!Self.run(k, ["XINFO", "STREAM", "s", "FULL"], view: .ready(k, rdbVersion: 10)).contains("active-time"))
     }
 
+    /// XINFO STREAM's IDMP counts leave out ids at or before now - duration (and producers left without ids), as
+    /// every Redis's cron drops them by its clock without propagating it.
+    @Test func idmpCountsLeaveOutExpiredIDs() {
+        var k = Self.streamKeyspace()
+        guard case .stream(var s)? = k[0, Self.b("s")]?.value else { Issue.record("no stream"); return }
+        func id(_ agoMs: Int64) -> StreamID { StreamID(ms: UInt64(Self.now - agoMs), seq: 0) }
+        s.idmp = StreamIDMP(duration: 10, maxEntries: 100, producers: [
+            StreamIDMPProducer(name: Self.b("p1"), entries: [StreamIDMPEntry(iid: Self.b("a"), id: id(20_000)), StreamIDMPEntry(iid: Self.b("b"), id: id(5_000))]),
+            StreamIDMPProducer(name: Self.b("p2"), entries: [StreamIDMPEntry(iid: Self.b("c"), id: id(10_000))]),
+        ], iidsAdded: 3, iidsDuplicates: 0)
+        k[0, Self.b("s")] = KeyEntry(value: .stream(s))
+        let reply = Self.run(k, ["XINFO", "STREAM", "s"], view: .ready(k, rdbVersion: 15))
+        #expect(reply.contains("$12\r\npids-tracked\r\n:1\r\n$12\r\niids-tracked\r\n:1\r\n$10\r\niids-added\r\n:3\r\n"), "\(reply)")
+    }
+
     @Test func hyperLogLogAndGeo() throws {
         var k = Keyspace()
         let hll = try HyperLogLog.add(to: nil, elements: ["a", "b", "c"].map(Self.b)).get().value

@@ -281,12 +281,17 @@ extension ReadContext {
             (.bulk("recorded-first-entry-id"), .bulk((s.firstID ?? .zero).description)),
         ]
         if (13..<RDBVersion.valkeyFirst).contains(rdbVersion) {
-            // Redis 8.6+ (`xinfoReplyWithStreamInfo`): the idempotent-producer settings and counts.
+            // Redis 8.6+ (`xinfoReplyWithStreamInfo`): the idempotent-producer settings and counts. Ids at or
+            // before now - duration are not counted: every Redis, master or replica, drops them in a cron
+            // (`handleExpiredIdmpEntries`, each second, by its own clock; never propagated), with a producer
+            // left without ids.
             let idmp = s.idmp ?? StreamIDMP.defaults
+            let cutoff = nowMs &- Int64(clamping: idmp.duration) &* 1000
+            let live: [Int64] = idmp.producers.map { p in p.entries.reduce(Int64(0)) { Int64(clamping: $1.id.ms) > cutoff ? $0 + 1 : $0 } }
             out += [(.bulk("idmp-duration"), .integer(Int64(clamping: idmp.duration))),
                     (.bulk("idmp-maxsize"), .integer(Int64(clamping: idmp.maxEntries))),
-                    (.bulk("pids-tracked"), .integer(Int64(idmp.producers.count))),
-                    (.bulk("iids-tracked"), .integer(Int64(idmp.producers.reduce(0) { $0 + $1.entries.count }))),
+                    (.bulk("pids-tracked"), .integer(Int64(live.filter { $0 > 0 }.count))),
+                    (.bulk("iids-tracked"), .integer(live.reduce(0, +))),
                     (.bulk("iids-added"), .integer(Int64(clamping: idmp.iidsAdded))),
                     (.bulk("iids-duplicates"), .integer(Int64(clamping: idmp.iidsDuplicates)))]
         }
