@@ -96,6 +96,8 @@ def workload(port, seed, arrays=False):
             r2.execute_command("ARDEL", "ar:0", 3, 4)
             r2.execute_command("ARSET", "ar:4", 2, "two", "three")
             r2.execute_command("ARSEEK", "ar:4", 0)
+            r2.execute_command("ARSET", "ar:5", 0, "0.1", "0.25", "3", "-7", "1e3", "abc", "2.5", "9223372036854775807",
+                               "1.75", " 5", "0x10", "-0.0", "1.0", "123456789.123456789", "-2.5", "", "inf", "1e400")
     r.set("reads:done", str(seed))
 
 
@@ -247,7 +249,7 @@ def read_commands(rnd, resp, version, arrays=False):
             add("exact", "GEOSEARCH", k, "FROMLONLAT", 10, 10, "BYBOX", 8000, 8000, "km", "DESC", "COUNT", 3)
             add("exact", "GEORADIUS_RO", k, 20, 20, 3000, "mi", "WITHDIST", "ASC")
         if arrays:
-            for i in range(5):
+            for i in range(6):
                 k = f"ar:{i}"
                 add("exact", "TYPE", k)
                 add("exact", "ARLEN", k)
@@ -260,6 +262,10 @@ def read_commands(rnd, resp, version, arrays=False):
                 add("exact", "ARSCAN", k, 0, 100000)
                 add("exact", "ARSCAN", k, 100000, 0, "LIMIT", 2)
                 add("exact", "ARLASTITEMS", k, rnd.choice([1, 3, 5, 50]), *(["REV"] if rnd.random() < 0.5 else []))
+                for op in ("SUM", "MIN", "MAX", "AND", "OR", "XOR", "USED"):
+                    add("exact", "AROP", k, 0, 100000, op)
+                add("exact", "AROP", k, 100000, 0, "SUM")
+                add("exact", "AROP", k, 0, 100000, "MATCH", rnd.choice(["1", "1.5", "abc", "x", ""]))
                 add("dump", "DUMP", k)
             add("exact", "ARGET", "ar:0", -1)
             add("exact", "ARGET", "ar:0", 2 ** 64 - 1)
@@ -269,6 +275,12 @@ def read_commands(rnd, resp, version, arrays=False):
             add("exact", "ARLASTITEMS", "ar:2", 0)
             add("exact", "ARLASTITEMS", "ar:2", "x")
             add("exact", "ARLASTITEMS", "nokey", 3, "REV")
+            add("exact", "AROP", "nokey", 0, 5, "SUM")
+            add("exact", "AROP", "nokey", 0, 5, "USED")
+            add("exact", "AROP", "ar:5", 0, 5, "AVG")
+            add("exact", "AROP", "ar:5", 0, 5, "MATCH")
+            add("exact", "AROP", "ar:5", 0, 5, "SUM", "extra")
+            add("exact", "AROP", "ar:5", 3, 12, "SUM")
         # errors and wrong types
         add("exact", "GET", "l:0")
         add("exact", "LRANGE", "s:0", 0, 1)

@@ -28,7 +28,7 @@ enum ReadCommands {
         ("xrange", -4, .streams), ("xrevrange", -4, .streams), ("xlen", 2, .streams), ("xinfo", -2, .streams),
         ("xpending", -3, .streams), ("xread", -4, .streams),
         ("arget", 3, .arrays), ("armget", -3, .arrays), ("arlen", 2, .arrays), ("arcount", 2, .arrays),
-        ("arnext", 2, .arrays), ("argetrange", 4, .arrays), ("arscan", -4, .arrays), ("arlastitems", -3, .arrays),
+        ("arnext", 2, .arrays), ("argetrange", 4, .arrays), ("arscan", -4, .arrays), ("arlastitems", -3, .arrays), ("arop", -5, .arrays),
         ("pfcount", -2, .misc), ("geopos", -2, .misc), ("geodist", -4, .misc), ("geohash", -2, .misc),
         ("geosearch", -7, .misc), ("georadius_ro", -6, .misc), ("georadiusbymember_ro", -5, .misc),
         ("function", -2, .misc), ("xgroup", -2, .misc), ("eval_ro", -3, .misc), ("evalsha_ro", -3, .misc), ("fcall_ro", -3, .misc),

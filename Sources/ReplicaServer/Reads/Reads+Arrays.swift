@@ -1,10 +1,15 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Keyspace
 import RDB
 import RedisValueOps
 
 /// Redis 8.8+ array reads, as `t_array.c` answers them: ARGET, ARMGET, ARLEN, ARCOUNT, ARNEXT, ARGETRANGE
 /// (holes as nulls, at most 1,000,000 positions, reversed when start > end), ARSCAN (present elements as
-/// `[index, value]` pairs, `LIMIT n`) and ARLASTITEMS. An index is parsed as the master parses it (`strtoull`, 0...2^64-2).
+/// `[index, value]` pairs, `LIMIT n`), ARLASTITEMS and AROP. An index is parsed as the master parses it (`strtoull`, 0...2^64-2).
 extension ReadContext {
     func array(_ key: Bytes) throws -> ArrayData? {
         guard let e = entry(key) else { return nil }
@@ -74,6 +79,8 @@ extension ReadContext {
             return .array(hits.prefix(limit).map { .array([Self.unsigned($0.0), .bulk($0.1)]) })
         case "arlastitems":
             return try lastItems(a)
+        case "arop":
+            return try arrayOp(a)
         default:
             throw ReadError(Errors.unknownCommand(a))
         }
@@ -104,5 +111,110 @@ extension ReadContext {
             index = index == 0 ? length - 1 : index - 1
         }
         return .array(newestFirst ? out : out.reversed())
+    }
+
+    /// AROP key start end SUM|MIN|MAX|AND|OR|XOR|USED|MATCH value (`aropCommand`, `arOpAccumulate`): over the
+    /// elements present in the range, in its direction. Numbers are taken as Redis holds each value: an inline
+    /// integer (canonical, within 62 bits), an inline float (the double a round-tripping decimal was stored
+    /// as, low two bits cleared), else the text as `string2ll` or `string2ld` reads it; other values are
+    /// skipped. Sums and extremes are long doubles, printed with `%.17Lg`; AND/OR/XOR truncate toward zero.
+    private func arrayOp(_ a: [Bytes]) throws -> Reply {
+        let start = try Self.arrayIndex(a[2]), end = try Self.arrayIndex(a[3])
+        let op = Arg.text(a[4]).uppercased()
+        guard ["SUM", "MIN", "MAX", "AND", "OR", "XOR", "MATCH", "USED"].contains(op) else {
+            throw ReadError.err("unknown operation")
+        }
+        if op == "MATCH" {
+            guard a.count == 6 else { throw ReadError.err("MATCH requires a value argument") }
+        } else if a.count != 5 {
+            throw ReadError.err("wrong number of arguments for 'arop' command")
+        }
+        guard let o = try array(a[1]) else { return op == "MATCH" || op == "USED" ? .integer(0) : .null }
+        let (lo, hi) = (min(start, end), max(start, end))
+        var indexes = o.elements.keys.filter { $0 >= lo && $0 <= hi }
+        indexes.sort { start > end ? $0 > $1 : $0 < $1 }
+        switch op {
+        case "USED": return .integer(Int64(indexes.count))
+        case "MATCH": return .integer(Int64(indexes.filter { o[$0] == a[5] }.count))
+        default: break
+        }
+        var acc: Float80 = 0, bits: Int64 = 0, seen = false
+        for i in indexes {
+            guard let (num, int) = Self.arrayNumber(o[i]!) else { continue }
+            if op == "AND" || op == "OR" || op == "XOR" {
+                var v: Int64
+                if let int { v = int } else {
+                    guard !num.isNaN, num >= -9_223_372_036_854_775_808.0, num <= 9_223_372_036_854_775_807.0 else { continue }
+                    v = Int64(num.rounded(.towardZero))
+                }
+                if !seen { bits = v } else if op == "AND" { bits &= v } else if op == "OR" { bits |= v } else { bits ^= v }
+            } else if !seen {
+                acc = num
+            } else if op == "SUM" {
+                acc += num
+            } else if op == "MIN" ? num < acc : num > acc {
+                acc = num
+            }
+            seen = true
+        }
+        guard seen else { return .null }
+        if op == "AND" || op == "OR" || op == "XOR" { return .integer(bits) }
+        return .bulk(Self.longDoubleText(acc))
+    }
+
+    /// A value as `arOpAccumulate` reads it: (number, the integer when it is one), or nil when not numeric.
+    static func arrayNumber(_ v: Bytes) -> (Float80, Int64?)? {
+        if let ll = Arg.int64(v) {
+            return (Float80(ll), ll)  // inline (62-bit) or not, string2ll reads the same integer
+        }
+        if let d = inlineFloat(v) { return (Float80(d), nil) }
+        guard !v.isEmpty, v.count < 5 * 1024, let first = v.first, !isSpace(first), !v.contains(0) else { return nil }
+        var text = v.map { CChar(bitPattern: $0) }
+        text.append(0)
+        errno = 0
+        let (value, consumed): (Float80, Int) = text.withUnsafeMutableBufferPointer { p in
+            var end: UnsafeMutablePointer<CChar>?
+            let value = strtold(p.baseAddress!, &end)
+            return (value, end.map { $0 - p.baseAddress! } ?? 0)
+        }
+        guard consumed == v.count, errno != EINVAL, !value.isNaN else { return nil }
+        if errno == ERANGE && (value.isInfinite || value == 0) { return nil }
+        return (value, nil)
+    }
+
+    static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0d) }
+
+    /// `arTryEncodeFloat`: the double Redis keeps inline for a decimal with one dot (digits only, an optional
+    /// leading minus) when d2string of it, low two mantissa bits cleared, prints the text back (or with `.0`).
+    static func inlineFloat(_ v: Bytes) -> Double? {
+        guard !v.isEmpty else { return nil }
+        var i = 0
+        if v[0] == UInt8(ascii: "-") {
+            guard v.count > 1 else { return nil }
+            i = 1
+        }
+        var dot = false
+        while i < v.count {
+            if v[i] == UInt8(ascii: ".") {
+                if dot { return nil }
+                dot = true
+            } else if v[i] < 0x30 || v[i] > 0x39 {
+                return nil
+            }
+            i += 1
+        }
+        guard dot, let d = Double(String(decoding: v, as: UTF8.self)), d.isFinite else { return nil }
+        let truncated = Double(bitPattern: d.bitPattern & ~UInt64(3))
+        let text = RedisDoubleText.d2string(truncated)
+        return text == v || text + Array(".0".utf8) == v ? truncated : nil
+    }
+
+    /// `ld2string(..., LD_STR_AUTO)`: `%.17Lg`, `inf`/`-inf`, `nan`.
+    static func longDoubleText(_ v: Float80) -> Bytes {
+        if v.isNaN { return Array("nan".utf8) }
+        if v.isInfinite { return Array((v > 0 ? "inf" : "-inf").utf8) }
+        var buf = [CChar](repeating: 0, count: 64)
+        let n = withVaList([v]) { args in buf.withUnsafeMutableBufferPointer { vsnprintf($0.baseAddress, 64, "%.17Lg", args) } }
+        return buf.prefix(Int(n)).map { UInt8(bitPattern: $0) }
     }
 }
