@@ -99,17 +99,50 @@ public enum MemoryEstimator {
         }
     }
 
-    /// A Redis 8.10 array (`sparsearray.c`), roughly: the robj and the array header, one 8-byte tagged slot
-    /// per element (dense slices; sparse ones cost about the same with their 2-byte offsets), and a heap
-    /// string for a value that is not inline (inline: a canonical integer, a decimal with a dot, at most 7
-    /// bytes). Slice directories and dense windows' holes are left out.
+    /// A Redis 8.10 array as it stands after loading (`sparsearray.c`; MEMORY USAGE adds the array's tracked
+    /// allocations, `alloc_size`): the robj, the 88-byte array header, a flat directory of slice pointers (a
+    /// power of two above the highest slice), and per 4,096-index slice either a sparse slice (up to 10
+    /// elements: capacity 4, 8 or 10; 2-byte offsets and 8-byte slots) or, past 10, a dense window (a power of
+    /// two from 8 covering the slice's first to last element, at most 4,096 slots); plus a heap string for each
+    /// value that is not inline (`ArrayValueEncoding`). Each allocation is rounded to jemalloc's size class.
+    /// From slice 2,048 on, the directory is a superdirectory of 2,048-pointer blocks.
     static func array(_ a: ArrayValue) -> Int {
-        var bytes = AllocatorModel.robj + AllocatorModel.jemalloc(64) + AllocatorModel.jemalloc(8 * a.elements.count)
-        for el in a.elements where el.value.count > 7 {
-            let inline = el.value.withUnsafeBytes { v in
-                v.count <= 24 && v.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2e || $0 == 0x2d }
+        typealias A = AllocatorModel
+        var bytes = A.robj + A.jemalloc(88)
+        var highestSlice: UInt64 = 0
+        var blocks = 0, lastBlock: UInt64?
+        var i = 0
+        let els = a.elements
+        while i < els.count {
+            let slice = els[i].index >> 12
+            var j = i
+            while j < els.count && els[j].index >> 12 == slice { j += 1 }
+            let n = j - i
+            if n <= 10 {
+                let cap = n <= 4 ? 4 : n <= 8 ? 8 : 10
+                bytes += A.jemalloc(32 + (2 * cap + 7) / 8 * 8 + 8 * cap)
+            } else {
+                let span = Int(els[j - 1].index - els[i].index) + 1
+                var window = 8
+                while window < span && window < 4096 { window *= 2 }
+                bytes += A.jemalloc(32 + 8 * window)
             }
-            if !inline { bytes += AllocatorModel.jemalloc(8 + el.value.count) }
+            highestSlice = slice
+            if lastBlock != slice >> 11 { blocks += 1; lastBlock = slice >> 11 }
+            i = j
+        }
+        if highestSlice >= 2048 {
+            // Superdirectory: 24-byte entries (capacity from 4, doubling), a 2,048-pointer block per 2,048 slices used.
+            var cap = 4
+            while cap < blocks { cap *= 2 }
+            bytes += A.jemalloc(24 * cap) + blocks * A.jemalloc(2048 * 8)
+        } else if !els.isEmpty {
+            var dir: UInt64 = 1
+            while dir <= highestSlice { dir <<= 1 }
+            bytes += A.jemalloc(Int(8 * dir))
+        }
+        for el in els where !ArrayValueEncoding.isInline(el.value) {
+            bytes += A.jemalloc(ArrayValueEncoding.heapStringRequest(el.value.count))
         }
         return bytes
     }

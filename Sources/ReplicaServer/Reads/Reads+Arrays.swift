@@ -167,7 +167,7 @@ extension ReadContext {
         if let ll = Arg.int64(v) {
             return (Float80(ll), ll)  // inline (62-bit) or not, string2ll reads the same integer
         }
-        if let d = inlineFloat(v) { return (Float80(d), nil) }
+        if let d = ArrayValueEncoding.inlineFloat(v) { return (Float80(d), nil) }
         guard !v.isEmpty, v.count < 5 * 1024, let first = v.first, !isSpace(first), !v.contains(0) else { return nil }
         var text = v.map { CChar(bitPattern: $0) }
         text.append(0)
@@ -183,31 +183,6 @@ extension ReadContext {
     }
 
     static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0d) }
-
-    /// `arTryEncodeFloat`: the double Redis keeps inline for a decimal with one dot (digits only, an optional
-    /// leading minus) when d2string of it, low two mantissa bits cleared, prints the text back (or with `.0`).
-    static func inlineFloat(_ v: Bytes) -> Double? {
-        guard !v.isEmpty else { return nil }
-        var i = 0
-        if v[0] == UInt8(ascii: "-") {
-            guard v.count > 1 else { return nil }
-            i = 1
-        }
-        var dot = false
-        while i < v.count {
-            if v[i] == UInt8(ascii: ".") {
-                if dot { return nil }
-                dot = true
-            } else if v[i] < 0x30 || v[i] > 0x39 {
-                return nil
-            }
-            i += 1
-        }
-        guard dot, let d = Double(String(decoding: v, as: UTF8.self)), d.isFinite else { return nil }
-        let truncated = Double(bitPattern: d.bitPattern & ~UInt64(3))
-        let text = RedisDoubleText.d2string(truncated)
-        return text == v || text + Array(".0".utf8) == v ? truncated : nil
-    }
 
     /// `ld2string(..., LD_STR_AUTO)`: `%.17Lg`, `inf`/`-inf`, `nan`.
     static func longDoubleText(_ v: Float80) -> Bytes {
