@@ -1,6 +1,13 @@
 // How Redis reads command arguments, for the commands in this target.
 
 public enum RedisArgument {
+    /// An array index as Redis 8.10 reads one (`t_array.c` `getArrayIndexFromObject`): `uint64`, and never
+    /// 2^64-1 (the cursor's "none") unless `allowMax` (ARSEEK, whose 2^64-1 sets the cursor's last state).
+    public static func arrayIndex(_ b: [UInt8], allowMax: Bool = false) -> UInt64? {
+        guard let v = uint64(b), allowMax || v != UInt64.max else { return nil }
+        return v
+    }
+
     /// `string2ull` (src/util.c) over a C string (what precedes the first NUL byte): a canonical non-negative
     /// integer (string2ll), else `strtoull` base 10 over the whole text: leading spaces, a `+` or `-` sign
     /// (negated modulo 2^64, as strtoull does), leading zeros; nil without digits, with anything after them,

@@ -1,4 +1,5 @@
 import RDB
+import RedisValueOps
 import Testing
 @testable import Keyspace
 
@@ -60,12 +61,12 @@ import Testing
         // is kept, and z goes to 0 of the rebuilt array.
         r.call("ARRING k 4 z")
         #expect(array(r) == ["0=z", "next=1"])
-        #expect(ApplyContext.strtoull(Array(" 42".utf8)) == 42)
-        #expect(ApplyContext.strtoull(Array("-1".utf8)) == nil)
-        #expect(ApplyContext.strtoull(Array("-18446744073709551615".utf8)) == 1)
-        #expect(ApplyContext.strtoull(Array("18446744073709551616".utf8)) == nil)
-        #expect(ApplyContext.strtoull(Array("5\u{0}x".utf8)) == 5)
-        #expect(ApplyContext.strtoull(Array("".utf8)) == nil && ApplyContext.strtoull(Array("+".utf8)) == nil)
+        #expect(RedisArgument.uint64(Array(" 42".utf8)) == 42)
+        #expect(RedisArgument.uint64(Array("-1".utf8)) == nil)
+        #expect(RedisArgument.uint64(Array("-18446744073709551615".utf8)) == 1)
+        #expect(RedisArgument.uint64(Array("18446744073709551616".utf8)) == nil)
+        #expect(RedisArgument.uint64(Array("5\u{0}x".utf8)) == 5)
+        #expect(RedisArgument.uint64(Array("".utf8)) == nil && RedisArgument.uint64(Array("+".utf8)) == nil)
         #expect(!r.diverged)
     }
 

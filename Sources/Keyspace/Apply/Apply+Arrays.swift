@@ -17,15 +17,11 @@ extension ApplyContext {
         h["ARSEEK"] = { try $0.arseek($1) }
     }
 
-    /// `getArrayIndexFromObject`: `string2ull` (a canonical non-negative integer, else `strtoull` over the
-    /// text up to its first NUL: leading spaces, a sign, leading zeros; no overflow), and never 2^64-1
-    /// unless `allowMax` (ARSEEK).
+    /// `getArrayIndexFromObject` (`RedisArgument.arrayIndex`), refused as the master refuses it.
     static func arrayIndex(_ b: Bytes, allowMax: Bool = false) throws -> UInt64 {
-        guard let v = strtoull(b), allowMax || v != UInt64.max else { throw ApplyError("invalid array index") }
+        guard let v = RedisArgument.arrayIndex(b, allowMax: allowMax) else { throw ApplyError("invalid array index") }
         return v
     }
-
-    static func strtoull(_ b: Bytes) -> UInt64? { RedisArgument.uint64(b) }
 
     /// The array at `key` for a write: WRONGTYPE for another type; created when missing and `create`
     /// (`lookupArrayForWriteOrReply`); the key goes when its last element does.

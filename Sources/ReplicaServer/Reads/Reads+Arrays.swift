@@ -23,7 +23,7 @@ extension ReadContext {
     }
 
     static func arrayIndex(_ b: Bytes) throws -> UInt64 {
-        guard let i = RedisArgument.uint64(b), i != UInt64.max else { throw ReadError.err("invalid array index") }
+        guard let i = RedisArgument.arrayIndex(b) else { throw ReadError.err("invalid array index") }
         return i
     }
 
