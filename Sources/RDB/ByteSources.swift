@@ -7,6 +7,8 @@ public final class FileByteSource: ByteSource {
     public let path: String
     private let file: DurableFile
     private var offset: Int64
+    /// Where reading stops (the file's end when nil).
+    private let limit: Int64?
 
     public init(path: String, fileSystem: FileSystem = POSIXFileSystem()) throws {
         self.path = path
@@ -16,16 +18,25 @@ public final class FileByteSource: ByteSource {
             throw RDBError(.io, at: 0, "cannot open: \(e.message)", file: path)
         }
         offset = 0
+        limit = nil
     }
 
-    /// Reads an open file from `offset` on (the file stays open as long as this source).
-    public init(file: DurableFile, from offset: Int64 = 0) {
+    /// Reads an open file from `offset` on, up to `limit` when one is given (the source then ends there; the
+    /// file stays open as long as this source).
+    public init(file: DurableFile, from offset: Int64 = 0, upTo limit: Int64? = nil) {
         self.path = file.path
         self.file = file
         self.offset = offset
+        self.limit = limit
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var buffer = buffer
+        if let limit {
+            let left = Int(clamping: max(0, limit - offset))
+            if left == 0 { return 0 }
+            if left < buffer.count { buffer = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<left]) }
+        }
         do {
             let n = try file.read(at: offset, into: buffer)
             offset += Int64(n)

@@ -8,7 +8,7 @@ import Darwin
 /// is where name `i` ends. Names are distinct and in strict template order (`hashTemplateValidateFields` with
 /// `sdscmplen`: shorter names first, then memcmp among names of one length), which the reader checks as it
 /// reads them.
-struct RDBHashTemplate {
+struct RDBHashTemplate: Sendable {
     var bytes: [UInt8] = []
     var ends: [Int] = []
 

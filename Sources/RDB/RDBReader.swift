@@ -50,9 +50,9 @@ public final class RDBReader<Source: ByteSource> {
     public let fileName: String?
     public let options: RDBReaderOptions
     /// The header, once read.
-    public private(set) var header: RDBHeader?
+    public internal(set) var header: RDBHeader?
     /// The database selected by the last SELECTDB (0 before any).
-    public private(set) var currentDB: Int = 0
+    public internal(set) var currentDB: Int = 0
 
     var source: Source
     // Buffer: valid bytes are [pos, end); buf[0] is at absolute offset `bufBase`.
