@@ -16,7 +16,9 @@ public struct DumpCommand: ParsableCommand {
             resp: the commands an AOF rewrite would write (SELECT, SET/RPUSH/SADD/ZADD/HSET/XADD, stream groups, \
             consumers and pending entries, PEXPIREAT/HPEXPIREAT, FUNCTION LOAD), 64 elements a command, for \
             `redis-cli --pipe`. restore: one RESTORE key ttl payload [ABSTTL] per key with DUMP payloads for \
-            --rdb-version (modules survive). All stream: memory is bounded by the largest key, not the file.
+            --rdb-version (modules survive). All stream: memory is bounded by the largest key, not the file. \
+            --threads N formats runs of keys on N threads at once and writes them in file order, byte for byte \
+            what one thread writes (docs/rdb-tools.md).
             """
     )
 
@@ -46,8 +48,12 @@ public struct DumpCommand: ParsableCommand {
     var force = false
 
     @Option(name: .customLong("threads"),
-            help: "json, jsonl, resp: 2 reads the file on a second thread while this one writes (faster on an idle multi-core machine, more CPU time in all; docs/benchmarks.md); 1 does both on one.")
-    var threads: Int = 1
+            help: "Threads that format keys side by side (plain files without key filters; the output is the same). Default: the number of CPUs, at most 8.")
+    var threads: Int?
+
+    /// The bytes of keys one thread formats at a time with `--threads` (tests use small runs to get many).
+    @Option(name: .customLong("run-bytes"), help: .hidden)
+    var runBytes: Int = 1 << 20
 
     @OptionGroup(title: "Key filters (docs/filters.md)") var filters: FilterOptions
     @OptionGroup var reader: ReaderFlags
@@ -55,8 +61,11 @@ public struct DumpCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
-        if threads != 1 && threads != 2 {
-            throw ValidationError("--threads must be 1 or 2")
+        if let threads, !(1...64).contains(threads) {
+            throw ValidationError("--threads must be 1...64")
+        }
+        if runBytes < 1 {
+            throw ValidationError("--run-bytes must be at least 1")
         }
         if let v = rdbVersion, !RDBWriterOptions.isWritable(v) {
             throw ValidationError("--rdb-version must be \(RDBWriterOptions.writableVersionsText)")
@@ -71,73 +80,122 @@ public struct DumpCommand: ParsableCommand {
             }
         }
         let sink: JSONWriter.Sink = file.map { f in { try f.write($0) } } ?? StandardOutput.sink()
-        if let style = RESPExportOptions.Style(rawValue: format.rawValue) {
-            try runRESP(style, sink: sink, file: file)
-        } else {
-            try runJSON(sink: sink, file: file)
+        let outcome: RDBFileScan.Outcome
+        do {
+            outcome = try dump(to: sink)
+        } catch let e as RDBWriteError {
+            if let file { file.discard() } else { fflush(standardOutput) }
+            StandardOutput.error("\(e)")
+            throw ExitCode(1)
         }
+        // On a file error, what was written to stdout stays (the error follows on stderr), a file output is
+        // discarded; then exit 1. Otherwise the file is published.
+        if outcome.error != nil {
+            if let file { file.discard() } else { fflush(standardOutput) }
+            try outcome.exitOnError()
+        }
+        if let file { try file.commit() } else { fflush(standardOutput) }
+        outcome.printWarnings()
     }
 
-    private func runJSON(sink: @escaping JSONWriter.Sink, file: AtomicOutputFile?) throws {
+    /// Writes the dump to `sink`: all of it, or, when the file has an error (returned in the outcome), every key
+    /// before the one it is in. Throws the located `RDBWriteError` when the target version cannot hold a key,
+    /// after writing the keys before it.
+    func dump(to sink: @escaping JSONWriter.Sink) throws -> RDBFileScan.Outcome {
+        if let style = RESPExportOptions.Style(rawValue: format.rawValue) {
+            return try dumpRESP(style, to: sink)
+        }
+        return try dumpJSON(to: sink)
+    }
+
+    private func dumpJSON(to sink: @escaping JSONWriter.Sink) throws -> RDBFileScan.Outcome {
         let fmt = CanonicalJSONEncoder.Format(rawValue: format.rawValue) ?? .json
         let writer = JSONWriter(flushThreshold: 1 << 20, sink: sink)
         let encoder = CanonicalJSONEncoder(format: fmt, writer: writer)
-        let outcome = try scanLent { try encoder.consume($0, lent: $1) }
-        try finishOutput(outcome, file: file) {
-            try encoder.finish()
+        let consume = { (record: RDBRecord, lent: RDBValueArena?) throws in try encoder.consume(record, lent: lent) }
+        let outcome: RDBFileScan.Outcome
+        if let parallel = try parallelScan() {
+            outcome = try parallel.run(makeFormatter: { run in
+                let w = JSONWriter(capacity: Int(min(2 * (run.end - run.point.offset), 8 << 20)) + 4096)
+                let e = CanonicalJSONEncoder(format: fmt, writer: w)
+                e.continueKeys(db: run.point.db, fileOrder: run.fileOrder, previousKeysDB: run.previousKeysDB)
+                return .init(consume: { try e.consume($0, lent: $1) }, formatted: { w.pending })
+            }, consume: consume, writeRun: { run, keys in
+                try writer.flush()
+                if let bytes = run.formatter?.formatted() { try sink(bytes) }
+                encoder.keysWrittenElsewhere(db: run.point.db, count: keys)
+            })
+        } else {
+            outcome = try scanLent(consume)
+        }
+        if outcome.error == nil { try encoder.finish() } else { try writer.flush() }
+        return outcome
+    }
+
+    private func dumpRESP(_ style: RESPExportOptions.Style, to sink: @escaping JSONWriter.Sink) throws -> RDBFileScan.Outcome {
+        let options = RESPExportOptions(style: style, targetVersion: rdbVersion, replace: replace)
+        let out = RESPOutput(flushThreshold: 1 << 20, sink: sink)
+        let exporter = RESPExporter(output: out, options: options)
+        let path = self.file
+        let outcome: RDBFileScan.Outcome
+        do {
+            if let parallel = try parallelScan() {
+                outcome = try parallel.run(makeFormatter: { run in
+                    let o = RESPOutput(flushThreshold: 1 << 20)
+                    let e = RESPExporter(output: o, options: options)
+                    try? e.consume(.header(run.point.header))
+                    e.continueKeys(previousKeysDB: run.previousKeysDB)
+                    return .init(consume: Self.locating(e, path), formatted: { o.pending })
+                }, consume: Self.locating(exporter, path), writeRun: { run, keys in
+                    try out.flush()
+                    if let bytes = run.formatter?.formatted() { try sink(bytes) }
+                    exporter.keysWrittenElsewhere(db: run.point.db, count: keys)
+                })
+            } else {
+                outcome = try scanLent(Self.locating(exporter, path))
+            }
+        } catch let e as RDBWriteError {
+            // A refusal stops the scan: it comes back out of it (not in the outcome, which holds file errors).
+            try out.flush()
+            throw e
+        }
+        if outcome.error == nil { try exporter.finish() } else { try out.flush() }
+        return outcome
+    }
+
+    /// `exporter.consume`, with what the target cannot hold located: the input file, where the key starts in
+    /// it, and the key.
+    private static func locating(_ exporter: RESPExporter, _ path: String) -> (RDBRecord, RDBValueArena?) throws -> Void {
+        return { record, lent in
+            do { try exporter.consume(record, lent: lent) } catch let e as RDBWriteError {
+                var offset: Int64?
+                if case .entry(let entry) = record { offset = entry.startOffset }
+                throw e.located(file: path, offset: offset)
+            }
         }
     }
 
-    private func runRESP(_ style: RESPExportOptions.Style, sink: @escaping JSONWriter.Sink, file: AtomicOutputFile?) throws {
-        let out = RESPOutput(flushThreshold: 1 << 20, sink: sink)
-        let exporter = RESPExporter(output: out, options: RESPExportOptions(
-            style: style, targetVersion: rdbVersion, replace: replace))
-        var writeError: RDBWriteError?
-        let path = self.file
-        let consume = { (record: RDBRecord, lent: RDBValueArena?) throws in
-            do { try exporter.consume(record, lent: lent) } catch let e as RDBWriteError {
-                // What the target cannot hold names the input file, where the key starts in it and the key.
-                var offset: Int64?
-                if case .entry(let entry) = record { offset = entry.startOffset }
-                writeError = e.located(file: path, offset: offset)
-                throw e
-            }
-        }
-        // A refusal stops the scan: it comes back out of it (not in the outcome, which holds file errors).
-        let outcome: RDBFileScan.Outcome
-        do {
-            outcome = try scanLent(consume)
-        } catch let e as RDBWriteError {
-            file?.discard()
-            StandardOutput.error("\(writeError ?? e)")
-            throw ExitCode(1)
-        }
-        try finishOutput(outcome, file: file) { try exporter.finish() }
+    /// The threads to format keys with: `--threads`, or the CPUs (at most 8).
+    private var threadCount: Int {
+        threads ?? min(8, ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// A reader that formats runs of keys on `threadCount` threads, when more than one is wanted and the file
+    /// allows it: a plain regular file (not gzip, not a pipe) and no key filter (`file_order` and SELECT
+    /// depend on which keys earlier runs kept).
+    private func parallelScan() throws -> ParallelRDBScan? {
+        guard threadCount > 1, filters.keyFilter.isEmpty, ParallelRDBScan.canRead(file) else { return nil }
+        return try ParallelRDBScan(path: file, options: reader.readerOptions(), workers: threadCount,
+                                   runBytes: Int64(runBytes), lendsKeys: true)
     }
 
     /// Scans the file with values lent (`RDBReader.next(lendingInto:)`), handing `consume` every record the
     /// filters accept with the arena its value was lent in (nil: nothing lent). Without filters, which read
-    /// keys from the entries, keys are lent too (`RDBValueArena.lendsKeys`). With `--threads 2`, the file is
-    /// read on a second thread (`LentPipeline`) while this one formats.
+    /// keys from the entries, keys are lent too (`RDBValueArena.lendsKeys`).
     private func scanLent(_ consume: @escaping (RDBRecord, RDBValueArena?) throws -> Void) throws -> RDBFileScan.Outcome {
-        let lendsKeys = filters.keyFilter.isEmpty
-        guard threads == 2 else {
-            let arena = RDBValueArena()
-            arena.lendsKeys = lendsKeys
-            return try scan(lending: arena) { try consume($0, arena.kind == .none ? nil : arena) }
-        }
-        let path = file
-        let options = reader.readerOptions()
-        var filter = filters.keyFilter
-        return try LentPipeline(lendsKeys: lendsKeys).run(scan: { arenas, handOver in
-            try RDBFileScan.scan(path: path, options: options, arenas: arenas) { record in
-                if !filter.isEmpty {
-                    filter.observe(record)
-                    if case .entry(let e) = record, !filter.accepts(e) { return }
-                }
-                try handOver(record)
-            }
-        }, consume: consume)
+        let arena = RDBValueArena()
+        arena.lendsKeys = filters.keyFilter.isEmpty
+        return try scan(lending: arena) { try consume($0, arena.kind == .none ? nil : arena) }
     }
 
     /// Scans the file with the reader flags, handing `visit` every record except the keys the filters reject.
@@ -151,17 +209,5 @@ public struct DumpCommand: ParsableCommand {
             if case .entry(let e) = record, !filter.accepts(e) { return }
             try visit(record)
         }
-    }
-
-    /// On a file error: what was streamed to stdout is flushed (the error follows on stderr), a file output is
-    /// discarded; then exit 1. Otherwise the last bytes go out and the file is published.
-    private func finishOutput(_ outcome: RDBFileScan.Outcome, file: AtomicOutputFile?, finish: () throws -> Void) throws {
-        if outcome.error != nil {
-            if let file { file.discard() } else { fflush(standardOutput) }
-            try outcome.exitOnError()
-        }
-        try finish()
-        if let file { try file.commit() } else { fflush(standardOutput) }
-        outcome.printWarnings()
     }
 }

@@ -21,6 +21,8 @@ struct RDBFileScan {
         var computedChecksum: UInt64?
         var error: RDBError?
         var warnings: [String] = []
+        /// Runs of keys formatted on other threads (`ParallelRDBScan`; 0 when read on one).
+        var parallelRuns = 0
         var ok: Bool { error == nil }
 
         /// Prints the file's error (`FILE: error at byte …`) on stderr and exits 1, if it has one.
@@ -42,18 +44,6 @@ struct RDBFileScan {
     /// arena (valid during `visit`) and entries carry empty placeholder values.
     static func scan(path: String, options: RDBReaderOptions = .init(), lending: RDBValueArena? = nil,
                      visit: (RDBRecord) throws -> Void = { _ in }) throws -> Outcome {
-        try scan(path: path, options: options, lending: lending, arenas: nil, visit: visit)
-    }
-
-    /// Like `scan(path:options:lending:visit:)`, each record read into the arena `arenas` returns (called
-    /// before every record; see `LentPipeline`).
-    static func scan(path: String, options: RDBReaderOptions, arenas: @escaping () -> RDBValueArena,
-                     visit: (RDBRecord) throws -> Void) throws -> Outcome {
-        try scan(path: path, options: options, lending: nil, arenas: arenas, visit: visit)
-    }
-
-    private static func scan(path: String, options: RDBReaderOptions, lending: RDBValueArena?,
-                             arenas: (() -> RDBValueArena)?, visit: (RDBRecord) throws -> Void) throws -> Outcome {
         var outcome = Outcome(path: path)
         let reader: RDBReader<AnyByteSource>
         do {
@@ -66,22 +56,50 @@ struct RDBFileScan {
             outcome.error = RDBError(.io, at: 0, "cannot open: \(error)", file: path)
             return outcome
         }
-        var emptyKeys = 0
-        var firstEmpty: (Bytes, Int)?
+        var empties = EmptyCollections()
+        guard try readRecords(reader, path: path, emptiesDecoded: options.decodeValues && lending == nil,
+                              lending: lending, outcome: &outcome, empties: &empties, visit: visit) else {
+            return outcome
+        }
+        finish(&outcome, empties: empties)
+        return outcome
+    }
+
+    /// Keys whose collections are empty: how many, and the first one's key and db.
+    struct EmptyCollections {
+        var count = 0
+        var first: (key: Bytes, db: Int)?
+
+        mutating func note(_ key: @autoclosure () -> Bytes, db: Int) {
+            count += 1
+            if first == nil { first = (key(), db) }
+        }
+
+        mutating func add(_ other: EmptyCollections) {
+            count += other.count
+            if first == nil { first = other.first }
+        }
+    }
+
+    /// Reads records from `reader` (from the start of a file, or from a resume point) until the EOF record,
+    /// handing each to `visit`; counts keys and empty collections into `outcome` and `empties`. Returns false
+    /// when the file has an error, which is then in `outcome` (errors thrown by `visit` are rethrown).
+    static func readRecords<S: ByteSource>(_ reader: RDBReader<S>, path: String, emptiesDecoded: Bool,
+                                           lending: RDBValueArena?,
+                                           outcome: inout Outcome, empties: inout EmptyCollections,
+                                           visit: (RDBRecord) throws -> Void) throws -> Bool {
         var sawEOF = false
         do {
-            let lendsValues = lending != nil || arenas != nil
             while true {
-                let arena = arenas?() ?? lending
+                let arena = lending
                 guard let record = try (arena.map { try reader.next(lendingInto: $0) } ?? reader.next()) else { break }
                 switch record {
                 case .header(let h):
                     outcome.header = h
                 case .entry(let e):
                     outcome.keys += 1
-                    if isEmptyCollection(e, decoded: options.decodeValues && !lendsValues) {
-                        emptyKeys += 1
-                        if firstEmpty == nil { firstEmpty = (arena?.key(of: e) ?? e.key, e.db) }
+                    if isEmptyCollection(e, decoded: emptiesDecoded) {
+                        empties.note(arena?.key(of: e) ?? e.key, db: e.db)
                     }
                 case .eof(let stored, let computed):
                     sawEOF = true
@@ -105,15 +123,19 @@ struct RDBFileScan {
         } catch let e as RDBError {
             outcome.error = withFile(e, path)
             outcome.bytes = reader.bytesConsumed
-            return outcome
+            return false
         }
-        if emptyKeys > 0, let (key, db) = firstEmpty {
-            outcome.warnings.append("\(emptyKeys) empty collection key(s), e.g. \(RDBError.quote(key)) in db \(db) (Redis skips them on load)")
+        return true
+    }
+
+    /// The warnings of a file read without error: empty collections, and bytes after the RDB's end.
+    static func finish(_ outcome: inout Outcome, empties: EmptyCollections) {
+        if empties.count > 0, let (key, db) = empties.first {
+            outcome.warnings.append("\(empties.count) empty collection key(s), e.g. \(RDBError.quote(key)) in db \(db) (Redis skips them on load)")
         }
-        if let size = regularFileSize(path), !isGzip(path), size > outcome.bytes {
+        if let size = regularFileSize(outcome.path), !isGzip(outcome.path), size > outcome.bytes {
             outcome.warnings.append("\(size - outcome.bytes) trailing byte(s) after the RDB end at byte \(outcome.bytes) (not RDB data, ignored)")
         }
-        return outcome
     }
 
     static func withFile(_ e: RDBError, _ path: String) -> RDBError {

@@ -109,6 +109,21 @@ public final class RESPExporter {
         try output.flushIfNeeded()
     }
 
+    /// Makes this exporter write one run of keys for an output another exporter writes the rest of (`rdb dump
+    /// --threads`), after keys of `previousKeysDB` (nil: no key was written before). Feed it the file's header
+    /// first, then the run's entries.
+    public func continueKeys(previousKeysDB: Int?) {
+        selectedDB = previousKeysDB
+    }
+
+    /// Accounts for `count` keys of `db` that another exporter wrote (`continueKeys`) at this point.
+    public func keysWrittenElsewhere(db: Int, count: Int) {
+        guard count > 0 else { return }
+        selectedDB = db
+        keysRead += count
+        keysWritten += count
+    }
+
     /// Flushes what is left.
     public func finish() throws {
         try output.flush()

@@ -75,27 +75,6 @@ struct DumpInfoCommandTests {
         #expect(r.stderr.contains("\(bad.path): error at byte "), "\(r.stderr)")
     }
 
-    @Test("dump --threads 2 (reader thread + writer thread) writes what --threads 1 writes, errors included")
-    func dumpTwoThreads() throws {
-        let files = (FileManager.default.enumerator(at: TestPaths.fixturesDirectory, includingPropertiesForKeys: nil)?
-            .compactMap { $0 as? URL }.filter { $0.pathExtension == "rdb" } ?? []).sorted { $0.path < $1.path }
-        #expect(files.count >= 21)
-        let bytes = TinyRDB.sample().bytes()
-        let bad = dir.appendingPathComponent("truncated.rdb")
-        try Data(bytes.prefix(bytes.count - 12)).write(to: bad)
-        for f in files.map(\.path) + [bad.path] {
-            for format in ["jsonl", "json", "resp"] {
-                for filter in [[], ["--type", "hash,set", "--db", "0"]] {
-                    let one = try CLIRunner.run(["rdb", "dump", "--format", format, "--threads", "1"] + filter + [f])
-                    let two = try CLIRunner.run(["rdb", "dump", "--format", format, "--threads", "2"] + filter + [f])
-                    #expect(one.status == two.status && one.stdoutData == two.stdoutData && one.stderr == two.stderr,
-                            "\(f) \(format) \(filter)")
-                }
-            }
-        }
-        #expect(try CLIRunner.run(["rdb", "dump", "--threads", "3", path]).status == 64)
-    }
-
     @Test("dump rejects an unknown format")
     func dumpBadFormat() throws {
         let r = try CLIRunner.run(["rdb", "dump", "--format", "xml", path])

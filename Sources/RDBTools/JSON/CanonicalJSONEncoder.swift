@@ -97,6 +97,28 @@ public final class CanonicalJSONEncoder {
         }
     }
 
+    /// Makes this encoder write one run of keys of a document another encoder writes the rest of (`rdb dump
+    /// --threads`): the keys that follow are in `db`, the first one's `file_order` is `fileOrder`, and the last
+    /// key written before them was in `previousKeysDB` (nil: none was). Only entries are to be fed after this.
+    public func continueKeys(db: Int, fileOrder: Int, previousKeysDB: Int?) {
+        started = true
+        currentDB = db
+        self.fileOrder = fileOrder
+        openDB = previousKeysDB
+        anyDBWritten = previousKeysDB != nil
+    }
+
+    /// Accounts for `count` keys of `db` that another encoder wrote, after `continueKeys`, at this point of
+    /// the document.
+    public func keysWrittenElsewhere(db: Int, count: Int) {
+        guard count > 0 else { return }
+        if !started { start() }
+        openDB = db
+        anyDBWritten = true
+        fileOrder += count
+        keyCount += Int64(count)
+    }
+
     /// Closes the document and flushes everything to the sink.
     public func finish() throws {
         if !started { start() }

@@ -14,6 +14,11 @@ public final class JSONWriter: BufferedOutput {
         super.init(flushThreshold: flushThreshold, sink: sink, initialCapacity: sink == nil ? 4096 : flushThreshold + 4096)
     }
 
+    /// A writer without a sink that starts with room for `capacity` bytes (the whole output stays in memory).
+    public init(capacity: Int) {
+        super.init(flushThreshold: 1 << 20, sink: nil, initialCapacity: max(4096, capacity))
+    }
+
     /// The buffered bytes (a copy; without a sink, the whole document).
     public var buffer: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
