@@ -26,6 +26,30 @@ import TestSupport
         }
     }
 
+    /// Values larger than the writer's 1 MiB flush threshold stay whole in the payload (an array's writer flushed
+    /// inside the value once, losing its head), and one `Encoder` writing payload after payload, big and small,
+    /// compressed and not, writes what a fresh one writes each time.
+    @Test func bigValuesAndAReusedEncoder() throws {
+        var rng = SeededRandom(seed: 42)
+        // Random bytes: LZF cannot shrink them, so the values really are over 1 MiB.
+        let big = (0..<1000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let values: [RDBValue] = [
+            .array(ArrayValue(elements: (0..<3000).map { ArrayElement(index: UInt64($0) * 3, value: big) })),
+            .string(Array("small".utf8)),
+            .list((0..<2000).map { _ in big }),
+            .string(big),
+            .hash((0..<1500).map { HashField(field: Array("f\($0)".utf8), value: big) }),
+        ]
+        let encoder = DumpPayload.Encoder()
+        for _ in 0..<2 {
+            for v in values {
+                let fresh = try DumpPayload.encode(v, rdbVersion: 15)
+                #expect(try encoder.encode(v, rdbVersion: 15) == fresh)
+                #expect(try DumpPayload.decode(fresh).value == v)
+            }
+        }
+    }
+
     /// The body of a payload is the value exactly as the RDB file holds it after the key.
     @Test func bodyMatchesTheFileEncoding() throws {
         let e = RDBEntry(db: 0, key: Array("k".utf8), value: .list((0..<10).map { Array("v\($0)".utf8) }), rdbType: 0)

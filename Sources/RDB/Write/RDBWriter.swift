@@ -212,8 +212,9 @@ public final class RDBWriter<Sink: ByteSink> {
         guard !finished else { throw RDBWriteError(.state, "write after finish") }
     }
 
+    /// A DUMP payload (`omitsKeys`) stays whole in `out`: it is read from there, never from the sink.
     @inline(__always) func flushIfNeeded() throws {
-        if out.count >= RDBWriter.flushThreshold { try flush() }
+        if out.count >= RDBWriter.flushThreshold && !omitsKeys { try flush() }
     }
 
     func flush() throws {
