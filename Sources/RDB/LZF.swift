@@ -217,13 +217,12 @@ public struct LZFCompressor {
     private static let maxMatch = 264
 
     /// Positions are stored as `generation base + index`, so the table never needs clearing:
-    /// an entry below the current base belongs to an earlier input and is ignored.
-    private var table: [Int]
+    /// an entry below the current base belongs to an earlier input and is ignored. Allocated (and zeroed,
+    /// 128 KB) by the first `compress`, not before: a compressor that never compresses costs nothing.
+    private var table: [Int] = []
     private var base = 1
 
-    public init() {
-        table = [Int](repeating: 0, count: 1 << LZFCompressor.hashLog)
-    }
+    public init() {}
 
     /// Compresses `input` into `output`; returns the compressed length, or 0 when the result
     /// would not fit in `output.count` bytes (Redis's `lzf_compress` contract).
@@ -233,6 +232,7 @@ public struct LZFCompressor {
         let src = inBase.assumingMemoryBound(to: UInt8.self)
         let dst = outBase.assumingMemoryBound(to: UInt8.self)
         let cap = output.count
+        if table.isEmpty { table = [Int](repeating: 0, count: 1 << LZFCompressor.hashLog) }
         let gen = base
         base += n + 1
         var op = 0

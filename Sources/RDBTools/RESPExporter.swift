@@ -49,6 +49,8 @@ public final class RESPExporter {
     @exclusivity(unchecked) public private(set) var commandsWritten: Int64 = 0
     private var version: Int
     private var selectedDB: Int?
+    /// Writes the `RESTORE` payloads, reusing its buffers from key to key.
+    private let payloads = DumpPayload.Encoder()
 
     public init(output: RESPOutput, options: RESPExportOptions) {
         self.output = output
@@ -460,7 +462,7 @@ public final class RESPExporter {
         if version < 12, case .hash(let fields) = value, fields.contains(where: { $0.expireAtMs != nil }) {
             throw RDBWriteError(.notRepresentable, "hash field TTLs need Redis 7.4 (RDB 12); target is RDB \(version)")
         }
-        let payload = try DumpPayload.encode(value, key: e.key, rdbVersion: version)
+        let payload = try payloads.encode(value, key: e.key, rdbVersion: version)
         var n = 4
         if options.replace { n += 1 }
         if e.expireAtMs != nil { n += 1 }

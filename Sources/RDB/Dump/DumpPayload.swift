@@ -19,24 +19,53 @@ public enum DumpPayload {
     /// unless `dropFieldTTL`, ...) throws `RDBWriteError(.notRepresentable)` naming `key`.
     public static func encode(_ value: RDBValue, key: Bytes = [], rdbVersion: Int, compress: Bool = true,
                               dropFieldTTL: Bool = false) throws -> Bytes {
-        let sink = MemoryByteSink()
-        let writer = try RDBWriter(sink: sink, options: RDBWriterOptions(
-            rdbVersion: rdbVersion, compress: compress, checksum: false, dropFieldTTL: dropFieldTTL))
-        writer.omitsKeys = true
-        do {
-            try writer.writeKeyValue(RDBEntry(db: 0, key: key, value: value, rdbType: 0))
-        } catch var e as RDBWriteError {
-            if e.key == nil { e.key = key }
-            throw e
+        try Encoder().encode(value, key: key, rdbVersion: rdbVersion, compress: compress, dropFieldTTL: dropFieldTTL)
+    }
+
+    /// Writes payloads one after another with one writer's buffers and LZF table per set of options, where
+    /// `encode` makes them afresh for each payload (about 1.2 MB of buffers to allocate, and the LZF table to
+    /// clear once a string is compressed): for `rdb dump --format restore`, a payload per key.
+    public final class Encoder {
+        private struct Settings: Hashable {
+            var rdbVersion: Int
+            var compress: Bool
+            var dropFieldTTL: Bool
         }
-        var payload = writer.out.array
-        payload.reserveCapacity(payload.count + footerSize)
-        let v = UInt16(rdbVersion)
-        payload.append(UInt8(truncatingIfNeeded: v))
-        payload.append(UInt8(truncatingIfNeeded: v >> 8))
-        let crc = CRC64.checksum(payload)
-        for i in 0..<8 { payload.append(UInt8(truncatingIfNeeded: crc >> (8 * UInt64(i)))) }
-        return payload
+
+        private var writers: [Settings: RDBWriter<MemoryByteSink>] = [:]
+
+        public init() {}
+
+        /// What `DumpPayload.encode` returns for the same arguments.
+        public func encode(_ value: RDBValue, key: Bytes = [], rdbVersion: Int, compress: Bool = true,
+                           dropFieldTTL: Bool = false) throws -> Bytes {
+            let settings = Settings(rdbVersion: rdbVersion, compress: compress, dropFieldTTL: dropFieldTTL)
+            let writer: RDBWriter<MemoryByteSink>
+            if let w = writers[settings] {
+                writer = w
+            } else {
+                writer = try RDBWriter(sink: MemoryByteSink(), options: RDBWriterOptions(
+                    rdbVersion: rdbVersion, compress: compress, checksum: false, dropFieldTTL: dropFieldTTL))
+                writer.omitsKeys = true
+                writers[settings] = writer
+            }
+            writer.out.reset()
+            defer { writer.out.reset() }
+            do {
+                try writer.writeKeyValue(RDBEntry(db: 0, key: key, value: value, rdbType: 0))
+            } catch var e as RDBWriteError {
+                if e.key == nil { e.key = key }
+                throw e
+            }
+            var payload = writer.out.array
+            payload.reserveCapacity(payload.count + footerSize)
+            let v = UInt16(rdbVersion)
+            payload.append(UInt8(truncatingIfNeeded: v))
+            payload.append(UInt8(truncatingIfNeeded: v >> 8))
+            let crc = CRC64.checksum(payload)
+            for i in 0..<8 { payload.append(UInt8(truncatingIfNeeded: crc >> (8 * UInt64(i)))) }
+            return payload
+        }
     }
 
     /// A decoded payload: the value, the RDB type byte it was stored with, and the payload's RDB version.
