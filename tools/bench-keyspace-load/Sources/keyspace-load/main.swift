@@ -40,6 +40,7 @@ func typeName(_ v: RDBValue) -> String {
     case .hash: return "hash"
     case .stream: return "stream"
     case .module: return "module"
+    case .array: return "array"
     }
 }
 
