@@ -7,6 +7,8 @@
 //   - validating only (`decodeValues: false`, what `rdb check` uses);
 //   - lending values (`next(lendingInto:)`, what `rdb dump --format jsonl|resp` and `rdb memory` use),
 //     feeding every record to the JSON encoder, the command exporter and the memory estimator.
+//   - walking keys with `skipKeyQuickly()` (how `rdb dump --threads` cuts a file into runs), which must land
+//     on every record boundary the full reader lands on whenever the full reader accepts the file.
 // Findings: a crash, a hang, a leak, an error that is neither an `RDBError` nor (from a writer or
 // exporter) an `RDBWriteError`, or the modes disagreeing about whether the input is valid or how many
 // keys it holds.
@@ -80,7 +82,46 @@ func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if (full.error == nil) != (lent.error == nil) || (full.error == nil && full.keys != lent.keys) {
         finding("materialized and lent reads disagree: \(full) vs \(lent)")
     }
+    let quick = boundaries(bytes, quick: true)
+    if full.error == nil, let whole = boundaries(bytes, quick: false), quick != whole {
+        finding("the quick key walk and the full reader disagree on record boundaries")
+    }
     return 0
+}
+
+/// The offset after each record: read by the full reader (values validated, not kept), or walked the way
+/// `rdb dump --threads` plans its runs (`skipKeyQuickly`, `next()` for the rest). nil when an error stops it.
+func boundaries(_ bytes: [UInt8], quick: Bool) -> [Int64]? {
+    let options = RDBReaderOptions(decodeValues: false, maxStringLength: maxString, bufferSize: 64 * 1024)
+    let reader = RDBReader(source: MemoryByteSource(bytes: bytes, chunking: .random(seed: UInt64(bytes.count) &+ 2, maxChunk: 4096)),
+                           fileName: "fuzz", options: options)
+    var out: [Int64] = []
+    do {
+        guard try reader.next() != nil else { return nil }
+        while true {
+            if quick {
+                switch try reader.skipKeyQuickly() {
+                case .skippedKey:
+                    out.append(reader.bytesConsumed)
+                    continue
+                case .keyNeedsFullRead:
+                    guard case .entry? = try reader.next() else { finding("a key the quick walk left was not an entry"); return nil }
+                    out.append(reader.bytesConsumed)
+                    continue
+                case .notAKey:
+                    if try reader.readHashTemplateIfNext() { continue }
+                }
+            }
+            guard let r = try reader.next() else { return out }
+            out.append(reader.bytesConsumed)
+            if case .eof = r { return out }
+        }
+    } catch is RDBError {
+        return nil
+    } catch {
+        finding("non-RDBError thrown by the \(quick ? "quick" : "full") walk: \(error)")
+        return nil
+    }
 }
 
 /// Also exported under libFuzzer's conventional name: depending on the linker, libFuzzer's own
