@@ -138,6 +138,17 @@ public struct ZSetValue: Sendable, Equatable {
         }
     }
 
+    /// `zsetConvert(zobj, OBJ_ENCODING_SKIPLIST)`, which Redis's `SORT` does to every sorted set it reads,
+    /// whatever its size (`sort.c`, all versions), and which nothing but a reload undoes: the scores stay as
+    /// stored, and later writes keep theirs exactly (a -0 stays -0, where a listpack would store 0).
+    mutating func convertToTable() {
+        guard case .packed(let p, let s) = storage else { return }
+        var t = ArenaTable(minimumCapacity: p.count)
+        for (i, m) in p.elements.enumerated() { t.set(m, encodeScore(s[i])) }
+        storage = .table(t)
+        resetOrder()
+    }
+
     @discardableResult
     public mutating func remove(_ member: Bytes) -> Bool {
         switch storage {

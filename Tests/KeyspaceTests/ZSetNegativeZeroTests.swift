@@ -25,6 +25,18 @@ import Testing
         for key in ["k", "u", "s"] { #expect(scores(r, key).map(\.sign) == [.minus, .plus], "\(key)") }
     }
 
+    /// `SORT … STORE` turns the sorted set it reads into a skiplist whatever its size (Redis `sort.c`, every
+    /// version), so a -0 added later stays -0 there (found by the keyspace differential test against 7.0,
+    /// seed 519: `SORT zset:1 STORE list:1 ALPHA`, then `ZADD zset:1 LT -3 m4 -0 m0`).
+    @Test func sortedByStoreKeepsNegativeZeroAfter() {
+        var r = Run()
+        r.callAll(["ZADD k 1 b", "ZADD other 1 b", "SORT k STORE dst ALPHA", "ZADD k -0 a", "ZADD other -0 a"])
+        #expect(scores(r, "k").map(\.sign) == [.minus, .plus])
+        #expect(scores(r, "other").map(\.sign) == [.plus, .plus])
+        if case .zset(let z)? = r.entry("k")?.value, case .table = z.storage {} else { Issue.record("k is not a table") }
+        if case .zset(let z)? = r.entry("other")?.value, case .packed = z.storage {} else { Issue.record("other is not packed") }
+    }
+
     @Test func theRuleComesFromTheFileVersion() throws {
         var ks = Keyspace()
         ks[0, Array("k".utf8)] = KeyEntry(value: .string(Array("v".utf8)))

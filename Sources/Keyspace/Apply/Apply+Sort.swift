@@ -86,7 +86,11 @@ extension ApplyContext {
             switch e.value {
             case .list(let l): elements = l.elements
             case .set(let s): elements = s.members; isSet = true
-            case .zset(let z): elements = z.sorted.map(\.member)
+            case .zset(let z):
+                elements = z.sorted.map(\.member)
+                // "Destructively convert encoded sorted sets for SORT" (sort.c): a small sorted set that was
+                // sorted is a skiplist from then on, and keeps a later -0 score as -0.
+                try mutateZSet(a[1], create: false) { $0.convertToTable() }
             default: throw ApplyError.wrongType
             }
         }
