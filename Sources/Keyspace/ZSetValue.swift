@@ -91,13 +91,14 @@ public struct ZSetValue: Sendable, Equatable {
 
     /// Inserts or re-scores `member`; true when it is new. A packed set stores -0.0 as 0, as Redis 7+'s
     /// listpack does (`zzlInsertAt` writes a score that `double2ll` accepts as the integer 0); loading
-    /// keeps a file's -0 as stored (`keepNegativeZero`), so load and save stay lossless.
+    /// keeps a file's -0 as stored (`keepNegativeZero`), so load and save stay lossless. A member that makes
+    /// the set too big for the packed form converts it first and goes into the table with its exact score,
+    /// -0 included, as `zsetAdd` converts before it inserts.
     @discardableResult
     public mutating func set(_ member: Bytes, _ newScore: Double, keepNegativeZero: Bool = false) -> Bool {
         var score = newScore
         switch storage {
         case .packed(var p, var s):
-            if score == 0 && !keepNegativeZero { score = 0 }
             storage = .packed(PackedBytes(), [])
             var isNew = true
             if let i = p.firstIndex(of: member) {
@@ -113,6 +114,7 @@ public struct ZSetValue: Sendable, Equatable {
                 resetOrder()
                 return isNew
             }
+            if score == 0 && !keepNegativeZero { score = 0 }
             // Insertion point: the first element that does not precede the new one.
             var pos = 0
             var idx = 0

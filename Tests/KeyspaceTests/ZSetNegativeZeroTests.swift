@@ -37,6 +37,16 @@ import Testing
         if case .zset(let z)? = r.entry("other")?.value, case .packed = z.storage {} else { Issue.record("other is not packed") }
     }
 
+    /// A new member that makes a listpack too long converts it first, then goes into the skiplist with its exact
+    /// score (`zsetAdd`): the 129th member added with -0 keeps -0 (keyspace differential seed 591 against 7.0).
+    @Test func theMemberThatConvertsKeepsNegativeZero() {
+        var r = Run()
+        r.callAll(["ZADD k " + (0..<128).map { "1 n\($0)" }.joined(separator: " "), "ZADD k -0 a",
+                   "ZADD small 1 b", "ZADD small -0 a"])
+        #expect(scores(r, "k").first?.sign == .minus)
+        #expect(scores(r, "small").map(\.sign) == [.plus, .plus])
+    }
+
     @Test func theRuleComesFromTheFileVersion() throws {
         var ks = Keyspace()
         ks[0, Array("k".utf8)] = KeyEntry(value: .string(Array("v".utf8)))
