@@ -21,6 +21,8 @@ public final class DatasetCompactor: @unchecked Sendable {
     public static let minimumDefaultThreshold: Int64 = 64 << 20
 
     let store: ReplicaStore
+    /// The store's manifest without its lock (StoreWatch.swift): `consider` runs on the follower's thread.
+    let watch: StoreWatch
     let logger: Logger
     /// nil: the larger of 64 MB and the current snapshot's size.
     let threshold: Int64?
@@ -38,6 +40,7 @@ public final class DatasetCompactor: @unchecked Sendable {
 
     public init(store: ReplicaStore, logger: Logger, threshold: Int64?) {
         self.store = store
+        watch = StoreWatch(store: store)
         self.logger = logger
         self.threshold = threshold
     }
@@ -51,14 +54,14 @@ public final class DatasetCompactor: @unchecked Sendable {
     /// The threshold in force for the store's current snapshot.
     public func effectiveThreshold() -> Int64 {
         if let threshold { return threshold }
-        return max(Self.minimumDefaultThreshold, store.currentManifest?.snapshot.size ?? 0)
+        return max(Self.minimumDefaultThreshold, watch.manifest?.snapshot.size ?? 0)
     }
 
     /// Called by the follower after it applied bytes to a ready dataset: starts a compaction of `dataset`
     /// (a copy at a command boundary) when the log passed the threshold and none is running.
     func consider(_ dataset: DatasetFollower.Dataset, lineage: String, rdbVersion: Int) {
         guard dataset.divergence == nil, store.sealedSegmentsVerified,
-              let m = store.currentManifest, m.lineage == lineage, dataset.offset > m.snapshot.offset,
+              let m = watch.manifest, m.lineage == lineage, dataset.offset > m.snapshot.offset,
               store.logStreamBytesSinceSnapshot >= effectiveThreshold() else { return }
         let logBytes = store.logStreamBytesSinceSnapshot
         let go = lock.withLock { () -> Bool in

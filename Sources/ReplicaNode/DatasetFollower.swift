@@ -36,6 +36,9 @@ public final class DatasetFollower: @unchecked Sendable {
     }
 
     let store: ReplicaStore
+    /// The store's manifest and end offset as this follower's threads read them: without the lock the
+    /// link appends under (StoreWatch.swift), which a nice +10 thread must not hold.
+    let watch: StoreWatch
     let logger: Logger
     let fileSystem: FileSystem
     /// How long the thread sleeps when the log has nothing new (a `wake()` cuts it short).
@@ -76,6 +79,7 @@ public final class DatasetFollower: @unchecked Sendable {
     public init(store: ReplicaStore, logger: Logger, fileSystem: FileSystem = POSIXFileSystem(),
                 idleWait: DispatchTimeInterval = .milliseconds(50)) {
         self.store = store
+        watch = StoreWatch(store: store)
         self.logger = logger
         self.fileSystem = fileSystem
         self.idleWait = idleWait
@@ -147,7 +151,7 @@ public final class DatasetFollower: @unchecked Sendable {
     private func run() {
         waitForTheLinkToSync()
         while !shouldStop {
-            guard let m = store.currentManifest else {
+            guard let m = watch.manifest else {
                 _ = wakeup.wait(timeout: .now() + idleWait)
                 continue
             }
@@ -160,18 +164,18 @@ public final class DatasetFollower: @unchecked Sendable {
     /// the load runs at normal priority (see `yieldToTheLink`) and would otherwise compete with the PSYNC
     /// that issue 9 wants answered within 100 ms. A master that does not answer delays the load by the cap.
     private func waitForTheLinkToSync() {
-        guard let synced = store.currentManifest?.lastSync.unixMs else { return }
+        guard let synced = watch.manifest?.lastSync.unixMs else { return }
         let startedMs = Int64(Date().timeIntervalSince1970 * 1000) - 1000
         guard synced < startedMs else { return }
         let deadline = DispatchTime.now() + linkSyncWait
-        while !shouldStop, DispatchTime.now() < deadline, (store.currentManifest?.lastSync.unixMs ?? 0) < startedMs {
+        while !shouldStop, DispatchTime.now() < deadline, (watch.manifest?.lastSync.unixMs ?? 0) < startedMs {
             _ = wakeup.wait(timeout: .now() + .milliseconds(10))
         }
     }
 
     /// Whether the store still follows the full sync `lineage` (a compaction replaces the snapshot but
     /// keeps the lineage; publishes never go back, so a yes is stable for everything read before it).
-    func isCurrent(_ lineage: String) -> Bool { store.currentManifest?.lineage == lineage }
+    func isCurrent(_ lineage: String) -> Bool { watch.manifest?.lineage == lineage }
 
     /// Loads `snapshot`, replays and tails the log after it, until the store publishes another or `stop()`.
     private func follow(_ snapshot: SnapshotRecord, lineage: String) {
@@ -202,12 +206,12 @@ public final class DatasetFollower: @unchecked Sendable {
             return fail(snapshot, lineage, "cannot read the log: \(error)")
         }
         defer { tail.close() }
-        let ours: () -> Manifest? = { [store] in
-            let m = store.currentManifest
+        let ours: () -> Manifest? = { [watch] in
+            let m = watch.manifest
             return m?.lineage == lineage ? m : nil
         }
         while !shouldStop {
-            guard let end = store.position?.offset, isCurrent(lineage) else { return }
+            guard let end = watch.endOffset, isCurrent(lineage) else { return }
             let bytes: [UInt8]
             do {
                 bytes = try tail.read(upTo: end, maxChunk: 1 << 20, manifest: ours)
@@ -295,7 +299,7 @@ public final class DatasetFollower: @unchecked Sendable {
 
     private func readyState(_ snapshot: SnapshotRecord) -> DatasetState {
         // After a compaction the store's snapshot is the compacted one (same lineage).
-        let file = store.currentManifest?.snapshot.file ?? snapshot.file
+        let file = watch.manifest?.snapshot.file ?? snapshot.file
         return lock.withLock {
             DatasetState(phase: .ready, appliedOffset: installed?.boundary.offset, keys: installed?.keyspace.keyCount,
                          snapshot: file)
@@ -303,7 +307,7 @@ public final class DatasetFollower: @unchecked Sendable {
     }
 
     private func total(_ snapshot: SnapshotRecord) -> Int64 {
-        snapshot.size + max(0, (store.position?.offset ?? snapshot.offset) - snapshot.offset)
+        snapshot.size + max(0, (watch.endOffset ?? snapshot.offset) - snapshot.offset)
     }
 
     private func fail(_ snapshot: SnapshotRecord, _ lineage: String, _ why: String) {

@@ -47,8 +47,11 @@ public struct CompactionOutcome: Sendable, Equatable {
 /// The next compaction past it deletes it.
 extension ReplicaStore {
     /// Stream bytes in the log after the snapshot's offset: what `follow --compact-after-bytes` compares.
+    /// Read without the store's lock (StoreWatch.swift); while a full sync or compaction publishes, the two
+    /// offsets may come from either side of it, which only moves the next threshold check.
     public var logStreamBytesSinceSnapshot: Int64 {
-        lock.withLock { manifest.map { endOffset - $0.snapshot.offset } ?? 0 }
+        let base = published.snapshotOffset.load(ordering: .acquiring)
+        return base < 0 ? 0 : max(0, published.endOffset.load(ordering: .acquiring) - base)
     }
 
     /// Compacts: `write` writes an RDB of the dataset at `position` (a command boundary outside MULTI/EXEC

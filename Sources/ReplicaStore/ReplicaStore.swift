@@ -83,13 +83,22 @@ public final class ReplicaStore: @unchecked Sendable {
     let manifestLock = Lock()
     private var lockToken: AnyObject?
 
-    var manifest: Manifest?
+    var manifest: Manifest? {
+        didSet {
+            published.snapshotOffset.store(manifest?.snapshot.offset ?? -1, ordering: .releasing)
+            published.manifestGeneration.wrappingAdd(1, ordering: .releasing)
+        }
+    }
+    /// What threads other than the link's read without `lock` (StoreWatch.swift).
+    let published = PublishedPosition()
     var segment: DurableFile?
     var segmentBytes: Int64 = 0
     /// File bytes of all segments before the current one.
     var earlierSegmentsBytes: Int64 = 0
     /// The position's offset: the end of the last record that closes a command outside MULTI.
-    var endOffset: Int64 = 0
+    var endOffset: Int64 = 0 {
+        didSet { published.endOffset.store(endOffset, ordering: .releasing) }
+    }
     /// Payload bytes written after `endOffset` in records flagged `continues` (an unfinished command), and
     /// the segment size before the first of them (where `discardUnfinished` truncates to).
     var unfinishedBytes: Int64 = 0
@@ -105,7 +114,9 @@ public final class ReplicaStore: @unchecked Sendable {
     var retained: [RetainedSegment] = []
     var pins: [Int: Int64] = [:]
     /// Sealed segments taken on trust at open, not yet verified (SealedVerification.swift).
-    var unverifiedSealed: [SegmentScan] = []
+    var unverifiedSealed: [SegmentScan] = [] {
+        didSet { published.sealedVerified.store(unverifiedSealed.isEmpty, ordering: .releasing) }
+    }
     var nextPinID = 0
     /// Segments rolled away from, not yet fsynced, oldest first; the next segment, created ahead of the
     /// roll; whether the manifest file lags behind the in-memory one (a roll not yet written); +1 at every

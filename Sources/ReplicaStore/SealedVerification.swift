@@ -53,7 +53,8 @@ public enum SealedVerification: Sendable, Equatable {
 /// a compaction replaced it) is skipped: nothing depends on it any more.
 extension ReplicaStore {
     /// Whether the sealed segments taken on trust at open have all been read and found whole.
-    public var sealedSegmentsVerified: Bool { lock.withLock { unverifiedSealed.isEmpty } }
+    /// Read without the store's lock (StoreWatch.swift).
+    public var sealedSegmentsVerified: Bool { published.sealedVerified.load(ordering: .acquiring) }
 
     public func verifySealedSegments(shouldStop: () -> Bool = { false }) -> SealedVerification {
         var segments = 0
