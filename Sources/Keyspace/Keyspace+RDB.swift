@@ -49,7 +49,14 @@ public struct KeyspaceLoader {
         case .header(let h):
             header = h
             keyspace.zsetKeepsNegativeZero = h.magic == .redis && h.version <= 9
-        case .aux(let k, let v): aux.append((k, v))
+        case .aux(let k, let v):
+            aux.append((k, v))
+            // valkey-ver names the server when both are present (Valkey reads either, writes valkey-ver).
+            let field = String(decoding: k, as: UTF8.self)
+            if field == "valkey-ver" || (field == "redis-ver" && keyspace.sourceVersion?.field != "valkey-ver") {
+                keyspace.sourceVersion = SourceVersion(field: field, value: String(decoding: v, as: UTF8.self),
+                                                       rdbVersion: header?.version ?? 0)
+            }
         case .function(let code): keyspace.functions.append(code)
         case .moduleAux(let m): keyspace.moduleAux.append(m)
         case .entry(let e):
@@ -163,9 +170,22 @@ extension Keyspace {
     /// Writes the whole dataset: header, AUX fields (with the replication position, if any), function
     /// libraries, module AUX, then each database ascending with its RESIZEDB sizes, then EOF + CRC.
     /// What the chosen RDB version cannot hold is refused or counted by the writer (`RDBWriter.stats`).
+    /// Unless `aux` names a version, a file of the source's RDB version names the source's (`sourceVersion`),
+    /// so a reload follows the same version rules; a Valkey 7.2/8 source (the REDIS magic with `valkey-ver`)
+    /// gets its `valkey-ver` after the writer's `redis-ver`.
     public func write<S: ByteSink>(to writer: RDBWriter<S>, aux: RDBAuxInfo = RDBAuxInfo()) throws {
+        var aux = aux
+        var valkeyVer: String?
+        if aux.redisVersion == nil, let s = sourceVersion, s.rdbVersion == writer.fileVersion {
+            if (s.field == "valkey-ver") == writer.isValkey {
+                aux.redisVersion = s.value
+            } else if s.field == "valkey-ver" {
+                valkeyVer = s.value
+            }
+        }
         try writer.writeHeader()
         try writer.writeAuxFields(aux)
+        if let valkeyVer { try writer.writeAux("valkey-ver", valkeyVer) }
         if writer.version >= 9 { for m in moduleAux { try writer.writeModuleAux(m) } }
         for f in functions { try writer.writeFunction(code: f) }
         for db in databases.keys.sorted() {

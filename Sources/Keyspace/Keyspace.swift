@@ -109,6 +109,10 @@ public struct Keyspace: Sendable, Equatable {
     /// listpacks (and Valkey) store it as the integer 0. Set from the loaded file's version (RDB 9 or
     /// older with the REDIS magic: a 6.2 or older master); snapshots of the dataset keep that version.
     public var zsetKeepsNegativeZero = false
+    /// The version of the server whose RDB this dataset was loaded from (`SourceVersion`), if the file named
+    /// it; `write(to:aux:)` writes it back into a file of the same RDB version. Like `zsetKeepsNegativeZero`,
+    /// a rule for later writes, not data.
+    public var sourceVersion: SourceVersion?
 
     public init() {}
 

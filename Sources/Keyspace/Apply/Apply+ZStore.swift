@@ -161,7 +161,15 @@ extension ApplyContext {
                 if let r = ApplyContext.rankRange(s, e, count: items.count) { picked = Array(items[r]) }
             }
         }
-        store(a[1], picked.isEmpty ? nil : .zset(ZSetValue.built(picked, keepNegativeZero: ks.zsetKeepsNegativeZero)))
+        guard !picked.isEmpty else { return store(a[1], nil) }
+        if (byScore || byLex) && ks.sourceVersion?.zrangestoreBuildsSkiplist == true {
+            // Redis 7.2.0–7.2.4: a skiplist from the start (`SourceVersion.zrangestoreBuildsSkiplist`),
+            // which keeps every score as given, -0 included.
+            var z = ZSetValue.built(picked, keepNegativeZero: true)
+            z.convertToTable()
+            return store(a[1], .zset(z))
+        }
+        store(a[1], .zset(ZSetValue.built(picked, keepNegativeZero: ks.zsetKeepsNegativeZero)))
     }
 
     static func limited<T>(_ items: [T], _ offset: Int64, _ limit: Int64) -> [T] {
