@@ -415,6 +415,16 @@ struct ArenaTable: Sendable {
         }
     }
 
+    /// Calls `body` with every key's bytes, lent from the arena, in `forEach`'s order.
+    func forEachKeyLent(_ body: (UnsafeRawBufferPointer) -> Void) {
+        arena.withUnsafeBytes { buf in
+            for i in 0..<capacity {
+                let s = slot(i)
+                if s > 1 { body(UnsafeRawBufferPointer(rebasing: buf[entry(at: Int(s - 2)).key])) }
+            }
+        }
+    }
+
     /// Every key (arbitrary order).
     var keys: [Bytes] {
         var out: [Bytes] = []

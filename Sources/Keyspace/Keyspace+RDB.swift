@@ -194,8 +194,19 @@ extension Keyspace {
             for (_, e) in d where e.expireAtMs != nil { expires += 1 }
             try writer.selectDB(db, resize: (UInt64(d.count), expires))
             for (k, e) in d {
-                try writer.writeEntry(RDBEntry(db: db, key: k, value: e.value.rdbValue, expireAtMs: e.expireAtMs,
-                                               lruIdleSeconds: e.lruIdleSeconds, lfuFreq: e.lfuFreq, rdbType: 0))
+                // Lists and sets lend their elements straight from their packed or hashed storage (no
+                // array per element: a 1 GB dataset holds tens of millions of them).
+                switch e.value {
+                case .list(let p):
+                    try writer.writeEntry(db: db, key: k, expireAtMs: e.expireAtMs, lruIdleSeconds: e.lruIdleSeconds,
+                                          lfuFreq: e.lfuFreq, lent: .list) { body in p.forEachLent(body) }
+                case .set(let s):
+                    try writer.writeEntry(db: db, key: k, expireAtMs: e.expireAtMs, lruIdleSeconds: e.lruIdleSeconds,
+                                          lfuFreq: e.lfuFreq, lent: .set(count: s.count)) { body in s.forEachLent(body) }
+                default:
+                    try writer.writeEntry(RDBEntry(db: db, key: k, value: e.value.rdbValue, expireAtMs: e.expireAtMs,
+                                                   lruIdleSeconds: e.lruIdleSeconds, lfuFreq: e.lfuFreq, rdbType: 0))
+                }
             }
         }
         try writer.finish()

@@ -60,6 +60,18 @@ public struct PackedBytes: Sendable, Hashable {
         }
     }
 
+    /// Calls `body` with each element's bytes in order, lent from the storage (valid only during the call).
+    public func forEachLent(_ body: (UnsafeRawBufferPointer) -> Void) {
+        storage.withUnsafeBytes { buf in
+            var i = 0
+            while i < buf.count {
+                let (s, n) = element(at: i)
+                body(UnsafeRawBufferPointer(rebasing: buf[s..<(s + n)]))
+                i = s + n
+            }
+        }
+    }
+
     public var elements: [Bytes] {
         var out: [Bytes] = []
         out.reserveCapacity(count)

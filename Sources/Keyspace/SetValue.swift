@@ -104,6 +104,14 @@ public struct SetValue: Sendable, Equatable {
         }
     }
 
+    /// Calls `body` with each member's bytes in `members`' order, lent from the storage.
+    public func forEachLent(_ body: (UnsafeRawBufferPointer) -> Void) {
+        switch storage {
+        case .packed(let p): p.forEachLent(body)
+        case .table(let t): t.forEachKeyLent(body)
+        }
+    }
+
     /// Members sorted by bytes (canonical order, and Redis's `SORT … ALPHA` order for equal keys).
     public var sortedMembers: [Bytes] { members.sorted { $0.lexicographicallyPrecedes($1) } }
 

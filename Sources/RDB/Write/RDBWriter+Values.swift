@@ -64,22 +64,7 @@ extension RDBWriter {
         default: break
         }
 
-        if let exp = e.expireAtMs {
-            out.put(RDBOpcode.expireTimeMs.rawValue)
-            out.putLE(exp)
-        }
-        if version >= 9 {
-            if let idle = e.lruIdleSeconds {
-                out.put(RDBOpcode.idle.rawValue)
-                out.putLength(idle)
-            }
-            if let freq = e.lfuFreq {
-                out.put(RDBOpcode.freq.rawValue)
-                out.put(freq)
-            }
-        } else if e.lruIdleSeconds != nil || e.lfuFreq != nil {
-            stats.droppedEvictionHints += 1
-        }
+        writeKeyMetadata(expireAtMs: e.expireAtMs, lruIdleSeconds: e.lruIdleSeconds, lfuFreq: e.lfuFreq)
 
         switch e.value {
         case .string(let s):
@@ -87,9 +72,9 @@ extension RDBWriter {
             emitKey(e.key)
             emitString(s, to: out)
         case .list(let items):
-            try writeList(key: e.key, items)
+            try writeList(key: e.key) { body in for item in items { item.withUnsafeBytes(body) } }
         case .set(let members):
-            writeSet(key: e.key, members)
+            writeSet(key: e.key, count: members.count) { body in for m in members { m.withUnsafeBytes(body) } }
         case .sortedSet(let members):
             writeSortedSet(key: e.key, members)
         case .hash(let fields):
@@ -103,6 +88,26 @@ extension RDBWriter {
             out.put(m.raw)
         case .array(let a):
             try writeArray(key: e.key, a)
+        }
+    }
+
+    /// [EXPIRETIME_MS] [IDLE] [FREQ] before a key's type byte (IDLE and FREQ from RDB 9).
+    func writeKeyMetadata(expireAtMs: Int64?, lruIdleSeconds: UInt64?, lfuFreq: UInt8?) {
+        if let exp = expireAtMs {
+            out.put(RDBOpcode.expireTimeMs.rawValue)
+            out.putLE(exp)
+        }
+        if version >= 9 {
+            if let idle = lruIdleSeconds {
+                out.put(RDBOpcode.idle.rawValue)
+                out.putLength(idle)
+            }
+            if let freq = lfuFreq {
+                out.put(RDBOpcode.freq.rawValue)
+                out.put(freq)
+            }
+        } else if lruIdleSeconds != nil || lfuFreq != nil {
+            stats.droppedEvictionHints += 1
         }
     }
 
@@ -132,7 +137,7 @@ extension RDBWriter {
 
     /// Quicklist nodes of at most `listMaxNodeBytes` (Redis's estimate: node size + element + 8);
     /// elements of 1 GB or more get a PLAIN node of their own (RDB 10+).
-    private func writeList(key: Bytes, _ items: [Bytes]) throws {
+    func writeList(key: Bytes, elements: LentElements) throws {
         let limit = options.listMaxNodeBytes
         nodes.reset()
         var nodeCount = 0
@@ -146,18 +151,16 @@ extension RDBWriter {
                 nodeCount += 1
                 lp = ListpackBuilder(blob)
             }
-            for item in items {
-                item.withUnsafeBytes { p in
-                    if p.count >= RDBWriter.plainNodeThreshold {
-                        finishNode()
-                        nodes.putLength(QuicklistContainer.plain.rawValue)
-                        emitString(p, to: nodes)
-                        nodeCount += 1
-                        return
-                    }
-                    if lp.count > 0 && lp.finishedSize + p.count + 8 > limit { finishNode() }
-                    lp.append(p)
+            elements { p in
+                if p.count >= RDBWriter.plainNodeThreshold {
+                    finishNode()
+                    nodes.putLength(QuicklistContainer.plain.rawValue)
+                    emitString(p, to: nodes)
+                    nodeCount += 1
+                    return
                 }
+                if lp.count > 0 && lp.finishedSize + p.count + 8 > limit { finishNode() }
+                lp.append(p)
             }
             finishNode()
             out.put(RDBType.listQuicklist2.rawValue)
@@ -170,11 +173,9 @@ extension RDBWriter {
                 nodeCount += 1
                 zl = ZiplistBuilder(blob)
             }
-            for item in items {
-                item.withUnsafeBytes { p in
-                    if zl.count > 0 && zl.finishedSize + p.count + 8 > limit { finishNode() }
-                    zl.append(p)
-                }
+            elements { p in
+                if zl.count > 0 && zl.finishedSize + p.count + 8 > limit { finishNode() }
+                zl.append(p)
             }
             finishNode()
             out.put(RDBType.listQuicklist.rawValue)
@@ -189,15 +190,17 @@ extension RDBWriter {
 
     // MARK: sets
 
-    private func writeSet(key: Bytes, _ members: [Bytes]) {
-        if members.count <= options.setMaxIntsetEntries && !members.isEmpty {
+    /// `elements` is walked up to three times (intset test, listpack test, the write), in the same order.
+    func writeSet(key: Bytes, count: Int, elements: LentElements) {
+        if count <= options.setMaxIntsetEntries && count > 0 {
             var ints: [Int64] = []
-            ints.reserveCapacity(members.count)
-            for m in members {
-                guard let v = canonicalInt64(m) else { break }
+            ints.reserveCapacity(count)
+            var allInts = true
+            elements { p in
+                guard allInts, let v = canonicalInt64(p) else { allInts = false; return }
                 ints.append(v)
             }
-            if ints.count == members.count {
+            if allInts && ints.count == count {
                 IntsetBuilder.build(ints, into: blob)
                 out.put(RDBType.setIntset.rawValue)
                 emitKey(key)
@@ -205,20 +208,23 @@ extension RDBWriter {
                 return
             }
         }
-        if version >= 11 && members.count <= options.setMaxListpackEntries
-            && members.allSatisfy({ $0.count <= options.setMaxListpackValue }) {
-            var lp = ListpackBuilder(blob)
-            for m in members { lp.append(m) }
-            lp.finish()
-            out.put(RDBType.setListpack.rawValue)
-            emitKey(key)
-            emitString(blob.bytes, to: out)
-            return
+        if version >= 11 && count <= options.setMaxListpackEntries {
+            var small = true
+            elements { p in if p.count > options.setMaxListpackValue { small = false } }
+            if small {
+                var lp = ListpackBuilder(blob)
+                elements { p in lp.append(p) }
+                lp.finish()
+                out.put(RDBType.setListpack.rawValue)
+                emitKey(key)
+                emitString(blob.bytes, to: out)
+                return
+            }
         }
         out.put(RDBType.set.rawValue)
         emitKey(key)
-        out.putLength(members.count)
-        for m in members { emitString(m, to: out) }
+        out.putLength(count)
+        elements { p in emitString(p, to: out) }
     }
 
     // MARK: sorted sets

@@ -191,6 +191,41 @@ public final class RDBWriter<Sink: ByteSink> {
         try flushIfNeeded()
     }
 
+    /// Calls its argument with each element's bytes, in order (the bytes are valid only during that call).
+    public typealias LentElements = ((UnsafeRawBufferPointer) -> Void) -> Void
+
+    /// The collections `writeEntry(db:key:…:lent:)` takes from the caller's own storage.
+    public enum LentCollection: Sendable {
+        case list
+        /// `count` distinct members.
+        case set(count: Int)
+    }
+
+    /// One list or set key, its elements lent one at a time from the caller's storage instead of an
+    /// `RDBValue` array per element (a dataset's snapshot writes millions of them); the bytes written are
+    /// those of `writeEntry(_:)` with the same elements in the same order.
+    public func writeEntry(db: Int, key: Bytes, expireAtMs: Int64?, lruIdleSeconds: UInt64?, lfuFreq: UInt8?,
+                           lent kind: LentCollection, elements: LentElements) throws {
+        try requireOpen()
+        let mark = out.count
+        let previousDB = currentDB
+        if currentDB != db { try selectDB(db) }
+        do {
+            writeKeyMetadata(expireAtMs: expireAtMs, lruIdleSeconds: lruIdleSeconds, lfuFreq: lfuFreq)
+            switch kind {
+            case .list: try writeList(key: key, elements: elements)
+            case .set(let count): writeSet(key: key, count: count, elements: elements)
+            }
+        } catch var e as RDBWriteError {
+            out.count = mark
+            currentDB = previousDB
+            if e.key == nil { e.key = key; e.db = db }
+            throw e
+        }
+        stats.keys += 1
+        try flushIfNeeded()
+    }
+
     /// EOF + CRC-64 (little-endian; 0 when `checksum` is off), then hands everything to the sink.
     /// Returns the checksum written.
     @discardableResult
