@@ -174,17 +174,22 @@ public final class RDBWriter<Sink: ByteSink> {
 
     /// One key: [EXPIRETIME_MS] [IDLE] [FREQ] type key value.
     public func writeEntry(_ entry: RDBEntry) throws {
+        try writeKeyRecord(db: entry.db, key: entry.key) { try writeKeyValue(entry) }
+    }
+
+    /// SELECTDB if `db` is not the current one, then `body` (one key's record). A refused key leaves
+    /// nothing behind, not even the SELECTDB written for it; its error names the key and db.
+    private func writeKeyRecord(db: Int, key: Bytes, _ body: () throws -> Void) throws {
         try requireOpen()
-        // A refused key leaves nothing behind, not even the SELECTDB written for it.
         let mark = out.count
         let previousDB = currentDB
-        if currentDB != entry.db { try selectDB(entry.db) }
+        if currentDB != db { try selectDB(db) }
         do {
-            try writeKeyValue(entry)
+            try body()
         } catch var e as RDBWriteError {
             out.count = mark
             currentDB = previousDB
-            if e.key == nil { e.key = entry.key; e.db = entry.db }
+            if e.key == nil { e.key = key; e.db = db }
             throw e
         }
         stats.keys += 1
@@ -206,24 +211,13 @@ public final class RDBWriter<Sink: ByteSink> {
     /// those of `writeEntry(_:)` with the same elements in the same order.
     public func writeEntry(db: Int, key: Bytes, expireAtMs: Int64?, lruIdleSeconds: UInt64?, lfuFreq: UInt8?,
                            lent kind: LentCollection, elements: LentElements) throws {
-        try requireOpen()
-        let mark = out.count
-        let previousDB = currentDB
-        if currentDB != db { try selectDB(db) }
-        do {
+        try writeKeyRecord(db: db, key: key) {
             writeKeyMetadata(expireAtMs: expireAtMs, lruIdleSeconds: lruIdleSeconds, lfuFreq: lfuFreq)
             switch kind {
             case .list: try writeList(key: key, elements: elements)
             case .set(let count): writeSet(key: key, count: count, elements: elements)
             }
-        } catch var e as RDBWriteError {
-            out.count = mark
-            currentDB = previousDB
-            if e.key == nil { e.key = key; e.db = db }
-            throw e
         }
-        stats.keys += 1
-        try flushIfNeeded()
     }
 
     /// EOF + CRC-64 (little-endian; 0 when `checksum` is off), then hands everything to the sink.
