@@ -6,6 +6,7 @@
 //                      -> Keyspace (the dataset follower)
 //                      -> ReplicaServer -> ReplicaStore
 //                      -> ReplicaStore -> RDB -> Base -> CZlib
+//                                         RDB -> CCRC64Fold (CRC-64 by carry-less multiplication)
 //       -> SQLiteExport -> RDBTools -> RDB       (SQLiteExport and RDBTools use Base directly too)
 //   Keyspace -> RDB, Base, RedisValueOps (pure Redis-exact HLL/bit/geo operations), swift-collections
 // Base is the bottom layer: the replication position and the durable-file layer (the `FileSystem` seam,
@@ -44,7 +45,10 @@ let package = Package(
         .target(name: "Base", dependencies: ["CZlib"]),
 
         // The RDB format: streaming reader, writer, LZF, CRC-64, opcode/type table. No I/O policy.
-        .target(name: "RDB", dependencies: ["Base", "CZlib"]),
+        .target(name: "RDB", dependencies: ["Base", "CZlib", "CCRC64Fold"]),
+
+        // CRC-64/Jones by carry-less multiplication (PCLMULQDQ, chosen at run time), in C for the intrinsics.
+        .target(name: "CCRC64Fold"),
 
         // Tools built on the format: canonical JSON output, key filters (Redis glob), file policy (`rdb convert`),
         // RESP/RESTORE export, memory estimates, diff.
@@ -111,7 +115,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Base", "Keyspace", "RDB", "RDBTools"], path: "Tests/TestSupport"),
 
         .testTarget(name: "BaseTests", dependencies: ["Base", "TestSupport"]),
-        .testTarget(name: "RDBTests", dependencies: ["Base", "RDB", "RDBTools", "TestSupport"]),
+        .testTarget(name: "RDBTests", dependencies: ["Base", "RDB", "RDBTools", "TestSupport", "CCRC64Fold"]),
         .testTarget(name: "RDBToolsTests", dependencies: ["RDB", "RDBTools", "TestSupport"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Base", "Keyspace", "RDB", "RDBTools", "TestSupport"]),
         .testTarget(name: "RedisValueOpsTests", dependencies: ["RedisValueOps", "TestSupport"]),
