@@ -96,6 +96,15 @@ public enum CRC64 {
     /// Inputs from this size on go to the carry-less multiplication fold when the CPU has it.
     static let foldThreshold = 256
 
+    /// Whether this CPU folds by carry-less multiplication (x86-64 with PCLMULQDQ): then a CRC costs less than
+    /// copying its bytes.
+    public static let hasCarrylessFold: Bool = {
+        var zeros = [UInt8](repeating: 0, count: 80)
+        return zeros.withUnsafeMutableBytes { z in
+            rr_crc64_jones_fold(0, z.baseAddress!, 64, z.baseAddress!.assumingMemoryBound(to: UInt8.self) + 64) > 0
+        }
+    }()
+
     /// Continues a CRC over `count` bytes at `base`: by carry-less multiplication (`rr_crc64_jones_fold`, about
     /// 10x faster) where the CPU has PCLMULQDQ, finishing over its 16-byte remainder and the tail with the tables;
     /// otherwise `updatePortable`.

@@ -14,8 +14,10 @@ public struct RDBReaderOptions: Sendable {
     /// The read buffer's normal size; it grows only to hold one larger blob and shrinks back afterwards.
     public var bufferSize: Int = 512 * 1024
     /// Compute the CRC-64 on a background queue, overlapping it with parsing (same result; uses a second
-    /// core when one is free, and 3 x 256 KB of extra memory).
-    public var backgroundChecksum: Bool = true
+    /// core when one is free, and 3 x 256 KB of extra memory). On by default only where the CRC is table-driven:
+    /// the carry-less multiplication fold (`CRC64.hasCarrylessFold`) hashes faster than the bytes can be copied
+    /// to the queue.
+    public var backgroundChecksum: Bool = !CRC64.hasCarrylessFold
     /// Redis 7.0 release candidates wrote functions with opcode 246 (name, engine, optional description, code).
     /// Redis GA rejects them ("Pre-release function format not supported") and so does this reader by default;
     /// when true, they are read and yielded as `.function(code:)` (the code string only).
