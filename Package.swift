@@ -14,6 +14,11 @@
 // crashable file system, seeded randomness, real servers) lives in TestSupport, never in the product.
 import PackageDescription
 
+/// The RDB reader and the dump encoders run per key and per element: release builds there skip the run-time
+/// exclusivity checks of class properties passed `inout` (the compiler still checks statically; debug builds,
+/// which the tests run, keep the run-time check).
+let hotLoops: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "redis-replica",
     platforms: [.macOS(.v13)],
@@ -45,14 +50,14 @@ let package = Package(
         .target(name: "Base", dependencies: ["CZlib"]),
 
         // The RDB format: streaming reader, writer, LZF, CRC-64, opcode/type table. No I/O policy.
-        .target(name: "RDB", dependencies: ["Base", "CZlib", "CCRC64Fold"]),
+        .target(name: "RDB", dependencies: ["Base", "CZlib", "CCRC64Fold"], swiftSettings: hotLoops),
 
         // CRC-64/Jones by carry-less multiplication (PCLMULQDQ, chosen at run time), in C for the intrinsics.
         .target(name: "CCRC64Fold"),
 
         // Tools built on the format: canonical JSON output, key filters (Redis glob), file policy (`rdb convert`),
         // RESP/RESTORE export, memory estimates, diff.
-        .target(name: "RDBTools", dependencies: ["Base", "RDB"]),
+        .target(name: "RDBTools", dependencies: ["Base", "RDB"], swiftSettings: hotLoops),
 
         // Redis-exact pure operations on string values: HyperLogLog (PFADD/PFCOUNT/PFMERGE), bit
         // operations, geohash. No dependencies.

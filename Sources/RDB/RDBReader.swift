@@ -105,7 +105,9 @@ public final class RDBReader<Source: ByteSource> {
     var isDumpPayload = false
 
     /// Bytes consumed from the source so far (the absolute offset of the next unread byte).
-    public var bytesConsumed: Int64 { bufBase + Int64(pos) }
+    public var bytesConsumed: Int64 {
+        @inline(__always) get { bufBase &+ Int64(pos) }
+    }
 
     public init(source: Source, fileName: String? = nil, options: RDBReaderOptions = .init()) {
         self.source = source
