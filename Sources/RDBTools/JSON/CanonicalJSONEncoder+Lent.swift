@@ -137,8 +137,8 @@ extension CanonicalJSONEncoder {
         keys.removeAll(keepingCapacity: true)
         keys.reserveCapacity(count)
         for i in 0..<count { keys.append(LentSortKey(a[first &+ stride &* i], index: i)) }
+        LentSortKey.sortByPrefix(&keys)
         keys.withUnsafeMutableBufferPointer { k in
-            LentSortKey.sortByPrefix(k)
             LentSortKey.resolvePrefixTies(k) { x, y in
                 let p = a[first &+ stride &* x.index], q = a[first &+ stride &* y.index]
                 if p.count == q.count, p.count <= 16 { return x.index < y.index }
@@ -169,6 +169,12 @@ struct LentSortKey {
     var high: UInt64
     var low: UInt64
     var index: Int
+
+    init(high: UInt64, low: UInt64, index: Int) {
+        self.high = high
+        self.low = low
+        self.index = index
+    }
 
     @inline(__always)
     init(_ p: UnsafeRawBufferPointer, index: Int) {
@@ -204,11 +210,9 @@ struct LentSortKey {
         high = h
     }
 
-    /// Prefix order, then index: a strict total order on the keys of one sort.
+    /// Prefix order (a strict weak order: equal prefixes are left to `resolvePrefixTies`).
     @inline(__always)
     static func prefixLess(_ x: LentSortKey, _ y: LentSortKey) -> Bool {
-        if x.high != y.high { return x.high < y.high }
-        if x.low != y.low { return x.low < y.low }
-        return x.index < y.index
+        x.high != y.high ? x.high < y.high : x.low < y.low
     }
 }

@@ -1,29 +1,102 @@
 extension LentSortKey {
-    /// Sorts by `prefixLess`. Stored orders are often sorted already or a few ascending or descending runs
+    /// Sorts `keys` by `prefixLess`. Stored orders are often sorted already or a few ascending or descending runs
     /// (intsets: one run per sign and number of digits, as "9" < "10" numerically but not in bytes, and
-    /// negative numbers' text descends): those go to the standard library's merge sort, which finds runs
-    /// (reversing descending ones) and merges them in linear time; anything else to introsort.
-    static func sortByPrefix(_ k: UnsafeMutableBufferPointer<LentSortKey>) {
-        let count = k.count
-        var runs = 1
-        var i = 1
-        var direction = 0  // 1 ascending, -1 descending, 0 not known yet (one element in the run)
-        while i < count && runs <= 16 {
-            let down = prefixLess(k[i], k[i &- 1])
-            if direction == 0 {
-                direction = down ? -1 : 1
-            } else if down != (direction < 0) {
-                runs &+= 1
-                direction = 0
+    /// negative numbers' text descends): those are merged in linear time, run by run, through scratch space at
+    /// the array's end; anything else goes to introsort. Keys with equal prefixes may end in any order (see
+    /// `resolvePrefixTies`).
+    static func sortByPrefix(_ keys: inout [LentSortKey]) {
+        let count = keys.count
+        guard count > 1 else { return }
+        // Run starts (at most 16 runs), found on the way; descending runs are reversed in place.
+        var starts: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let runs: Int = keys.withUnsafeMutableBufferPointer { k in
+            withUnsafeMutableBytes(of: &starts) { raw in
+                let runStart = raw.bindMemory(to: Int.self)
+                var runs = 0
+                var i = 0
+                while i < count {
+                    if runs == 16 { return 17 }
+                    runStart[runs] = i
+                    runs &+= 1
+                    var j = i &+ 1
+                    if j < count && prefixLess(k[j], k[i]) {
+                        while j &+ 1 < count && prefixLess(k[j &+ 1], k[j]) { j &+= 1 }
+                        j &+= 1
+                        reverse(k, i, j)
+                    } else {
+                        while j < count && !prefixLess(k[j], k[j &- 1]) { j &+= 1 }
+                    }
+                    i = j
+                }
+                runStart[runs] = count
+                return runs
             }
-            i &+= 1
         }
         if runs > 16 {
-            introsort(k) { prefixLess($0, $1) }
-        } else if runs > 1 || direction < 0 {
-            var m = k
-            m.sort { prefixLess($0, $1) }
+            keys.withUnsafeMutableBufferPointer { introsort($0) { prefixLess($0, $1) } }
+            return
         }
+        if runs == 1 { return }
+        // Merge neighbouring runs until one is left; the left run of each merge is copied to the scratch space
+        // (as long as the keys: a left run may hold all but one of them).
+        keys.append(contentsOf: repeatElement(LentSortKey(high: 0, low: 0, index: 0), count: count))
+        keys.withUnsafeMutableBufferPointer { all in
+            withUnsafeMutableBytes(of: &starts) { raw in
+                let runStart = raw.bindMemory(to: Int.self)
+                let k = all.baseAddress!
+                let scratch = k + count
+                var n = runs
+                while n > 1 {
+                    var merged = 0
+                    var r = 0
+                    while r < n {
+                        if r &+ 1 < n {
+                            merge(k, runStart[r], runStart[r &+ 1], runStart[r &+ 2], scratch, room: count)
+                        }
+                        runStart[merged] = runStart[r]
+                        merged &+= 1
+                        r &+= 2
+                    }
+                    runStart[merged] = count
+                    n = merged
+                }
+            }
+        }
+        keys.removeLast(count)
+    }
+
+    @inline(__always)
+    private static func reverse(_ k: UnsafeMutableBufferPointer<LentSortKey>, _ lo: Int, _ hi: Int) {
+        var a = lo, b = hi &- 1
+        while a < b {
+            k.swapAt(a, b)
+            a &+= 1
+            b &-= 1
+        }
+    }
+
+    /// Merges the sorted ranges `[lo, mid)` and `[mid, hi)` of `k`, with `[lo, mid)` copied to `scratch` first
+    /// (which has room for all of `k`).
+    @inline(__always)
+    private static func merge(_ k: UnsafeMutablePointer<LentSortKey>, _ lo: Int, _ mid: Int, _ hi: Int,
+                              _ scratch: UnsafeMutablePointer<LentSortKey>, room: Int) {
+        if !prefixLess(k[mid], k[mid &- 1]) { return }  // already in order
+        let leftCount = mid &- lo
+        precondition(leftCount <= room, "merge scratch space too small")
+        scratch.update(from: k + lo, count: leftCount)
+        var a = 0, b = mid, out = lo
+        while a < leftCount && b < hi {
+            if prefixLess(k[b], scratch[a]) {
+                k[out] = k[b]
+                b &+= 1
+            } else {
+                k[out] = scratch[a]
+                a &+= 1
+            }
+            out &+= 1
+        }
+        if a < leftCount { (k + out).update(from: scratch + a, count: leftCount &- a) }
     }
 
     /// After `sortByPrefix`: re-sorts every group of keys with equal prefixes by `less` (the full order).
@@ -45,8 +118,8 @@ extension LentSortKey {
     }
 }
 
-/// An unstable in-place sort for `LentSortKey`s under a strict total order (the comparators break every
-/// tie by index, so the result equals what a stable sort gives): introsort, that is quicksort with a
+/// An unstable in-place sort for `LentSortKey`s (where the order leaves ties, `resolvePrefixTies` orders them
+/// afterwards by bytes and index, so the result equals what a stable sort gives): introsort, that is quicksort with a
 /// median-of-three pivot, insertion sort below 16 elements, and heapsort past a depth of 2 log2(n) so that
 /// no input (files are untrusted) makes it quadratic. About twice as fast as the standard library's
 /// merge sort on the dump's sets and hashes, which spends its time moving runs through a buffer.
