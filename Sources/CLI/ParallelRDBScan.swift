@@ -20,8 +20,10 @@ import RDBTools
 /// on the calling thread by one full reader (`readRest`), which reports the error as a single-threaded read
 /// does (file, offset, key); its checksum goes on from a CRC-64 of the bytes before.
 ///
-/// Memory: at most `2 * workers + 2` runs are planned and not yet written, each held as formatted bytes (a
-/// run is one key when that key alone is bigger than `runBytes`).
+/// Memory: runs planned and not yet written are held as formatted bytes (a run is one key when that key alone is
+/// bigger than `runBytes`). The planner stays at most `2 * workers + 2` runs ahead of the writer, or further while
+/// those runs span less than `aheadBytes` of the file: a worker busy with one big key then does not leave the
+/// other workers idle behind it.
 final class ParallelRDBScan: @unchecked Sendable {
     // `@unchecked Sendable`: every shared var (`segments`, `runs`, `nextToClaim`, `runsWritten`, `planDone`,
     // `cancelled`, and a run's results before `done`) is touched only with `condition` locked.
@@ -74,6 +76,8 @@ final class ParallelRDBScan: @unchecked Sendable {
     let options: RDBReaderOptions
     let workers: Int
     let runBytes: Int64
+    /// How far (in file bytes) the planner may run ahead of the writer once `2 * workers + 2` runs are pending.
+    let aheadBytes: Int64 = 32 << 20
     let lendsKeys: Bool
     /// Tests only: added to every planned run's end, to prove that a run read to anywhere else than where the
     /// planner said is caught (the rest of the file is then read on one thread).
@@ -84,6 +88,8 @@ final class ParallelRDBScan: @unchecked Sendable {
     private var runs: [Run] = []
     private var nextToClaim = 0
     private var runsWritten = 0
+    /// File bytes spanned by the runs planned and not yet written.
+    private var bytesAhead: Int64 = 0
     private var planDone = false
     private var cancelled = false
     private var threadsRunning = 0
@@ -207,6 +213,7 @@ final class ParallelRDBScan: @unchecked Sendable {
         condition.lock()
         run.formatter = nil
         runsWritten += 1
+        bytesAhead -= run.end - run.point.offset
         condition.broadcast()
         condition.unlock()
     }
@@ -216,8 +223,11 @@ final class ParallelRDBScan: @unchecked Sendable {
     private func push(_ segment: Segment) {
         condition.lock()
         if case .run(let run) = segment {
-            while runs.count - runsWritten >= 2 * workers + 2 && !cancelled { condition.wait() }
+            while runs.count - runsWritten >= 2 * workers + 2 && bytesAhead >= aheadBytes && !cancelled {
+                condition.wait()
+            }
             runs.append(run)
+            bytesAhead += run.end - run.point.offset
         }
         segments.append(segment)
         condition.broadcast()
