@@ -2,7 +2,8 @@ extension LentSortKey {
     /// Sorts `keys` by `prefixLess`. Stored orders are often sorted already or a few ascending or descending runs
     /// (intsets: one run per sign and number of digits, as "9" < "10" numerically but not in bytes, and
     /// negative numbers' text descends): those are merged in linear time, run by run, through scratch space at
-    /// the array's end; anything else goes to introsort. Keys with equal prefixes may end in any order (see
+    /// the array's end; anything else goes to introsort, or from `radixThreshold` keys on to a radix sort by
+    /// prefix bytes (through the same scratch space). Keys with equal prefixes may end in any order (see
     /// `resolvePrefixTies`).
     static func sortByPrefix(_ keys: inout [LentSortKey]) {
         let count = keys.count
@@ -34,7 +35,15 @@ extension LentSortKey {
             }
         }
         if runs > 16 {
-            keys.withUnsafeMutableBufferPointer { introsort($0) { prefixLess($0, $1) } }
+            if count < radixThreshold {
+                keys.withUnsafeMutableBufferPointer { introsort($0) { prefixLess($0, $1) } }
+                return
+            }
+            keys.append(contentsOf: repeatElement(LentSortKey(high: 0, low: 0, index: 0), count: count))
+            keys.withUnsafeMutableBufferPointer { all in
+                radixSort(all.baseAddress!, all.baseAddress! + count, 0, count, byte: 0)
+            }
+            keys.removeLast(count)
             return
         }
         if runs == 1 { return }
@@ -64,6 +73,62 @@ extension LentSortKey {
             }
         }
         keys.removeLast(count)
+    }
+
+    /// From this many keys on, an unordered input is radix-sorted.
+    static let radixThreshold = 1024
+
+    /// Byte `i` (0...15) of a key's 16-byte prefix.
+    @inline(__always)
+    private static func prefixByte(_ x: LentSortKey, _ i: Int) -> Int {
+        Int(truncatingIfNeeded: (i < 8 ? x.high >> UInt64((7 &- i) &* 8) : x.low >> UInt64((15 &- i) &* 8)) & 0xff)
+    }
+
+    /// Most-significant-digit radix sort of `k[lo..<hi]` by prefix bytes `byte...15` (the bytes before are equal
+    /// in the range): a byte every key shares is passed over, a range under `radixThreshold / 4` keys goes to
+    /// insertion sort or introsort. At most 16 levels, so linear in the keys whatever the input. `scratch` has
+    /// room for `hi` keys.
+    private static func radixSort(_ k: UnsafeMutablePointer<LentSortKey>, _ scratch: UnsafeMutablePointer<LentSortKey>,
+                                  _ lo: Int, _ hi: Int, byte first: Int) {
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 257) { counts in
+            var byte = first
+            while byte < 16 {
+                let n = hi &- lo
+                if n < radixThreshold / 4 {
+                    introsort(UnsafeMutableBufferPointer(start: k + lo, count: n)) { prefixLess($0, $1) }
+                    return
+                }
+                counts.initialize(repeating: 0)
+                var i = lo
+                while i < hi {
+                    counts[prefixByte(k[i], byte) &+ 1] &+= 1
+                    i &+= 1
+                }
+                if counts[prefixByte(k[lo], byte) &+ 1] == n {  // one byte value for all: next byte
+                    byte &+= 1
+                    continue
+                }
+                // counts[b] becomes the offset of bucket b; scatter to the scratch space and copy back.
+                counts[0] = lo
+                for b in 1...256 { counts[b] &+= counts[b &- 1] }
+                i = lo
+                while i < hi {
+                    let b = prefixByte(k[i], byte)
+                    scratch[counts[b]] = k[i]
+                    counts[b] &+= 1
+                    i &+= 1
+                }
+                (k + lo).update(from: scratch + lo, count: n)
+                // counts[b] is now the end of bucket b.
+                var start = lo
+                for b in 0..<256 {
+                    let end = counts[b]
+                    if end &- start > 1 && byte < 15 { radixSort(k, scratch, start, end, byte: byte &+ 1) }
+                    start = end
+                }
+                return
+            }
+        }
     }
 
     @inline(__always)
