@@ -64,7 +64,7 @@ import TestSupport
 
     @Test func equalsAStableByteSortOnEveryShape() {
         var rng = SeededRandom(seed: 2012)
-        for count in Array(0...40) + [100, 257, 512, 3000] {
+        for count in Array(0...40) + [100, 257, 512, 1023, 1024, 3000, 5000] {
             for (name, elements) in Self.shapes(&rng, count: count) {
                 let expected = Self.reference(elements)
                 #expect(Self.sorted(elements) == expected, "\(name), \(count) elements")
