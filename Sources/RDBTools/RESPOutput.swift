@@ -120,7 +120,7 @@ public final class RESPOutput: BufferedOutput {
         } else if d == -.infinity {
             bulk("-inf" as StaticString)
         } else {
-            bulk(d.description)
+            ShortestDoubleText(d).withBytes { bulk($0) }
         }
     }
 }

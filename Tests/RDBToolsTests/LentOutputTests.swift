@@ -84,6 +84,18 @@ import TestSupport
         }
     }
 
+    /// `ShortestDoubleText` (no `String` built) is `description`, byte for byte, for every kind of double.
+    @Test func shortestDoubleTextIsDescription() {
+        var rng = SeededRandom(seed: 6)
+        var values: [Double] = [0, -0.0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, -.leastNormalMagnitude,
+                                .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1e23, 0.1, 1e16, 123_456_789_012_345_680]
+        for _ in 0..<20_000 { values.append(Double(bitPattern: rng.next())) }
+        for v in values {
+            let text = ShortestDoubleText(v).withBytes { String(decoding: $0, as: UTF8.self) }
+            #expect(text == v.description, "\(v)")
+        }
+    }
+
     /// The single-pass string writer (8-byte scans, escapes, UTF-8 checks, base64 roll-back) writes what a
     /// byte-at-a-time reference writes, for seeded strings of every length 0-40 mixing plain ASCII, escapes,
     /// control bytes, valid and broken UTF-8.

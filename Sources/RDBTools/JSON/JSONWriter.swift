@@ -144,7 +144,7 @@ public final class JSONWriter: BufferedOutput {
             return
         }
         if fewDecimals(v) { return }
-        raw(v.description)
+        ShortestDoubleText(v).withBytes { put($0.assumingMemoryBound(to: UInt8.self)) }
     }
 
     /// Writes `v` when it is the double nearest a decimal with at most 4 fraction digits and
