@@ -334,6 +334,7 @@ extension RDBReader {
                 if keep { a.append(int: v) }
             }
         }
+        if keep { a.elementsAreDecimalIntegers = true }
         valueCount = n
     }
 

@@ -46,6 +46,9 @@ public final class RDBValueArena {
     @exclusivity(unchecked) public var summarizesIntsets = false
     /// The member count, smallest and largest member of the intset lent in summary (nil otherwise).
     @exclusivity(unchecked) public internal(set) var intsetSummary: (count: Int, min: Int64, max: Int64)?
+    /// Whether every element is an integer's decimal text (`-?[0-9]+`, as an intset's members are written), so
+    /// that a consumer may copy them without looking for bytes to escape. Set for SET_INTSET values.
+    @exclusivity(unchecked) public internal(set) var elementsAreDecimalIntegers = false
     /// The most members an intset lent in summary has (Redis 7's `set-max-intset-entries` default).
     public static let summarizedIntsetLimit = 512
     /// false while the reader only validates (`decodeValues == false`): appends only count.
@@ -173,6 +176,7 @@ public final class RDBValueArena {
         if !fieldExpiries.isEmpty { fieldExpiries.removeAll(keepingCapacity: fieldExpiries.capacity <= keptElements) }
         hasFieldExpiries = false
         intsetSummary = nil
+        elementsAreDecimalIntegers = false
     }
 
     /// Room for `n` more bytes; returns where they go.

@@ -84,6 +84,23 @@ import TestSupport
         }
     }
 
+    /// `plainString` (intset members: copied, not scanned) writes what `bytes` writes for decimal text of every
+    /// length 0-40, after other output (unaligned destinations) and at every source offset.
+    @Test func plainStringsMatchTheEscapingWriter() {
+        var rng = SeededRandom(seed: 12)
+        let digits = (0..<64).map { i in i == 0 ? UInt8(ascii: "-") : UInt8(ascii: "0") + UInt8(rng.next() % 10) }
+        for length in 0...40 {
+            for offset in 0..<3 {
+                let text = Array(digits[offset..<(offset + length)])
+                let plain = JSONWriter(), escaping = JSONWriter()
+                for w in [plain, escaping] { w.raw(String(repeating: "x", count: length % 5)) }
+                text.withUnsafeBytes { plain.plainString($0) }
+                escaping.bytes(text)
+                #expect(plain.buffer == escaping.buffer, "length \(length), offset \(offset)")
+            }
+        }
+    }
+
     /// `ShortestDoubleText` (no `String` built) is `description`, byte for byte, for every kind of double.
     @Test func shortestDoubleTextIsDescription() {
         var rng = SeededRandom(seed: 6)

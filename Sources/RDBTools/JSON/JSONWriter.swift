@@ -193,6 +193,32 @@ public final class JSONWriter: BufferedOutput {
         bytes(UnsafeBufferPointer(start: p.baseAddress?.assumingMemoryBound(to: UInt8.self), count: p.count))
     }
 
+    /// A JSON string of bytes that need no escape (an integer's decimal text): quoted and copied, no bytes looked at.
+    @inline(__always)
+    public func plainString(_ p: UnsafeRawBufferPointer) {
+        let n = p.count
+        reserve(n &+ 2)
+        let dst = UnsafeMutableRawPointer(base + count)
+        dst.storeBytes(of: UInt8(ascii: "\""), as: UInt8.self)
+        if let s = p.baseAddress {
+            // Overlapping word copies for the usual lengths (an Int64's text is at most 20 bytes).
+            if n >= 8 && n <= 24 {
+                dst.storeBytes(of: s.loadUnaligned(as: UInt64.self), toByteOffset: 1, as: UInt64.self)
+                if n > 16 { dst.storeBytes(of: s.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 9, as: UInt64.self) }
+                dst.storeBytes(of: s.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self), toByteOffset: n &- 7,
+                               as: UInt64.self)
+            } else if n >= 4 && n < 8 {
+                dst.storeBytes(of: s.loadUnaligned(as: UInt32.self), toByteOffset: 1, as: UInt32.self)
+                dst.storeBytes(of: s.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self), toByteOffset: n &- 3,
+                               as: UInt32.self)
+            } else {
+                (dst + 1).copyMemory(from: s, byteCount: n)
+            }
+        }
+        dst.storeBytes(of: UInt8(ascii: "\""), toByteOffset: n &+ 1, as: UInt8.self)
+        count &+= n &+ 2
+    }
+
     /// One pass over the bytes: runs of printable ASCII are copied 8 bytes at a time (stored whole, committed
     /// up to the first byte that needs attention, found from the word's flag bits), escapes are written as
     /// they come and multibyte UTF-8 sequences are checked (Unicode table 3-7) and copied. Invalid UTF-8
