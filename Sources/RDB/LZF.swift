@@ -133,14 +133,14 @@ public enum LZF {
                 guard ip + run <= inLen else {
                     throw DecompressError(message: "literal run past the end of input", inputOffset: ip - 1)
                 }
-                let rounded = (run + 7) & ~7
+                let rounded = (run + 15) & ~15
                 if op + rounded <= capacity && ip + rounded <= inLen {
-                    // Whole 8-byte words; any bytes written past the run are rewritten by later tokens
-                    // (the output must end exactly at `capacity`, so every byte gets its final value).
-                    var i = 0
-                    while i < run {
-                        (dst + op + i).storeBytes(of: (src + ip + i).loadUnaligned(as: UInt64.self), as: UInt64.self)
-                        i += 8
+                    // Whole 16-byte vectors (a run is at most 32 bytes); any bytes written past the run are rewritten
+                    // by later tokens (the output must end exactly at `capacity`, so every byte gets its final value).
+                    (dst + op).storeBytes(of: (src + ip).loadUnaligned(as: SIMD16<UInt8>.self), as: SIMD16<UInt8>.self)
+                    if run > 16 {
+                        (dst + op + 16).storeBytes(of: (src + ip + 16).loadUnaligned(as: SIMD16<UInt8>.self),
+                                                   as: SIMD16<UInt8>.self)
                     }
                 } else {
                     copyBytes(dst + op, src + ip, run)
@@ -170,7 +170,16 @@ public enum LZF {
                     throw DecompressError(message: "back-reference overflows the output", inputOffset: start)
                 }
                 var from = op - back
-                if back >= 8 && op + ((len + 7) & ~7) <= capacity {
+                if back >= 16 && op + ((len + 15) & ~15) <= capacity {
+                    // Distance >= 16: each 16-byte vector reads bytes already written, even when the run overlaps.
+                    var i = 0
+                    while i < len {
+                        (dst + op + i).storeBytes(of: UnsafeRawPointer(dst + from + i).loadUnaligned(as: SIMD16<UInt8>.self),
+                                                  as: SIMD16<UInt8>.self)
+                        i += 16
+                    }
+                    op += len
+                } else if back >= 8 && op + ((len + 7) & ~7) <= capacity {
                     // Distance >= 8: each 8-byte word reads bytes already written, even when the run overlaps.
                     var i = 0
                     while i < len {
