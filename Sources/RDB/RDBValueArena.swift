@@ -32,8 +32,11 @@ public final class RDBValueArena {
     @exclusivity(unchecked) @usableFromInline var storage: UnsafeMutableRawPointer
     @exclusivity(unchecked) @usableFromInline var capacity: Int
     @exclusivity(unchecked) @usableFromInline var used = 0
-    /// Element `i` is `starts[i] ..< starts[i + 1]` in the buffer; `starts[0] == 0`.
-    @exclusivity(unchecked) public internal(set) var starts: [Int] = [0]
+    /// Element `i` is `starts[i] ..< starts[i + 1]` in the buffer; `starts[0] == 0`. A buffer of our own, not an
+    /// array: resetting it per key and appending per element cost no uniqueness checks or generic range calls.
+    @exclusivity(unchecked) @usableFromInline var starts: UnsafeMutablePointer<Int>
+    @exclusivity(unchecked) @usableFromInline var startsCount = 1
+    @exclusivity(unchecked) var startsCapacity: Int
     /// Sorted-set scores, one per element.
     @exclusivity(unchecked) public internal(set) var scores: [Double] = []
     /// Hash field expiries, one per field (every second element), when `hasFieldExpiries`.
@@ -100,16 +103,24 @@ public final class RDBValueArena {
         keptElements = normalCapacity >= Self.defaultCapacity ? 1 << 20 : 4096
         capacity = normalCapacity
         storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-        starts.reserveCapacity(min(1024, normalCapacity / 16))
+        startsCapacity = Self.restingStarts(normalCapacity)
+        starts = UnsafeMutablePointer<Int>.allocate(capacity: startsCapacity)
+        starts[0] = 0
     }
+
+    /// The room for element starts that an arena keeps between keys.
+    static func restingStarts(_ normalCapacity: Int) -> Int { max(16, min(1024, normalCapacity / 16)) }
 
     /// Bytes lent for the current key (all elements back to back).
     @inlinable public var byteCount: Int { used }
 
-    deinit { storage.deallocate() }
+    deinit {
+        storage.deallocate()
+        starts.deallocate()
+    }
 
     /// Elements lent (hash: fields and values both).
-    @inlinable public var count: Int { starts.count &- 1 }
+    @inlinable public var count: Int { startsCount &- 1 }
 
     /// Element `i`'s bytes (valid until the reader's next call).
     @inlinable public subscript(i: Int) -> UnsafeRawBufferPointer {
@@ -149,10 +160,13 @@ public final class RDBValueArena {
     /// Calls `body` with the elements as raw pointers (see `Elements`).
     @inlinable @inline(__always)
     public func withElements<R>(_ body: (Elements) throws -> R) rethrows -> R {
-        let base = UnsafeRawPointer(storage)
-        return try starts.withUnsafeBufferPointer { s in
-            try body(Elements(base: base, starts: s.baseAddress!, count: s.count &- 1))
-        }
+        try body(Elements(base: UnsafeRawPointer(storage), starts: UnsafePointer(starts), count: startsCount &- 1))
+    }
+
+    /// Calls `body` with the element starts (`count + 1` of them: element `i` is `starts[i] ..< starts[i + 1]`).
+    @inlinable @inline(__always)
+    public func withStarts<R>(_ body: (UnsafeBufferPointer<Int>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: starts, count: startsCount))
     }
 
     /// Element `i` as a new array (for code that keeps it).
@@ -170,8 +184,13 @@ public final class RDBValueArena {
             storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
         }
         used = 0
-        starts.removeAll(keepingCapacity: starts.capacity <= keptElements)
-        starts.append(0)
+        startsCount = 1
+        if startsCapacity > keptElements {
+            starts.deallocate()
+            startsCapacity = Self.restingStarts(normalCapacity)
+            starts = UnsafeMutablePointer<Int>.allocate(capacity: startsCapacity)
+            starts[0] = 0
+        }
         if !scores.isEmpty { scores.removeAll(keepingCapacity: scores.capacity <= keptElements) }
         if !fieldExpiries.isEmpty { fieldExpiries.removeAll(keepingCapacity: fieldExpiries.capacity <= keptElements) }
         hasFieldExpiries = false
@@ -184,6 +203,16 @@ public final class RDBValueArena {
     func reserve(_ n: Int) -> UnsafeMutableRawPointer {
         if capacity &- used < n { grow(n) }
         return storage + used
+    }
+
+    @inline(never)
+    func growStarts() {
+        let c = startsCapacity * 2
+        let fresh = UnsafeMutablePointer<Int>.allocate(capacity: c)
+        fresh.update(from: starts, count: startsCount)
+        starts.deallocate()
+        starts = fresh
+        startsCapacity = c
     }
 
     @inline(never)
@@ -202,7 +231,9 @@ public final class RDBValueArena {
     @inline(__always)
     func commit(_ n: Int) {
         used &+= n
-        starts.append(used)
+        if startsCount == startsCapacity { growStarts() }
+        starts[startsCount] = used
+        startsCount &+= 1
     }
 
     @inline(__always)

@@ -45,7 +45,7 @@ public enum MemoryEstimator {
         // One view of the arena for the whole value: element reads need no array accesses through the class.
         // An empty collection: its placeholder value is an empty one of the same type.
         guard n > 0, let base = a[0].baseAddress else { return key + value(entry.value) }
-        return a.starts.withUnsafeBufferPointer { starts -> Int in
+        return a.withStarts { starts -> Int in
             func view(first: Int, stride: Int, count: Int) -> ArenaElements {
                 ArenaElements(base: base, starts: starts, first: first, stride: stride, count: count)
             }
