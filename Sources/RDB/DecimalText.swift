@@ -2,16 +2,13 @@
 /// table, the length counted by comparisons rather than divisions). Used wherever the lent paths turn
 /// integer encodings into the text `GET` would return.
 public enum DecimalText {
-    /// "00" "01" ... "99"; never freed (process-lifetime constant). `nonisolated(unsafe)`: written only inside
-    /// this initializer, which Swift runs exactly once; read-only afterwards.
-    nonisolated(unsafe) static let pairs: UnsafePointer<UInt8> = {
-        let t = UnsafeMutablePointer<UInt8>.allocate(capacity: 200)
-        for i in 0..<100 {
-            t[2 * i] = UInt8(48 + i / 10)
-            t[2 * i + 1] = UInt8(48 + i % 10)
-        }
-        return UnsafePointer(t)
-    }()
+    /// "00" "01" ... "99": a literal in the binary's constant data, so reading it costs no lazy-initialization
+    /// check (a `static let` table did, on every integer written from another module).
+    @inline(__always)
+    static var pairs: UnsafePointer<UInt8> {
+        let t: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+        return t.utf8Start
+    }
 
     /// The number of decimal digits of `m` (1...20).
     @inline(__always)
