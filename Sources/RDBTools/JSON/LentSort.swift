@@ -39,22 +39,15 @@ extension LentSortKey {
                 keys.withUnsafeMutableBufferPointer { introsort($0) { prefixLess($0, $1) } }
                 return
             }
-            keys.append(contentsOf: repeatElement(LentSortKey(high: 0, low: 0, index: 0), count: count))
-            keys.withUnsafeMutableBufferPointer { all in
-                radixSort(all.baseAddress!, all.baseAddress! + count, 0, count, byte: 0)
-            }
-            keys.removeLast(count)
+            withScratch(&keys) { k, scratch in radixSort(k, scratch, 0, count, byte: 0) }
             return
         }
         if runs == 1 { return }
         // Merge neighbouring runs until one is left; the left run of each merge is copied to the scratch space
         // (as long as the keys: a left run may hold all but one of them).
-        keys.append(contentsOf: repeatElement(LentSortKey(high: 0, low: 0, index: 0), count: count))
-        keys.withUnsafeMutableBufferPointer { all in
+        withScratch(&keys) { k, scratch in
             withUnsafeMutableBytes(of: &starts) { raw in
                 let runStart = raw.bindMemory(to: Int.self)
-                let k = all.baseAddress!
-                let scratch = k + count
                 var n = runs
                 while n > 1 {
                     var merged = 0
@@ -72,6 +65,16 @@ extension LentSortKey {
                 }
             }
         }
+    }
+
+    /// Calls `body` with the keys and, right after them, scratch space for as many keys (borrowed from the array's
+    /// capacity, which is kept from sort to sort).
+    @inline(__always)
+    private static func withScratch(_ keys: inout [LentSortKey],
+                                    _ body: (UnsafeMutablePointer<LentSortKey>, UnsafeMutablePointer<LentSortKey>) -> Void) {
+        let count = keys.count
+        keys.append(contentsOf: repeatElement(LentSortKey(high: 0, low: 0, index: 0), count: count))
+        keys.withUnsafeMutableBufferPointer { all in body(all.baseAddress!, all.baseAddress! + count) }
         keys.removeLast(count)
     }
 
