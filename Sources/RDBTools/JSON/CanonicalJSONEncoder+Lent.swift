@@ -50,18 +50,11 @@ extension CanonicalJSONEncoder {
                 sortByBytes(el, first: 0, stride: 1, count: el.count, &order, &keys)
                 w.raw("[")
                 var first = true
-                if a.elementsAreDecimalIntegers {  // an intset: nothing to escape
-                    for i in order {
-                        if first { first = false } else { w.raw(",") }
-                        try w.flushIfNeeded()
-                        w.plainString(el[i])
-                    }
-                } else {
-                    for i in order {
-                        if first { first = false } else { w.raw(",") }
-                        try w.flushIfNeeded()
-                        w.bytes(el[i])
-                    }
+                let plain = a.elementsAreDecimalIntegers  // an intset: nothing to escape
+                for i in order {
+                    if first { first = false } else { w.raw(",") }
+                    try w.flushIfNeeded()
+                    if plain { w.plainString(el[i]) } else { w.bytes(el[i]) }
                 }
                 w.raw("]")
             case .hash:
