@@ -1,6 +1,6 @@
 import Foundation
 import RDB
-import RDBTools
+@testable import RDBTools
 import Testing
 import TestSupport
 
@@ -165,6 +165,30 @@ struct CanonicalJSONTests {
         #expect(file["magic"] as? String == "REDIS0012")
         #expect((doc["functions"] as? [[String: String]])?.first?["library_code"] == "#!lua name=x\n")
         #expect(e.keyCount == 5)
+    }
+
+    @Test("short strings from a sort key's prefix: the bytes bytes() writes, or nothing when an escape is needed")
+    func shortStrings() {
+        var rng = SeededRandom(seed: 20261201)
+        let alphabet: [UInt8] = [0x41, 0x7a, 0x30, 0x20, 0x7e, 0x3a, 0x22, 0x5c, 0x00, 0x0a, 0x1f, 0x7f, 0x80, 0xc3, 0xa9]
+        for round in 0..<20_000 {
+            let n = round % 17
+            // Mostly plain ASCII (then written from the words), sometimes a byte that needs attention.
+            let e = (0..<n).map { _ in rng.next() % 4 == 0 ? alphabet.randomElement(using: &rng)! : UInt8(0x21 + rng.next() % 90) }
+            let key = e.withUnsafeBytes { LentSortKey($0, index: 0) }
+            #expect(key.shortCount == n)
+            let w = JSONWriter()
+            w.raw("[")
+            let done = w.shortString(key.high, key.low, count: n)
+            w.raw("]")
+            let plain = e.allSatisfy { $0 >= 0x20 && $0 < 0x80 && $0 != 0x22 && $0 != 0x5c }
+            #expect(done == plain, "\(e)")
+            let expected = done ? "[" + written { $0.bytes(e) } + "]" : "[]"
+            #expect(String(decoding: w.buffer, as: UTF8.self) == expected, "\(e)")
+        }
+        let long = Array(repeating: UInt8(0x61), count: 17)
+        #expect(long.withUnsafeBytes { LentSortKey($0, index: 3) }.shortCount == nil)
+        #expect(long.withUnsafeBytes { LentSortKey($0, index: 3) }.index == 3)
     }
 
     @Test("an empty file is a valid document")

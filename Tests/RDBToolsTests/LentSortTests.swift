@@ -23,12 +23,23 @@ import TestSupport
             e.withUnsafeBytes { arena.append($0) }
             if stride == 2 { arena.append(int: 7) }  // a hash value, never compared
         }
-        var order: [Int] = []
         var keys: [LentSortKey] = []
         arena.withElements { el in
-            CanonicalJSONEncoder.sortByBytes(el, first: 0, stride: stride, count: elements.count, &order, &keys)
+            CanonicalJSONEncoder.sortByBytes(el, first: 0, stride: stride, count: elements.count, &keys)
         }
-        return order
+        // A key's prefix holds a short element whole: what `JSONWriter.shortString` writes from.
+        for k in keys {
+            let e = elements[k.index]
+            guard let n = k.shortCount else {
+                #expect(e.count > 16)
+                continue
+            }
+            #expect(n == e.count)
+            let whole = withUnsafeBytes(of: (k.high.bigEndian, k.low.bigEndian)) { Array($0) }
+            #expect(Array(whole[..<n]) == e)
+            #expect(whole[n...].allSatisfy { $0 == 0 })
+        }
+        return keys.map(\.index)
     }
 
     static func shapes(_ rng: inout SeededRandom, count: Int) -> [(String, [[UInt8]])] {

@@ -47,25 +47,31 @@ extension CanonicalJSONEncoder {
                 }
                 w.raw("]")
             case .set:
-                sortByBytes(el, first: 0, stride: 1, count: el.count, &order, &keys)
+                sortByBytes(el, first: 0, stride: 1, count: el.count, &keys)
                 w.raw("[")
                 var first = true
                 let plain = a.elementsAreDecimalIntegers  // an intset: nothing to escape
-                for i in order {
+                for k in keys {
                     if first { first = false } else { w.raw(",") }
                     try w.flushIfNeeded()
-                    if plain { w.plainString(el[i]) } else { w.bytes(el[i]) }
+                    if plain {
+                        w.plainString(el[k.index])
+                    } else if let n = k.shortCount, w.shortString(k.high, k.low, count: n) {
+                    } else {
+                        w.bytes(el[k.index])
+                    }
                 }
                 w.raw("]")
             case .hash:
-                sortByBytes(el, first: 0, stride: 2, count: el.count / 2, &order, &keys)
+                sortByBytes(el, first: 0, stride: 2, count: el.count / 2, &keys)
                 w.raw("[")
                 var first = true
-                for f in order {
+                for k in keys {
                     w.raw(first ? "[" : ",[")
                     first = false
                     try w.flushIfNeeded()
-                    w.bytes(el[2 &* f])
+                    let f = k.index
+                    if let n = k.shortCount, w.shortString(k.high, k.low, count: n) {} else { w.bytes(el[2 &* f]) }
                     w.raw(",")
                     w.bytes(el[2 &* f &+ 1])
                     w.raw("]")
@@ -128,12 +134,12 @@ extension CanonicalJSONEncoder {
         }
     }
 
-    /// `order` = elements `first + stride * i` (i in 0..<count) by raw bytes, as `bytesLess` sorts them, ties
-    /// (equal bytes: duplicate hash fields in odd files) in file order, as the stable sort did.
+    /// `keys` = the keys of elements `first + stride * i` (i in 0..<count) by raw bytes, as `bytesLess` sorts
+    /// them, ties (equal bytes: duplicate hash fields in odd files) in file order, as the stable sort did.
     ///
     /// Two passes: the keys are sorted by their 16-byte big-endian prefixes and index alone (integer compares,
     /// inlined), then each group of equal prefixes, rare in practice, is re-sorted by the bytes themselves.
-    static func sortByBytes(_ a: RDBValueArena.Elements, first: Int, stride: Int, count: Int, _ order: inout [Int],
+    static func sortByBytes(_ a: RDBValueArena.Elements, first: Int, stride: Int, count: Int,
                             _ keys: inout [LentSortKey]) {
         keys.removeAll(keepingCapacity: true)
         keys.reserveCapacity(count)
@@ -148,8 +154,6 @@ extension CanonicalJSONEncoder {
                 return x.index < y.index
             }
         }
-        order.removeAll(keepingCapacity: true)
-        for k in keys { order.append(k.index) }
     }
 
     /// Raw byte order (memcmp, shorter prefix first), as `bytesLess`.
@@ -164,23 +168,38 @@ extension CanonicalJSONEncoder {
     }
 }
 
-/// An element's first 16 bytes as two big-endian integers (zero-padded), and its index. Integer order of the
-/// prefixes is the bytes' memcmp order wherever the prefixes differ (a zero pad sorts a shorter prefix first).
+/// An element's first 16 bytes as two big-endian integers (zero-padded), its index, and its length when the
+/// prefix holds all of it. Integer order of the prefixes is the bytes' memcmp order wherever the prefixes differ
+/// (a zero pad sorts a shorter prefix first). A short element is written from its key (`JSONWriter.shortString`),
+/// so a big set's members, once sorted, are not fetched again from all over the arena.
 struct LentSortKey {
     var high: UInt64
     var low: UInt64
-    var index: Int
+    /// The index in the low 56 bits; above them the element's length when at most 16 bytes, else 255.
+    private var packed: UInt64
+
+    private static let indexBits: UInt64 = 56
+
+    /// The element's index (in the order `sortByBytes` was given the elements).
+    @inline(__always) var index: Int { Int(truncatingIfNeeded: packed & (1 << Self.indexBits &- 1)) }
+
+    /// The element's length when `high` and `low` hold all of it (0...16), else nil.
+    @inline(__always) var shortCount: Int? {
+        let n = Int(truncatingIfNeeded: packed >> Self.indexBits)
+        return n <= 16 ? n : nil
+    }
 
     init(high: UInt64, low: UInt64, index: Int) {
         self.high = high
         self.low = low
-        self.index = index
+        packed = UInt64(truncatingIfNeeded: index) | 255 << Self.indexBits
     }
 
     @inline(__always)
     init(_ p: UnsafeRawBufferPointer, index: Int) {
-        self.index = index
         let n = p.count
+        // An index beyond 2^56 would need more memory than exists; the length above it is capped.
+        packed = UInt64(truncatingIfNeeded: index) | UInt64(truncatingIfNeeded: min(n, 255)) << Self.indexBits
         guard let base = p.baseAddress, n > 0 else {
             high = 0
             low = 0

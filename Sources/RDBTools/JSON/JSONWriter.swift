@@ -219,6 +219,33 @@ public final class JSONWriter: BufferedOutput {
         count &+= n &+ 2
     }
 
+    /// A JSON string of `count` (0...16) bytes held in two big-endian words (`LentSortKey`'s prefix, zero past
+    /// `count`), written from registers when every byte is plain printable ASCII; returns false, writing
+    /// nothing, when some byte needs an escape or UTF-8 checking (`bytes` then writes it).
+    @inline(__always)
+    public func shortString(_ high: UInt64, _ low: UInt64, count n: Int) -> Bool {
+        // Byte i in bits 8i...8i+7 (stored little-endian: in order); bytes from `n` on set to `A` for the check
+        // (stored, then overwritten by what follows).
+        var w0 = high.byteSwapped
+        var w1 = low.byteSwapped
+        let pad: UInt64 = 0x4141_4141_4141_4141
+        if n < 8 {
+            w0 |= pad << (UInt64(n) &* 8)
+            w1 = pad
+        } else if n < 16 {
+            w1 |= pad << (UInt64(n &- 8) &* 8)
+        }
+        guard JSONWriter.attentionMask(w0) | JSONWriter.attentionMask(w1) == 0 else { return false }
+        reserve(18)
+        let dst = UnsafeMutableRawPointer(base + count)
+        dst.storeBytes(of: UInt8(ascii: "\""), as: UInt8.self)
+        dst.storeBytes(of: w0.littleEndian, toByteOffset: 1, as: UInt64.self)
+        dst.storeBytes(of: w1.littleEndian, toByteOffset: 9, as: UInt64.self)
+        dst.storeBytes(of: UInt8(ascii: "\""), toByteOffset: n &+ 1, as: UInt8.self)
+        count &+= n &+ 2
+        return true
+    }
+
     /// One pass over the bytes: runs of printable ASCII are copied 8 bytes at a time (stored whole, committed
     /// up to the first byte that needs attention, found from the word's flag bits), escapes are written as
     /// they come and multibyte UTF-8 sequences are checked (Unicode table 3-7) and copied. Invalid UTF-8
