@@ -175,6 +175,9 @@ public struct DumpCommand: ParsableCommand {
         }
     }
 
+    /// Whether streams are lent (their entries written from the reader's arena): the JSON formats read them so.
+    private var lendsStreams: Bool { format == .json || format == .jsonl }
+
     /// The threads to format keys with: `--threads`, or the CPUs (at most 8).
     private var threadCount: Int {
         threads ?? min(8, ProcessInfo.processInfo.activeProcessorCount)
@@ -186,7 +189,7 @@ public struct DumpCommand: ParsableCommand {
     private func parallelScan() throws -> ParallelRDBScan? {
         guard threadCount > 1, filters.keyFilter.isEmpty, ParallelRDBScan.canRead(file) else { return nil }
         return try ParallelRDBScan(path: file, options: reader.readerOptions(), workers: threadCount,
-                                   runBytes: Int64(runBytes), lendsKeys: true)
+                                   runBytes: Int64(runBytes), lendsKeys: true, lendsStreamEntries: lendsStreams)
     }
 
     /// Scans the file with values lent (`RDBReader.next(lendingInto:)`), handing `consume` every record the
@@ -195,6 +198,7 @@ public struct DumpCommand: ParsableCommand {
     private func scanLent(_ consume: @escaping (RDBRecord, RDBValueArena?) throws -> Void) throws -> RDBFileScan.Outcome {
         let arena = RDBValueArena()
         arena.lendsKeys = filters.keyFilter.isEmpty
+        arena.lendsStreamEntries = lendsStreams
         return try scan(lending: arena) { try consume($0, arena.kind == .none ? nil : arena) }
     }
 

@@ -79,6 +79,8 @@ final class ParallelRDBScan: @unchecked Sendable {
     /// How far (in file bytes) the planner may run ahead of the writer once `2 * workers + 2` runs are pending.
     let aheadBytes: Int64 = 32 << 20
     let lendsKeys: Bool
+    /// Whether streams' entries are lent too (`RDBValueArena.lendsStreamEntries`: the formatter reads `.stream`).
+    let lendsStreamEntries: Bool
     /// Tests only: added to every planned run's end, to prove that a run read to anywhere else than where the
     /// planner said is caught (the rest of the file is then read on one thread).
     var runEndSkewForTests: Int64 = 0
@@ -99,12 +101,14 @@ final class ParallelRDBScan: @unchecked Sendable {
         RDBFileScan.regularFileSize(path) != nil && !RDBFileScan.isGzip(path)
     }
 
-    init(path: String, options: RDBReaderOptions, workers: Int, runBytes: Int64 = 1 << 20, lendsKeys: Bool) throws {
+    init(path: String, options: RDBReaderOptions, workers: Int, runBytes: Int64 = 1 << 20, lendsKeys: Bool,
+         lendsStreamEntries: Bool = false) throws {
         self.path = path
         self.options = options
         self.workers = max(1, workers)
         self.runBytes = max(1, runBytes)
         self.lendsKeys = lendsKeys
+        self.lendsStreamEntries = lendsStreamEntries
         do {
             file = try POSIXFileSystem().openForReading(path)
         } catch let e as FileIOError {
@@ -337,6 +341,7 @@ final class ParallelRDBScan: @unchecked Sendable {
         workerOptions.bufferSize = 256 * 1024
         let arena = RDBValueArena()
         arena.lendsKeys = lendsKeys
+        arena.lendsStreamEntries = lendsStreamEntries
         while let run = claim() {
             let formatter = makeFormatter(run)
             // The source ends with the run: a full read that needs more than the planner said is misplaced.
@@ -402,6 +407,7 @@ final class ParallelRDBScan: @unchecked Sendable {
         }
         let arena = RDBValueArena()
         arena.lendsKeys = lendsKeys
+        arena.lendsStreamEntries = lendsStreamEntries
         let reader: RDBReader<FileByteSource>
         if let point {
             reader = RDBReader(source: FileByteSource(file: file, from: point.offset), fileName: path,

@@ -28,6 +28,7 @@ public struct KeyspaceLoader {
     /// result is the same as `consume(_:)` of the record `next()` yields.
     public mutating func consume(_ record: RDBRecord, lent arena: RDBValueArena) throws {
         guard case .entry(let e) = record, arena.kind != .none else { return try consume(record) }
+        if arena.kind == .stream { return try consume(.entry(arena.materialized(e))) }
         try insert(e, lentEntry(e, arena))
     }
 
@@ -84,8 +85,8 @@ public struct KeyspaceLoader {
                 records += 1
                 if records % checkEvery == 0, !proceed() { throw CancellationError() }
                 if case .entry(let e) = r {
-                    let entry = arena.kind != .none ? l.lentEntry(e, arena)
-                        : KeyEntry(value: Value(loading: e.value), expireAtMs: e.expireAtMs,
+                    let entry = arena.kind != .none && arena.kind != .stream ? l.lentEntry(e, arena)
+                        : KeyEntry(value: Value(loading: arena.materialized(e).value), expireAtMs: e.expireAtMs,
                                    lruIdleSeconds: e.lruIdleSeconds, lfuFreq: e.lfuFreq)
                     inserts.add(.init(db: e.db, key: e.key, entry: entry, offset: e.startOffset))
                 } else {

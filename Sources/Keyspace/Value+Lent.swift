@@ -9,7 +9,7 @@ import RDB
 /// filled from the reader's buffer, with no `[UInt8]` per element and no `RDBValue` in between. The
 /// result equals `Value(loading: arena.materialize()!)` (the model path), which the tests check.
 extension Value {
-    /// The value lent in `arena` (`arena.kind` must not be `.none`).
+    /// The value lent in `arena` (`arena.kind` must not be `.none` or `.stream`).
     init(lent arena: RDBValueArena, distinct: inout LentDistinct) {
         switch arena.kind {
         case .string: self = .string(arena.count > 0 ? Bytes(arena[0]) : [])
@@ -17,7 +17,7 @@ extension Value {
         case .set: self = .set(SetValue(lent: arena, distinct: &distinct))
         case .sortedSet: self = .zset(ZSetValue(lent: arena, distinct: &distinct))
         case .hash: self = .hash(HashValue(lent: arena, distinct: &distinct))
-        case .none: preconditionFailure("Value(lent:) with nothing lent")
+        case .none, .stream: preconditionFailure("Value(lent:) with no collection lent")
         }
     }
 }

@@ -28,6 +28,9 @@ extension RDBReader {
         let v3 = type >= RDBType.streamListpacks3.rawValue
         let v5 = type >= RDBType.streamListpacks5.rawValue
         let nodes = try readCount("stream listpack count")
+        // Entries lent (`RDBValueArena.lendsStreamEntries`) or, when values are decoded, built.
+        let lend = lendArena.flatMap { $0.lendsStreamEntries ? $0 : nil }
+        lend?.reset(.stream, keepsBytes: true)
         var entries: [StreamEntry] = []
         var previous: StreamID? = nil
         var live: UInt64 = 0
@@ -44,7 +47,7 @@ extension RDBReader {
                 elements.removeAll(keepingCapacity: true)
                 try walkListpack(blob, base: base) { elements.append($0) }
                 try parseStreamNode(elements, master: master, base: base, previous: &previous, live: &live,
-                                    entries: &entries, decode: decode)
+                                    entries: &entries, decode: decode, lend: lend)
             }
         }
         let lenAt = bytesConsumed
@@ -177,7 +180,8 @@ extension RDBReader {
     /// One stream listpack node: the master entry (`count`, `deleted`, `num-fields`, fields, 0), then entries
     /// (`flags`, ms-delta, seq-delta, [`num-fields`, field/value pairs] or values only with SAMEFIELDS, `lp-count`).
     func parseStreamNode(_ e: [PackedElement], master: StreamID, base: Int64, previous: inout StreamID?,
-                         live: inout UInt64, entries: inout [StreamEntry], decode: Bool) throws {
+                         live: inout UInt64, entries: inout [StreamEntry], decode: Bool,
+                         lend: RDBValueArena? = nil) throws {
         let n = e.count
         guard n > 0 else { throw error(.stream, "empty listpack inside stream", at: base) }
         func int(_ i: Int, _ what: String) throws -> Int64 {
@@ -239,7 +243,18 @@ extension RDBReader {
                 continue
             }
             seenLive += 1
-            if decode {
+            if let a = lend {
+                for f in 0..<fieldCount {
+                    if sameFields {
+                        a.append(e[3 &+ f])
+                        a.append(e[valuesStart &+ f])
+                    } else {
+                        a.append(e[valuesStart &+ 2 &* f])
+                        a.append(e[valuesStart &+ 2 &* f &+ 1])
+                    }
+                }
+                a.streamEntries.append(RDBValueArena.StreamEntrySpan(id: id, elementsEnd: a.count))
+            } else if decode {
                 var fields: [(Bytes, Bytes)] = []
                 fields.reserveCapacity(fieldCount)
                 for f in 0..<fieldCount {

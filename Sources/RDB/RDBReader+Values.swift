@@ -149,7 +149,7 @@ extension RDBReader {
         checksOnlyMembers = false
         if lent == nil && options.decodeValues, let v = a.materialize() { return v }
         switch kind {
-        case .none, .string: return .string([])
+        case .none, .string, .stream: return .string([])
         case .list: return .list([])
         case .set: return .set([])
         case .sortedSet: return .sortedSet([])

@@ -11,7 +11,10 @@
 /// - `.list`, `.set`: one element per item, head to tail or in stored order;
 /// - `.sortedSet`: one element per member, `scores[i]` its score, in stored order;
 /// - `.hash`: two elements per field (field, value), in stored order; when `hasFieldExpiries`,
-///   `fieldExpiries[f]` is field `f`'s absolute expiry in Unix ms, or `RDBValueArena.noExpiry`.
+///   `fieldExpiries[f]` is field `f`'s absolute expiry in Unix ms, or `RDBValueArena.noExpiry`;
+/// - `.stream` (only with `lendsStreamEntries`): the live entries' field/value pairs back to back, two
+///   elements per field; `streamEntries[e]` is entry `e`'s ID and where its pairs end. Everything else about
+///   the stream (IDs, groups, consumers, PELs, IDMP) is in the entry's `.stream` value, whose `entries` is empty.
 ///
 /// The buffer grows with the bytes actually read for the key (never by a length taken from the file), so it is
 /// bounded by the key's size in the file times the largest expansion of its encoding (LZF, integers as text).
@@ -22,7 +25,14 @@ public final class RDBValueArena {
     /// Which logical type the lent value has; `.none` when the last entry's value came materialized
     /// (streams, modules) or nothing was lent yet.
     public enum Kind: Sendable, Equatable {
-        case none, string, list, set, sortedSet, hash
+        case none, string, list, set, sortedSet, hash, stream
+    }
+
+    /// One lent stream entry: its ID, and the end of its field/value elements (entry `e`'s pairs are the
+    /// elements from the previous entry's `elementsEnd`, or 0, up to its own).
+    public struct StreamEntrySpan: Sendable, Equatable {
+        public var id: StreamID
+        public var elementsEnd: Int
     }
 
     /// `fieldExpiries` value of a hash field without a TTL.
@@ -52,6 +62,12 @@ public final class RDBValueArena {
     /// Whether every element is an integer's decimal text (`-?[0-9]+`, as an intset's members are written), so
     /// that a consumer may copy them without looking for bytes to escape. Set for SET_INTSET values.
     @exclusivity(unchecked) public internal(set) var elementsAreDecimalIntegers = false
+    /// Set by a consumer that reads lent streams (`CanonicalJSONEncoder`; every other consumer leaves it off
+    /// and gets streams materialized, with `kind == .none`): a stream's live entries are then lent (`.stream`),
+    /// no array allocated per entry or field.
+    @exclusivity(unchecked) public var lendsStreamEntries = false
+    /// The lent stream's entries, in ID order (`.stream`).
+    @exclusivity(unchecked) public internal(set) var streamEntries: [StreamEntrySpan] = []
     /// The most members an intset lent in summary has (Redis 7's `set-max-intset-entries` default).
     public static let summarizedIntsetLimit = 512
     /// false while the reader only validates (`decodeValues == false`): appends only count.
@@ -193,6 +209,7 @@ public final class RDBValueArena {
         }
         if !scores.isEmpty { scores.removeAll(keepingCapacity: scores.capacity <= keptElements) }
         if !fieldExpiries.isEmpty { fieldExpiries.removeAll(keepingCapacity: fieldExpiries.capacity <= keptElements) }
+        if !streamEntries.isEmpty { streamEntries.removeAll(keepingCapacity: streamEntries.capacity <= keptElements) }
         hasFieldExpiries = false
         intsetSummary = nil
         elementsAreDecimalIntegers = false
@@ -303,10 +320,43 @@ public final class RDBValueArena {
         return out
     }
 
-    /// The lent value as an `RDBValue` (nil for `.none`).
+    /// The lent stream's entries as the model holds them (`.stream`).
+    public func streamEntryValues() -> [StreamEntry] {
+        var out: [StreamEntry] = []
+        out.reserveCapacity(streamEntries.count)
+        var first = 0
+        for span in streamEntries {
+            var fields: [(Bytes, Bytes)] = []
+            fields.reserveCapacity((span.elementsEnd &- first) / 2)
+            for i in stride(from: first, to: span.elementsEnd, by: 2) { fields.append((bytes(i), bytes(i &+ 1))) }
+            out.append(StreamEntry(id: span.id, fields: fields))
+            first = span.elementsEnd
+        }
+        return out
+    }
+
+    /// `entry` with what was lent put back, as `next()` returns it: its key (with `lendsKeys`) and its value
+    /// (for `.stream`, the entry's own with the lent entries). An entry of `.none` comes back as it is.
+    public func materialized(_ entry: RDBEntry) -> RDBEntry {
+        guard kind != .none else { return entry }
+        var full = entry
+        full.key = key(of: entry)
+        if kind == .stream {
+            if case .stream(var s) = entry.value {
+                s.entries = streamEntryValues()
+                full.value = .stream(s)
+            }
+        } else if let v = materialize() {
+            full.value = v
+        }
+        return full
+    }
+
+    /// The lent value as an `RDBValue` (nil for `.none`, and for `.stream`, whose value is the entry's own
+    /// with `streamEntryValues()` as its entries).
     public func materialize() -> RDBValue? {
         switch kind {
-        case .none: return nil
+        case .none, .stream: return nil
         case .string: return .string(count > 0 ? bytes(0) : [])
         case .list: return .list(items())
         case .set: return .set(items())

@@ -85,7 +85,7 @@ public final class RESPExporter {
         case .entry(let e):
             keysRead += 1
             do {
-                if let lent, lent.kind != .none {
+                if let lent, lent.kind != .none && lent.kind != .stream {
                     if options.style == .restore, let value = lent.materialize() {
                         var full = e
                         full.key = lent.key(of: e)
@@ -97,7 +97,7 @@ public final class RESPExporter {
                         try e.key.withUnsafeBytes { try writeLentEntry(e, key: $0, lent) }
                     }
                 } else {
-                    try writeEntry(e)
+                    try writeEntry(lent?.materialized(e) ?? e)
                 }
             } catch var err as RDBWriteError {
                 if err.key == nil { err.key = lent?.key(of: e) ?? e.key }
@@ -146,7 +146,7 @@ public final class RESPExporter {
     private func writeLentEntry(_ e: RDBEntry, key: UnsafeRawBufferPointer, _ a: RDBValueArena) throws {
         select(e.db)
         switch a.kind {
-        case .none:
+        case .none, .stream:
             return
         case .string:
             output.command(3)

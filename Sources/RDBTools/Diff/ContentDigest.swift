@@ -132,7 +132,7 @@ public struct ContentDigest: Hashable, Sendable {
             a.length(i) == 0 ? of(emptyBytes) : of(a[i])
         }
         switch a.kind {
-        case .none:
+        case .none, .stream:
             return nil
         case .string:
             return pair(of(1), a.count > 0 ? element(0) : of(emptyBytes))

@@ -92,7 +92,7 @@ public final class RDBDiff {
 
     @inline(__always)
     static func digest(_ e: RDBEntry, _ lent: RDBValueArena?) -> ContentDigest {
-        lent.flatMap { ContentDigest.of(lent: $0) } ?? ContentDigest.of(e.value)
+        lent.flatMap { ContentDigest.of(lent: $0) } ?? ContentDigest.of((lent?.materialized(e) ?? e).value)
     }
 
     /// Pass 2: a record of file B; `report` gets each difference found. `lent` as for `index`.

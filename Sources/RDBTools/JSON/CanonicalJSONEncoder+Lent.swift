@@ -34,7 +34,7 @@ extension CanonicalJSONEncoder {
         }
         try a.withElements { el in
             switch kind {
-            case .none, .sortedSet:
+            case .none, .sortedSet, .stream:
                 break
             case .string:
                 w.bytes(el[0])
@@ -79,6 +79,35 @@ extension CanonicalJSONEncoder {
                 w.raw("]")
             }
         }
+    }
+
+    /// A lent stream's `entries`: `[[id,[[field,value],...]],...]`, as `writeStream` writes the model's.
+    static func writeLentStreamEntries(_ a: RDBValueArena, into w: JSONWriter) throws {
+        w.raw("[")
+        try a.withElements { el in
+            var first = 0
+            var any = false
+            for span in a.streamEntries {
+                if any { w.raw(",") }
+                any = true
+                try w.flushIfNeeded()
+                w.raw("[")
+                writeID(span.id, into: w)
+                w.raw(",[")
+                var i = first
+                while i < span.elementsEnd {
+                    w.raw(i == first ? "[" : ",[")
+                    w.bytes(el[i])
+                    w.raw(",")
+                    w.bytes(el[i &+ 1])
+                    w.raw("]")
+                    i &+= 2
+                }
+                w.raw("]]")
+                first = span.elementsEnd
+            }
+        }
+        w.raw("]")
     }
 
     /// `[[member,score],...]` by score, then member bytes.

@@ -183,7 +183,11 @@ public final class CanonicalJSONEncoder {
         }
         CanonicalJSONEncoder.writeLentFieldExpiries(lent, order: &order, into: writer)
         writer.field("value")
-        try CanonicalJSONEncoder.writeLentValue(lent, order: &order, keys: &sortKeys, into: writer)
+        if lent.kind == .stream, case .stream(let s) = e.value {
+            try CanonicalJSONEncoder.writeStream(s, lentEntries: lent, into: writer)
+        } else {
+            try CanonicalJSONEncoder.writeLentValue(lent, order: &order, keys: &sortKeys, into: writer)
+        }
     }
 
     private func writeFileFields() {
@@ -368,7 +372,7 @@ public final class CanonicalJSONEncoder {
     }
 
     /// `"ms-seq"`, or null.
-    private static func writeID(_ id: StreamID?, into w: JSONWriter) {
+    static func writeID(_ id: StreamID?, into w: JSONWriter) {
         w.nullable(id) { id in
             w.raw("\"")
             w.uint(id.ms)
@@ -378,16 +382,21 @@ public final class CanonicalJSONEncoder {
         }
     }
 
-    static func writeStream(_ s: StreamValue, into w: JSONWriter) throws {
+    /// `lentEntries`: the arena a `.stream` was lent in (the entries are written from it; `s.entries` is empty).
+    static func writeStream(_ s: StreamValue, lentEntries: RDBValueArena? = nil, into w: JSONWriter) throws {
         w.raw("{")
         w.field("entries", first: true)
-        try w.array(s.entries) { e in
-            try w.flushIfNeeded()
-            w.raw("[")
-            writeID(e.id, into: w)
-            w.raw(",")
-            w.array(e.fields) { w.pair($0.0, $0.1) }
-            w.raw("]")
+        if let a = lentEntries {
+            try writeLentStreamEntries(a, into: w)
+        } else {
+            try w.array(s.entries) { e in
+                try w.flushIfNeeded()
+                w.raw("[")
+                writeID(e.id, into: w)
+                w.raw(",")
+                w.array(e.fields) { w.pair($0.0, $0.1) }
+                w.raw("]")
+            }
         }
         w.field("length")
         w.uint(s.length)

@@ -31,7 +31,7 @@ public enum MemoryEstimator {
     /// With `a.lendsKeys`, a lent entry's key is `a.lentKey` (the entry's own is empty).
     public static func usage(of entry: RDBEntry, lent a: RDBValueArena) -> Int {
         typealias A = AllocatorModel
-        if a.kind == .none { return usage(of: entry) }
+        if a.kind == .none || a.kind == .stream { return usage(of: a.materialized(entry)) }
         // Lent keys: the entry's key is empty; else `lentKey` is.
         let key = A.sds(entry.key.count &+ a.lentKey.count) + A.dictEntry
         switch a.kind {
@@ -65,7 +65,7 @@ public enum MemoryEstimator {
                 }
             case .hash:
                 return key + hash(view(first: 0, stride: 2, count: n / 2), view(first: 1, stride: 2, count: n / 2))
-            case .none, .string:
+            case .none, .string, .stream:
                 return key + value(entry.value)
             }
         }
