@@ -116,7 +116,9 @@ public struct DumpCommand: ParsableCommand {
         let outcome: RDBFileScan.Outcome
         if let parallel = try parallelScan() {
             outcome = try parallel.run(makeFormatter: { run in
-                let w = JSONWriter(capacity: Int(min(2 * (run.end - run.point.offset), 8 << 20)) + 4096)
+                // JSON runs about twice its RDB bytes (intsets and small integers much more): room for three
+                // times, so that most runs never grow (untouched capacity costs address space, not memory).
+                let w = JSONWriter(capacity: Int(min(3 * (run.end - run.point.offset), 32 << 20)) + 4096)
                 let e = CanonicalJSONEncoder(format: fmt, writer: w)
                 e.continueKeys(db: run.point.db, fileOrder: run.fileOrder, previousKeysDB: run.previousKeysDB)
                 return .init(consume: { try e.consume($0, lent: $1) }, formatted: { w.pending })

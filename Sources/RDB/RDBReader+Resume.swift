@@ -202,8 +202,26 @@ extension RDBReader {
         for _ in 0..<n { _ = try readLength() }
     }
 
-    /// Passes over an RDB string: its bytes, or its compressed bytes for LZF, unread.
+    /// Passes over an RDB string: its bytes, or its compressed bytes for LZF, unread. A string whose header and
+    /// bytes are all in the buffer (6- or 14-bit length, or an integer encoding) is passed in place; anything
+    /// else goes through `readStringHeader`.
+    @inline(__always)
     private func skipStringQuickly() throws {
+        let left = end &- pos
+        if left >= 2 {
+            let b = Int(buf.load(fromByteOffset: pos, as: UInt8.self))
+            let whole: Int
+            switch b >> 6 {
+            case 0: whole = 1 &+ (b & 0x3F)
+            case 1: whole = 2 &+ ((b & 0x3F) << 8 | Int(buf.load(fromByteOffset: pos &+ 1, as: UInt8.self)))
+            case 3 where b & 0x3F <= 2: whole = 1 &+ (1 << (b & 0x3F))  // int8, int16, int32
+            default: whole = Int.max
+            }
+            if whole <= left {
+                pos &+= whole
+                return
+            }
+        }
         switch try readStringHeader() {
         case .raw(let n): try skip(n)
         case .int: return

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A growable byte buffer that hands its bytes to a sink in `flushThreshold`-sized writes: the output
 /// side shared by `JSONWriter` and `RESPOutput`, which write into `base` directly.
 ///
@@ -20,10 +26,16 @@ public class BufferedOutput {
         self.flushThreshold = flushThreshold
         self.sink = sink
         capacity = initialCapacity
-        base = UnsafeMutablePointer<UInt8>.allocate(capacity: initialCapacity)
+        base = Self.allocate(initialCapacity)
     }
 
-    deinit { base.deallocate() }
+    deinit { free(base) }
+
+    /// `malloc`, so that `grow` can `realloc`: a big buffer (mapped pages) then grows by remapping, not copying.
+    private static func allocate(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        guard let p = malloc(n) else { fatalError("out of memory: \(n) bytes for an output buffer") }
+        return p.assumingMemoryBound(to: UInt8.self)
+    }
 
     /// The buffered bytes, valid until the next write.
     public final var pending: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
@@ -49,10 +61,8 @@ public class BufferedOutput {
     @inline(never) final func grow(_ needed: Int) {
         var c = capacity
         while c < needed { c *= 2 }
-        let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
-        fresh.update(from: base, count: count)
-        base.deallocate()
-        base = fresh
+        guard let fresh = realloc(base, c) else { fatalError("out of memory: \(c) bytes for an output buffer") }
+        base = fresh.assumingMemoryBound(to: UInt8.self)
         capacity = c
     }
 }
