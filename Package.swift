@@ -7,6 +7,7 @@
 //                      -> ReplicaServer -> ReplicaStore
 //                      -> ReplicaStore -> RDB -> Base -> CZlib
 //                                         RDB -> CCRC64Fold (CRC-64 by carry-less multiplication)
+//                                         RDB, RDBTools -> CPrefetch (a cache hint for sorted output)
 //       -> SQLiteExport -> RDBTools -> RDB       (SQLiteExport and RDBTools use Base directly too)
 //   Keyspace -> RDB, Base, RedisValueOps (pure Redis-exact HLL/bit/geo operations), swift-collections
 // Base is the bottom layer: the replication position and the durable-file layer (the `FileSystem` seam,
@@ -50,14 +51,15 @@ let package = Package(
         .target(name: "Base", dependencies: ["CZlib"]),
 
         // The RDB format: streaming reader, writer, LZF, CRC-64, opcode/type table. No I/O policy.
-        .target(name: "RDB", dependencies: ["Base", "CZlib", "CCRC64Fold"], swiftSettings: hotLoops),
+        .target(name: "RDB", dependencies: ["Base", "CZlib", "CCRC64Fold", "CPrefetch"], swiftSettings: hotLoops),
 
         // CRC-64/Jones by carry-less multiplication (PCLMULQDQ, chosen at run time), in C for the intrinsics.
         .target(name: "CCRC64Fold"),
+        .target(name: "CPrefetch"),
 
         // Tools built on the format: canonical JSON output, key filters (Redis glob), file policy (`rdb convert`),
         // RESP/RESTORE export, memory estimates, diff.
-        .target(name: "RDBTools", dependencies: ["Base", "RDB"], swiftSettings: hotLoops),
+        .target(name: "RDBTools", dependencies: ["Base", "RDB", "CPrefetch"], swiftSettings: hotLoops),
 
         // Redis-exact pure operations on string values: HyperLogLog (PFADD/PFCOUNT/PFMERGE), bit
         // operations, geohash. No dependencies.

@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// One key's elements, lent by `RDBReader.next(lendingInto:)` instead of an `RDBValue` of `[UInt8]` arrays.
 ///
 /// The element bytes sit back to back in one reusable buffer: element `i` is `self[i]`, the bytes
@@ -167,6 +169,15 @@ public final class RDBValueArena {
             let s = starts[i]
             return UnsafeRawBufferPointer(start: base + s, count: starts[i &+ 1] &- s)
         }
+
+        /// Hints that element `i`'s start will be read soon (no effect on results): for output in an order
+        /// other than the arena's, a few elements ahead of `prefetch`.
+        @inlinable @inline(__always)
+        public func prefetchStart(_ i: Int) { rr_prefetch(starts + i) }
+
+        /// Hints that element `i`'s bytes will be read soon (reads its start: `prefetchStart` it first).
+        @inlinable @inline(__always)
+        public func prefetch(_ i: Int) { rr_prefetch(base + starts[i]) }
 
         /// Element `i`'s length; `i` must be in `0..<count`.
         @inlinable @inline(__always)
