@@ -355,11 +355,19 @@ final class ParallelRDBScan: @unchecked Sendable {
             var otherError: Error?
             do {
                 while reader.bytesConsumed < run.end {
-                    guard let record = try reader.next(lendingInto: arena), case .entry(let e) = record else {
+                    guard let record = try reader.next(lendingInto: arena) else {
                         misplaced = true
                         break
                     }
-                    if RDBFileScan.isEmptyCollection(e, decoded: false) { empties.note(arena.key(of: e), db: e.db) }
+                    // A switch borrows the entry from the record: no copy of it (a retain and release of each of
+                    // its arrays) per key.
+                    switch record {
+                    case .entry(let e):
+                        if RDBFileScan.isEmptyCollection(e, decoded: false) { empties.note(arena.key(of: e), db: e.db) }
+                    default:
+                        misplaced = true
+                    }
+                    if misplaced { break }
                     try formatter.consume(record, arena.kind == .none ? nil : arena)
                     keys += 1
                 }

@@ -124,12 +124,11 @@ extension RDBReader {
              .zsetListpack, .setListpack:
             try skipStringQuickly()
         case .list, .set, .listQuicklist:
-            for _ in 0..<(try readCount("element count")) { try skipStringQuickly() }
+            try skipStringsQuickly(try readCount("element count"))
         case .hash:
-            for _ in 0..<(try readCount("field count")) {
-                try skipStringQuickly()
-                try skipStringQuickly()
-            }
+            let fields = try readCount("field count")
+            guard fields <= Int.max / 2 else { throw error(.badLength, "field count \(fields) is impossibly large") }
+            try skipStringsQuickly(2 &* fields)
         case .zset:
             for _ in 0..<(try readCount("member count")) {
                 try skipStringQuickly()
@@ -202,22 +201,48 @@ extension RDBReader {
         for _ in 0..<n { _ = try readLength() }
     }
 
+    /// The whole size (header and bytes) of the RDB string at buffer offset `p` (2 bytes there at least) when its
+    /// header is a 6- or 14-bit length or an integer encoding (int8, int16, int32), else `Int.max`.
+    @inline(__always)
+    private func bufferedStringSize(at p: Int) -> Int {
+        let b = Int(buf.load(fromByteOffset: p, as: UInt8.self))
+        switch b >> 6 {
+        case 0: return 1 &+ (b & 0x3F)
+        case 1: return 2 &+ ((b & 0x3F) << 8 | Int(buf.load(fromByteOffset: p &+ 1, as: UInt8.self)))
+        case 3 where b & 0x3F <= 2: return 1 &+ (1 << (b & 0x3F))
+        default: return Int.max
+        }
+    }
+
+    /// Passes over `count` RDB strings back to back (a hashtable-encoded collection's elements): those whose
+    /// header and bytes are in the buffer in a loop over a local position, the others one by one.
+    private func skipStringsQuickly(_ count: Int) throws {
+        var left = count
+        while left > 0 {
+            var p = pos
+            let e = end
+            while left > 0 && e &- p >= 2 {
+                let whole = bufferedStringSize(at: p)
+                guard whole <= e &- p else { break }
+                p &+= whole
+                left &-= 1
+            }
+            pos = p
+            if left > 0 {
+                try skipStringQuickly()
+                left &-= 1
+            }
+        }
+    }
+
     /// Passes over an RDB string: its bytes, or its compressed bytes for LZF, unread. A string whose header and
     /// bytes are all in the buffer (6- or 14-bit length, or an integer encoding) is passed in place; anything
     /// else goes through `readStringHeader`.
     @inline(__always)
     private func skipStringQuickly() throws {
-        let left = end &- pos
-        if left >= 2 {
-            let b = Int(buf.load(fromByteOffset: pos, as: UInt8.self))
-            let whole: Int
-            switch b >> 6 {
-            case 0: whole = 1 &+ (b & 0x3F)
-            case 1: whole = 2 &+ ((b & 0x3F) << 8 | Int(buf.load(fromByteOffset: pos &+ 1, as: UInt8.self)))
-            case 3 where b & 0x3F <= 2: whole = 1 &+ (1 << (b & 0x3F))  // int8, int16, int32
-            default: whole = Int.max
-            }
-            if whole <= left {
+        if end &- pos >= 2 {
+            let whole = bufferedStringSize(at: pos)
+            if whole <= end &- pos {
                 pos &+= whole
                 return
             }
