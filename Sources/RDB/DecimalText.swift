@@ -4,14 +4,14 @@
 public enum DecimalText {
     /// "00" "01" ... "99": a literal in the binary's constant data, so reading it costs no lazy-initialization
     /// check (a `static let` table did, on every integer written from another module).
-    @inline(__always)
+    @inlinable @inline(__always)
     static var pairs: UnsafePointer<UInt8> {
         let t: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
         return t.utf8Start
     }
 
     /// The number of decimal digits of `m` (1...20).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func digitCount(_ m: UInt64) -> Int {
         if m < 10_000 {
             return m < 10 ? 1 : m < 100 ? 2 : m < 1000 ? 3 : 4
@@ -26,7 +26,7 @@ public enum DecimalText {
     }
 
     /// Writes `m`'s `digits` digits ending just before `end`.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func writeDigits(_ m: UInt64, digits: Int, endingAt end: UnsafeMutableRawPointer) {
         let t = pairs
         var m = m
@@ -48,7 +48,7 @@ public enum DecimalText {
     }
 
     /// Writes `v` at `dst` (room for 20 bytes) and returns the length.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func write(_ v: Int64, to dst: UnsafeMutableRawPointer) -> Int {
         let m = v.magnitude
         let digits = digitCount(m)
@@ -62,7 +62,7 @@ public enum DecimalText {
     }
 
     /// Writes `m` at `dst` (room for 20 bytes) and returns the length.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func write(_ m: UInt64, to dst: UnsafeMutableRawPointer) -> Int {
         let digits = digitCount(m)
         writeDigits(m, digits: digits, endingAt: dst + digits)

@@ -26,7 +26,7 @@ extension CanonicalJSONEncoder {
 
     /// The `value` of a lent entry; big collections flush element by element as `writeValue` does.
     static func writeLentValue(_ a: RDBValueArena, order: inout [Int], keys: inout [LentSortKey],
-                               into w: JSONWriter) throws {
+                               scratch: inout [LentSortKey], into w: JSONWriter) throws {
         let kind = a.kind
         if kind == .sortedSet {
             try writeLentSortedSet(a, order: &order, into: w)
@@ -47,7 +47,7 @@ extension CanonicalJSONEncoder {
                 }
                 w.raw("]")
             case .set:
-                sortByBytes(el, first: 0, stride: 1, count: el.count, &keys)
+                sortByBytes(el, first: 0, stride: 1, count: el.count, &keys, &scratch)
                 w.raw("[")
                 var first = true
                 let plain = a.elementsAreDecimalIntegers  // an intset: nothing to escape
@@ -68,7 +68,7 @@ extension CanonicalJSONEncoder {
                 }
                 w.raw("]")
             case .hash:
-                sortByBytes(el, first: 0, stride: 2, count: el.count / 2, &keys)
+                sortByBytes(el, first: 0, stride: 2, count: el.count / 2, &keys, &scratch)
                 w.raw("[")
                 var first = true
                 // Values are read in field order, all over a big hash's arena: their starts are fetched 16
@@ -182,11 +182,11 @@ extension CanonicalJSONEncoder {
     /// Two passes: the keys are sorted by their 16-byte big-endian prefixes and index alone (integer compares,
     /// inlined), then each group of equal prefixes, rare in practice, is re-sorted by the bytes themselves.
     static func sortByBytes(_ a: RDBValueArena.Elements, first: Int, stride: Int, count: Int,
-                            _ keys: inout [LentSortKey]) {
+                            _ keys: inout [LentSortKey], _ scratch: inout [LentSortKey]) {
         keys.removeAll(keepingCapacity: true)
         keys.reserveCapacity(count)
         for i in 0..<count { keys.append(LentSortKey(a[first &+ stride &* i], index: i)) }
-        LentSortKey.sortByPrefix(&keys)
+        LentSortKey.sortByPrefix(&keys, scratch: &scratch)
         keys.withUnsafeMutableBufferPointer { k in
             LentSortKey.resolvePrefixTies(k) { x, y in
                 let p = a[first &+ stride &* x.index], q = a[first &+ stride &* y.index]

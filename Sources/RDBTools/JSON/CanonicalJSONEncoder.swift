@@ -63,6 +63,7 @@ public final class CanonicalJSONEncoder {
     /// Reused by lent values' sorted orders.
     @exclusivity(unchecked) private var order: [Int] = []
     @exclusivity(unchecked) private var sortKeys: [LentSortKey] = []
+    @exclusivity(unchecked) private var sortScratch: [LentSortKey] = []
 
     /// Feeds one record, in file order. `lent`: the arena of `RDBReader.next(lendingInto:)` when the record
     /// came from it (an entry's value is then read from the arena unless `lent.kind` is `.none`).
@@ -186,7 +187,8 @@ public final class CanonicalJSONEncoder {
         if lent.kind == .stream, case .stream(let s) = e.value {
             try CanonicalJSONEncoder.writeStream(s, lentEntries: lent, into: writer)
         } else {
-            try CanonicalJSONEncoder.writeLentValue(lent, order: &order, keys: &sortKeys, into: writer)
+            try CanonicalJSONEncoder.writeLentValue(lent, order: &order, keys: &sortKeys, scratch: &sortScratch,
+                                                    into: writer)
         }
     }
 

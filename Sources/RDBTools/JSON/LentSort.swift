@@ -5,7 +5,7 @@ extension LentSortKey {
     /// the array's end; anything else goes to introsort, or from `radixThreshold` keys on to a radix sort by
     /// prefix bytes (through the same scratch space). Keys with equal prefixes may end in any order (see
     /// `resolvePrefixTies`).
-    static func sortByPrefix(_ keys: inout [LentSortKey]) {
+    static func sortByPrefix(_ keys: inout [LentSortKey], scratch: inout [LentSortKey]) {
         let count = keys.count
         guard count > 1 else { return }
         // Run starts (at most 16 runs), found on the way; descending runs are reversed in place.
@@ -39,13 +39,13 @@ extension LentSortKey {
                 keys.withUnsafeMutableBufferPointer { introsort($0) { prefixLess($0, $1) } }
                 return
             }
-            withScratch(&keys) { k, scratch in radixSort(k, scratch, 0, count, byte: 0) }
+            withScratch(&keys, &scratch) { k, scratch in radixSort(k, scratch, 0, count, byte: 0) }
             return
         }
         if runs == 1 { return }
         // Merge neighbouring runs until one is left; the left run of each merge is copied to the scratch space
         // (as long as the keys: a left run may hold all but one of them).
-        withScratch(&keys) { k, scratch in
+        withScratch(&keys, &scratch) { k, scratch in
             withUnsafeMutableBytes(of: &starts) { raw in
                 let runStart = raw.bindMemory(to: Int.self)
                 var n = runs
@@ -67,15 +67,18 @@ extension LentSortKey {
         }
     }
 
-    /// Calls `body` with the keys and, right after them, scratch space for as many keys (borrowed from the array's
-    /// capacity, which is kept from sort to sort).
+    /// Calls `body` with the keys and scratch space for as many keys: `scratch`, grown when too short and
+    /// otherwise kept from sort to sort (its contents are never read before being written).
     @inline(__always)
-    private static func withScratch(_ keys: inout [LentSortKey],
+    private static func withScratch(_ keys: inout [LentSortKey], _ scratch: inout [LentSortKey],
                                     _ body: (UnsafeMutablePointer<LentSortKey>, UnsafeMutablePointer<LentSortKey>) -> Void) {
         let count = keys.count
-        keys.append(contentsOf: repeatElement(LentSortKey(high: 0, low: 0, index: 0), count: count))
-        keys.withUnsafeMutableBufferPointer { all in body(all.baseAddress!, all.baseAddress! + count) }
-        keys.removeLast(count)
+        if scratch.count < count {
+            scratch.append(contentsOf: repeatElement(LentSortKey(high: 0, low: 0, index: 0), count: count &- scratch.count))
+        }
+        keys.withUnsafeMutableBufferPointer { k in
+            scratch.withUnsafeMutableBufferPointer { s in body(k.baseAddress!, s.baseAddress!) }
+        }
     }
 
     /// From this many keys on, an unordered input is radix-sorted.
