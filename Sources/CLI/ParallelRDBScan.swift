@@ -278,13 +278,24 @@ final class ParallelRDBScan: @unchecked Sendable {
             runKeys = 0
         }
         while !isCancelled {
-            let recordStart = reader.bytesConsumed
+            var recordStart = reader.bytesConsumed
             if runStart == nil, let p = reader.resumePoint { here = p }
+            // Keys passed by the quick walk, not yet counted in the run.
+            var skipped = 0
+            func countSkipped() {
+                guard skipped > 0 else { return }
+                if runStart == nil { runStart = here }
+                runKeys += skipped
+                skipped = 0
+            }
             do {
-                switch try reader.skipKeyQuickly() {
+                // Keys up to the run's size in one call; then the record that stopped the walk, if any.
+                let budgetEnd = (runStart?.offset ?? recordStart) + runBytes
+                let stop = try reader.skipKeysQuickly(until: budgetEnd, skipped: &skipped, recordStart: &recordStart)
+                countSkipped()
+                switch stop {
                 case .skippedKey:
-                    if runStart == nil { runStart = here }
-                    runKeys += 1
+                    break
                 case .keyNeedsFullRead:
                     if runStart == nil { runStart = here }
                     guard case .entry? = try reader.next() else { throw PlannerStop() }
@@ -307,6 +318,7 @@ final class ParallelRDBScan: @unchecked Sendable {
                 }
             } catch {
                 // The keys before this record are whole; from it on, one full reader finds what is wrong.
+                countSkipped()
                 closeRun(at: recordStart)
                 var point = here
                 point.offset = recordStart

@@ -93,6 +93,21 @@ extension RDBReader {
         }
     }
 
+    /// `skipKeyQuickly()` again and again while the reader is before `offset`, in one call (a run of keys, not
+    /// one call per key from another module): `skipped` counts the keys passed, and `recordStart` is where the
+    /// record looked at last starts (also when this throws: the start of the record that failed). Returns
+    /// `.skippedKey` once at or past `offset`, else what `skipKeyQuickly` said of the record it left unread.
+    public func skipKeysQuickly(until offset: Int64, skipped: inout Int, recordStart: inout Int64) throws -> RDBQuickSkip {
+        while true {
+            let here = bufBase &+ Int64(pos)
+            recordStart = here
+            if here >= offset { return .skippedKey }
+            let r = try skipKeyQuickly()
+            guard r == .skippedKey else { return r }
+            skipped &+= 1
+        }
+    }
+
     /// Reads a Redis 8.10 HASH_TEMPLATE record when one is next (they define no record of their own: `next()`
     /// reads them on its way to the next record); returns whether it did.
     public func readHashTemplateIfNext() throws -> Bool {

@@ -71,6 +71,45 @@ import TestSupport
         #expect(skipped > 1000, "keys walked quickly: \(skipped)")
     }
 
+    @Test("skipKeysQuickly stops only on boundaries, past its budget or before a record it leaves unread, and counts every key")
+    func batchedQuickWalkStopsOnBoundaries() throws {
+        var rng = SeededRandom(seed: 20261201)
+        for (f, bytes) in Self.readableFiles() {
+            let full = try Self.fullBoundaries(bytes, name: f.path)
+            var boundaries = Set(full)
+            boundaries.insert(9)  // after the header
+            var options = RDBReaderOptions()
+            options.decodeValues = false
+            let reader = RDBReader(source: MemoryByteSource(bytes: bytes, chunking: .random(seed: UInt64(bytes.count), maxChunk: 9)),
+                                   fileName: f.path, options: options)
+            _ = try reader.next()  // header
+            var keys = 0
+            var quickKeys = 0
+            while true {
+                let budget = Int64(rng.next() % 300)
+                var skipped = 0
+                var start: Int64 = -1
+                let stop = try reader.skipKeysQuickly(until: reader.bytesConsumed + budget, skipped: &skipped, recordStart: &start)
+                #expect(start == reader.bytesConsumed && boundaries.contains(start), "\(f.path) at \(start)")
+                keys += skipped
+                quickKeys += skipped
+                if stop == .skippedKey { continue }
+                if stop == .notAKey, try reader.readHashTemplateIfNext() {
+                    // `next()` reads a template on its way to the next record: a boundary of the quick walk only.
+                    boundaries.insert(reader.bytesConsumed)
+                    continue
+                }
+                guard let r = try reader.next() else { break }
+                if case .entry = r { keys += 1 }
+                if case .eof = r { break }
+            }
+            let reference = RDBReader(source: MemoryByteSource(bytes: bytes), fileName: f.path, options: options)
+            var expected = 0
+            while let r = try reference.next() { if case .entry = r { expected += 1 } }
+            #expect(keys == expected, "\(f.path): \(keys) keys, expected \(expected) (\(quickKeys) walked quickly)")
+        }
+    }
+
     @Test("a reader resumed at any record boundary reads the same records as the full reader, and checks the CRC when given the prefix's")
     func resumedReaderReadsTheRest() throws {
         for (f, bytes) in Self.readableFiles() {

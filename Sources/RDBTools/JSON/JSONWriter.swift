@@ -332,7 +332,7 @@ public final class JSONWriter: BufferedOutput {
             if i &+ 8 <= n {
                 let w = UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self)
                 let mask = JSONWriter.attentionMask(w)
-                reserve(8)
+                reserve(9)  // the word, or its clean bytes and a two-byte escape
                 UnsafeMutableRawPointer(base + count).storeBytes(of: w, as: UInt64.self)
                 if mask == 0 {
                     count &+= 8
@@ -342,6 +342,15 @@ public final class JSONWriter: BufferedOutput {
                 let clean = mask.trailingZeroBitCount >> 3
                 count &+= clean
                 i &+= clean
+                // `"` and `\` (text that quotes text has many) escaped right here.
+                let c = src[i]
+                if c == 0x22 || c == 0x5C {
+                    base[count] = UInt8(ascii: "\\")
+                    base[count &+ 1] = c
+                    count &+= 2
+                    i &+= 1
+                    continue
+                }
             }
             let c = src[i]
             if c >= 0x80 {
