@@ -8,6 +8,12 @@ extension LentSortKey {
     static func sortByPrefix(_ keys: inout [LentSortKey], scratch: inout [LentSortKey]) {
         let count = keys.count
         guard count > 1 else { return }
+        if count <= smallSortLimit {
+            // A listpack hash's or set's few fields: insertion sort (linear when already in order) beats finding
+            // and merging runs through scratch space.
+            keys.withUnsafeMutableBufferPointer { insertionSort($0.baseAddress!, 0, count) { prefixLess($0, $1) } }
+            return
+        }
         // Run starts (at most 16 runs), found on the way; descending runs are reversed in place.
         var starts: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) =
             (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -80,6 +86,9 @@ extension LentSortKey {
             scratch.withUnsafeMutableBufferPointer { s in body(k.baseAddress!, s.baseAddress!) }
         }
     }
+
+    /// Up to this many keys, `sortByPrefix` sorts by insertion.
+    static let smallSortLimit = 32
 
     /// From this many keys on, an unordered input is radix-sorted.
     static let radixThreshold = 1024
@@ -215,49 +224,56 @@ extension LentSortKey {
     @inline(__always)
     private static func quicksort(_ k: UnsafeMutablePointer<LentSortKey>, _ lo0: Int, _ hi0: Int, _ depth0: Int,
                                   _ less: (LentSortKey, LentSortKey) -> Bool) {
-        // An explicit stack of ranges (the larger half is pushed, so it holds at most log2(n) ranges).
-        var stack: [(Int, Int, Int)] = [(lo0, hi0, depth0)]
-        while let (lo, hi, depth) = stack.popLast() {
-            var lo = lo, hi = hi, depth = depth
-            while hi &- lo > 16 {
-                if depth == 0 {
-                    heapsort(k + lo, hi &- lo, less)
-                    lo = hi
-                    break
+        // An explicit stack of ranges on the stack (the larger half is pushed, so it holds at most log2(n) + 1
+        // ranges: 64 is room for any count).
+        withUnsafeTemporaryAllocation(of: (Int, Int, Int).self, capacity: 64) { stack in
+            var top = 1
+            stack[0] = (lo0, hi0, depth0)
+            while top > 0 {
+                top &-= 1
+                let (lo0, hi0, depth0) = stack[top]
+                var lo = lo0, hi = hi0, depth = depth0
+                while hi &- lo > 16 {
+                    if depth == 0 {
+                        heapsort(k + lo, hi &- lo, less)
+                        lo = hi
+                        break
+                    }
+                    depth &-= 1
+                    // Median of three to k[lo], then Hoare partition around it.
+                    let mid = lo &+ (hi &- lo) / 2
+                    if less(k[mid], k[lo]) { k.swapAt(mid, lo) }
+                    if less(k[hi &- 1], k[lo]) { k.swapAt(hi &- 1, lo) }
+                    if less(k[hi &- 1], k[mid]) { k.swapAt(hi &- 1, mid) }
+                    k.swapAt(lo, mid)
+                    let pivot = k[lo]
+                    var i = lo
+                    var j = hi
+                    while true {
+                        repeat { i &+= 1 } while i < hi && less(k[i], pivot)
+                        repeat { j &-= 1 } while less(pivot, k[j])
+                        if i >= j { break }
+                        k.swapAt(i, j)
+                    }
+                    k.swapAt(lo, j)
+                    // [lo, j) < pivot = k[j] < (j, hi)
+                    if j &- lo < hi &- (j &+ 1) {
+                        stack[top] = (j &+ 1, hi, depth)
+                        hi = j
+                    } else {
+                        stack[top] = (lo, j, depth)
+                        lo = j &+ 1
+                    }
+                    top &+= 1
                 }
-                depth &-= 1
-                // Median of three to k[lo], then Hoare partition around it.
-                let mid = lo &+ (hi &- lo) / 2
-                if less(k[mid], k[lo]) { k.swapAt(mid, lo) }
-                if less(k[hi &- 1], k[lo]) { k.swapAt(hi &- 1, lo) }
-                if less(k[hi &- 1], k[mid]) { k.swapAt(hi &- 1, mid) }
-                k.swapAt(lo, mid)
-                let pivot = k[lo]
-                var i = lo
-                var j = hi
-                while true {
-                    repeat { i &+= 1 } while i < hi && less(k[i], pivot)
-                    repeat { j &-= 1 } while less(pivot, k[j])
-                    if i >= j { break }
-                    k.swapAt(i, j)
-                }
-                k.swapAt(lo, j)
-                // [lo, j) < pivot = k[j] < (j, hi)
-                if j &- lo < hi &- (j &+ 1) {
-                    stack.append((j &+ 1, hi, depth))
-                    hi = j
-                } else {
-                    stack.append((lo, j, depth))
-                    lo = j &+ 1
-                }
+                insertionSort(k, lo, hi, less)
             }
-            insertionSort(k, lo, hi, less)
         }
     }
 
     @inline(__always)
-    private static func insertionSort(_ k: UnsafeMutablePointer<LentSortKey>, _ lo: Int, _ hi: Int,
-                                      _ less: (LentSortKey, LentSortKey) -> Bool) {
+    static func insertionSort(_ k: UnsafeMutablePointer<LentSortKey>, _ lo: Int, _ hi: Int,
+                              _ less: (LentSortKey, LentSortKey) -> Bool) {
         var i = lo &+ 1
         while i < hi {
             let x = k[i]
