@@ -43,6 +43,7 @@ func run(_ bytes: [UInt8], decodeValues: Bool, chunking: MemoryByteSource.Chunki
     var writer: RDBWriter<MemoryByteSink>? = encode && !lend ? try? RDBWriter(sink: MemoryByteSink()) : nil
     try? writer?.writeHeader()
     let arena = lend ? RDBValueArena() : nil
+    arena?.lendsStreamEntries = true  // as `rdb dump`'s JSON formats read them (the others put them back)
     var outcome = Outcome()
     do {
         while true {
