@@ -59,12 +59,7 @@ extension CanonicalJSONEncoder {
                     }
                     if first { first = false } else { w.raw(",") }
                     try w.flushIfNeeded()
-                    if plain {
-                        w.plainString(el[k.index])
-                    } else if let n = k.shortCount, w.shortString(k.high, k.low, count: n) {
-                    } else {
-                        w.bytes(el[k.index])
-                    }
+                    if plain { w.plainString(el[k.index]) } else { writeSorted(k, el[k.index], into: w) }
                 }
                 w.raw("]")
             case .hash:
@@ -83,7 +78,7 @@ extension CanonicalJSONEncoder {
                     w.raw("[")
                     try w.flushIfNeeded()
                     let f = k.index
-                    if let n = k.shortCount, w.shortString(k.high, k.low, count: n) {} else { w.bytes(el[2 &* f]) }
+                    writeSorted(k, el[2 &* f], into: w)
                     w.raw(",")
                     w.bytes(el[2 &* f &+ 1])
                     w.raw("]")
@@ -91,6 +86,15 @@ extension CanonicalJSONEncoder {
                 w.raw("]")
             }
         }
+    }
+
+    /// A sorted member or field: from its sort key when the key holds it whole and no byte needs an escape (no
+    /// second fetch from the arena), else from the arena (`element`, evaluated only then).
+    @inline(__always)
+    static func writeSorted(_ k: LentSortKey, _ element: @autoclosure () -> UnsafeRawBufferPointer,
+                            into w: JSONWriter) {
+        if let n = k.shortCount, w.shortString(k.high, k.low, count: n) { return }
+        w.bytes(element())
     }
 
     /// A lent stream's `entries`: `[[id,[[field,value],...]],...]`, as `writeStream` writes the model's.
